@@ -1,0 +1,24 @@
+//! SeaORM migrations, one migrator per service. Each service owns one PostgreSQL schema and runs
+//! its own migrator with that schema as its `search_path`, so the migration history
+//! (`seaql_migrations`) is per service too.
+//!
+//! Migrations send one SQL statement per call: Citus forwards multi-statement strings to its
+//! workers, where some DDL fails. They run unchanged on plain PostgreSQL; where the `citus`
+//! extension is installed, [`citus`] distributes tables as docs/citus.md describes.
+
+pub mod accounts;
+pub mod citus;
+pub mod users;
+
+pub use sea_orm_migration::MigratorTrait;
+
+use sea_orm_migration::{sea_orm::ConnectionTrait, DbErr, SchemaManager};
+
+/// Runs each statement on its own.
+pub(crate) async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}

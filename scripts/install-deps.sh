@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the project needs and the machine lacks. Safe to run again: it only installs
+# what is missing. Debian/Ubuntu (apt) is assumed for system packages.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need_apt=()
+have() { command -v "$1" >/dev/null 2>&1; }
+
+have nginx || need_apt+=(nginx)
+have mold || need_apt+=(mold)
+have clang || need_apt+=(clang)
+have openssl || need_apt+=(openssl)
+have curl || need_apt+=(curl)
+have node || need_apt+=(nodejs npm)
+[ -x "$PG_BIN/initdb" ] || need_apt+=(postgresql-15 postgresql-contrib-15)
+[ -x "$PG_BIN/pgbench" ] || need_apt+=(postgresql-contrib-15)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing system packages: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  ok "system packages installed"
+else
+  ok "system packages present"
+fi
+
+# Debian's nginx package may start a default server on port 80; the bank runs its own.
+have cargo || die "cargo is missing: install Rust (rustup) first"
+
+npm_install() {
+  local dir="$1"
+  if [ ! -d "$ROOT/$dir/node_modules" ] || [ "$ROOT/$dir/package-lock.json" -nt "$ROOT/$dir/node_modules/.package-lock.json" ]; then
+    say "installing Node modules in $dir"
+    (cd "$ROOT/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    ok "$dir modules installed"
+  fi
+}
+npm_install schema
+npm_install web/graphiql

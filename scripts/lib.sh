@@ -1,0 +1,95 @@
+# Shared settings and helpers for the stack scripts. Source it; do not run it.
+# Every port and path can be overridden from the environment.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="${BANK_DATA_DIR:-$ROOT/.data}"
+RUN="$DATA/run"
+LOGS="$DATA/logs"
+CERTS="$DATA/certs"
+
+PG_PORT="${BANK_PG_PORT:-55432}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+ROUTER_PORT="${BANK_ROUTER_PORT:-4000}"
+USERS_PORT="${BANK_USERS_PORT:-4001}"
+ACCOUNTS_PORT="${BANK_ACCOUNTS_PORT:-4002}"
+HTTPS_PORT="${BANK_HTTPS_PORT:-8443}"
+
+# Which cargo profile the stack runs: debug (default; shared with `make test`) or release.
+PROFILE="${PROFILE:-debug}"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$CARGO_TARGET_DIR/$PROFILE"
+
+DATABASE_URL="postgres://bank@127.0.0.1:$PG_PORT/bank"
+BANK_URL="https://localhost:$HTTPS_PORT"
+
+mkdir -p "$RUN" "$LOGS"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+ok() { printf '    \033[32mok\033[0m %s\n' "$*"; }
+warn() { printf '    \033[33m!!\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31mxx\033[0m %s\n' "$*" >&2; exit 1; }
+
+# as_root CMD...: run as root (sudo when not root).
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# is_running NAME: whether the process recorded in $RUN/NAME.pid is alive.
+is_running() {
+  local pidfile="$RUN/$1.pid"
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+# wait_for NAME URL [SECONDS] [CURL_ARGS...]: poll URL until it answers 2xx, with progress dots.
+wait_for() {
+  local name="$1" url="$2" seconds="${3:-60}"
+  shift 3 || shift $#
+  local start=$SECONDS
+  printf '    waiting for %s ' "$name"
+  until curl -fsS -o /dev/null --max-time 2 "$@" "$url" 2>/dev/null; do
+    if (( SECONDS - start >= seconds )); then
+      printf ' timed out\n'
+      return 1
+    fi
+    if [ -n "${PIDNAME:-}" ] && ! is_running "$PIDNAME"; then
+      printf ' it exited\n'
+      return 1
+    fi
+    printf '.'
+    sleep 1
+  done
+  printf ' ready (%ss)\n' "$(( SECONDS - start ))"
+}
+
+# start_bg NAME CMD...: start CMD in the background with its log and pid under .data/.
+start_bg() {
+  local name="$1"
+  shift
+  if is_running "$name"; then
+    ok "$name already running (pid $(cat "$RUN/$name.pid"))"
+    return 0
+  fi
+  nohup "$@" >>"$LOGS/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+  ok "$name started (pid $!, log .data/logs/$name.log)"
+}
+
+# stop_bg NAME: stop the process recorded for NAME (SIGTERM, then SIGKILL after 15 s).
+stop_bg() {
+  local name="$1" pidfile="$RUN/$1.pid"
+  [ -f "$pidfile" ] || return 0
+  local pid
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    ok "$name stopped"
+  fi
+  rm -f "$pidfile"
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# NGINX for the local stack.
+#   nginx.sh render   write .data/nginx/nginx.conf from nginx/nginx.conf.template
+#   nginx.sh test     render, then `nginx -t` on it
+#   nginx.sh start|stop
+# BANK_ROUTER_ADDRS lists router instances ("127.0.0.1:4000 127.0.0.1:4100"); BANK_GRAPHQL_RATE
+# sets the per-client request rate on /graphql (requests per second).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CONF_DIR="$DATA/nginx"
+CONF="$CONF_DIR/nginx.conf"
+GRAPHIQL_DIST="$ROOT/web/graphiql/dist"
+
+render() {
+  mkdir -p "$CONF_DIR"/{client_body,proxy,fastcgi,uwsgi,scgi}
+  [ -f "$CERTS/server.pem" ] || "$ROOT/scripts/certs.sh" >/dev/null
+  local servers="" addr
+  for addr in ${BANK_ROUTER_ADDRS:-127.0.0.1:$ROUTER_PORT}; do
+    servers+="        server $addr max_fails=3 fail_timeout=10s;"$'\n'
+  done
+  local user_line=""
+  if [ "$(id -u)" -eq 0 ]; then
+    # Workers drop to nobody unless nobody cannot read the checkout (e.g. under /root).
+    if runuser -u nobody -- test -r "$CERTS/server.pem" 2>/dev/null \
+      && runuser -u nobody -- test -x "$ROOT/web" 2>/dev/null; then
+      user_line="user nobody nogroup;"
+    else
+      user_line="user root root;"
+    fi
+  fi
+  local template
+  template="$(cat "$ROOT/nginx/nginx.conf.template")"
+  template="${template//__DATA__/$DATA}"
+  template="${template//__GRAPHIQL__/$GRAPHIQL_DIST}"
+  template="${template//__HTTPS_PORT__/$HTTPS_PORT}"
+  template="${template//__GRAPHQL_RATE__/${BANK_GRAPHQL_RATE:-200}}"
+  template="${template//__USER__/$user_line}"
+  template="${template//__ROUTER_SERVERS__/${servers%$'\n'}}"
+  printf '%s\n' "$template" >"$CONF"
+}
+
+case "${1:-}" in
+  render) render; ok "rendered $CONF" ;;
+  test)
+    render
+    nginx -t -q -c "$CONF" -p "$CONF_DIR" -g "error_log stderr;" 2>&1 | grep -v 'the "user" directive' || true
+    nginx -t -q -c "$CONF" -p "$CONF_DIR" 2>/dev/null || { nginx -t -c "$CONF" -p "$CONF_DIR"; exit 1; }
+    ok "nginx -t passes"
+    ;;
+  start)
+    say "NGINX on https://localhost:$HTTPS_PORT"
+    render
+    start_bg nginx nginx -c "$CONF" -p "$CONF_DIR"
+    PIDNAME=nginx wait_for nginx "https://localhost:$HTTPS_PORT/healthz" 20 --cacert "$CERTS/ca.pem"
+    ;;
+  stop) stop_bg nginx ;;
+  *) die "usage: nginx.sh render|test|start|stop" ;;
+esac

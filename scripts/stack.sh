@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The whole bank on this machine, without Docker.
+#   stack.sh up      install what is missing, build, start PostgreSQL, subgraphs, router and
+#                    NGINX, seed a demo customer, print URLs and credentials (idempotent)
+#   stack.sh down    stop everything it started
+#   stack.sh status  what is running
+# PROFILE=release builds and runs release binaries (used for benchmarks).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SECRETS="$DATA/secrets.env"
+
+ensure_secrets() {
+  if [ ! -f "$SECRETS" ]; then
+    umask 077
+    {
+      echo "BANK_ADMIN_EMAIL=admin@bank.local"
+      echo "BANK_ADMIN_PASSWORD=admin-$(openssl rand -hex 8)1"
+      echo "BANK_DEMO_EMAIL=demo@bank.local"
+      echo "BANK_DEMO_PASSWORD=demo-$(openssl rand -hex 6)1"
+    } >"$SECRETS"
+    ok "generated development credentials in .data/secrets.env"
+  fi
+  # shellcheck disable=SC1090
+  source "$SECRETS"
+  export BANK_ADMIN_EMAIL BANK_ADMIN_PASSWORD BANK_DEMO_EMAIL BANK_DEMO_PASSWORD
+}
+
+build() {
+  local flag=()
+  [ "$PROFILE" = release ] && flag=(--release)
+  say "building the services and the router ($PROFILE)"
+  cargo build "${flag[@]}" --workspace --bins
+  ok "binaries in target/$PROFILE"
+  if [ ! -f "$ROOT/web/graphiql/dist/index.html" ] || \
+     [ -n "$(find "$ROOT/web/graphiql/src" "$ROOT/web/graphiql/package-lock.json" -newer "$ROOT/web/graphiql/dist/index.html" 2>/dev/null | head -n1)" ]; then
+    say "building the GraphiQL page"
+    (cd "$ROOT/web/graphiql" && npm run --silent build >/dev/null)
+    ok "web/graphiql/dist"
+  fi
+}
+
+service_env() {
+  local name="$1" port="$2" prefix
+  prefix="$(echo "$name" | tr '[:lower:]' '[:upper:]')"
+  echo "${prefix}_LISTEN_ADDR=127.0.0.1:$port"
+  echo "${prefix}_DATABASE_URL=$DATABASE_URL"
+  echo "${prefix}_JWKS_URL=http://127.0.0.1:$USERS_PORT/.well-known/jwks.json"
+}
+
+start_service() {
+  local name="$1" port="$2"
+  local -a env
+  mapfile -t env < <(service_env "$name" "$port")
+  if [ "$name" = users ]; then
+    env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD")
+  fi
+  start_bg "$name" env "${env[@]}" "$BIN/$name" serve
+  PIDNAME="$name" wait_for "$name" "http://127.0.0.1:$port/readyz" 60 || die "$name did not become ready; see .data/logs/$name.log"
+}
+
+up() {
+  local started=$SECONDS
+  "$ROOT/scripts/install-deps.sh"
+  "$ROOT/scripts/certs.sh"
+  ensure_secrets
+  build
+  "$ROOT/scripts/pg.sh" start
+  say "migrations"
+  for service in users accounts; do
+    env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$DATABASE_URL" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
+      || die "$service migrations failed; see .data/logs/$service.log"
+    ok "$service"
+  done
+  say "subgraphs"
+  start_service users "$USERS_PORT"
+  start_service accounts "$ACCOUNTS_PORT"
+  say "router on 127.0.0.1:$ROUTER_PORT"
+  start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" "$BIN/bank-router"
+  PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
+  "$ROOT/scripts/nginx.sh" start
+  say "demo data"
+  python3 "$ROOT/scripts/seed_demo.py" --url "$BANK_URL/graphql" --ca "$CERTS/ca.pem" \
+    --email "$BANK_DEMO_EMAIL" --password "$BANK_DEMO_PASSWORD"
+  cat <<MSG
+
+  The bank is up ($(( SECONDS - started ))s).
+
+    GraphQL    $BANK_URL/graphql      (HTTP and WebSocket)
+    GraphiQL   $BANK_URL/graphiql/
+    Router     http://127.0.0.1:$ROUTER_PORT/graphql (behind NGINX)
+    Postgres   postgres://bank@127.0.0.1:$PG_PORT/bank
+
+    Demo customer  $BANK_DEMO_EMAIL / $BANK_DEMO_PASSWORD
+    Administrator  $BANK_ADMIN_EMAIL / $BANK_ADMIN_PASSWORD
+    (kept in .data/secrets.env; the TLS certificate is signed by .data/certs/ca.pem)
+
+  Logs in .data/logs/. Stop with: make down
+MSG
+}
+
+down() {
+  say "stopping the bank"
+  "$ROOT/scripts/nginx.sh" stop
+  stop_bg router
+  stop_bg accounts
+  stop_bg users
+  "$ROOT/scripts/pg.sh" stop
+}
+
+status() {
+  local name
+  for name in nginx router users accounts; do
+    if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: stack.sh up|down|status" ;;
+esac

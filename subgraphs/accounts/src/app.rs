@@ -1,0 +1,65 @@
+//! Wiring: configuration, database, schema and routes of the accounts service.
+
+use std::sync::Arc;
+
+use async_graphql::{dataloader::DataLoader, EmptySubscription, Schema};
+use axum::Router;
+use bank_migrations::MigratorTrait;
+use sea_orm::DatabaseConnection;
+
+use bank_common::{
+    auth::TokenVerifier,
+    config::ServiceConfig,
+    db,
+    server::{configure_schema, RequestData, Subgraph},
+};
+
+use crate::schema::{AccountLoader, AccountsByOwnerLoader, AccountsContext, AccountsSchema, Mutation, Query};
+
+pub const NAME: &str = "accounts";
+pub const DEFAULT_PORT: u16 = 4002;
+
+pub fn schema_builder(config: &ServiceConfig) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    configure_schema(Schema::build(Query, Mutation, EmptySubscription), config)
+}
+
+pub fn sdl() -> String {
+    let config = ServiceConfig::from_env(NAME, DEFAULT_PORT).expect("defaults are valid");
+    schema_builder(&config)
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    bank_migrations::accounts::Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Connects, migrates and returns the ready service. `verifier` checks access tokens (the
+/// users service's JWKS in production; a fixed key set in tests).
+pub async fn build(
+    config: ServiceConfig,
+    verifier: TokenVerifier,
+) -> anyhow::Result<Subgraph<Query, Mutation, EmptySubscription>> {
+    let db = db::connect(&config.database).await?;
+    migrate(&db).await?;
+    let schema: AccountsSchema = schema_builder(&config)
+        .data(AccountsContext { db: db.clone() })
+        .finish();
+    let loader_db = db.clone();
+    let request_data: RequestData = Arc::new(move |data| {
+        data.insert(DataLoader::new(AccountLoader { db: loader_db.clone() }, tokio::spawn));
+        data.insert(DataLoader::new(
+            AccountsByOwnerLoader { db: loader_db.clone() },
+            tokio::spawn,
+        ));
+    });
+    Ok(Subgraph {
+        config,
+        schema,
+        db,
+        verifier,
+        request_data,
+        extra_routes: Router::new(),
+    })
+}

@@ -1,0 +1,38 @@
+//! The accounts subgraph: opening, tracking, freezing bank accounts.
+//!
+//! - `schema.rs`: GraphQL types and resolvers;
+//! - `domain/`: the rules (account numbers, statuses, limits);
+//! - `store.rs`: SeaORM access to the `accounts` schema;
+//! - `app.rs`: wiring.
+
+pub mod app;
+pub mod domain;
+pub mod schema;
+pub mod store;
+
+use bank_common::{auth::TokenVerifier, cli::Command, config::ServiceConfig};
+
+/// The binary's entry point.
+pub async fn main() -> anyhow::Result<()> {
+    let command = bank_common::cli::Cli::command();
+    if command == Command::Sdl {
+        print!("{}", app::sdl());
+        return Ok(());
+    }
+    bank_common::telemetry::init(app::NAME);
+    let config = ServiceConfig::from_env(app::NAME, app::DEFAULT_PORT)?;
+    if command == Command::Migrate {
+        let db = bank_common::db::connect(&config.database).await?;
+        app::migrate(&db).await?;
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    let grace = config.shutdown_grace;
+    let addr = config.listen_addr;
+    let verifier = TokenVerifier::remote(&config.auth);
+    let subgraph = app::build(config, verifier).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "accounts subgraph listening");
+    bank_common::server::serve(listener, subgraph.router(), grace, std::future::pending()).await?;
+    Ok(())
+}

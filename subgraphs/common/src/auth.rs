@@ -1,0 +1,270 @@
+//! Access tokens: who is calling, and with which roles.
+//!
+//! The users service signs short-lived ES256 JWTs and publishes its public keys as a JWKS.
+//! The router checks every token before planning; each subgraph checks it again here (defence in
+//! depth: a subgraph reachable without the router still trusts nobody) and then checks ownership
+//! of every object it returns or changes.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use jsonwebtoken::{
+    decode, decode_header,
+    jwk::{Jwk, JwkSet},
+    Algorithm, DecodingKey, Validation,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+use uuid::Uuid;
+
+use crate::{config::AuthConfig, error::ApiError};
+
+/// The only signature algorithm the bank issues or accepts.
+pub const ALGORITHM: Algorithm = Algorithm::ES256;
+
+#[derive(
+    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    Customer,
+    Teller,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Customer => "CUSTOMER",
+            Role::Teller => "TELLER",
+            Role::Admin => "ADMIN",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "CUSTOMER" => Some(Role::Customer),
+            "TELLER" => Some(Role::Teller),
+            "ADMIN" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The claims of a bank access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: Uuid,
+    pub roles: Vec<Role>,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    /// Tellers and admins act on other people's accounts.
+    pub fn is_staff(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|role| matches!(role, Role::Teller | Role::Admin))
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the caller may see or change something owned by `owner`.
+    pub fn can_access(&self, owner: Uuid) -> bool {
+        self.user_id == owner || self.is_staff()
+    }
+
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        if self.is_staff() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+enum KeySource {
+    /// Keys fetched from the users service's JWKS endpoint, refreshed on an unknown `kid`.
+    Remote {
+        url: String,
+        client: reqwest::Client,
+        last_refresh: Mutex<Option<Instant>>,
+    },
+    /// Keys given at construction (the users service verifies with its own keys).
+    Static,
+}
+
+/// Verifies access tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    inner: Arc<VerifierInner>,
+}
+
+struct VerifierInner {
+    validation: Validation,
+    keys: RwLock<HashMap<String, DecodingKey>>,
+    source: KeySource,
+}
+
+/// An unknown `kid` triggers at most one JWKS fetch per this interval.
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+const JWKS_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl TokenVerifier {
+    fn validation(config: &AuthConfig) -> Validation {
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_issuer(&[config.issuer.as_str()]);
+        validation.set_audience(&[config.audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        validation
+    }
+
+    /// A verifier that fetches keys from `config.jwks_url` (lazily, and again on an unknown key).
+    pub fn remote(config: &AuthConfig) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(JWKS_TIMEOUT)
+            .build()
+            .expect("a TLS backend is compiled in");
+        Self {
+            inner: Arc::new(VerifierInner {
+                validation: Self::validation(config),
+                keys: RwLock::new(HashMap::new()),
+                source: KeySource::Remote {
+                    url: config.jwks_url.clone(),
+                    client,
+                    last_refresh: Mutex::new(None),
+                },
+            }),
+        }
+    }
+
+    /// A verifier over a fixed key set.
+    pub fn with_keys(config: &AuthConfig, jwks: &JwkSet) -> Self {
+        Self {
+            inner: Arc::new(VerifierInner {
+                validation: Self::validation(config),
+                keys: RwLock::new(keys_by_kid(jwks)),
+                source: KeySource::Static,
+            }),
+        }
+    }
+
+    /// Checks signature, algorithm, issuer, audience and expiry; returns the caller.
+    pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let invalid = || ApiError::Unauthenticated("the access token is invalid or expired".into());
+        let header = decode_header(token).map_err(|_| invalid())?;
+        if header.alg != ALGORITHM {
+            return Err(invalid());
+        }
+        let kid = header.kid.ok_or_else(invalid)?;
+        let key = match self.inner.keys.read().await.get(&kid).cloned() {
+            Some(key) => key,
+            None => {
+                self.refresh().await;
+                self.inner
+                    .keys
+                    .read()
+                    .await
+                    .get(&kid)
+                    .cloned()
+                    .ok_or_else(invalid)?
+            }
+        };
+        let data = decode::<Claims>(token, &key, &self.inner.validation).map_err(|_| invalid())?;
+        Ok(Principal {
+            user_id: data.claims.sub,
+            roles: data.claims.roles,
+        })
+    }
+
+    /// Reads `Authorization: Bearer <token>`: no header is an anonymous caller (`Ok(None)`),
+    /// a malformed header or a bad token is an error.
+    pub async fn verify_header(&self, value: Option<&str>) -> Result<Option<Principal>, ApiError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        self.verify(token.trim()).await.map(Some)
+    }
+
+    async fn refresh(&self) {
+        let KeySource::Remote {
+            url,
+            client,
+            last_refresh,
+        } = &self.inner.source
+        else {
+            return;
+        };
+        let mut last = last_refresh.lock().await;
+        if last.is_some_and(|at| at.elapsed() < MIN_REFRESH_INTERVAL) {
+            return;
+        }
+        *last = Some(Instant::now());
+        match fetch_jwks(client, url).await {
+            Ok(jwks) => {
+                let keys = keys_by_kid(&jwks);
+                tracing::info!(url, keys = keys.len(), "refreshed signing keys");
+                *self.inner.keys.write().await = keys;
+            }
+            Err(err) => tracing::warn!(url, error = %err, "could not fetch signing keys"),
+        }
+    }
+}
+
+async fn fetch_jwks(client: &reqwest::Client, url: &str) -> anyhow::Result<JwkSet> {
+    Ok(client
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json::<JwkSet>()
+        .await?)
+}
+
+fn keys_by_kid(jwks: &JwkSet) -> HashMap<String, DecodingKey> {
+    jwks.keys
+        .iter()
+        .filter_map(|jwk: &Jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid, key))
+        })
+        .collect()
+}
+
+/// Reads the caller from the GraphQL context.
+pub trait ContextAuth {
+    /// The caller, or `UNAUTHENTICATED`.
+    fn principal(&self) -> Result<&Principal, ApiError>;
+}
+
+impl ContextAuth for async_graphql::Context<'_> {
+    fn principal(&self) -> Result<&Principal, ApiError> {
+        self.data_opt::<Principal>()
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}

@@ -1,0 +1,23 @@
+//! Shared machinery for every subgraph of the bank.
+//!
+//! A subgraph crate holds its GraphQL types (`schema.rs`), its rules (`domain/`) and its data
+//! access (`store.rs`); everything that is the same in every service lives here, once:
+//!
+//! - [`config`]: typed configuration from prefixed environment variables, validated at start-up;
+//! - [`telemetry`]: `tracing` set-up, pretty locally and JSON with `LOG_FORMAT=json`;
+//! - [`db`]: the pooled SeaORM connection to the service's own PostgreSQL schema;
+//! - [`auth`]: access-token verification against the users service's JWKS, and the principal;
+//! - [`error`]: the error type whose `extensions.code` is the public contract;
+//! - [`money`]: currencies and amounts in integer minor units;
+//! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod money;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{ApiError, ApiResult};

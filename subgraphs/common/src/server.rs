@@ -1,0 +1,282 @@
+//! The server bootstrap every subgraph uses: one axum app with
+//!
+//! - `POST /graphql`: GraphQL over HTTP (what the router sends, queries and `_entities`);
+//! - `GET /graphql`: graphql-ws / graphql-transport-ws for subscriptions, authenticated in
+//!   `connection_init`;
+//! - `GET /healthz` (the process is alive) and `GET /readyz` (it can reach its database);
+//!
+//! plus whatever routes the service adds, a request id on every request (taken from NGINX's
+//! `X-Request-Id` or made here), a body size limit, and graceful shutdown on SIGTERM/SIGINT.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use async_graphql::{
+    extensions::Tracing, http::ALL_WEBSOCKET_PROTOCOLS, Data, ObjectType, Schema, SchemaBuilder,
+    ServerError, SubscriptionType,
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::{
+    extract::{State, WebSocketUpgrade},
+    http::{header::AUTHORIZATION, HeaderMap, HeaderName, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::{Principal, TokenVerifier},
+    config::ServiceConfig,
+    error::ApiError,
+};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Adds what every subgraph schema needs: federation (with subscriptions in the SDL), limits
+/// on depth and complexity, and a tracing span per request.
+pub fn configure_schema<Q, M, S>(
+    builder: SchemaBuilder<Q, M, S>,
+    config: &ServiceConfig,
+) -> SchemaBuilder<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    builder
+        .enable_federation()
+        .enable_subscription_in_federation()
+        .limit_depth(config.max_query_depth)
+        .limit_complexity(config.max_query_complexity)
+        .extension(Tracing)
+}
+
+/// Adds per-request data (dataloaders) to a request. Each request gets fresh loaders so that a
+/// cached row never outlives the request that read it.
+pub type RequestData = Arc<dyn Fn(&mut Data) + Send + Sync>;
+
+/// What a running subgraph is made of.
+pub struct Subgraph<Q, M, S> {
+    pub config: ServiceConfig,
+    pub schema: Schema<Q, M, S>,
+    pub db: DatabaseConnection,
+    pub verifier: TokenVerifier,
+    pub request_data: RequestData,
+    /// Routes the service adds (for example the users service's `/.well-known/*`).
+    pub extra_routes: Router,
+}
+
+struct AppState<Q, M, S> {
+    schema: Schema<Q, M, S>,
+    db: DatabaseConnection,
+    verifier: TokenVerifier,
+    request_data: RequestData,
+}
+
+impl<Q, M, S> Clone for AppState<Q, M, S> {
+    fn clone(&self) -> Self {
+        Self {
+            schema: self.schema.clone(),
+            db: self.db.clone(),
+            verifier: self.verifier.clone(),
+            request_data: self.request_data.clone(),
+        }
+    }
+}
+
+impl<Q, M, S> Subgraph<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    /// The complete axum app.
+    pub fn router(self) -> Router {
+        let state = AppState {
+            schema: self.schema,
+            db: self.db,
+            verifier: self.verifier,
+            request_data: self.request_data,
+        };
+        let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+        Router::new()
+            .route(
+                "/graphql",
+                get(websocket::<Q, M, S>).post(graphql::<Q, M, S>),
+            )
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(readyz::<Q, M, S>))
+            .with_state(state)
+            .merge(self.extra_routes)
+            .layer(RequestBodyLimitLayer::new(self.config.max_body_bytes))
+            .layer(PropagateRequestIdLayer::new(request_id.clone()))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id,
+                    )
+                }),
+            )
+            .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+    }
+}
+
+async fn graphql<Q, M, S>(
+    State(state): State<AppState<Q, M, S>>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let mut request = request.into_inner();
+    match state.verifier.verify_header(authorization).await {
+        Ok(Some(principal)) => request = request.data(principal),
+        Ok(None) => {}
+        Err(err) => return error_response(err),
+    }
+    (state.request_data)(&mut request.data);
+    state.schema.execute(request).await.into()
+}
+
+fn error_response(err: ApiError) -> GraphQLResponse {
+    let err: async_graphql::Error = err.into();
+    let server_error: ServerError = err.into_server_error(Default::default());
+    async_graphql::Response::from_errors(vec![server_error]).into()
+}
+
+async fn websocket<Q, M, S>(
+    State(state): State<AppState<Q, M, S>>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let verifier = state.verifier.clone();
+            let request_data = state.request_data.clone();
+            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let principal = verifier
+                        .verify_header(authorization_from_init(&payload).as_deref())
+                        .await
+                        .map_err(async_graphql::Error::from)?;
+                    let mut data = Data::default();
+                    request_data(&mut data);
+                    if let Some(principal) = principal {
+                        data.insert::<Principal>(principal);
+                    }
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+/// Finds the `Authorization` value in a graphql-ws `connection_init` payload. Clients send
+/// `{"Authorization": "Bearer ..."}`; routers forwarding headers send `{"headers": {...}}`.
+pub fn authorization_from_init(payload: &serde_json::Value) -> Option<String> {
+    let find = |object: &serde_json::Value| {
+        object.as_object().and_then(|map| {
+            map.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+                .and_then(|(_, value)| value.as_str().map(str::to_owned))
+        })
+    };
+    find(payload).or_else(|| payload.get("headers").and_then(find))
+}
+
+async fn readyz<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> impl IntoResponse {
+    if crate::db::ping(&state.db).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
+}
+
+/// Serves `app` until SIGTERM/SIGINT (or `shutdown` resolves), then stops accepting, lets
+/// in-flight requests finish for up to `grace`, and returns.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    grace: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {},
+            _ = shutdown => {},
+        }
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = stopping_tx.send(true);
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let deadline = async move {
+        let _ = stopping_rx.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        _ = deadline => {
+            tracing::warn!(?grace, "grace period over; closing remaining connections");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_found_in_either_init_payload_shape() {
+        let direct = serde_json::json!({"Authorization": "Bearer abc"});
+        let nested = serde_json::json!({"headers": {"authorization": "Bearer xyz"}});
+        assert_eq!(authorization_from_init(&direct).as_deref(), Some("Bearer abc"));
+        assert_eq!(authorization_from_init(&nested).as_deref(), Some("Bearer xyz"));
+        assert_eq!(authorization_from_init(&serde_json::json!({})), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! The users service's rules: what a valid e-mail, password and name are, and how passwords
+//! are hashed. Inputs are parsed into these types once, at the edge.
+
+mod credentials;
+
+pub use credentials::{hash_password, verify_password, Email, FullName, Password};

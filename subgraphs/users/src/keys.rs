@@ -1,0 +1,161 @@
+//! Access-token signing: ES256 keys kept in the database (generated at first start) and the
+//! JWKS that publishes their public halves.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::Utc;
+use jsonwebtoken::{encode, jwk::JwkSet, EncodingKey, Header};
+use openidconnect::{
+    core::{CoreJsonCurveType, CoreJsonWebKey, CoreJsonWebKeySet},
+    JsonWebKeyId,
+};
+use p256::{
+    elliptic_curve::{rand_core::OsRng, sec1::ToEncodedPoint},
+    pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding},
+    SecretKey,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use bank_common::{
+    auth::{Claims, Role, ALGORITHM},
+    config::AuthConfig,
+    ApiError, ApiResult,
+};
+
+use crate::store;
+
+/// The keys this instance signs with and publishes.
+pub struct SigningKeys {
+    kid: String,
+    encoding: EncodingKey,
+    /// The JWKS document (every unretired key), as served at `/.well-known/jwks.json`.
+    jwks_json: serde_json::Value,
+}
+
+impl SigningKeys {
+    /// Loads the unretired keys, generating the first one if there is none. Replicas starting
+    /// together serialise on an advisory lock, so exactly one key is generated.
+    pub async fn load_or_create(db: &DatabaseConnection) -> anyhow::Result<Self> {
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('users.signing_keys'))")
+            .await?;
+        let mut rows = store::active_signing_keys(&txn).await?;
+        if rows.is_empty() {
+            let secret = SecretKey::random(&mut OsRng);
+            let pem = secret.to_pkcs8_pem(LineEnding::LF)?;
+            let kid = thumbprint(&secret);
+            store::insert_signing_key(&txn, &kid, &pem).await?;
+            tracing::info!(kid, "generated a new access-token signing key");
+            rows = store::active_signing_keys(&txn).await?;
+        }
+        txn.commit().await?;
+        Self::from_rows(&rows)
+    }
+
+    fn from_rows(rows: &[store::signing_keys::Model]) -> anyhow::Result<Self> {
+        let newest = rows.first().ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in rows {
+            let secret = SecretKey::from_pkcs8_pem(&row.private_key_pem)?;
+            keys.push(public_jwk(&secret, &row.kid));
+        }
+        let mut jwks_json = serde_json::to_value(CoreJsonWebKeySet::new(keys))?;
+        // openidconnect's JWK type has no setter for `alg`; publish it so clients need not guess.
+        if let Some(keys) = jwks_json.get_mut("keys").and_then(|k| k.as_array_mut()) {
+            for key in keys {
+                key["alg"] = serde_json::Value::from("ES256");
+            }
+        }
+        Ok(Self {
+            kid: newest.kid.clone(),
+            encoding: EncodingKey::from_ec_pem(newest.private_key_pem.as_bytes())?,
+            jwks_json,
+        })
+    }
+
+    pub fn jwks_json(&self) -> &serde_json::Value {
+        &self.jwks_json
+    }
+
+    /// The same key set, for verifying tokens inside this service.
+    pub fn jwk_set(&self) -> anyhow::Result<JwkSet> {
+        Ok(serde_json::from_value(self.jwks_json.clone())?)
+    }
+
+    /// Signs an access token for `user_id` valid for `ttl_secs`.
+    pub fn issue(
+        &self,
+        config: &AuthConfig,
+        user_id: Uuid,
+        roles: Vec<Role>,
+        ttl_secs: i64,
+    ) -> ApiResult<String> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: config.issuer.clone(),
+            aud: config.audience.clone(),
+            sub: user_id,
+            roles,
+            iat: now,
+            exp: now + ttl_secs,
+            jti: Uuid::new_v4(),
+        };
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.kid.clone());
+        encode(&header, &claims, &self.encoding).map_err(ApiError::internal)
+    }
+}
+
+fn public_jwk(secret: &SecretKey, kid: &str) -> CoreJsonWebKey {
+    let point = secret.public_key().to_encoded_point(false);
+    let x = point.x().map(|x| x.to_vec()).unwrap_or_default();
+    let y = point.y().map(|y| y.to_vec()).unwrap_or_default();
+    CoreJsonWebKey::new_ec(x, y, CoreJsonCurveType::P256, Some(JsonWebKeyId::new(kid.to_string())))
+}
+
+/// The RFC 7638 thumbprint of the public key: a stable, content-derived key id.
+fn thumbprint(secret: &SecretKey) -> String {
+    let point = secret.public_key().to_encoded_point(false);
+    let b64 = |bytes: Option<&[u8]>| URL_SAFE_NO_PAD.encode(bytes.unwrap_or_default());
+    let canonical = format!(
+        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+        b64(point.x().map(|x| x.as_slice())),
+        b64(point.y().map(|y| y.as_slice()))
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// A refresh token: 32 random bytes, URL-safe. Only its SHA-256 is stored.
+pub fn new_refresh_token() -> (String, Vec<u8>) {
+    let bytes: [u8; 32] = rand::random();
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_refresh_token(&token);
+    (token, hash)
+}
+
+pub fn hash_refresh_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprints_are_stable_and_distinct() {
+        let a = SecretKey::random(&mut OsRng);
+        let b = SecretKey::random(&mut OsRng);
+        assert_eq!(thumbprint(&a), thumbprint(&a));
+        assert_ne!(thumbprint(&a), thumbprint(&b));
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_hashed() {
+        let (first, first_hash) = new_refresh_token();
+        let (second, _) = new_refresh_token();
+        assert_ne!(first, second);
+        assert_eq!(hash_refresh_token(&first), first_hash);
+        assert_eq!(first_hash.len(), 32);
+    }
+}

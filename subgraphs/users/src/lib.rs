@@ -1,0 +1,39 @@
+//! The users subgraph: people, authentication and authorization.
+//!
+//! - `schema.rs`: GraphQL types and resolvers;
+//! - `domain/`: the rules (e-mail, password, name, hashing);
+//! - `store.rs`: SeaORM access to the `users` schema;
+//! - `keys.rs`: access-token signing keys and the JWKS;
+//! - `app.rs`: wiring.
+
+pub mod app;
+pub mod domain;
+pub mod keys;
+pub mod schema;
+pub mod store;
+
+use bank_common::cli::Command;
+
+/// The binary's entry point.
+pub async fn main() -> anyhow::Result<()> {
+    let command = bank_common::cli::Cli::command();
+    if command == Command::Sdl {
+        print!("{}", app::sdl());
+        return Ok(());
+    }
+    bank_common::telemetry::init(app::NAME);
+    let config = app::UsersConfig::from_env()?;
+    if command == Command::Migrate {
+        let db = bank_common::db::connect(&config.service.database).await?;
+        app::migrate(&db).await?;
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    let grace = config.service.shutdown_grace;
+    let addr = config.service.listen_addr;
+    let subgraph = app::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "users subgraph listening");
+    bank_common::server::serve(listener, subgraph.router(), grace, std::future::pending()).await?;
+    Ok(())
+}

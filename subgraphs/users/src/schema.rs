@@ -1,0 +1,265 @@
+//! The users subgraph's GraphQL API: `User @key(id)`, `me`, and the authentication mutations.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    dataloader::{DataLoader, Loader},
+    ComplexObject, Context, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID,
+};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use uuid::Uuid;
+
+use bank_common::{
+    auth::{ContextAuth, Role},
+    config::AuthConfig,
+    ApiError, ApiResult,
+};
+
+use crate::{
+    domain::{hash_password, verify_password, Email, FullName, Password},
+    keys::{hash_refresh_token, new_refresh_token, SigningKeys},
+    store::{self, Rotation, UserRow},
+};
+
+pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Token lifetimes and other service settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+}
+
+/// What resolvers share.
+pub struct UsersContext {
+    pub db: DatabaseConnection,
+    pub keys: Arc<SigningKeys>,
+    pub auth: AuthConfig,
+    pub settings: Settings,
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "User", complex)]
+pub struct User {
+    pub id: ID,
+    #[graphql(skip)]
+    pub row: Arc<UserRow>,
+}
+
+#[ComplexObject]
+impl User {
+    async fn email(&self) -> &str {
+        &self.row.email
+    }
+
+    async fn full_name(&self) -> &str {
+        &self.row.full_name
+    }
+
+    async fn roles(&self) -> Vec<Role> {
+        store::roles_of(&self.row)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            id: ID(row.id.to_string()),
+            row: Arc::new(row),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// A JWT (ES256) to send as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Opaque; exchange it with `refreshToken` for a new pair. Each one works once.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i32,
+    pub user: User,
+}
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    pub email: String,
+    pub password: String,
+    pub full_name: String,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+/// Batches `User` lookups (entity references from other subgraphs) into one query.
+pub struct UserLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for UserLoader {
+    type Value = UserRow;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, UserRow>, Self::Error> {
+        let rows = store::find_users_by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+fn parse_id(id: &ID, what: &'static str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::NotFound(what))
+}
+
+pub struct Query;
+
+#[Object(name = "Query")]
+impl Query {
+    /// The caller. `UNAUTHENTICATED` without a valid token.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let principal = ctx.principal()?;
+        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+        let row = loader
+            .load_one(principal.user_id)
+            .await
+            .map_err(|err| ApiError::internal(anyhow::anyhow!(err)))?;
+        Ok(row.map(User::from))
+    }
+
+    /// Resolves `User` references from other subgraphs. A customer resolves only themselves;
+    /// staff resolve anyone.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+        let principal = ctx.principal()?;
+        let Ok(user_id) = parse_id(&id, "user") else {
+            return Ok(None);
+        };
+        if !principal.can_access(user_id) {
+            return Ok(None);
+        }
+        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+        let row = loader
+            .load_one(user_id)
+            .await
+            .map_err(|err| ApiError::internal(anyhow::anyhow!(err)))?;
+        Ok(row.map(User::from))
+    }
+}
+
+pub struct Mutation;
+
+#[Object(name = "Mutation")]
+impl Mutation {
+    /// Creates a customer and signs them in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> async_graphql::Result<AuthPayload> {
+        let users = ctx.data_unchecked::<UsersContext>();
+        let email = Email::parse(&input.email)?;
+        let password = Password::parse(&input.password, &email)?;
+        let full_name = FullName::parse(&input.full_name)?;
+        let password_hash = hash_password(password.expose()).await?;
+        let row = store::insert_user(
+            &users.db,
+            store::NewUser {
+                email: email.as_str(),
+                password_hash,
+                full_name: full_name.as_str(),
+                roles: &[Role::Customer],
+            },
+        )
+        .await?;
+        tracing::info!(user_id = %row.id, "registered");
+        Ok(start_session(users, row).await?)
+    }
+
+    /// Signs in with e-mail and password. Wrong e-mail and wrong password look the same.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
+        let users = ctx.data_unchecked::<UsersContext>();
+        let wrong = || ApiError::Unauthenticated("wrong e-mail address or password".into());
+        let row = match Email::parse(&input.email) {
+            Ok(email) => store::find_user_by_email(&users.db, email.as_str())
+                .await
+                .map_err(ApiError::from)?,
+            Err(_) => None,
+        };
+        let matches = verify_password(&input.password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+        match row {
+            Some(row) if matches => Ok(start_session(users, row).await?),
+            _ => Err(wrong().into()),
+        }
+    }
+
+    /// Exchanges a refresh token for a new pair. The old refresh token stops working; presenting
+    /// it again revokes the whole session (it has been copied).
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
+        let users = ctx.data_unchecked::<UsersContext>();
+        let rejected = || ApiError::Unauthenticated("the refresh token is invalid, expired or revoked".into());
+        let hash = hash_refresh_token(refresh_token.trim());
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
+        let rotation = store::use_refresh_token(&txn, &hash).await?;
+        let (row, family_id) = match rotation {
+            Rotation::Rotated { user, family_id } => (user, family_id),
+            Rotation::Rejected => return Err(rejected().into()),
+            Rotation::ReuseDetected => {
+                txn.commit().await.map_err(ApiError::from)?;
+                tracing::warn!("a rotated refresh token was presented again; session revoked");
+                return Err(rejected().into());
+            }
+        };
+        let (token, token_hash) = new_refresh_token();
+        store::insert_refresh_token(&txn, row.id, family_id, token_hash, refresh_expiry(users))
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(payload(users, row, token)?)
+    }
+
+    /// Ends the session the refresh token belongs to. `false` if it was unknown or already ended.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
+        let users = ctx.data_unchecked::<UsersContext>();
+        let hash = hash_refresh_token(refresh_token.trim());
+        Ok(store::revoke_by_token(&users.db, &hash).await.map_err(ApiError::from)?)
+    }
+
+    /// Replaces a user's roles (ADMIN only). Takes effect at their next sign-in or refresh.
+    async fn set_user_roles(&self, ctx: &Context<'_>, user_id: ID, roles: Vec<Role>) -> async_graphql::Result<User> {
+        let principal = ctx.principal()?;
+        if !principal.has_role(Role::Admin) {
+            return Err(ApiError::forbidden().into());
+        }
+        if roles.is_empty() {
+            return Err(ApiError::bad_input("roles", "a user needs at least one role").into());
+        }
+        let users = ctx.data_unchecked::<UsersContext>();
+        let id = parse_id(&user_id, "user")?;
+        Ok(store::set_roles(&users.db, id, &roles).await?.into())
+    }
+}
+
+fn refresh_expiry(users: &UsersContext) -> DateTime<Utc> {
+    Utc::now() + Duration::days(users.settings.refresh_token_ttl_days)
+}
+
+/// A new login: a new refresh-token family.
+async fn start_session(users: &UsersContext, row: UserRow) -> ApiResult<AuthPayload> {
+    let (token, token_hash) = new_refresh_token();
+    store::insert_refresh_token(&users.db, row.id, Uuid::now_v7(), token_hash, refresh_expiry(users)).await?;
+    payload(users, row, token)
+}
+
+fn payload(users: &UsersContext, row: UserRow, refresh_token: String) -> ApiResult<AuthPayload> {
+    let ttl = users.settings.access_token_ttl_secs;
+    let access_token = users.keys.issue(&users.auth, row.id, store::roles_of(&row), ttl)?;
+    Ok(AuthPayload {
+        access_token,
+        refresh_token,
+        expires_in: i32::try_from(ttl).unwrap_or(i32::MAX),
+        user: row.into(),
+    })
+}

@@ -1,0 +1,272 @@
+//! Data access for the users service (SeaORM over the `users` schema).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
+use uuid::Uuid;
+
+use bank_common::{auth::Role, ApiError, ApiResult};
+
+pub mod users {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub email: String,
+        pub password_hash: String,
+        pub full_name: String,
+        pub roles: Vec<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod refresh_tokens {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub family_id: Uuid,
+        pub token_hash: Vec<u8>,
+        pub expires_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub used_at: Option<DateTimeUtc>,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod signing_keys {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        pub algorithm: String,
+        pub private_key_pem: String,
+        pub created_at: DateTimeUtc,
+        pub retired_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub type UserRow = users::Model;
+
+pub fn roles_of(row: &UserRow) -> Vec<Role> {
+    row.roles.iter().filter_map(|r| Role::parse(r)).collect()
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: String,
+    pub full_name: &'a str,
+    pub roles: &'a [Role],
+}
+
+/// Inserts a user; an e-mail already registered is `BAD_USER_INPUT` on `email`.
+pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> ApiResult<UserRow> {
+    let now = Utc::now();
+    let model = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(new.email.to_string()),
+        password_hash: Set(new.password_hash),
+        full_name: Set(new.full_name.to_string()),
+        roles: Set(new.roles.iter().map(|r| r.as_str().to_string()).collect()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    users::Entity::insert(model)
+        .exec_with_returning(db)
+        .await
+        .map_err(|err| match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                ApiError::bad_input("email", "an account with this e-mail address already exists")
+            }
+            _ => err.into(),
+        })
+}
+
+pub async fn find_user_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<UserRow>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await
+}
+
+pub async fn find_users_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<UserRow>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+pub async fn find_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<UserRow>, DbErr> {
+    users::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn set_roles(db: &DatabaseConnection, id: Uuid, roles: &[Role]) -> ApiResult<UserRow> {
+    let result = users::Entity::update_many()
+        .col_expr(
+            users::Column::Roles,
+            Expr::value(roles.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>()),
+        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ApiError::NotFound("user"));
+    }
+    find_user(db, id).await?.ok_or(ApiError::NotFound("user"))
+}
+
+pub async fn insert_refresh_token(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    family_id: Uuid,
+    token_hash: Vec<u8>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        family_id: Set(family_id),
+        token_hash: Set(token_hash),
+        expires_at: Set(expires_at),
+        created_at: Set(Utc::now()),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await
+    .map(|_| ())
+}
+
+/// Outcome of presenting a refresh token.
+pub enum Rotation {
+    /// The token was valid: it is now used, and the caller may issue its successor.
+    Rotated { user: UserRow, family_id: Uuid },
+    /// Unknown, expired or revoked.
+    Rejected,
+    /// A token that was already rotated came back: someone holds a copy. The whole family
+    /// (that login on every device it reached) is revoked.
+    ReuseDetected,
+}
+
+/// Marks the token used, under a row lock, so two concurrent refreshes cannot both succeed.
+/// The successor is inserted by the caller in the same transaction.
+pub async fn use_refresh_token(
+    txn: &impl ConnectionTrait,
+    token_hash: &[u8],
+) -> ApiResult<Rotation> {
+    let now = Utc::now();
+    let Some(row) = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash.to_vec()))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+    else {
+        return Ok(Rotation::Rejected);
+    };
+    if row.revoked_at.is_some() || row.expires_at <= now {
+        return Ok(Rotation::Rejected);
+    }
+    if row.used_at.is_some() {
+        revoke_family(txn, row.family_id).await?;
+        return Ok(Rotation::ReuseDetected);
+    }
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
+        .filter(refresh_tokens::Column::Id.eq(row.id))
+        .exec(txn)
+        .await?;
+    let user = find_user(txn, row.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(Rotation::Rotated {
+        user,
+        family_id: row.family_id,
+    })
+}
+
+/// Revokes every token of the family the token belongs to. Returns whether it knew the token.
+pub async fn revoke_by_token(db: &DatabaseConnection, token_hash: &[u8]) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    let row = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash.to_vec()))
+        .one(&txn)
+        .await?;
+    let known = match row {
+        Some(row) if row.revoked_at.is_none() => {
+            revoke_family(&txn, row.family_id).await?;
+            true
+        }
+        _ => false,
+    };
+    txn.commit().await?;
+    Ok(known)
+}
+
+async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<(), DbErr> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::FamilyId.eq(family_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn active_signing_keys(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<signing_keys::Model>, DbErr> {
+    signing_keys::Entity::find()
+        .filter(signing_keys::Column::RetiredAt.is_null())
+        .order_by_desc(signing_keys::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+pub async fn insert_signing_key(
+    db: &impl ConnectionTrait,
+    kid: &str,
+    private_key_pem: &str,
+) -> Result<(), DbErr> {
+    signing_keys::Entity::insert(signing_keys::ActiveModel {
+        kid: Set(kid.to_string()),
+        algorithm: Set("ES256".to_string()),
+        private_key_pem: Set(private_key_pem.to_string()),
+        created_at: Set(Utc::now()),
+        retired_at: Set(None),
+    })
+    .on_conflict(OnConflict::column(signing_keys::Column::Kid).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await
+    .map(|_| ())
+}
