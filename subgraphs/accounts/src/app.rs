@@ -14,12 +14,16 @@ use bank_common::{
     server::{configure_schema, RequestData, Subgraph},
 };
 
-use crate::schema::{AccountLoader, AccountsByOwnerLoader, AccountsContext, AccountsSchema, Mutation, Query};
+use crate::schema::{
+    AccountLoader, AccountsByOwnerLoader, AccountsContext, AccountsSchema, Mutation, Query,
+};
 
 pub const NAME: &str = "accounts";
 pub const DEFAULT_PORT: u16 = 4002;
 
-pub fn schema_builder(config: &ServiceConfig) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn schema_builder(
+    config: &ServiceConfig,
+) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     configure_schema(Schema::build(Query, Mutation, EmptySubscription), config)
 }
 
@@ -48,9 +52,16 @@ pub async fn build(
         .finish();
     let loader_db = db.clone();
     let request_data: RequestData = Arc::new(move |data| {
-        data.insert(DataLoader::new(AccountLoader { db: loader_db.clone() }, tokio::spawn));
         data.insert(DataLoader::new(
-            AccountsByOwnerLoader { db: loader_db.clone() },
+            AccountLoader {
+                db: loader_db.clone(),
+            },
+            tokio::spawn,
+        ));
+        data.insert(DataLoader::new(
+            AccountsByOwnerLoader {
+                db: loader_db.clone(),
+            },
             tokio::spawn,
         ));
     });

@@ -63,7 +63,9 @@ impl Account {
     }
 
     async fn owner(&self) -> UserRef {
-        UserRef { id: self.0.owner_id }
+        UserRef {
+            id: self.0.owner_id,
+        }
     }
 
     async fn opened_at(&self) -> DateTime<Utc> {
@@ -100,7 +102,11 @@ impl UserRef {
         }
         let loader = ctx.data_unchecked::<DataLoader<AccountsByOwnerLoader>>();
         let rows = loader.load_one(self.id).await.map_err(loader_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Account::from).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Account::from)
+            .collect())
     }
 }
 
@@ -137,7 +143,9 @@ impl Loader<Uuid> for AccountsByOwnerLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<AccountRow>>, Self::Error> {
-        let rows = store::find_by_owners(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = store::find_by_owners(&self.db, keys)
+            .await
+            .map_err(Arc::new)?;
         let mut by_owner: HashMap<Uuid, Vec<AccountRow>> = HashMap::new();
         for row in rows {
             by_owner.entry(row.owner_id).or_default().push(row);
@@ -177,11 +185,19 @@ impl Query {
     }
 
     /// Looks an account up by its number (spaces allowed). Customers find only their own.
-    async fn account_by_number(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<Option<Account>> {
+    async fn account_by_number(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+    ) -> async_graphql::Result<Option<Account>> {
         let principal = ctx.principal()?;
-        let number = AccountNumber::parse(&number).map_err(|msg| ApiError::bad_input("number", msg))?;
+        let number =
+            AccountNumber::parse(&number).map_err(|msg| ApiError::bad_input("number", msg))?;
         let accounts = ctx.data_unchecked::<AccountsContext>();
-        match store::find_by_number(&accounts.db, number.as_str()).await.map_err(ApiError::from)? {
+        match store::find_by_number(&accounts.db, number.as_str())
+            .await
+            .map_err(ApiError::from)?
+        {
             Some(row) if principal.can_access(row.owner_id) => Ok(Some(row.into())),
             _ => Err(ApiError::NotFound("account").into()),
         }
@@ -189,7 +205,11 @@ impl Query {
 
     /// Resolves `Account` references from other subgraphs; others' accounts resolve to null.
     #[graphql(entity)]
-    async fn find_account_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Account>> {
+    async fn find_account_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Account>> {
         let Ok(id) = parse_account_id(&id) else {
             return Ok(None);
         };
@@ -213,9 +233,14 @@ pub struct Mutation;
 #[Object(name = "Mutation")]
 impl Mutation {
     /// Opens an account for the caller. At most 10 open accounts per customer.
-    async fn open_account(&self, ctx: &Context<'_>, input: OpenAccountInput) -> async_graphql::Result<Account> {
+    async fn open_account(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenAccountInput,
+    ) -> async_graphql::Result<Account> {
         let principal = ctx.principal()?;
-        let currency = Currency::parse(&input.currency).map_err(|msg| ApiError::bad_input("currency", msg))?;
+        let currency =
+            Currency::parse(&input.currency).map_err(|msg| ApiError::bad_input("currency", msg))?;
         let nickname = Nickname::parse(input.nickname.as_deref())?;
         let accounts = ctx.data_unchecked::<AccountsContext>();
         let row = store::open_account(
@@ -233,13 +258,20 @@ impl Mutation {
     }
 
     /// Stops all money movement on an account (staff only). Freezing a frozen account is a no-op.
-    async fn freeze_account(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<Account> {
+    async fn freeze_account(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> async_graphql::Result<Account> {
         let principal = ctx.principal()?;
         let id = parse_account_id(&id)?;
         let reason = parse_freeze_reason(&reason)?;
         let accounts = ctx.data_unchecked::<AccountsContext>();
         let check = |row: &AccountRow| staff_only(principal, row);
-        let row = store::change_status(&accounts.db, id, check, AccountStatus::freeze, Some(reason)).await?;
+        let row =
+            store::change_status(&accounts.db, id, check, AccountStatus::freeze, Some(reason))
+                .await?;
         tracing::info!(account_id = %id, by = %principal.user_id, "account frozen");
         Ok(row.into())
     }
@@ -250,7 +282,8 @@ impl Mutation {
         let id = parse_account_id(&id)?;
         let accounts = ctx.data_unchecked::<AccountsContext>();
         let check = |row: &AccountRow| staff_only(principal, row);
-        let row = store::change_status(&accounts.db, id, check, AccountStatus::unfreeze, None).await?;
+        let row =
+            store::change_status(&accounts.db, id, check, AccountStatus::unfreeze, None).await?;
         tracing::info!(account_id = %id, by = %principal.user_id, "account unfrozen");
         Ok(row.into())
     }

@@ -158,8 +158,14 @@ pub async fn find_by_owners(
         .await
 }
 
-pub async fn find_by_number(db: &DatabaseConnection, number: &str) -> Result<Option<AccountRow>, DbErr> {
-    let Some(entry) = account_numbers::Entity::find_by_id(number.to_string()).one(db).await? else {
+pub async fn find_by_number(
+    db: &DatabaseConnection,
+    number: &str,
+) -> Result<Option<AccountRow>, DbErr> {
+    let Some(entry) = account_numbers::Entity::find_by_id(number.to_string())
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     accounts::Entity::find_by_id((entry.owner_id, entry.account_id))

@@ -25,9 +25,7 @@ use crate::{config::AuthConfig, error::ApiError};
 /// The only signature algorithm the bank issues or accepts.
 pub const ALGORITHM: Algorithm = Algorithm::ES256;
 
-#[derive(
-    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
-)]
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     Customer,
@@ -175,20 +173,24 @@ impl TokenVerifier {
             return Err(invalid());
         }
         let kid = header.kid.ok_or_else(invalid)?;
-        let key = match self.inner.keys.read().await.get(&kid).cloned() {
+        // Bind the lookup first: a read guard held across `refresh()` would deadlock with the
+        // write lock it takes.
+        let cached = self.inner.keys.read().await.get(&kid).cloned();
+        let key = match cached {
             Some(key) => key,
             None => {
                 self.refresh().await;
-                self.inner
-                    .keys
-                    .read()
-                    .await
-                    .get(&kid)
-                    .cloned()
-                    .ok_or_else(invalid)?
+                let refreshed = self.inner.keys.read().await.get(&kid).cloned();
+                refreshed.ok_or_else(|| {
+                    tracing::debug!(kid, "token signed with an unknown key");
+                    invalid()
+                })?
             }
         };
-        let data = decode::<Claims>(token, &key, &self.inner.validation).map_err(|_| invalid())?;
+        let data = decode::<Claims>(token, &key, &self.inner.validation).map_err(|err| {
+            tracing::debug!(error = %err, "token rejected");
+            invalid()
+        })?;
         Ok(Principal {
             user_id: data.claims.sub,
             roles: data.claims.roles,
@@ -205,7 +207,9 @@ impl TokenVerifier {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| {
-                ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
+                ApiError::Unauthenticated(
+                    "the Authorization header must be `Bearer <token>`".into(),
+                )
             })?;
         self.verify(token.trim()).await.map(Some)
     }
@@ -250,8 +254,13 @@ fn keys_by_kid(jwks: &JwkSet) -> HashMap<String, DecodingKey> {
         .iter()
         .filter_map(|jwk: &Jwk| {
             let kid = jwk.common.key_id.clone()?;
-            let key = DecodingKey::from_jwk(jwk).ok()?;
-            Some((kid, key))
+            match DecodingKey::from_jwk(jwk) {
+                Ok(key) => Some((kid, key)),
+                Err(err) => {
+                    tracing::warn!(kid, error = %err, "ignoring an unusable key in the JWKS");
+                    None
+                }
+            }
         })
         .collect()
 }

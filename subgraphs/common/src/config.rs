@@ -125,8 +125,7 @@ impl ServiceConfig {
             min_connections: env.get_or("DB_MIN_CONNECTIONS", 2)?,
             acquire_timeout: env.secs_or("DB_ACQUIRE_TIMEOUT_SECS", 5)?,
         };
-        if database.max_connections == 0 || database.min_connections > database.max_connections
-        {
+        if database.max_connections == 0 || database.min_connections > database.max_connections {
             return Err(ConfigError {
                 name: env.var_name("DB_MAX_CONNECTIONS"),
                 message: "must be at least 1 and at least DB_MIN_CONNECTIONS".into(),

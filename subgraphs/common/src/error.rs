@@ -145,7 +145,10 @@ mod tests {
     fn every_error_carries_its_stable_code() {
         assert_eq!(code_of(ApiError::NotFound("account")), "NOT_FOUND");
         assert_eq!(code_of(ApiError::unauthenticated()), "UNAUTHENTICATED");
-        assert_eq!(code_of(ApiError::bad_input("email", "bad")), "BAD_USER_INPUT");
+        assert_eq!(
+            code_of(ApiError::bad_input("email", "bad")),
+            "BAD_USER_INPUT"
+        );
         assert_eq!(code_of(ApiError::InsufficientFunds), "INSUFFICIENT_FUNDS");
     }
 }

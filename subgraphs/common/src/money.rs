@@ -13,12 +13,30 @@ pub struct Currency {
 
 /// The currencies the bank holds accounts in.
 const SUPPORTED: &[Currency] = &[
-    Currency { code: "EUR", exponent: 2 },
-    Currency { code: "USD", exponent: 2 },
-    Currency { code: "GBP", exponent: 2 },
-    Currency { code: "CHF", exponent: 2 },
-    Currency { code: "SEK", exponent: 2 },
-    Currency { code: "JPY", exponent: 0 },
+    Currency {
+        code: "EUR",
+        exponent: 2,
+    },
+    Currency {
+        code: "USD",
+        exponent: 2,
+    },
+    Currency {
+        code: "GBP",
+        exponent: 2,
+    },
+    Currency {
+        code: "CHF",
+        exponent: 2,
+    },
+    Currency {
+        code: "SEK",
+        exponent: 2,
+    },
+    Currency {
+        code: "JPY",
+        exponent: 0,
+    },
 ];
 
 impl Currency {
@@ -132,8 +150,20 @@ mod tests {
 
     #[test]
     fn malformed_amounts_are_rejected() {
-        for bad in ["", "-1", "1,00", "abc", "1.", ".5", "1e3", "99999999999999999999"] {
-            assert!(parse_minor(bad, eur()).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "-1",
+            "1,00",
+            "abc",
+            "1.",
+            ".5",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert!(
+                parse_minor(bad, eur()).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 

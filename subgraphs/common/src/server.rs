@@ -275,8 +275,14 @@ mod tests {
     fn the_token_is_found_in_either_init_payload_shape() {
         let direct = serde_json::json!({"Authorization": "Bearer abc"});
         let nested = serde_json::json!({"headers": {"authorization": "Bearer xyz"}});
-        assert_eq!(authorization_from_init(&direct).as_deref(), Some("Bearer abc"));
-        assert_eq!(authorization_from_init(&nested).as_deref(), Some("Bearer xyz"));
+        assert_eq!(
+            authorization_from_init(&direct).as_deref(),
+            Some("Bearer abc")
+        );
+        assert_eq!(
+            authorization_from_init(&nested).as_deref(),
+            Some("Bearer xyz")
+        );
         assert_eq!(authorization_from_init(&serde_json::json!({})), None);
     }
 }

@@ -61,7 +61,8 @@ impl UsersConfig {
             _ => {
                 return Err(ConfigError {
                     name: env.var_name("ADMIN_PASSWORD"),
-                    message: "set both USERS_ADMIN_EMAIL and USERS_ADMIN_PASSWORD, or neither".into(),
+                    message: "set both USERS_ADMIN_EMAIL and USERS_ADMIN_PASSWORD, or neither"
+                        .into(),
                 })
             }
         };
@@ -75,7 +76,9 @@ impl UsersConfig {
 }
 
 /// The schema without any runtime data: enough for the SDL.
-pub fn schema_builder(config: &ServiceConfig) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn schema_builder(
+    config: &ServiceConfig,
+) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     configure_schema(Schema::build(Query, Mutation, EmptySubscription), config)
 }
 
@@ -92,7 +95,9 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 /// Connects, migrates, loads keys, seeds the administrator and returns the ready service.
-pub async fn build(config: UsersConfig) -> anyhow::Result<Subgraph<Query, Mutation, EmptySubscription>> {
+pub async fn build(
+    config: UsersConfig,
+) -> anyhow::Result<Subgraph<Query, Mutation, EmptySubscription>> {
     let db = db::connect(&config.service.database).await?;
     migrate(&db).await?;
     let keys = Arc::new(SigningKeys::load_or_create(&db).await?);
@@ -109,7 +114,12 @@ pub async fn build(config: UsersConfig) -> anyhow::Result<Subgraph<Query, Mutati
     let schema: UsersSchema = schema_builder(&config.service).data(context).finish();
     let loader_db = db.clone();
     let request_data: RequestData = Arc::new(move |data| {
-        data.insert(DataLoader::new(UserLoader { db: loader_db.clone() }, tokio::spawn));
+        data.insert(DataLoader::new(
+            UserLoader {
+                db: loader_db.clone(),
+            },
+            tokio::spawn,
+        ));
     });
     let extra_routes = well_known_routes(&config, keys)?;
     Ok(Subgraph {
@@ -158,13 +168,20 @@ fn well_known_routes(config: &UsersConfig, keys: Arc<SigningKeys>) -> anyhow::Re
 }
 
 async fn seed_admin(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<()> {
-    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("USERS_ADMIN_EMAIL: {}", e.message()))?;
-    if store::find_user_by_email(db, email.as_str()).await?.is_some() {
+    let email =
+        Email::parse(email).map_err(|e| anyhow::anyhow!("USERS_ADMIN_EMAIL: {}", e.message()))?;
+    if store::find_user_by_email(db, email.as_str())
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
-    let password = Password::parse(password, &email).map_err(|e| anyhow::anyhow!("USERS_ADMIN_PASSWORD: {}", e.message()))?;
+    let password = Password::parse(password, &email)
+        .map_err(|e| anyhow::anyhow!("USERS_ADMIN_PASSWORD: {}", e.message()))?;
     let name = FullName::parse("Administrator").map_err(|e| anyhow::anyhow!(e.message()))?;
-    let hash = hash_password(password.expose()).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+    let hash = hash_password(password.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message()))?;
     match store::insert_user(
         db,
         store::NewUser {
@@ -179,7 +196,12 @@ async fn seed_admin(db: &DatabaseConnection, email: &str, password: &str) -> any
         Ok(row) => tracing::info!(user_id = %row.id, "seeded the administrator"),
         // Another replica seeded it first.
         Err(bank_common::ApiError::BadUserInput { .. }) => {}
-        Err(err) => return Err(anyhow::anyhow!("seeding the administrator: {}", err.message())),
+        Err(err) => {
+            return Err(anyhow::anyhow!(
+                "seeding the administrator: {}",
+                err.message()
+            ))
+        }
     }
     Ok(())
 }

@@ -54,7 +54,9 @@ impl SigningKeys {
     }
 
     fn from_rows(rows: &[store::signing_keys::Model]) -> anyhow::Result<Self> {
-        let newest = rows.first().ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+        let newest = rows
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
             let secret = SecretKey::from_pkcs8_pem(&row.private_key_pem)?;
@@ -111,7 +113,12 @@ fn public_jwk(secret: &SecretKey, kid: &str) -> CoreJsonWebKey {
     let point = secret.public_key().to_encoded_point(false);
     let x = point.x().map(|x| x.to_vec()).unwrap_or_default();
     let y = point.y().map(|y| y.to_vec()).unwrap_or_default();
-    CoreJsonWebKey::new_ec(x, y, CoreJsonCurveType::P256, Some(JsonWebKeyId::new(kid.to_string())))
+    CoreJsonWebKey::new_ec(
+        x,
+        y,
+        CoreJsonCurveType::P256,
+        Some(JsonWebKeyId::new(kid.to_string())),
+    )
 }
 
 /// The RFC 7638 thumbprint of the public key: a stable, content-derived key id.

@@ -109,7 +109,9 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, UserRow>, Self::Error> {
-        let rows = store::find_users_by_ids(&self.db, keys).await.map_err(Arc::new)?;
+        let rows = store::find_users_by_ids(&self.db, keys)
+            .await
+            .map_err(Arc::new)?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
@@ -136,7 +138,11 @@ impl Query {
     /// Resolves `User` references from other subgraphs. A customer resolves only themselves;
     /// staff resolve anyone.
     #[graphql(entity)]
-    async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+    async fn find_user_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<User>> {
         let principal = ctx.principal()?;
         let Ok(user_id) = parse_id(&id, "user") else {
             return Ok(None);
@@ -158,7 +164,11 @@ pub struct Mutation;
 #[Object(name = "Mutation")]
 impl Mutation {
     /// Creates a customer and signs them in.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> async_graphql::Result<AuthPayload> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
         let email = Email::parse(&input.email)?;
         let password = Password::parse(&input.password, &email)?;
@@ -179,7 +189,11 @@ impl Mutation {
     }
 
     /// Signs in with e-mail and password. Wrong e-mail and wrong password look the same.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
         let wrong = || ApiError::Unauthenticated("wrong e-mail address or password".into());
         let row = match Email::parse(&input.email) {
@@ -188,7 +202,11 @@ impl Mutation {
                 .map_err(ApiError::from)?,
             Err(_) => None,
         };
-        let matches = verify_password(&input.password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+        let matches = verify_password(
+            &input.password,
+            row.as_ref().map(|r| r.password_hash.clone()),
+        )
+        .await?;
         match row {
             Some(row) if matches => Ok(start_session(users, row).await?),
             _ => Err(wrong().into()),
@@ -197,9 +215,14 @@ impl Mutation {
 
     /// Exchanges a refresh token for a new pair. The old refresh token stops working; presenting
     /// it again revokes the whole session (it has been copied).
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
-        let rejected = || ApiError::Unauthenticated("the refresh token is invalid, expired or revoked".into());
+        let rejected =
+            || ApiError::Unauthenticated("the refresh token is invalid, expired or revoked".into());
         let hash = hash_refresh_token(refresh_token.trim());
         let txn = users.db.begin().await.map_err(ApiError::from)?;
         let rotation = store::use_refresh_token(&txn, &hash).await?;
@@ -221,14 +244,25 @@ impl Mutation {
     }
 
     /// Ends the session the refresh token belongs to. `false` if it was unknown or already ended.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<bool> {
         let users = ctx.data_unchecked::<UsersContext>();
         let hash = hash_refresh_token(refresh_token.trim());
-        Ok(store::revoke_by_token(&users.db, &hash).await.map_err(ApiError::from)?)
+        Ok(store::revoke_by_token(&users.db, &hash)
+            .await
+            .map_err(ApiError::from)?)
     }
 
     /// Replaces a user's roles (ADMIN only). Takes effect at their next sign-in or refresh.
-    async fn set_user_roles(&self, ctx: &Context<'_>, user_id: ID, roles: Vec<Role>) -> async_graphql::Result<User> {
+    async fn set_user_roles(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        roles: Vec<Role>,
+    ) -> async_graphql::Result<User> {
         let principal = ctx.principal()?;
         if !principal.has_role(Role::Admin) {
             return Err(ApiError::forbidden().into());
@@ -249,13 +283,22 @@ fn refresh_expiry(users: &UsersContext) -> DateTime<Utc> {
 /// A new login: a new refresh-token family.
 async fn start_session(users: &UsersContext, row: UserRow) -> ApiResult<AuthPayload> {
     let (token, token_hash) = new_refresh_token();
-    store::insert_refresh_token(&users.db, row.id, Uuid::now_v7(), token_hash, refresh_expiry(users)).await?;
+    store::insert_refresh_token(
+        &users.db,
+        row.id,
+        Uuid::now_v7(),
+        token_hash,
+        refresh_expiry(users),
+    )
+    .await?;
     payload(users, row, token)
 }
 
 fn payload(users: &UsersContext, row: UserRow, refresh_token: String) -> ApiResult<AuthPayload> {
     let ttl = users.settings.access_token_ttl_secs;
-    let access_token = users.keys.issue(&users.auth, row.id, store::roles_of(&row), ttl)?;
+    let access_token = users
+        .keys
+        .issue(&users.auth, row.id, store::roles_of(&row), ttl)?;
     Ok(AuthPayload {
         access_token,
         refresh_token,

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -105,21 +105,28 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> ApiResu
         .exec_with_returning(db)
         .await
         .map_err(|err| match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                ApiError::bad_input("email", "an account with this e-mail address already exists")
-            }
+            Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::bad_input(
+                "email",
+                "an account with this e-mail address already exists",
+            ),
             _ => err.into(),
         })
 }
 
-pub async fn find_user_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<UserRow>, DbErr> {
+pub async fn find_user_by_email(
+    db: &DatabaseConnection,
+    email: &str,
+) -> Result<Option<UserRow>, DbErr> {
     users::Entity::find()
         .filter(users::Column::Email.eq(email))
         .one(db)
         .await
 }
 
-pub async fn find_users_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<UserRow>, DbErr> {
+pub async fn find_users_by_ids(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+) -> Result<Vec<UserRow>, DbErr> {
     users::Entity::find()
         .filter(users::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -134,7 +141,12 @@ pub async fn set_roles(db: &DatabaseConnection, id: Uuid, roles: &[Role]) -> Api
     let result = users::Entity::update_many()
         .col_expr(
             users::Column::Roles,
-            Expr::value(roles.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>()),
+            Expr::value(
+                roles
+                    .iter()
+                    .map(|r| r.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            ),
         )
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(users::Column::Id.eq(id))
@@ -265,7 +277,11 @@ pub async fn insert_signing_key(
         created_at: Set(Utc::now()),
         retired_at: Set(None),
     })
-    .on_conflict(OnConflict::column(signing_keys::Column::Kid).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(signing_keys::Column::Kid)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(db)
     .await
     .map(|_| ())

@@ -98,7 +98,11 @@ mod tests {
         let number = AccountNumber::generate().as_str().to_string();
         let mut digits: Vec<char> = number.chars().collect();
         let last = digits.len() - 1;
-        digits[last] = if digits[last] == '9' { '0' } else { (digits[last] as u8 + 1) as char };
+        digits[last] = if digits[last] == '9' {
+            '0'
+        } else {
+            (digits[last] as u8 + 1) as char
+        };
         let typo: String = digits.into_iter().collect();
         assert!(AccountNumber::parse(&typo).is_err());
     }

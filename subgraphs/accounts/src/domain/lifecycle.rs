@@ -83,10 +83,16 @@ impl Nickname {
             return Ok(Nickname(None));
         };
         if text.chars().count() > Self::MAX_LEN {
-            return Err(ApiError::bad_input("nickname", "the nickname must have at most 50 characters"));
+            return Err(ApiError::bad_input(
+                "nickname",
+                "the nickname must have at most 50 characters",
+            ));
         }
         if text.chars().any(char::is_control) {
-            return Err(ApiError::bad_input("nickname", "the nickname must not contain control characters"));
+            return Err(ApiError::bad_input(
+                "nickname",
+                "the nickname must not contain control characters",
+            ));
         }
         Ok(Nickname(Some(text.to_string())))
     }
@@ -100,10 +106,16 @@ impl Nickname {
 pub fn parse_freeze_reason(raw: &str) -> ApiResult<String> {
     let reason = raw.trim();
     if reason.is_empty() {
-        return Err(ApiError::bad_input("reason", "a reason is required to freeze an account"));
+        return Err(ApiError::bad_input(
+            "reason",
+            "a reason is required to freeze an account",
+        ));
     }
     if reason.chars().count() > 500 {
-        return Err(ApiError::bad_input("reason", "the reason must have at most 500 characters"));
+        return Err(ApiError::bad_input(
+            "reason",
+            "the reason must have at most 500 characters",
+        ));
     }
     Ok(reason.to_string())
 }
@@ -120,14 +132,27 @@ mod tests {
 
     #[test]
     fn freeze_and_unfreeze_are_idempotent() {
-        assert_eq!(AccountStatus::Frozen.freeze().unwrap(), AccountStatus::Frozen);
-        assert_eq!(AccountStatus::Active.unfreeze().unwrap(), AccountStatus::Active);
-        assert_eq!(AccountStatus::Active.freeze().unwrap(), AccountStatus::Frozen);
+        assert_eq!(
+            AccountStatus::Frozen.freeze().unwrap(),
+            AccountStatus::Frozen
+        );
+        assert_eq!(
+            AccountStatus::Active.unfreeze().unwrap(),
+            AccountStatus::Active
+        );
+        assert_eq!(
+            AccountStatus::Active.freeze().unwrap(),
+            AccountStatus::Frozen
+        );
     }
 
     #[test]
     fn statuses_round_trip_through_the_database_text() {
-        for status in [AccountStatus::Active, AccountStatus::Frozen, AccountStatus::Closed] {
+        for status in [
+            AccountStatus::Active,
+            AccountStatus::Frozen,
+            AccountStatus::Closed,
+        ] {
             assert_eq!(AccountStatus::from_db(status.as_str()), status);
         }
     }
@@ -141,6 +166,9 @@ mod tests {
     #[test]
     fn a_freeze_needs_a_reason() {
         assert!(parse_freeze_reason("  ").is_err());
-        assert_eq!(parse_freeze_reason(" suspected fraud ").unwrap(), "suspected fraud");
+        assert_eq!(
+            parse_freeze_reason(" suspected fraud ").unwrap(),
+            "suspected fraud"
+        );
     }
 }

@@ -13,7 +13,8 @@ impl Email {
 
     pub fn parse(raw: &str) -> ApiResult<Self> {
         let email = raw.trim().to_lowercase();
-        let invalid = |why: &str| ApiError::bad_input("email", format!("invalid e-mail address: {why}"));
+        let invalid =
+            |why: &str| ApiError::bad_input("email", format!("invalid e-mail address: {why}"));
         if email.is_empty() {
             return Err(invalid("it is empty"));
         }
@@ -58,7 +59,9 @@ impl Password {
             return Err(bad("the password must have at most 128 characters"));
         }
         if !raw.chars().any(char::is_alphabetic) || !raw.chars().any(|c| c.is_ascii_digit()) {
-            return Err(bad("the password must contain at least one letter and one digit"));
+            return Err(bad(
+                "the password must contain at least one letter and one digit",
+            ));
         }
         if raw.trim().to_lowercase() == email.as_str() {
             return Err(bad("the password must not be the e-mail address"));
@@ -81,7 +84,10 @@ impl FullName {
     pub fn parse(raw: &str) -> ApiResult<Self> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err(ApiError::bad_input("fullName", "the full name must not be empty"));
+            return Err(ApiError::bad_input(
+                "fullName",
+                "the full name must not be empty",
+            ));
         }
         if name.chars().count() > Self::MAX_LEN {
             return Err(ApiError::bad_input(
@@ -149,12 +155,23 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn malformed_emails_are_rejected() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@example..com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@example..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
@@ -183,14 +200,19 @@ mod tests {
     #[test]
     fn an_empty_name_is_rejected_and_names_are_trimmed() {
         assert!(FullName::parse("   ").is_err());
-        assert_eq!(FullName::parse(" Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(
+            FullName::parse(" Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
     }
 
     #[tokio::test]
     async fn a_hash_verifies_only_its_password() {
         let hash = hash_password("correct horse 42").await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse 42", Some(hash.clone())).await.unwrap());
+        assert!(verify_password("correct horse 42", Some(hash.clone()))
+            .await
+            .unwrap());
         assert!(!verify_password("wrong horse 42", Some(hash)).await.unwrap());
     }
 

@@ -1,0 +1,33 @@
+# The bank's two commands are `make up` and `make test`; the rest are parts of them.
+.PHONY: up down status test schema schema-check build fmt lint psql
+
+up: ## Install what is missing, build, start the whole stack, print URLs and credentials
+	@scripts/stack.sh up
+
+down: ## Stop everything `make up` started
+	@scripts/stack.sh down
+
+status:
+	@scripts/stack.sh status
+
+test: ## Install what is missing and run every test suite
+	@scripts/test.sh
+
+build:
+	cargo build --workspace --bins
+
+schema: ## Regenerate schema/subgraphs/*.graphql and schema/supergraph.graphql from the code
+	@scripts/schema.sh write
+
+schema-check: ## Fail if the committed SDLs or supergraph differ from what the code produces
+	@scripts/schema.sh check
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+psql:
+	@scripts/pg.sh psql

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Every test suite, against one build:
+#   1. unit tests and each subgraph's integration tests (real PostgreSQL, a fresh database each)
+#   2. the schema check (committed SDLs and supergraph match the code)
+#   3. `nginx -t` on the rendered configuration
+#   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack)
+# A stack that was already running is reused and left running; one started here is stopped.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+started=$SECONDS
+"$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/certs.sh"
+
+say "building everything once (debug)"
+cargo build --workspace --all-targets
+ok "built"
+
+"$ROOT/scripts/pg.sh" start
+export TEST_DATABASE_URL="postgres://bank@127.0.0.1:$PG_PORT/postgres"
+
+say "unit and integration tests"
+cargo nextest run --workspace --exclude bank-e2e --no-fail-fast
+
+say "schema check"
+"$ROOT/scripts/schema.sh" check
+
+say "nginx configuration"
+"$ROOT/scripts/nginx.sh" test
+
+stack_was_running=0
+if is_running router && is_running nginx; then
+  stack_was_running=1
+fi
+stop_stack() {
+  if [ "$stack_was_running" -eq 0 ]; then "$ROOT/scripts/stack.sh" down; fi
+}
+trap stop_stack EXIT
+"$ROOT/scripts/stack.sh" up
+
+say "end-to-end tests through NGINX"
+# shellcheck disable=SC1091
+source "$DATA/secrets.env"
+BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" \
+  BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_ROUTER_URL="http://127.0.0.1:$ROUTER_PORT/graphql" \
+  cargo nextest run -p bank-e2e --no-fail-fast
+
+say "all suites passed in $(( SECONDS - started ))s"
