@@ -21,3 +21,6 @@ pub mod server;
 pub mod telemetry;
 
 pub use error::{ApiError, ApiResult};
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

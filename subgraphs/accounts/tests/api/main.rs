@@ -1,1 +1,9 @@
+//! The accounts subgraph against a real PostgreSQL: one fresh database per test, tokens signed
+//! by a test key the service trusts.
 
+mod helpers;
+
+mod authentication;
+mod lifecycle;
+mod opening;
+mod visibility;

@@ -1,1 +1,8 @@
+//! The users subgraph against a real PostgreSQL: one fresh database per test.
 
+mod helpers;
+
+mod auth_flows;
+mod keys;
+mod registration;
+mod roles;

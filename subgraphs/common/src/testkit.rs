@@ -1,0 +1,201 @@
+//! Test helpers for the services' integration tests (feature `testkit`).
+//!
+//! Each test gets its own database on the test PostgreSQL server (`TEST_DATABASE_URL`, the
+//! maintenance database of a server where the role may create databases), its own service on
+//! port 0, and tokens signed by a test key the service is told to trust.
+
+use std::net::SocketAddr;
+
+use jsonwebtoken::{encode, jwk::JwkSet, EncodingKey, Header};
+use p256::{
+    elliptic_curve::{rand_core::OsRng, sec1::ToEncodedPoint},
+    pkcs8::{EncodePrivateKey, LineEnding},
+    SecretKey,
+};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Claims, Role, TokenVerifier, ALGORITHM},
+    config::{AuthConfig, ServiceConfig, DEFAULT_AUDIENCE, DEFAULT_ISSUER},
+    db::DbConfig,
+};
+
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://bank@127.0.0.1:55432/postgres";
+
+/// Creates an empty database named after a fresh UUID and returns its settings for `schema`.
+pub async fn fresh_database(schema: &str) -> DbConfig {
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string());
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(&admin_url).await.unwrap_or_else(|err| {
+        panic!("cannot reach the test PostgreSQL at {admin_url} ({err}); run scripts/pg.sh start")
+    });
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create the test database");
+    admin.close().await.ok();
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a database URL ends with /dbname");
+    DbConfig {
+        url: format!("{base}/{name}"),
+        schema: schema.to_string(),
+        max_connections: 10,
+        min_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(10),
+    }
+}
+
+/// Service settings for a test: loopback port 0, the given database, default limits.
+pub fn service_config(name: &'static str, database: DbConfig) -> ServiceConfig {
+    let mut config = ServiceConfig::from_env(name, 0).expect("defaults are valid");
+    config.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.database = database;
+    config
+}
+
+/// An ES256 key pair that signs test tokens.
+pub struct TestKeys {
+    pub kid: String,
+    encoding: EncodingKey,
+    jwks: JwkSet,
+    pub auth: AuthConfig,
+}
+
+impl Default for TestKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestKeys {
+    pub fn new() -> Self {
+        let secret = SecretKey::random(&mut OsRng);
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).expect("encode key");
+        let point = secret.public_key().to_encoded_point(false);
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        let kid = format!("test-{}", Uuid::new_v4().simple());
+        let jwks: JwkSet = serde_json::from_value(json!({
+            "keys": [{
+                "kty": "EC",
+                "crv": "P-256",
+                "use": "sig",
+                "alg": "ES256",
+                "kid": kid,
+                "x": URL_SAFE_NO_PAD.encode(point.x().expect("x")),
+                "y": URL_SAFE_NO_PAD.encode(point.y().expect("y")),
+            }]
+        }))
+        .expect("a valid JWKS");
+        Self {
+            kid,
+            encoding: EncodingKey::from_ec_pem(pem.as_bytes()).expect("a valid key"),
+            jwks,
+            auth: AuthConfig {
+                jwks_url: "http://127.0.0.1:9/unused".into(),
+                issuer: DEFAULT_ISSUER.into(),
+                audience: DEFAULT_AUDIENCE.into(),
+            },
+        }
+    }
+
+    pub fn verifier(&self) -> TokenVerifier {
+        TokenVerifier::with_keys(&self.auth, &self.jwks)
+    }
+
+    /// Valid claims for `user` with `roles`, expiring in 5 minutes.
+    pub fn claims(&self, user: Uuid, roles: &[Role]) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            iss: self.auth.issuer.clone(),
+            aud: self.auth.audience.clone(),
+            sub: user,
+            roles: roles.to_vec(),
+            iat: now,
+            exp: now + 300,
+            jti: Uuid::new_v4(),
+        }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> String {
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.kid.clone());
+        encode(&header, claims, &self.encoding).expect("sign")
+    }
+
+    /// A valid token for `user`.
+    pub fn token(&self, user: Uuid, roles: &[Role]) -> String {
+        self.sign(&self.claims(user, roles))
+    }
+}
+
+/// An unsigned token (`alg: none`) with the given claims.
+pub fn unsigned_token(claims: &Claims) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims"));
+    format!("{header}.{body}.")
+}
+
+/// Serves `app` on a loopback port; returns the address.
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a port");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.ok();
+    });
+    addr
+}
+
+/// A GraphQL client for one service.
+#[derive(Clone)]
+pub struct Client {
+    pub url: String,
+    pub http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            url: format!("http://{addr}/graphql"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Posts a query; returns the whole response body.
+    pub async fn query(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("the service answers")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Panics with the response when it has errors; returns `data`.
+pub fn data(response: &Value) -> &Value {
+    assert!(
+        response.get("errors").is_none_or(|errors| errors.is_null()),
+        "unexpected errors: {response:#}"
+    );
+    &response["data"]
+}

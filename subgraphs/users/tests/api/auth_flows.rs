@@ -1,0 +1,94 @@
+use bank_common::testkit::{data, error_code};
+
+use crate::helpers::{spawn_app, PASSWORD};
+
+#[tokio::test]
+async fn login_works_with_the_right_password_only() {
+    let app = spawn_app().await;
+    app.customer("alan@example.com").await;
+    let ok = app.login("ALAN@example.com", PASSWORD).await;
+    assert!(data(&ok)["login"]["accessToken"].as_str().is_some());
+
+    let wrong = app.login("alan@example.com", "wrong password 1").await;
+    assert_eq!(error_code(&wrong), Some("UNAUTHENTICATED"));
+    let unknown = app.login("nobody@example.com", PASSWORD).await;
+    assert_eq!(error_code(&unknown), Some("UNAUTHENTICATED"));
+    // Wrong e-mail and wrong password read the same.
+    assert_eq!(
+        wrong["errors"][0]["message"],
+        unknown["errors"][0]["message"]
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotates_and_works_once() {
+    let app = spawn_app().await;
+    let (_, first, _) = app.customer("rota@example.com").await;
+    let rotated = app.refresh(&first).await;
+    let payload = &data(&rotated)["refreshToken"];
+    assert_ne!(payload["refreshToken"].as_str().unwrap(), first);
+    data(&app.me(payload["accessToken"].as_str().unwrap()).await);
+
+    let replay = app.refresh(&first).await;
+    assert_eq!(error_code(&replay), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn replaying_a_rotated_token_revokes_the_whole_session() {
+    let app = spawn_app().await;
+    let (_, first, _) = app.customer("theft@example.com").await;
+    let rotated = app.refresh(&first).await;
+    let second = data(&rotated)["refreshToken"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A thief replays the first token: the legitimate successor stops working as well.
+    assert_eq!(
+        error_code(&app.refresh(&first).await),
+        Some("UNAUTHENTICATED")
+    );
+    assert_eq!(
+        error_code(&app.refresh(&second).await),
+        Some("UNAUTHENTICATED")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_succeed_at_most_once() {
+    let app = spawn_app().await;
+    let (_, token, _) = app.customer("race@example.com").await;
+    let attempts = futures::future::join_all((0..8).map(|_| app.refresh(&token))).await;
+    let successes = attempts
+        .iter()
+        .filter(|r| r.get("errors").is_none())
+        .count();
+    assert_eq!(successes, 1, "{attempts:#?}");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let app = spawn_app().await;
+    let (_, refresh, _) = app.customer("bye@example.com").await;
+    let out = app
+        .client
+        .query(
+            None,
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            serde_json::json!({ "t": refresh }),
+        )
+        .await;
+    assert_eq!(data(&out)["logout"], true);
+    assert_eq!(
+        error_code(&app.refresh(&refresh).await),
+        Some("UNAUTHENTICATED")
+    );
+    let again = app
+        .client
+        .query(
+            None,
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            serde_json::json!({ "t": refresh }),
+        )
+        .await;
+    assert_eq!(data(&again)["logout"], false);
+}

@@ -1,0 +1,68 @@
+use bank_common::{auth::TokenVerifier, config::AuthConfig};
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn issued_tokens_verify_against_the_published_jwks() {
+    let app = spawn_app().await;
+    let (token, _, user_id) = app.customer("jwks@example.com").await;
+
+    let jwks: Value = reqwest::get(format!("http://{}/.well-known/jwks.json", app.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "EC");
+    assert_eq!(key["crv"], "P-256");
+    assert_eq!(key["alg"], "ES256");
+    assert!(
+        key.get("d").is_none(),
+        "the private part must never be published"
+    );
+
+    // Verify the way another subgraph does: fetch the JWKS over HTTP.
+    let verifier = TokenVerifier::remote(&AuthConfig {
+        jwks_url: format!("http://{}/.well-known/jwks.json", app.addr),
+        issuer: bank_common::config::DEFAULT_ISSUER.into(),
+        audience: bank_common::config::DEFAULT_AUDIENCE.into(),
+    });
+    let principal = verifier.verify(&token).await.expect("the token verifies");
+    assert_eq!(principal.user_id.to_string(), user_id);
+}
+
+#[tokio::test]
+async fn the_discovery_document_points_at_the_keys() {
+    let app = spawn_app().await;
+    let discovery: Value = reqwest::get(format!(
+        "http://{}/.well-known/openid-configuration",
+        app.addr
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(discovery["issuer"], bank_common::config::DEFAULT_ISSUER);
+    assert!(discovery["jwks_uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("/.well-known/jwks.json"));
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"][0],
+        "ES256"
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    for path in ["healthz", "readyz"] {
+        let response = reqwest::get(format!("http://{}/{path}", app.addr))
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+    }
+}

@@ -1,0 +1,64 @@
+use bank_common::testkit::{data, error_code};
+use serde_json::json;
+
+use crate::helpers::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+const SET_ROLES: &str =
+    "mutation($u: ID!, $r: [Role!]!) { setUserRoles(userId: $u, roles: $r) { id roles } }";
+
+#[tokio::test]
+async fn the_configured_administrator_is_seeded() {
+    let app = spawn_app().await;
+    let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(data(&login)["login"]["user"]["roles"], json!(["ADMIN"]));
+}
+
+#[tokio::test]
+async fn an_admin_makes_a_teller_and_a_customer_cannot() {
+    let app = spawn_app().await;
+    let (customer_token, _, customer_id) = app.customer("clerk@example.com").await;
+    let denied = app
+        .client
+        .query(
+            Some(&customer_token),
+            SET_ROLES,
+            json!({ "u": customer_id, "r": ["ADMIN"] }),
+        )
+        .await;
+    assert_eq!(error_code(&denied), Some("FORBIDDEN"));
+
+    let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin_token = data(&login)["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let granted = app
+        .client
+        .query(
+            Some(&admin_token),
+            SET_ROLES,
+            json!({ "u": customer_id, "r": ["TELLER"] }),
+        )
+        .await;
+    assert_eq!(data(&granted)["setUserRoles"]["roles"], json!(["TELLER"]));
+}
+
+#[tokio::test]
+async fn a_customer_resolves_only_their_own_user_entity() {
+    let app = spawn_app().await;
+    let (token_a, _, id_a) = app.customer("a@example.com").await;
+    let (_, _, id_b) = app.customer("b@example.com").await;
+    let query =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
+    let response = app
+        .client
+        .query(
+            Some(&token_a),
+            query,
+            json!({ "r": [ { "__typename": "User", "id": id_a }, { "__typename": "User", "id": id_b } ] }),
+        )
+        .await;
+    let entities = &data(&response)["_entities"];
+    assert_eq!(entities[0]["email"], "a@example.com");
+    assert!(entities[1].is_null(), "{response}");
+}
