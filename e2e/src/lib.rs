@@ -1,1 +1,187 @@
+//! A client of the running bank, as its users see it: HTTPS through NGINX, the development CA
+//! trusted, GraphQL over HTTP and graphql-ws.
+//!
+//! Settings come from the environment that `scripts/test.sh` sets: `BANK_URL`, `BANK_CA`,
+//! `BANK_ADMIN_EMAIL`, `BANK_ADMIN_PASSWORD`, `BANK_DATABASE_URL`.
 
+use std::{process::Command, sync::Arc};
+
+use anyhow::{bail, Context};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse 42";
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+/// The bank as a client reaches it.
+pub struct Bank {
+    pub url: String,
+    pub http: reqwest::Client,
+    ca_pem: Vec<u8>,
+}
+
+/// One GraphQL response with its HTTP status.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["code"].as_str()
+    }
+
+    /// `data`, or a panic with the whole reply.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none_or(Value::is_null),
+            "unexpected errors: {self:#?}"
+        );
+        &self.body["data"]
+    }
+}
+
+/// A signed-in customer.
+pub struct Customer {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl Bank {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let url = env_or("BANK_URL", "https://localhost:8443");
+        let ca_path = env_or("BANK_CA", ".data/certs/ca.pem");
+        let ca_pem = std::fs::read(&ca_path).with_context(|| format!("reading the CA at {ca_path}"))?;
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem)?)
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        Ok(Self { url, http, ca_pem })
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.url)
+    }
+
+    pub async fn query(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
+        self.query_with_headers(token, query, variables, &[]).await
+    }
+
+    pub async fn query_with_headers(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self
+            .http
+            .post(self.graphql_url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("NGINX answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+        Reply { status, body }
+    }
+
+    pub async fn register(&self, email: &str) -> Reply {
+        self.query(
+            None,
+            "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }",
+            json!({ "i": { "email": email, "password": PASSWORD, "fullName": "End To End" } }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.query(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken user { id email roles } } }",
+            json!({ "i": { "email": email, "password": password } }),
+        )
+        .await
+    }
+
+    /// Registers a customer with a unique e-mail address.
+    pub async fn new_customer(&self, name: &str) -> Customer {
+        let email = format!("{name}-{}@e2e.test", uuid::Uuid::new_v4().simple());
+        let reply = self.register(&email).await;
+        let payload = &reply.data()["register"];
+        Customer {
+            id: payload["user"]["id"].as_str().unwrap().to_string(),
+            email,
+            token: payload["accessToken"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let email = env_or("BANK_ADMIN_EMAIL", "admin@bank.local");
+        let password = std::env::var("BANK_ADMIN_PASSWORD").expect("BANK_ADMIN_PASSWORD is set");
+        let reply = self.login(&email, &password).await;
+        reply.data()["login"]["accessToken"].as_str().unwrap().to_string()
+    }
+
+    pub async fn open_account(&self, customer: &Customer, currency: &str) -> Value {
+        let reply = self
+            .query(
+                Some(&customer.token),
+                "mutation($i: OpenAccountInput!) { openAccount(input: $i) { id number currency status } }",
+                json!({ "i": { "kind": "CHECKING", "currency": currency } }),
+            )
+            .await;
+        reply.data()["openAccount"].clone()
+    }
+
+    /// TLS settings that trust the development CA, for WebSocket clients.
+    pub fn tls_config(&self) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&self.ca_pem) {
+            roots.add(cert?)?;
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    }
+}
+
+/// The users service's current signing key (kid, PKCS#8 PEM), read from its database, so tests
+/// can make tokens that are correctly signed but expired or meant for someone else.
+pub fn current_signing_key() -> anyhow::Result<(String, String)> {
+    let url = env_or("BANK_DATABASE_URL", "postgres://bank@127.0.0.1:55432/bank");
+    let output = Command::new("psql")
+        .args([
+            url.as_str(),
+            "-At",
+            "-F",
+            " ",
+            "-c",
+            "SELECT kid, translate(encode(convert_to(private_key_pem, 'UTF8'), 'base64'), E'\\n', '') \
+             FROM users.signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
+        ])
+        .output()
+        .context("running psql")?;
+    if !output.status.success() {
+        bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let line = String::from_utf8(output.stdout)?;
+    let (kid, pem_b64) = line.trim().split_once(' ').context("a key row")?;
+    let pem = String::from_utf8(STANDARD.decode(pem_b64)?)?;
+    Ok((kid.to_string(), pem))
+}

@@ -1,1 +1,10 @@
+//! End-to-end tests against the running stack: NGINX (TLS) → router → subgraphs → PostgreSQL.
+//! `scripts/test.sh` starts the stack (or reuses a running one) and sets the environment.
+//! One file per capability.
 
+mod auth;
+mod federation;
+mod gateway;
+mod limits;
+mod staff;
+mod websocket;

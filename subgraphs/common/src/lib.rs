@@ -21,6 +21,3 @@ pub mod server;
 pub mod telemetry;
 
 pub use error::{ApiError, ApiResult};
-
-#[cfg(feature = "testkit")]
-pub mod testkit;

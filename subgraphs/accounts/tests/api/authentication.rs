@@ -1,7 +1,5 @@
-use bank_common::{
-    auth::Role,
-    testkit::{error_code, unsigned_token, TestKeys},
-};
+use bank_common::auth::Role;
+use bank_testkit::{error_code, unsigned_token, TestKeys};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -1,8 +1,6 @@
 use accounts_subgraph::app;
-use bank_common::{
-    auth::Role,
-    testkit::{self, data, Client, TestKeys},
-};
+use bank_common::auth::Role;
+use bank_testkit::{self as testkit, data, Client, TestKeys};
 use serde_json::{json, Value};
 use uuid::Uuid;
 

@@ -1,5 +1,5 @@
 use accounts_subgraph::domain::AccountNumber;
-use bank_common::testkit::{data, error_code};
+use bank_testkit::{data, error_code};
 
 use crate::helpers::spawn_app;
 

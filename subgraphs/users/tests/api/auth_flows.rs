@@ -1,4 +1,4 @@
-use bank_common::testkit::{data, error_code};
+use bank_testkit::{data, error_code};
 
 use crate::helpers::{spawn_app, PASSWORD};
 

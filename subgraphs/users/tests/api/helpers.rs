@@ -1,6 +1,6 @@
 use std::net::SocketAddr;
 
-use bank_common::testkit::{self, Client};
+use bank_testkit::{self as testkit, Client};
 use serde_json::{json, Value};
 use users_subgraph::{
     app::{self, UsersConfig},

@@ -1,4 +1,4 @@
-use bank_common::testkit::{data, error_code};
+use bank_testkit::{data, error_code};
 use serde_json::json;
 
 use crate::helpers::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};

@@ -1,4 +1,4 @@
-//! Test helpers for the services' integration tests (feature `testkit`).
+//! Test helpers for the services' integration tests.
 //!
 //! Each test gets its own database on the test PostgreSQL server (`TEST_DATABASE_URL`, the
 //! maintenance database of a server where the role may create databases), its own service on
@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::{
+use bank_common::{
     auth::{Claims, Role, TokenVerifier, ALGORITHM},
     config::{AuthConfig, ServiceConfig, DEFAULT_AUDIENCE, DEFAULT_ISSUER},
     db::DbConfig,

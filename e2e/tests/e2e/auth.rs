@@ -1,0 +1,115 @@
+//! The router's JWT check: bad tokens are refused with UNAUTHENTICATED before planning, so the
+//! operation never reaches a subgraph.
+
+use bank_e2e::{current_signing_key, Bank};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// Claims as the users service writes them, for `sub`, adjusted by `edit`.
+fn claims(sub: &str, edit: impl FnOnce(&mut Value)) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({
+        "iss": "https://bank.local/users",
+        "aud": "bank-api",
+        "sub": sub,
+        "roles": ["CUSTOMER"],
+        "iat": now,
+        "exp": now + 300,
+        "jti": uuid::Uuid::new_v4(),
+    });
+    edit(&mut claims);
+    claims
+}
+
+fn sign(kid: &str, pem: &str, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(kid.to_string());
+    encode(&header, claims, &EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()).unwrap()
+}
+
+/// Every kind of bad token the router must refuse, named.
+async fn bad_tokens(bank: &Bank) -> Vec<(&'static str, String)> {
+    let customer = bank.new_customer("victim").await;
+    let (kid, pem) = current_signing_key().expect("the users service's key");
+    let sub = customer.id.as_str();
+
+    let mut tampered: Vec<String> = customer.token.split('.').map(str::to_string).collect();
+    let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&tampered[1]).unwrap()).unwrap();
+    payload["roles"] = json!(["ADMIN"]);
+    tampered[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
+
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(sub, |_| {})).unwrap())
+    );
+
+    let foreign = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+    let foreign_pem = {
+        use p256::pkcs8::{EncodePrivateKey, LineEnding};
+        foreign.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+    };
+
+    vec![
+        ("tampered payload", tampered.join(".")),
+        ("expired", sign(&kid, &pem, &claims(sub, |c| c["exp"] = json!(chrono::Utc::now().timestamp() - 120)))),
+        ("wrong audience", sign(&kid, &pem, &claims(sub, |c| c["aud"] = json!("another-api")))),
+        ("wrong issuer", sign(&kid, &pem, &claims(sub, |c| c["iss"] = json!("https://evil.example")))),
+        ("alg none", alg_none),
+        ("wrong key, right kid", sign(&kid, &foreign_pem, &claims(sub, |_| {}))),
+        ("not a JWT", "definitely-not-a-token".to_string()),
+    ]
+}
+
+#[tokio::test]
+async fn bad_tokens_are_unauthenticated_at_the_router() {
+    let bank = Bank::from_env().unwrap();
+    for (what, token) in bad_tokens(&bank).await {
+        let reply = bank.query(Some(&token), "{ me { id email } }", json!({})).await;
+        assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{what}: {reply:#?}");
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{what}");
+        // The router answered alone: a subgraph's error would name its service.
+        assert!(reply.body["errors"][0]["extensions"]["service"].is_null(), "{what}: {reply:#?}");
+        assert!(reply.body.get("data").is_none_or(Value::is_null), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn an_operation_with_a_bad_token_never_reaches_a_subgraph() {
+    let bank = Bank::from_env().unwrap();
+    for (what, token) in bad_tokens(&bank).await {
+        // If this reached the users service, it would create the user: it must not.
+        let email = format!("ghost-{}@e2e.test", uuid::Uuid::new_v4().simple());
+        let reply = bank
+            .query(
+                Some(&token),
+                "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+                json!({ "i": { "email": email, "password": bank_e2e::PASSWORD, "fullName": "Ghost" } }),
+            )
+            .await;
+        assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{what}: {reply:#?}");
+        let login = bank.login(&email, bank_e2e::PASSWORD).await;
+        assert_eq!(login.code(), Some("UNAUTHENTICATED"), "{what}: the user was created");
+    }
+}
+
+#[tokio::test]
+async fn a_valid_token_signed_by_the_bank_is_accepted() {
+    let bank = Bank::from_env().unwrap();
+    let customer = bank.new_customer("valid").await;
+    let (kid, pem) = current_signing_key().unwrap();
+    // Same key, fresh claims: proves the refusals above are about the claims, not the signer.
+    let token = sign(&kid, &pem, &claims(&customer.id, |_| {}));
+    let reply = bank.query(Some(&token), "{ me { id } }", json!({})).await;
+    assert_eq!(reply.data()["me"]["id"], customer.id.as_str());
+}
+
+#[tokio::test]
+async fn anonymous_requests_pass_the_router_and_subgraphs_decide() {
+    let bank = Bank::from_env().unwrap();
+    let reply = bank.query(None, "{ me { id } }", json!({})).await;
+    assert_eq!(reply.code(), Some("UNAUTHENTICATED"));
+    assert_eq!(reply.body["errors"][0]["extensions"]["service"], "users");
+}
