@@ -11,13 +11,16 @@ SECRETS="$DATA/secrets.env"
 
 ensure_secrets() {
   if [ ! -f "$SECRETS" ]; then
-    umask 077
-    {
-      echo "BANK_ADMIN_EMAIL=admin@bank.local"
-      echo "BANK_ADMIN_PASSWORD=admin-$(openssl rand -hex 8)1"
-      echo "BANK_DEMO_EMAIL=demo@bank.local"
-      echo "BANK_DEMO_PASSWORD=demo-$(openssl rand -hex 6)1"
-    } >"$SECRETS"
+    # A subshell, so the strict umask applies to this file only.
+    (
+      umask 077
+      {
+        echo "BANK_ADMIN_EMAIL=admin@bank.local"
+        echo "BANK_ADMIN_PASSWORD=admin-$(openssl rand -hex 8)1"
+        echo "BANK_DEMO_EMAIL=demo@bank.local"
+        echo "BANK_DEMO_PASSWORD=demo-$(openssl rand -hex 6)1"
+      } >"$SECRETS"
+    )
     ok "generated development credentials in .data/secrets.env"
   fi
   # shellcheck disable=SC1090
