@@ -15,6 +15,7 @@ ROUTER_PORT="${BANK_ROUTER_PORT:-4000}"
 USERS_PORT="${BANK_USERS_PORT:-4001}"
 ACCOUNTS_PORT="${BANK_ACCOUNTS_PORT:-4002}"
 HTTPS_PORT="${BANK_HTTPS_PORT:-8443}"
+KAFKA_PORT="${BANK_KAFKA_PORT:-19092}"
 
 # Which cargo profile the stack runs: debug (default; shared with `make test`) or release.
 PROFILE="${PROFILE:-debug}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole bank on this machine, without Docker.
-#   stack.sh up      install what is missing, build, start PostgreSQL, subgraphs, router and
+#   stack.sh up      install what is missing, build, start PostgreSQL, Kafka, subgraphs, router and
 #                    NGINX, seed a demo customer, print URLs and credentials (idempotent)
 #   stack.sh down    stop everything it started
 #   stack.sh status  what is running
@@ -48,6 +48,7 @@ service_env() {
   echo "${prefix}_LISTEN_ADDR=127.0.0.1:$port"
   echo "${prefix}_DATABASE_URL=$DATABASE_URL"
   echo "${prefix}_JWKS_URL=http://127.0.0.1:$USERS_PORT/.well-known/jwks.json"
+  echo "${prefix}_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
 }
 
 start_service() {
@@ -68,6 +69,7 @@ up() {
   ensure_secrets
   build
   "$ROOT/scripts/pg.sh" start
+  "$ROOT/scripts/kafka.sh" start
   say "migrations"
   for service in users accounts; do
     env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$DATABASE_URL" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
@@ -92,6 +94,7 @@ up() {
     GraphiQL   $BANK_URL/graphiql/
     Router     http://127.0.0.1:$ROUTER_PORT/graphql (behind NGINX)
     Postgres   postgres://bank@127.0.0.1:$PG_PORT/bank
+    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.accounts, bank.ledger, bank.dead-letter)
 
     Demo customer  $BANK_DEMO_EMAIL / $BANK_DEMO_PASSWORD
     Administrator  $BANK_ADMIN_EMAIL / $BANK_ADMIN_PASSWORD
@@ -107,12 +110,13 @@ down() {
   stop_bg router
   stop_bg accounts
   stop_bg users
+  "$ROOT/scripts/kafka.sh" stop
   "$ROOT/scripts/pg.sh" stop
 }
 
 status() {
   local name
-  for name in nginx router users accounts; do
+  for name in nginx router users accounts kafka; do
     if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
   done
 }

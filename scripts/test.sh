@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test suite, against one build:
-#   1. unit tests and each subgraph's integration tests (real PostgreSQL, a fresh database each)
+#   1. unit tests and each subgraph's integration tests (real PostgreSQL, a fresh database each;
+#      a real Kafka-protocol broker)
 #   2. the schema check (committed SDLs and supergraph match the code)
 #   3. `nginx -t` on the rendered configuration
 #   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack)
@@ -15,8 +16,19 @@ say "building everything once (debug)"
 cargo build --workspace --all-targets
 ok "built"
 
+stack_was_running=0
+if is_running router && is_running nginx; then
+  stack_was_running=1
+fi
+stop_stack() {
+  if [ "$stack_was_running" -eq 0 ]; then "$ROOT/scripts/stack.sh" down; fi
+}
+trap stop_stack EXIT
+
 "$ROOT/scripts/pg.sh" start
+"$ROOT/scripts/kafka.sh" start
 export TEST_DATABASE_URL="postgres://bank@127.0.0.1:$PG_PORT/postgres"
+export TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 
 # Databases left by earlier runs' tests.
 psql "$TEST_DATABASE_URL" -qAt -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" \
@@ -33,14 +45,6 @@ say "schema check"
 say "nginx configuration"
 "$ROOT/scripts/nginx.sh" test
 
-stack_was_running=0
-if is_running router && is_running nginx; then
-  stack_was_running=1
-fi
-stop_stack() {
-  if [ "$stack_was_running" -eq 0 ]; then "$ROOT/scripts/stack.sh" down; fi
-}
-trap stop_stack EXIT
 # Every test client is 127.0.0.1: allow more sign-ups per minute than a real client gets.
 # (gateway::anonymous_bursts_are_rate_limited checks the limit itself from 127.0.0.2.)
 BANK_ANON_RATE="${BANK_ANON_RATE:-600}" "$ROOT/scripts/stack.sh" up

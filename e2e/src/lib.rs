@@ -57,7 +57,8 @@ impl Bank {
     pub fn from_env() -> anyhow::Result<Self> {
         let url = env_or("BANK_URL", "https://localhost:8443");
         let ca_path = env_or("BANK_CA", ".data/certs/ca.pem");
-        let ca_pem = std::fs::read(&ca_path).with_context(|| format!("reading the CA at {ca_path}"))?;
+        let ca_pem =
+            std::fs::read(&ca_path).with_context(|| format!("reading the CA at {ca_path}"))?;
         let http = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem)?)
             .timeout(std::time::Duration::from_secs(30))
@@ -131,7 +132,10 @@ impl Bank {
         let email = env_or("BANK_ADMIN_EMAIL", "admin@bank.local");
         let password = std::env::var("BANK_ADMIN_PASSWORD").expect("BANK_ADMIN_PASSWORD is set");
         let reply = self.login(&email, &password).await;
-        reply.data()["login"]["accessToken"].as_str().unwrap().to_string()
+        reply.data()["login"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn open_account(&self, customer: &Customer, currency: &str) -> Value {

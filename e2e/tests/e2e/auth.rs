@@ -26,7 +26,12 @@ fn claims(sub: &str, edit: impl FnOnce(&mut Value)) -> Value {
 fn sign(kid: &str, pem: &str, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.to_string());
-    encode(&header, claims, &EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()).unwrap()
+    encode(
+        &header,
+        claims,
+        &EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
 }
 
 /// Every kind of bad token the router must refuse, named.
@@ -36,7 +41,8 @@ async fn bad_tokens(bank: &Bank) -> Vec<(&'static str, String)> {
     let sub = customer.id.as_str();
 
     let mut tampered: Vec<String> = customer.token.split('.').map(str::to_string).collect();
-    let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&tampered[1]).unwrap()).unwrap();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&tampered[1]).unwrap()).unwrap();
     payload["roles"] = json!(["ADMIN"]);
     tampered[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
 
@@ -54,11 +60,37 @@ async fn bad_tokens(bank: &Bank) -> Vec<(&'static str, String)> {
 
     vec![
         ("tampered payload", tampered.join(".")),
-        ("expired", sign(&kid, &pem, &claims(sub, |c| c["exp"] = json!(chrono::Utc::now().timestamp() - 120)))),
-        ("wrong audience", sign(&kid, &pem, &claims(sub, |c| c["aud"] = json!("another-api")))),
-        ("wrong issuer", sign(&kid, &pem, &claims(sub, |c| c["iss"] = json!("https://evil.example")))),
+        (
+            "expired",
+            sign(
+                &kid,
+                &pem,
+                &claims(sub, |c| {
+                    c["exp"] = json!(chrono::Utc::now().timestamp() - 120)
+                }),
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                &kid,
+                &pem,
+                &claims(sub, |c| c["aud"] = json!("another-api")),
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                &kid,
+                &pem,
+                &claims(sub, |c| c["iss"] = json!("https://evil.example")),
+            ),
+        ),
         ("alg none", alg_none),
-        ("wrong key, right kid", sign(&kid, &foreign_pem, &claims(sub, |_| {}))),
+        (
+            "wrong key, right kid",
+            sign(&kid, &foreign_pem, &claims(sub, |_| {})),
+        ),
         ("not a JWT", "definitely-not-a-token".to_string()),
     ]
 }
@@ -67,11 +99,16 @@ async fn bad_tokens(bank: &Bank) -> Vec<(&'static str, String)> {
 async fn bad_tokens_are_unauthenticated_at_the_router() {
     let bank = Bank::from_env().unwrap();
     for (what, token) in bad_tokens(&bank).await {
-        let reply = bank.query(Some(&token), "{ me { id email } }", json!({})).await;
+        let reply = bank
+            .query(Some(&token), "{ me { id email } }", json!({}))
+            .await;
         assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{what}: {reply:#?}");
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{what}");
         // The router answered alone: a subgraph's error would name its service.
-        assert!(reply.body["errors"][0]["extensions"]["service"].is_null(), "{what}: {reply:#?}");
+        assert!(
+            reply.body["errors"][0]["extensions"]["service"].is_null(),
+            "{what}: {reply:#?}"
+        );
         assert!(reply.body.get("data").is_none_or(Value::is_null), "{what}");
     }
 }
@@ -91,7 +128,11 @@ async fn an_operation_with_a_bad_token_never_reaches_a_subgraph() {
             .await;
         assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{what}: {reply:#?}");
         let login = bank.login(&email, bank_e2e::PASSWORD).await;
-        assert_eq!(login.code(), Some("UNAUTHENTICATED"), "{what}: the user was created");
+        assert_eq!(
+            login.code(),
+            Some("UNAUTHENTICATED"),
+            "{what}: the user was created"
+        );
     }
 }
 

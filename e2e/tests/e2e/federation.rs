@@ -10,11 +10,18 @@ async fn one_query_spans_users_and_accounts() {
 
     // Signing in again returns the same person.
     let login = bank.login(&ada.email, bank_e2e::PASSWORD).await;
-    let token = login.data()["login"]["accessToken"].as_str().unwrap().to_string();
+    let token = login.data()["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // `me` comes from users, `accounts` from accounts, `owner.email` from users again.
     let reply = bank
-        .query(Some(&token), "{ me { id email accounts { id number currency owner { email } } } }", json!({}))
+        .query(
+            Some(&token),
+            "{ me { id email accounts { id number currency owner { email } } } }",
+            json!({}),
+        )
         .await;
     let me = &reply.data()["me"];
     assert_eq!(me["id"], ada.id.as_str());
@@ -34,10 +41,17 @@ async fn a_customer_cannot_read_another_customers_account() {
     let account = bank.open_account(&ada, "EUR").await;
 
     let query = "query($id: ID!) { account(id: $id) { id number owner { email } } }";
-    let as_bob = bank.query(Some(&bob.token), query, json!({ "id": account["id"] })).await;
+    let as_bob = bank
+        .query(Some(&bob.token), query, json!({ "id": account["id"] }))
+        .await;
     assert_eq!(as_bob.code(), Some("NOT_FOUND"), "{as_bob:#?}");
     assert!(as_bob.body["data"]["account"].is_null());
 
-    let as_ada = bank.query(Some(&ada.token), query, json!({ "id": account["id"] })).await;
-    assert_eq!(as_ada.data()["account"]["owner"]["email"], ada.email.as_str());
+    let as_ada = bank
+        .query(Some(&ada.token), query, json!({ "id": account["id"] }))
+        .await;
+    assert_eq!(
+        as_ada.data()["account"]["owner"]["email"],
+        ada.email.as_str()
+    );
 }

@@ -24,10 +24,18 @@ async fn responses_carry_security_headers_and_a_request_id() {
 #[tokio::test]
 async fn graphiql_is_served_from_the_gateway() {
     let bank = Bank::from_env().unwrap();
-    let response = bank.http.get(format!("{}/graphiql/", bank.url)).send().await.unwrap();
+    let response = bank
+        .http
+        .get(format!("{}/graphiql/", bank.url))
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_success());
     let page = response.text().await.unwrap();
-    assert!(page.contains("/graphiql/assets/"), "the built page references its bundled assets");
+    assert!(
+        page.contains("/graphiql/assets/"),
+        "the built page references its bundled assets"
+    );
     assert!(!page.contains("cdn"), "no CDN: the page works offline");
 }
 
@@ -35,7 +43,10 @@ async fn graphiql_is_served_from_the_gateway() {
 async fn plain_http_is_not_served() {
     let bank = Bank::from_env().unwrap();
     let plain = bank.url.replacen("https://", "http://", 1);
-    let response = reqwest::Client::new().get(format!("{plain}/graphql")).send().await;
+    let response = reqwest::Client::new()
+        .get(format!("{plain}/graphql"))
+        .send()
+        .await;
     // NGINX answers plain HTTP on a TLS port with 400; either way no GraphQL is served.
     if let Ok(response) = response {
         assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
@@ -47,7 +58,12 @@ async fn anonymous_bursts_are_rate_limited() {
     let bank = Bank::from_env().unwrap();
     // Its own client address (loopback), so its bucket is not the other tests'.
     let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(std::env::var("BANK_CA").unwrap()).unwrap()).unwrap())
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(
+                &std::fs::read(std::env::var("BANK_CA").unwrap()).unwrap(),
+            )
+            .unwrap(),
+        )
         .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
         .build()
         .unwrap();
@@ -59,7 +75,13 @@ async fn anonymous_bursts_are_rate_limited() {
             .send()
     }))
     .await;
-    let statuses: Vec<u16> = attempts.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    let statuses: Vec<u16> = attempts
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
     assert!(statuses.contains(&200), "{statuses:?}");
-    assert!(statuses.contains(&429), "a burst of 80 must exceed the allowance: {statuses:?}");
+    assert!(
+        statuses.contains(&429),
+        "a burst of 80 must exceed the allowance: {statuses:?}"
+    );
 }

@@ -3,10 +3,12 @@
 //! - `schema.rs`: GraphQL types and resolvers;
 //! - `domain/`: the rules (account numbers, statuses, limits);
 //! - `store.rs`: SeaORM access to the `accounts` schema;
+//! - `events.rs`: the lifecycle events it publishes (through its outbox);
 //! - `app.rs`: wiring.
 
 pub mod app;
 pub mod domain;
+pub mod events;
 pub mod schema;
 pub mod store;
 

@@ -9,9 +9,15 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use bank_common::{money::Currency, ApiError, ApiResult};
+use bank_common::{money::Currency, outbox, ApiError, ApiResult};
 
-use crate::domain::{AccountKind, AccountNumber, AccountStatus, MAX_OPEN_ACCOUNTS_PER_OWNER};
+use crate::{
+    domain::{AccountKind, AccountNumber, AccountStatus, MAX_OPEN_ACCOUNTS_PER_OWNER},
+    events,
+};
+
+/// The PostgreSQL schema this service owns.
+pub const SCHEMA: &str = "accounts";
 
 pub mod accounts {
     use sea_orm::entity::prelude::*;
@@ -107,6 +113,7 @@ pub async fn open_account(db: &DatabaseConnection, new: NewAccount) -> ApiResult
     })
     .exec_with_returning(&txn)
     .await?;
+    outbox::enqueue(&txn, SCHEMA, &events::event(events::OPENED, &row)).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -208,6 +215,11 @@ pub async fn change_status(
         .one(&txn)
         .await?
         .ok_or(ApiError::NotFound("account"))?;
+    let kind = match next {
+        AccountStatus::Frozen => events::FROZEN,
+        _ => events::UNFROZEN,
+    };
+    outbox::enqueue(&txn, SCHEMA, &events::event(kind, &updated)).await?;
     txn.commit().await?;
     Ok(updated)
 }

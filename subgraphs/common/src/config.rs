@@ -85,6 +85,7 @@ pub struct ServiceConfig {
     pub listen_addr: SocketAddr,
     pub database: crate::db::DbConfig,
     pub auth: AuthConfig,
+    pub kafka: crate::kafka::KafkaConfig,
     /// Time given to in-flight requests after SIGTERM before the process exits.
     pub shutdown_grace: Duration,
     /// Largest accepted GraphQL request body.
@@ -139,11 +140,16 @@ impl ServiceConfig {
             issuer: env.get_or("JWT_ISSUER", DEFAULT_ISSUER.to_string())?,
             audience: env.get_or("JWT_AUDIENCE", DEFAULT_AUDIENCE.to_string())?,
         };
+        let kafka = crate::kafka::KafkaConfig {
+            brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:19092".to_string())?,
+            client_id: name.to_string(),
+        };
         Ok(Self {
             name,
             listen_addr,
             database,
             auth,
+            kafka,
             shutdown_grace: env.secs_or("SHUTDOWN_GRACE_SECS", 10)?,
             max_body_bytes: env.get_or("MAX_BODY_BYTES", 256 * 1024)?,
             max_query_depth: env.get_or("MAX_QUERY_DEPTH", 12)?,

@@ -9,6 +9,8 @@
 //! - [`auth`]: access-token verification against the users service's JWKS, and the principal;
 //! - [`error`]: the error type whose `extensions.code` is the public contract;
 //! - [`money`]: currencies and amounts in integer minor units;
+//! - [`events`], [`outbox`], [`kafka`]: domain events, written in the business transaction
+//!   and relayed to Kafka;
 //! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown).
 
 pub mod auth;
@@ -16,7 +18,10 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
+pub mod kafka;
 pub mod money;
+pub mod outbox;
 pub mod server;
 pub mod telemetry;
 

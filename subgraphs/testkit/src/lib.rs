@@ -49,12 +49,64 @@ pub async fn fresh_database(schema: &str) -> DbConfig {
     }
 }
 
-/// Service settings for a test: loopback port 0, the given database, default limits.
+/// Service settings for a test: loopback port 0, the given database, the test broker
+/// (`TEST_KAFKA_BROKERS`), default limits.
 pub fn service_config(name: &'static str, database: DbConfig) -> ServiceConfig {
     let mut config = ServiceConfig::from_env(name, 0).expect("defaults are valid");
     config.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     config.database = database;
+    config.kafka.brokers = kafka_brokers();
     config
+}
+
+pub fn kafka_brokers() -> String {
+    std::env::var("TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".to_string())
+}
+
+/// Reads `topic` from the beginning in a fresh consumer group and returns the events whose
+/// `subject` is `subject`, once `expected` of them arrived and a further `settle` passed
+/// without more (so duplicates would be seen), or when `timeout` runs out.
+pub async fn events_for(
+    topic: &str,
+    subject: &str,
+    expected: usize,
+    timeout: std::time::Duration,
+) -> Vec<Value> {
+    use rdkafka::{consumer::Consumer, Message};
+    let settle = std::time::Duration::from_millis(1500);
+    let consumer = bank_common::kafka::KafkaConfig {
+        brokers: kafka_brokers(),
+        client_id: "testkit".into(),
+    }
+    .consumer(&format!("test-{}", Uuid::new_v4()))
+    .expect("a consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut found = Vec::new();
+    let mut quiet_until: Option<tokio::time::Instant> = None;
+    loop {
+        let until = match quiet_until {
+            Some(at) => at.min(deadline),
+            None => deadline,
+        };
+        match tokio::time::timeout_at(until, consumer.recv()).await {
+            Err(_) => break,
+            Ok(Err(err)) => panic!("consuming {topic}: {err}"),
+            Ok(Ok(message)) => {
+                let Some(payload) = message.payload() else {
+                    continue;
+                };
+                let event: Value = serde_json::from_slice(payload).expect("JSON events");
+                if event["subject"] == subject {
+                    found.push(event);
+                    if found.len() >= expected {
+                        quiet_until = Some(tokio::time::Instant::now() + settle);
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// An ES256 key pair that signs test tokens.

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod authentication;
+mod events;
 mod lifecycle;
 mod opening;
 mod visibility;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The local Kafka-protocol broker: tansu (Apache-2.0), with SQLite storage under .data/kafka.
+#   kafka.sh install   build tansu once per machine into ~/.cache/bank/tools (about 10 minutes cold)
+#   kafka.sh start     start the broker on 127.0.0.1:$BANK_KAFKA_PORT (19092) and create the topics
+#   kafka.sh stop
+# Compose and Kubernetes use Apache Kafka (KRaft) with the same client settings.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TANSU_VERSION="0.6.0"
+TOOLS="${BANK_TOOLS_DIR:-$HOME/.cache/bank/tools}"
+TANSU="$TOOLS/bin/tansu"
+KAFKA_DIR="$DATA/kafka"
+BROKER="tcp://127.0.0.1:$KAFKA_PORT"
+
+# topic:partitions
+TOPICS=(bank.accounts:3 bank.ledger:6 bank.dead-letter:1)
+
+install() {
+  if [ -x "$TANSU" ] && "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+    ok "tansu $TANSU_VERSION present"
+    return 0
+  fi
+  say "building the tansu broker $TANSU_VERSION (once per machine; about 10 minutes)"
+  mkdir -p "$TOOLS"
+  # The libsql feature provides the SQLite storage engine; without a storage feature the broker
+  # has none. Its own target directory keeps it apart from the project's build.
+  CARGO_TARGET_DIR="$TOOLS/build" cargo install tansu --version "$TANSU_VERSION" --locked \
+    --features libsql --root "$TOOLS" --quiet
+  rm -rf "$TOOLS/build"
+  ok "tansu installed in $TOOLS/bin"
+}
+
+start() {
+  install
+  say "Kafka-protocol broker (tansu) on 127.0.0.1:$KAFKA_PORT"
+  mkdir -p "$KAFKA_DIR"
+  # tansu resolves a sqlite:// path against its working directory, so it runs in its own.
+  start_bg kafka env -C "$KAFKA_DIR" "$TANSU" broker \
+    --listener-url "$BROKER" \
+    --advertised-listener-url "$BROKER" \
+    --storage-engine "sqlite://tansu.db"
+  local start=$SECONDS
+  printf '    waiting for kafka '
+  until (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; do
+    is_running kafka || { printf ' it exited\n'; die "the broker did not start; see .data/logs/kafka.log"; }
+    (( SECONDS - start < 60 )) || { printf ' timed out\n'; die "the broker did not start"; }
+    printf '.'
+    sleep 1
+  done
+  printf ' ready (%ss)\n' "$(( SECONDS - start ))"
+  topics
+}
+
+topics() {
+  local existing entry name partitions
+  existing="$("$TANSU" topic list --broker "$BROKER" 2>/dev/null || true)"
+  for entry in "${TOPICS[@]}"; do
+    name="${entry%%:*}"
+    partitions="${entry##*:}"
+    if ! grep -qw -- "$name" <<<"$existing"; then
+      "$TANSU" topic create --broker "$BROKER" --partitions "$partitions" "$name" >>"$LOGS/kafka.log" 2>&1 \
+        || die "could not create topic $name; see .data/logs/kafka.log"
+      ok "topic $name ($partitions partitions)"
+    fi
+  done
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop_bg kafka ;;
+  topics) topics ;;
+  *) die "usage: kafka.sh install|start|stop|topics" ;;
+esac

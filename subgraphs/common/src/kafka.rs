@@ -1,0 +1,44 @@
+//! Kafka clients with the settings every service uses. Locally the broker is tansu; in compose
+//! and Kubernetes it is Apache Kafka (KRaft). The same configuration keys work for both.
+
+use rdkafka::{consumer::StreamConsumer, producer::FutureProducer, ClientConfig};
+
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port...]`
+    pub brokers: String,
+    /// Sent as `client.id`, so the broker's logs name the service.
+    pub client_id: String,
+}
+
+impl KafkaConfig {
+    fn base(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            .set("socket.timeout.ms", "10000");
+        config
+    }
+
+    /// An idempotent producer: retries never duplicate or reorder a partition's messages.
+    pub fn producer(&self) -> Result<FutureProducer, rdkafka::error::KafkaError> {
+        self.base()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "2")
+            .set("message.timeout.ms", "30000")
+            .create()
+    }
+
+    /// A consumer in `group` that commits offsets only when told to (after the effect is
+    /// stored), starting from the earliest message when the group is new.
+    pub fn consumer(&self, group: &str) -> Result<StreamConsumer, rdkafka::error::KafkaError> {
+        self.base()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .create()
+    }
+}

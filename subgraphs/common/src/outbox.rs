@@ -1,0 +1,189 @@
+//! The transactional outbox: an event is written in the same database transaction as the change
+//! it describes, and a relay publishes it to Kafka afterwards. Nothing is published that was not
+//! committed, and nothing committed is lost: a crash between publishing and marking published
+//! only means the event is published again, and consumers apply each event id once.
+//!
+//! The relay wakes on `NOTIFY` (sent in the writing transaction, so delivered at commit) and
+//! polls as a fallback. Relays of several replicas serialise on the rows they lock, so a
+//! service's events reach Kafka in commit order per aggregate.
+
+use std::time::Duration;
+
+use rdkafka::{
+    message::{Header, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
+};
+
+use crate::events::OutgoingEvent;
+
+/// The channel a service's relay listens on.
+pub fn channel(schema: &str) -> String {
+    format!("outbox_{schema}")
+}
+
+/// Writes `event` into the outbox inside the caller's transaction and wakes the relay at commit.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    schema: &str,
+    event: &OutgoingEvent,
+) -> Result<(), DbErr> {
+    txn.execute(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "INSERT INTO outbox (event_id, topic, event_key, event_type, payload) VALUES ($1, $2, $3, $4, $5)",
+        [
+            event.id.into(),
+            event.topic.clone().into(),
+            event.key.clone().into(),
+            event.kind.clone().into(),
+            event.payload.clone().into(),
+        ],
+    ))
+    .await?;
+    txn.execute_unprepared(&format!("NOTIFY {}", channel(schema)))
+        .await?;
+    Ok(())
+}
+
+/// Publishes a service's outbox to Kafka.
+pub struct Relay {
+    pub db: DatabaseConnection,
+    pub producer: FutureProducer,
+    pub schema: String,
+    /// Events per database transaction.
+    pub batch_size: u64,
+    /// How often to look even without a notification.
+    pub poll_interval: Duration,
+}
+
+/// Longest wait between attempts while Kafka or the database is unavailable.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+impl Relay {
+    pub fn new(db: DatabaseConnection, producer: FutureProducer, schema: &str) -> Self {
+        Self {
+            db,
+            producer,
+            schema: schema.to_string(),
+            batch_size: 200,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// Runs until `shutdown` completes.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut listener = self.listen().await;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.drain().await {
+                Ok(published) => {
+                    if published > 0 {
+                        tracing::debug!(published, "outbox relayed");
+                    }
+                    backoff = Duration::from_millis(100);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, ?backoff, "outbox relay failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = &mut shutdown => return,
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            }
+            tokio::select! {
+                notified = recv(&mut listener) => {
+                    if !notified {
+                        listener = self.listen().await;
+                    }
+                }
+                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = &mut shutdown => return,
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<sea_orm::sqlx::postgres::PgListener> {
+        let pool = self.db.get_postgres_connection_pool();
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool)
+            .await
+            .ok()?;
+        listener.listen(&channel(&self.schema)).await.ok()?;
+        Some(listener)
+    }
+
+    /// Publishes everything pending; returns how many events went out.
+    pub async fn drain(&self) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            let published = self.publish_batch().await?;
+            total += published;
+            if (published as u64) < self.batch_size {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn publish_batch(&self) -> anyhow::Result<usize> {
+        let txn = self.db.begin().await?;
+        let rows = txn
+            .query_all(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT id, event_id, topic, event_key, event_type, payload::text AS payload \
+                 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE",
+                [(self.batch_size as i64).into()],
+            ))
+            .await?;
+        if rows.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("", "id")?;
+            let event_id: uuid::Uuid = row.try_get("", "event_id")?;
+            let topic: String = row.try_get("", "topic")?;
+            let key: String = row.try_get("", "event_key")?;
+            let kind: String = row.try_get("", "event_type")?;
+            let payload: String = row.try_get("", "payload")?;
+            let event_id = event_id.to_string();
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: "ce_id",
+                    value: Some(event_id.as_str()),
+                })
+                .insert(Header {
+                    key: "ce_type",
+                    value: Some(kind.as_str()),
+                });
+            let record = FutureRecord::to(&topic)
+                .key(&key)
+                .payload(&payload)
+                .headers(headers);
+            self.producer
+                .send(record, Duration::from_secs(30))
+                .await
+                .map_err(|(err, _)| anyhow::anyhow!("publishing to {topic}: {err}"))?;
+            ids.push(id);
+        }
+        txn.execute(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1)",
+            [ids.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        Ok(rows.len())
+    }
+}
+
+async fn recv(listener: &mut Option<sea_orm::sqlx::postgres::PgListener>) -> bool {
+    match listener {
+        Some(listener) => listener.recv().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
