@@ -69,26 +69,10 @@ async fn concurrent_refreshes_of_one_token_succeed_at_most_once() {
 async fn logout_ends_the_session() {
     let app = spawn_app().await;
     let (_, refresh, _) = app.customer("bye@example.com").await;
-    let out = app
-        .client
-        .query(
-            None,
-            "mutation($t: String!) { logout(refreshToken: $t) }",
-            serde_json::json!({ "t": refresh }),
-        )
-        .await;
-    assert_eq!(data(&out)["logout"], true);
+    assert_eq!(data(&app.logout(&refresh).await)["logout"], true);
     assert_eq!(
         error_code(&app.refresh(&refresh).await),
         Some("UNAUTHENTICATED")
     );
-    let again = app
-        .client
-        .query(
-            None,
-            "mutation($t: String!) { logout(refreshToken: $t) }",
-            serde_json::json!({ "t": refresh }),
-        )
-        .await;
-    assert_eq!(data(&again)["logout"], false);
+    assert_eq!(data(&app.logout(&refresh).await)["logout"], false);
 }

@@ -71,6 +71,16 @@ impl TestApp {
             .await
     }
 
+    pub async fn logout(&self, refresh_token: &str) -> Value {
+        self.client
+            .query(
+                None,
+                "mutation($t: String!) { logout(refreshToken: $t) }",
+                json!({ "t": refresh_token }),
+            )
+            .await
+    }
+
     pub async fn me(&self, token: &str) -> Value {
         self.client
             .query(Some(token), "{ me { id email fullName roles } }", json!({}))
