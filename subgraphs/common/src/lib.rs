@@ -11,7 +11,8 @@
 //! - [`money`]: currencies and amounts in integer minor units;
 //! - [`events`], [`outbox`], [`kafka`]: domain events, written in the business transaction
 //!   and relayed to Kafka;
-//! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown).
+//! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown);
+//! - [`metrics`]: Prometheus metrics at `/metrics`.
 
 pub mod auth;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod kafka;
+pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod server;

@@ -4,6 +4,7 @@
 //! - `GET /graphql`: graphql-ws / graphql-transport-ws for subscriptions, authenticated in
 //!   `connection_init`;
 //! - `GET /healthz` (the process is alive) and `GET /readyz` (it can reach its database);
+//! - `GET /metrics` (Prometheus);
 //!
 //! plus whatever routes the service adds, a request id on every request (taken from NGINX's
 //! `X-Request-Id` or made here), a body size limit, and graceful shutdown on SIGTERM/SIGINT.
@@ -34,6 +35,7 @@ use crate::{
     auth::{Principal, TokenVerifier},
     config::ServiceConfig,
     error::ApiError,
+    metrics::Metrics,
 };
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -77,6 +79,7 @@ struct AppState<Q, M, S> {
     db: DatabaseConnection,
     verifier: TokenVerifier,
     request_data: RequestData,
+    metrics: Metrics,
 }
 
 impl<Q, M, S> Clone for AppState<Q, M, S> {
@@ -86,6 +89,7 @@ impl<Q, M, S> Clone for AppState<Q, M, S> {
             db: self.db.clone(),
             verifier: self.verifier.clone(),
             request_data: self.request_data.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -98,11 +102,13 @@ where
 {
     /// The complete axum app.
     pub fn router(self) -> Router {
+        let metrics = Metrics::new(self.config.name, self.db.clone());
         let state = AppState {
             schema: self.schema,
             db: self.db,
             verifier: self.verifier,
             request_data: self.request_data,
+            metrics: metrics.clone(),
         };
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         Router::new()
@@ -114,6 +120,14 @@ where
             .route("/readyz", get(readyz::<Q, M, S>))
             .with_state(state)
             .merge(self.extra_routes)
+            .route(
+                "/metrics",
+                get(crate::metrics::handler).with_state(metrics.clone()),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                crate::metrics::track,
+            ))
             .layer(RequestBodyLimitLayer::new(self.config.max_body_bytes))
             .layer(PropagateRequestIdLayer::new(request_id.clone()))
             .layer(
@@ -150,16 +164,22 @@ where
     match state.verifier.verify_header(authorization).await {
         Ok(Some(principal)) => request = request.data(principal),
         Ok(None) => {}
-        Err(err) => return error_response(err),
+        Err(err) => {
+            let response = error_response(err);
+            state.metrics.record_graphql_errors(&response);
+            return response.into();
+        }
     }
     (state.request_data)(&mut request.data);
-    state.schema.execute(request).await.into()
+    let response = state.schema.execute(request).await;
+    state.metrics.record_graphql_errors(&response);
+    response.into()
 }
 
-fn error_response(err: ApiError) -> GraphQLResponse {
+fn error_response(err: ApiError) -> async_graphql::Response {
     let err: async_graphql::Error = err.into();
     let server_error: ServerError = err.into_server_error(Default::default());
-    async_graphql::Response::from_errors(vec![server_error]).into()
+    async_graphql::Response::from_errors(vec![server_error])
 }
 
 async fn websocket<Q, M, S>(

@@ -66,3 +66,30 @@ async fn health_and_readiness_answer() {
         assert!(response.status().is_success(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_error_codes() {
+    let app = spawn_app().await;
+    // One anonymous `me`: an UNAUTHENTICATED error on POST /graphql.
+    app.client
+        .query(None, "{ me { id } }", serde_json::json!({}))
+        .await;
+    let body = reqwest::get(format!("http://{}/metrics", app.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let has = |needle: &str| body.lines().any(|line| line.contains(needle));
+    assert!(
+        has(r#"graphql_errors_total{code="UNAUTHENTICATED",service="users"} 1"#),
+        "{body}"
+    );
+    assert!(
+        has(
+            r#"http_requests_total{method="POST",route="/graphql",status="200",service="users"} 1"#
+        ),
+        "{body}"
+    );
+    assert!(has("db_pool_connections{service=\"users\"}"), "{body}");
+}
