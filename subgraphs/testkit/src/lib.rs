@@ -63,13 +63,13 @@ pub fn kafka_brokers() -> String {
     std::env::var("TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".to_string())
 }
 
-/// Reads `topic` from the beginning in a fresh consumer group and returns the events whose
-/// `subject` is `subject`, once `expected` of them arrived and a further `settle` passed
-/// without more (so duplicates would be seen), or when `timeout` runs out.
-pub async fn events_for(
+/// Reads `topic` from the beginning in a fresh consumer group, keeping the events `keep`
+/// accepts, until `done` says the collection is complete and a further `settle` passed without
+/// more kept events (so duplicates would be seen), or until `timeout` runs out.
+pub async fn collect_events(
     topic: &str,
-    subject: &str,
-    expected: usize,
+    keep: impl Fn(&Value) -> bool,
+    done: impl Fn(&[Value]) -> bool,
     timeout: std::time::Duration,
 ) -> Vec<Value> {
     use rdkafka::{consumer::Consumer, Message};
@@ -85,10 +85,7 @@ pub async fn events_for(
     let mut found = Vec::new();
     let mut quiet_until: Option<tokio::time::Instant> = None;
     loop {
-        let until = match quiet_until {
-            Some(at) => at.min(deadline),
-            None => deadline,
-        };
+        let until = quiet_until.map_or(deadline, |at| at.min(deadline));
         match tokio::time::timeout_at(until, consumer.recv()).await {
             Err(_) => break,
             Ok(Err(err)) => panic!("consuming {topic}: {err}"),
@@ -97,9 +94,9 @@ pub async fn events_for(
                     continue;
                 };
                 let event: Value = serde_json::from_slice(payload).expect("JSON events");
-                if event["subject"] == subject {
+                if keep(&event) {
                     found.push(event);
-                    if found.len() >= expected {
+                    if done(&found) {
                         quiet_until = Some(tokio::time::Instant::now() + settle);
                     }
                 }
@@ -109,11 +106,29 @@ pub async fn events_for(
     found
 }
 
+/// The events on `topic` whose `subject` is `subject` (see [`collect_events`]), once `expected`
+/// of them arrived.
+pub async fn events_for(
+    topic: &str,
+    subject: &str,
+    expected: usize,
+    timeout: std::time::Duration,
+) -> Vec<Value> {
+    collect_events(
+        topic,
+        |event| event["subject"] == subject,
+        |found| found.len() >= expected,
+        timeout,
+    )
+    .await
+}
+
 /// An ES256 key pair that signs test tokens.
 pub struct TestKeys {
     pub kid: String,
     encoding: EncodingKey,
     jwks: JwkSet,
+    jwks_json: Value,
     pub auth: AuthConfig,
 }
 
@@ -130,7 +145,7 @@ impl TestKeys {
         let point = secret.public_key().to_encoded_point(false);
         use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
         let kid = format!("test-{}", Uuid::new_v4().simple());
-        let jwks: JwkSet = serde_json::from_value(json!({
+        let jwks_json = json!({
             "keys": [{
                 "kty": "EC",
                 "crv": "P-256",
@@ -140,18 +155,32 @@ impl TestKeys {
                 "x": URL_SAFE_NO_PAD.encode(point.x().expect("x")),
                 "y": URL_SAFE_NO_PAD.encode(point.y().expect("y")),
             }]
-        }))
-        .expect("a valid JWKS");
+        });
+        let jwks: JwkSet = serde_json::from_value(jwks_json.clone()).expect("a valid JWKS");
         Self {
             kid,
             encoding: EncodingKey::from_ec_pem(pem.as_bytes()).expect("a valid key"),
             jwks,
+            jwks_json,
             auth: AuthConfig {
                 jwks_url: "http://127.0.0.1:9/unused".into(),
                 issuer: DEFAULT_ISSUER.into(),
                 audience: DEFAULT_AUDIENCE.into(),
             },
         }
+    }
+
+    /// Serves the public keys over HTTP, as the users service does; returns the JWKS URL.
+    pub async fn serve_jwks(&self) -> String {
+        let jwks = self.jwks_json.clone();
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let jwks = jwks.clone();
+                async move { axum::Json(jwks) }
+            }),
+        );
+        format!("http://{}/jwks.json", serve(app).await)
     }
 
     pub fn verifier(&self) -> TokenVerifier {
@@ -221,6 +250,18 @@ impl Client {
 
     /// Posts a query; returns the whole response body.
     pub async fn query(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.try_query(token, query, variables)
+            .await
+            .expect("the service answers with JSON")
+    }
+
+    /// Like [`Client::query`], for services that may be down (crash tests).
+    pub async fn try_query(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, reqwest::Error> {
         let mut request = self
             .http
             .post(&self.url)
@@ -228,13 +269,7 @@ impl Client {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request
-            .send()
-            .await
-            .expect("the service answers")
-            .json()
-            .await
-            .expect("a JSON body")
+        request.send().await?.json().await
     }
 }
 

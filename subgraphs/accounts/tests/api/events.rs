@@ -45,3 +45,120 @@ async fn lifecycle_changes_reach_kafka_once_each_in_order() {
         events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 3, "each event has its own id");
 }
+
+/// The real binary is killed (SIGKILL) while customers open accounts, then restarted: every
+/// account that was committed has its `opened` event on Kafka once the relay catches up.
+#[tokio::test]
+async fn a_crash_mid_load_loses_no_committed_event() {
+    let database = bank_testkit::fresh_database("accounts").await;
+    let keys = bank_testkit::TestKeys::new();
+    let jwks_url = keys.serve_jwks().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let start = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_accounts"))
+            .arg("serve")
+            .env("ACCOUNTS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("ACCOUNTS_DATABASE_URL", &database.url)
+            .env("ACCOUNTS_JWKS_URL", &jwks_url)
+            .env("ACCOUNTS_KAFKA_BROKERS", bank_testkit::kafka_brokers())
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the accounts binary starts")
+    };
+    let client = bank_testkit::Client::new(([127, 0, 0, 1], port).into());
+    let wait_ready = || async {
+        for _ in 0..100 {
+            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the service did not become ready");
+    };
+
+    let mut child = start();
+    wait_ready().await;
+    let customers: Vec<String> = (0..16)
+        .map(|_| keys.token(uuid::Uuid::now_v7(), &[bank_common::auth::Role::Customer]))
+        .collect();
+    let open = "mutation { openAccount(input: { kind: CHECKING, currency: \"EUR\" }) { id } }";
+    let load = futures::future::join_all(customers.iter().cycle().take(96).enumerate().map(
+        |(i, token)| {
+            let client = client.clone();
+            async move {
+                // Spread the requests so the kill lands in the middle of the load.
+                tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
+                tokio::time::timeout(
+                    Duration::from_secs(5),
+                    client.try_query(Some(token), open, json!({})),
+                )
+                .await
+            }
+        },
+    ));
+    let kill = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        child.start_kill().expect("SIGKILL");
+    };
+    tokio::join!(load, kill);
+    child.wait().await.ok();
+
+    let mut child = start();
+    wait_ready().await;
+
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let rows = db
+        .query_all(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT id::text AS id FROM accounts.accounts",
+        ))
+        .await
+        .unwrap();
+    let committed: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "id").unwrap())
+        .collect();
+    assert!(
+        !committed.is_empty(),
+        "some accounts were opened before the kill"
+    );
+    assert!(
+        committed.len() < 96,
+        "the kill interrupted the load ({} committed)",
+        committed.len()
+    );
+
+    let wanted: std::collections::HashSet<&str> = committed.iter().map(String::as_str).collect();
+    let events = bank_testkit::collect_events(
+        TOPIC,
+        |event| {
+            event["type"] == OPENED
+                && wanted.contains(event["subject"].as_str().unwrap_or_default())
+        },
+        |found| {
+            let seen: std::collections::HashSet<&str> =
+                found.iter().filter_map(|e| e["subject"].as_str()).collect();
+            seen.len() == wanted.len()
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    let seen: std::collections::HashSet<&str> = events
+        .iter()
+        .filter_map(|e| e["subject"].as_str())
+        .collect();
+    let missing: Vec<_> = wanted.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "committed accounts without their event on Kafka: {missing:?}"
+    );
+    child.start_kill().ok();
+}
