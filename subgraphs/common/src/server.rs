@@ -306,3 +306,64 @@ mod tests {
         assert_eq!(authorization_from_init(&serde_json::json!({})), None);
     }
 }
+
+#[cfg(test)]
+mod shutdown_tests {
+    use std::time::Duration;
+
+    use axum::{routing::get, Router};
+
+    use super::serve;
+
+    async fn start(
+        grace: Duration,
+    ) -> (
+        String,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let app = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                "done"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/slow", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            serve(listener, app, grace, async {
+                stopped.await.ok();
+            })
+            .await
+            .unwrap();
+        });
+        (url, stop, server)
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_in_flight_requests_finish() {
+        let (url, stop, server) = start(Duration::from_secs(5)).await;
+        let request = tokio::spawn(async move { reqwest::get(url).await?.text().await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send(()).unwrap();
+        assert_eq!(request.await.unwrap().unwrap(), "done");
+        tokio::time::timeout(Duration::from_secs(2), server)
+            .await
+            .expect("the server stops once drained")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_does_not_wait_past_the_grace_period() {
+        let (url, stop, server) = start(Duration::from_millis(50)).await;
+        let _request = tokio::spawn(async move { reqwest::get(url).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_millis(300), server)
+            .await
+            .expect("the server gives up after the grace period")
+            .unwrap();
+    }
+}
