@@ -2,7 +2,7 @@
 # NGINX for the local stack.
 #   nginx.sh render   write .data/nginx/nginx.conf from nginx/nginx.conf.template
 #   nginx.sh test     render, then `nginx -t` on it
-#   nginx.sh start|stop
+#   nginx.sh start|reload|stop
 # BANK_ROUTER_ADDRS lists router instances ("127.0.0.1:4000 127.0.0.1:4100"); BANK_GRAPHQL_RATE
 # sets the per-client request rate on /graphql (requests per second); BANK_ANON_RATE the rate of
 # requests without a token, i.e. sign-ups and logins (requests per minute).
@@ -54,6 +54,14 @@ case "${1:-}" in
     start_bg nginx nginx -c "$CONF" -p "$CONF_DIR"
     PIDNAME=nginx wait_for nginx "https://localhost:$HTTPS_PORT/healthz" 20 --cacert "$CERTS/ca.pem"
     ;;
+  reload)
+    # Re-render with the current environment and let the running NGINX pick it up.
+    render
+    is_running nginx || die "NGINX is not running"
+    kill -HUP "$(cat "$RUN/nginx.pid")"
+    sleep 0.5
+    ok "NGINX reloaded"
+    ;;
   stop) stop_bg nginx ;;
-  *) die "usage: nginx.sh render|test|start|stop" ;;
+  *) die "usage: nginx.sh render|test|start|reload|stop" ;;
 esac

@@ -21,7 +21,12 @@ if is_running router && is_running nginx; then
   stack_was_running=1
 fi
 stop_stack() {
-  if [ "$stack_was_running" -eq 0 ]; then "$ROOT/scripts/stack.sh" down; fi
+  if [ "$stack_was_running" -eq 0 ]; then
+    "$ROOT/scripts/stack.sh" down
+  else
+    # Give the reused stack its own rate limits back.
+    "$ROOT/scripts/nginx.sh" reload >/dev/null || true
+  fi
 }
 trap stop_stack EXIT
 
@@ -48,6 +53,9 @@ say "nginx configuration"
 # Every test client is 127.0.0.1: allow more sign-ups per minute than a real client gets.
 # (gateway::anonymous_bursts_are_rate_limited checks the limit itself from 127.0.0.2.)
 BANK_ANON_RATE="${BANK_ANON_RATE:-600}" "$ROOT/scripts/stack.sh" up
+if [ "$stack_was_running" -eq 1 ]; then
+  BANK_ANON_RATE="${BANK_ANON_RATE:-600}" "$ROOT/scripts/nginx.sh" reload
+fi
 
 say "end-to-end tests through NGINX"
 # shellcheck disable=SC1091
