@@ -12,7 +12,7 @@ use bank_common::{
     config::ServiceConfig,
     db,
     outbox::Relay,
-    server::{configure_schema, RequestData, Subgraph},
+    server::{configure_schema, federation_sdl, RequestData, Subgraph},
 };
 
 use crate::schema::{
@@ -30,9 +30,7 @@ pub fn schema_builder(
 
 pub fn sdl() -> String {
     let config = ServiceConfig::from_env(NAME, DEFAULT_PORT).expect("defaults are valid");
-    schema_builder(&config)
-        .finish()
-        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+    federation_sdl(&schema_builder(&config).finish())
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

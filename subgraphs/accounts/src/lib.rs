@@ -29,12 +29,6 @@ pub async fn main() -> anyhow::Result<()> {
         tracing::info!("migrations applied");
         return Ok(());
     }
-    let grace = config.shutdown_grace;
-    let addr = config.listen_addr;
     let verifier = TokenVerifier::remote(&config.auth);
-    let subgraph = app::build(config, verifier).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "accounts subgraph listening");
-    bank_common::server::serve(listener, subgraph.router(), grace, std::future::pending()).await?;
-    Ok(())
+    app::build(config, verifier).await?.serve().await
 }

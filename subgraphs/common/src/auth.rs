@@ -117,7 +117,7 @@ pub struct TokenVerifier {
 
 struct VerifierInner {
     validation: Validation,
-    keys: RwLock<HashMap<String, DecodingKey>>,
+    keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
     source: KeySource,
 }
 
@@ -174,7 +174,7 @@ impl TokenVerifier {
         }
         let kid = header.kid.ok_or_else(invalid)?;
         // Bind the lookup first: a read guard held across `refresh()` would deadlock with the
-        // write lock it takes.
+        // write lock it takes. Keys are shared (`Arc`), so a request copies no key material.
         let cached = self.inner.keys.read().await.get(&kid).cloned();
         let key = match cached {
             Some(key) => key,
@@ -249,13 +249,13 @@ async fn fetch_jwks(client: &reqwest::Client, url: &str) -> anyhow::Result<JwkSe
         .await?)
 }
 
-fn keys_by_kid(jwks: &JwkSet) -> HashMap<String, DecodingKey> {
+fn keys_by_kid(jwks: &JwkSet) -> HashMap<String, Arc<DecodingKey>> {
     jwks.keys
         .iter()
         .filter_map(|jwk: &Jwk| {
             let kid = jwk.common.key_id.clone()?;
             match DecodingKey::from_jwk(jwk) {
-                Ok(key) => Some((kid, key)),
+                Ok(key) => Some((kid, Arc::new(key))),
                 Err(err) => {
                     tracing::warn!(kid, error = %err, "ignoring an unusable key in the JWKS");
                     None

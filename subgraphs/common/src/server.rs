@@ -59,6 +59,16 @@ where
         .extension(Tracing)
 }
 
+/// The schema's Federation SDL, as `<service> sdl` prints it and `make schema` composes.
+pub fn federation_sdl<Q, M, S>(schema: &Schema<Q, M, S>) -> String
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+}
+
 /// Adds per-request data (dataloaders) to a request. Each request gets fresh loaders so that a
 /// cached row never outlives the request that read it.
 pub type RequestData = Arc<dyn Fn(&mut Data) + Send + Sync>;
@@ -100,6 +110,17 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
+    /// Binds the configured address and serves until SIGTERM/SIGINT (see [`serve`]).
+    pub async fn serve(self) -> anyhow::Result<()> {
+        let addr = self.config.listen_addr;
+        let grace = self.config.shutdown_grace;
+        let name = self.config.name;
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(%addr, service = name, "subgraph listening");
+        serve(listener, self.router(), grace, std::future::pending()).await?;
+        Ok(())
+    }
+
     /// The complete axum app.
     pub fn router(self) -> Router {
         let metrics = Metrics::new(self.config.name, self.db.clone());

@@ -17,7 +17,7 @@ use bank_common::{
     auth::{Role, TokenVerifier},
     config::{ConfigError, Env, ServiceConfig},
     db,
-    server::{configure_schema, RequestData, Subgraph},
+    server::{configure_schema, federation_sdl, RequestData, Subgraph},
 };
 
 use crate::{
@@ -84,9 +84,7 @@ pub fn schema_builder(
 
 pub fn sdl() -> String {
     let config = ServiceConfig::from_env(NAME, DEFAULT_PORT).expect("defaults are valid");
-    schema_builder(&config)
-        .finish()
-        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+    federation_sdl(&schema_builder(&config).finish())
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

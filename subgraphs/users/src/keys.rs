@@ -76,6 +76,11 @@ impl SigningKeys {
         })
     }
 
+    /// The id of the key that signs new tokens.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
     pub fn jwks_json(&self) -> &serde_json::Value {
         &self.jwks_json
     }

@@ -29,11 +29,5 @@ pub async fn main() -> anyhow::Result<()> {
         tracing::info!("migrations applied");
         return Ok(());
     }
-    let grace = config.service.shutdown_grace;
-    let addr = config.service.listen_addr;
-    let subgraph = app::build(config).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "users subgraph listening");
-    bank_common::server::serve(listener, subgraph.router(), grace, std::future::pending()).await?;
-    Ok(())
+    app::build(config).await?.serve().await
 }

@@ -116,6 +116,16 @@ impl Loader<Uuid> for UserLoader {
     }
 }
 
+/// One user through the request's loader (batched with other lookups in the same request).
+async fn load_user(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<User>> {
+    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+    let row = loader
+        .load_one(id)
+        .await
+        .map_err(|err| ApiError::internal(anyhow::anyhow!(err)))?;
+    Ok(row.map(User::from))
+}
+
 fn parse_id(id: &ID, what: &'static str) -> ApiResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| ApiError::NotFound(what))
 }
@@ -127,12 +137,7 @@ impl Query {
     /// The caller. `UNAUTHENTICATED` without a valid token.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let principal = ctx.principal()?;
-        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-        let row = loader
-            .load_one(principal.user_id)
-            .await
-            .map_err(|err| ApiError::internal(anyhow::anyhow!(err)))?;
-        Ok(row.map(User::from))
+        Ok(load_user(ctx, principal.user_id).await?)
     }
 
     /// Resolves `User` references from other subgraphs. A customer resolves only themselves;
@@ -150,12 +155,7 @@ impl Query {
         if !principal.can_access(user_id) {
             return Ok(None);
         }
-        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-        let row = loader
-            .load_one(user_id)
-            .await
-            .map_err(|err| ApiError::internal(anyhow::anyhow!(err)))?;
-        Ok(row.map(User::from))
+        Ok(load_user(ctx, user_id).await?)
     }
 }
 

@@ -7,11 +7,12 @@ use uuid::Uuid;
 pub struct TestApp {
     pub client: Client,
     pub keys: TestKeys,
+    pub database: bank_common::db::DbConfig,
 }
 
 pub async fn spawn_app() -> TestApp {
     let database = testkit::fresh_database(app::NAME).await;
-    let config = testkit::service_config(app::NAME, database);
+    let config = testkit::service_config(app::NAME, database.clone());
     let keys = TestKeys::new();
     let subgraph = app::build(config, keys.verifier())
         .await
@@ -20,6 +21,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         client: Client::new(addr),
         keys,
+        database,
     }
 }
 

@@ -93,3 +93,30 @@ async fn metrics_count_requests_and_error_codes() {
     );
     assert!(has("db_pool_connections{service=\"users\"}"), "{body}");
 }
+
+#[tokio::test]
+async fn replicas_starting_together_generate_one_signing_key() {
+    let database = bank_testkit::fresh_database(users_subgraph::app::NAME).await;
+    let db = bank_common::db::connect(&database).await.unwrap();
+    users_subgraph::app::migrate(&db).await.unwrap();
+    // Each "replica" has its own pool, as separate processes would.
+    let mut replicas = Vec::new();
+    for _ in 0..4 {
+        replicas.push(bank_common::db::connect(&database).await.unwrap());
+    }
+    let loaded = futures::future::join_all(
+        replicas
+            .iter()
+            .map(users_subgraph::keys::SigningKeys::load_or_create),
+    )
+    .await;
+    let kids: std::collections::HashSet<String> = loaded
+        .into_iter()
+        .map(|keys| keys.unwrap().kid().to_string())
+        .collect();
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    let rows = users_subgraph::store::active_signing_keys(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+}
