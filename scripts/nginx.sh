@@ -33,6 +33,7 @@ render() {
   template="$(cat "$ROOT/nginx/nginx.conf.template")"
   template="${template//__DATA__/$DATA}"
   template="${template//__GRAPHIQL__/$GRAPHIQL_DIST}"
+  template="${template//__LISTEN__/127.0.0.1:$HTTPS_PORT}"
   template="${template//__HTTPS_PORT__/$HTTPS_PORT}"
   template="${template//__GRAPHQL_RATE__/${BANK_GRAPHQL_RATE:-200}}"
   template="${template//__ANON_RATE__/${BANK_ANON_RATE:-60}}"
