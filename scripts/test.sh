@@ -3,7 +3,7 @@
 #   1. unit tests and each subgraph's integration tests (real PostgreSQL, a fresh database each;
 #      a real Kafka-protocol broker)
 #   2. the schema check (committed SDLs and supergraph match the code)
-#   3. `nginx -t` on the rendered configuration
+#   3. `nginx -t` on the rendered configuration; the deployment checks (scripts/deploy-check.sh)
 #   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack)
 # A stack that was already running is reused and left running; one started here is stopped.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -49,6 +49,7 @@ say "schema check"
 
 say "nginx configuration"
 "$ROOT/scripts/nginx.sh" test
+"$ROOT/scripts/deploy-check.sh"
 
 # Every test client is 127.0.0.1: allow more sign-ups per minute than a real client gets.
 # (gateway::anonymous_bursts_are_rate_limited checks the limit itself from 127.0.0.2.)

@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Checks of the Kubernetes manifests (run by scripts/deploy-check.sh, part of `make test`).
+
+For every overlay given:
+  1. render it with the small kustomize subset below (the one the manifests use), and, where
+     `kubectl kustomize` (or `kustomize`) exists, check that the real kustomize renders the
+     same objects;
+  2. validate every object against the Kubernetes schemas (kubernetes-validate, strict);
+  3. apply the bank's policy: probes, resource limits, a hardened securityContext, pinned image
+     tags, and references that resolve (Services, autoscalers, disruption budgets and network
+     policies select something; ConfigMap and Secret keys exist).
+
+`--self-test` first proves that the policy rejects what it should.
+
+The renderer knows: `resources` (files and directories), `namespace`, `images`
+(`newName`/`newTag`) and `patches` given by `path` (strategic merge, one or more documents,
+matched by kind and name). `kubectl apply -k` is what deploys; this is only for checking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+K8S_VERSION = "1.30.0"
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass"}
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet"}
+# Strategic-merge keys of the lists the manifests patch; other lists are replaced.
+MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "imagePullSecrets": "name",
+}
+WRITABLE_ROOT_ANNOTATION = "policy.bank.local/writable-root-filesystem"
+# Secrets created outside the manifests on purpose (never committed).
+EXTERNAL_SECRETS = {"gateway-tls"}
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def load_docs(path: Path) -> list[dict]:
+    with path.open() as f:
+        return [doc for doc in yaml.safe_load_all(f) if doc]
+
+
+def strategic_merge(base, patch, field: str | None = None):
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            if value is None:
+                out.pop(key, None)
+            elif key in out:
+                out[key] = strategic_merge(out[key], value, key)
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+    if isinstance(base, list) and isinstance(patch, list) and field in MERGE_KEYS:
+        key = MERGE_KEYS[field]
+        out = [copy.deepcopy(item) for item in base]
+        for item in patch:
+            match = next((i for i, old in enumerate(out) if old.get(key) == item.get(key)), None)
+            if match is None:
+                out.append(copy.deepcopy(item))
+            else:
+                out[match] = strategic_merge(out[match], item)
+        return out
+    return copy.deepcopy(patch)
+
+
+def pod_spec(obj: dict) -> dict | None:
+    kind = obj.get("kind")
+    if kind == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"].get("spec")
+    if kind in WORKLOADS:
+        return obj["spec"]["template"].get("spec")
+    return None
+
+
+def all_containers(spec: dict) -> list[dict]:
+    return list(spec.get("initContainers", [])) + list(spec.get("containers", []))
+
+
+def set_image(image: str, rules: list[dict]) -> str:
+    name, tag = image, None
+    if "@" not in image and ":" in image.rsplit("/", 1)[-1]:
+        name, tag = image.rsplit(":", 1)
+    for rule in rules:
+        if rule["name"] == name:
+            name = rule.get("newName", name)
+            tag = rule.get("newTag", tag)
+    return f"{name}:{tag}" if tag else name
+
+
+def render(directory: Path) -> list[dict]:
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    objects: list[dict] = []
+    for entry in kustomization.get("resources", []):
+        path = directory / entry
+        objects.extend(render(path) if path.is_dir() else load_docs(path))
+    for patch in kustomization.get("patches", []):
+        for doc in load_docs(directory / patch["path"]):
+            targets = [
+                i
+                for i, obj in enumerate(objects)
+                if obj["kind"] == doc["kind"] and obj["metadata"]["name"] == doc["metadata"]["name"]
+            ]
+            if len(targets) != 1:
+                raise SystemExit(f"{directory}: patch for {doc['kind']}/{doc['metadata']['name']} matches {len(targets)} objects")
+            objects[targets[0]] = strategic_merge(objects[targets[0]], doc)
+    namespace = kustomization.get("namespace")
+    if namespace:
+        for obj in objects:
+            if obj["kind"] not in CLUSTER_SCOPED:
+                obj["metadata"]["namespace"] = namespace
+    rules = kustomization.get("images", [])
+    if rules:
+        for obj in objects:
+            spec = pod_spec(obj)
+            for container in all_containers(spec or {}):
+                container["image"] = set_image(container["image"], rules)
+    return objects
+
+
+def canonical(objects: list[dict]) -> dict:
+    """Objects by kind/namespace/name, with order-free lists sorted, for comparison."""
+
+    def norm(value, field=None):
+        if isinstance(value, dict):
+            return {k: norm(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            items = [norm(v) for v in value]
+            if field in ("env", "volumes", "volumeMounts", "ports", "envFrom"):
+                items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+            return items
+        return value
+
+    return {
+        f"{o['kind']}/{o['metadata'].get('namespace', '')}/{o['metadata']['name']}": norm(o) for o in objects
+    }
+
+
+def real_kustomize(directory: Path) -> list[dict] | None:
+    if shutil.which("kustomize"):
+        cmd = ["kustomize", "build", str(directory)]
+    elif shutil.which("kubectl"):
+        cmd = ["kubectl", "kustomize", str(directory)]
+    else:
+        return None
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+# --- policy ---------------------------------------------------------------------------------
+
+
+def label_match(selector: dict, labels: dict) -> bool:
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        present = expr["key"] in labels
+        value = labels.get(expr["key"])
+        op = expr["operator"]
+        if op == "In" and value not in expr.get("values", []):
+            return False
+        if op == "NotIn" and value in expr.get("values", []):
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def policy_problems(objects: list[dict]) -> list[str]:
+    problems: list[str] = []
+    configmaps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
+    secrets = {
+        o["metadata"]["name"]: {**(o.get("data") or {}), **(o.get("stringData") or {})}
+        for o in objects
+        if o["kind"] == "Secret"
+    }
+    pods = []  # (workload name, pod labels)
+    by_kind_name = {(o["kind"], o["metadata"]["name"]) for o in objects}
+
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        kind, name = obj["kind"], obj["metadata"]["name"]
+        where = f"{kind}/{name}"
+        template = obj["spec"]["jobTemplate"]["spec"]["template"] if kind == "CronJob" else obj["spec"]["template"]
+        labels = template.get("metadata", {}).get("labels", {})
+        annotations = template.get("metadata", {}).get("annotations", {}) or {}
+        pods.append((where, labels))
+        if kind in LONG_RUNNING:
+            selector = obj["spec"].get("selector", {})
+            if not label_match(selector, labels):
+                problems.append(f"{where}: selector does not match the pod template's labels")
+        pod_sc = spec.get("securityContext") or {}
+        if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
+            problems.append(f"{where}: uses the host's namespaces")
+        for container in all_containers(spec):
+            c = f"{where} container {container['name']}"
+            is_init = container in spec.get("initContainers", [])
+            image = container.get("image", "")
+            tag = image.rsplit("/", 1)[-1].partition(":")[2]
+            if "@" not in image and (not tag or tag == "latest"):
+                problems.append(f"{c}: image {image!r} has no pinned tag")
+            if kind in LONG_RUNNING and not is_init:
+                for probe in ("readinessProbe", "livenessProbe"):
+                    if not container.get(probe):
+                        problems.append(f"{c}: no {probe}")
+            resources = container.get("resources") or {}
+            for section in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    if not (resources.get(section) or {}).get(resource):
+                        problems.append(f"{c}: no {section}.{resource}")
+            sc = container.get("securityContext") or {}
+            run_as_non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
+            if run_as_non_root is not True:
+                problems.append(f"{c}: runAsNonRoot is not true")
+            if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+                problems.append(f"{c}: runs as user 0")
+            if sc.get("privileged"):
+                problems.append(f"{c}: privileged")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{c}: allowPrivilegeEscalation is not false")
+            if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+                problems.append(f"{c}: does not drop ALL capabilities")
+            if (sc.get("capabilities") or {}).get("add"):
+                problems.append(f"{c}: adds capabilities")
+            seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
+            if seccomp not in ("RuntimeDefault", "Localhost"):
+                problems.append(f"{c}: no RuntimeDefault seccomp profile")
+            if sc.get("readOnlyRootFilesystem") is not True and not str(annotations.get(WRITABLE_ROOT_ANNOTATION, "")).strip():
+                problems.append(f"{c}: root filesystem is writable (set readOnlyRootFilesystem, or annotate the pod with {WRITABLE_ROOT_ANNOTATION}: <reason>)")
+            for env in container.get("env", []):
+                ref = (env.get("valueFrom") or {})
+                if "secretKeyRef" in ref:
+                    s = ref["secretKeyRef"]
+                    if s["name"] not in secrets or s["key"] not in secrets[s["name"]]:
+                        problems.append(f"{c}: env {env['name']} refers to missing secret key {s['name']}/{s['key']}")
+                if "configMapKeyRef" in ref:
+                    m = ref["configMapKeyRef"]
+                    if m["name"] not in configmaps or m["key"] not in configmaps[m["name"]]:
+                        problems.append(f"{c}: env {env['name']} refers to missing ConfigMap key {m['name']}/{m['key']}")
+            for source in container.get("envFrom", []):
+                if "configMapRef" in source and source["configMapRef"]["name"] not in configmaps:
+                    problems.append(f"{c}: envFrom missing ConfigMap {source['configMapRef']['name']}")
+                if "secretRef" in source and source["secretRef"]["name"] not in secrets:
+                    problems.append(f"{c}: envFrom missing Secret {source['secretRef']['name']}")
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                secret = volume["secret"]["secretName"]
+                if secret not in secrets and secret not in EXTERNAL_SECRETS:
+                    problems.append(f"{where}: volume {volume['name']} refers to missing Secret {secret}")
+            if "hostPath" in volume:
+                problems.append(f"{where}: volume {volume['name']} is a hostPath")
+
+    def selects_a_pod(selector: dict) -> bool:
+        return any(label_match(selector, labels) for _, labels in pods)
+
+    for obj in objects:
+        kind, name = obj["kind"], obj["metadata"]["name"]
+        if kind == "Service" and obj["spec"].get("selector"):
+            if not selects_a_pod({"matchLabels": obj["spec"]["selector"]}):
+                problems.append(f"Service/{name}: selects no pod")
+        if kind == "PodDisruptionBudget" and not selects_a_pod(obj["spec"]["selector"]):
+            problems.append(f"PodDisruptionBudget/{name}: selects no pod")
+        if kind == "NetworkPolicy" and obj["spec"]["podSelector"] and not selects_a_pod(obj["spec"]["podSelector"]):
+            problems.append(f"NetworkPolicy/{name}: selects no pod")
+        if kind == "NetworkPolicy":
+            for rule in obj["spec"].get("ingress", []):
+                for peer in rule.get("from", []):
+                    if "podSelector" in peer and not selects_a_pod(peer["podSelector"]):
+                        problems.append(f"NetworkPolicy/{name}: a source selects no pod")
+        if kind == "HorizontalPodAutoscaler":
+            target = obj["spec"]["scaleTargetRef"]
+            if (target["kind"], target["name"]) not in by_kind_name:
+                problems.append(f"HorizontalPodAutoscaler/{name}: no {target['kind']}/{target['name']}")
+    # Every long-running workload of the bank is behind a disruption budget.
+    budgets = [o["spec"]["selector"] for o in objects if o["kind"] == "PodDisruptionBudget"]
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            labels = obj["spec"]["template"]["metadata"]["labels"]
+            if not any(label_match(b, labels) for b in budgets):
+                problems.append(f"Deployment/{obj['metadata']['name']}: no PodDisruptionBudget")
+    return problems
+
+
+# --- schema validation ----------------------------------------------------------------------
+
+
+def schema_problems(objects: list[dict]) -> list[str]:
+    import kubernetes_validate
+
+    problems = []
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            problems.append(f"{obj['kind']}/{obj['metadata'].get('name')}: {err.message} at {'.'.join(map(str, err.path))}")
+        except kubernetes_validate.SchemaNotFoundError as err:
+            problems.append(f"{obj['kind']}/{obj['metadata'].get('name')}: no schema ({err})")
+    return problems
+
+
+# --- self-test ------------------------------------------------------------------------------
+
+GOOD_DEPLOYMENT_TEXT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: demo}
+spec:
+  selector: {matchLabels: {app: demo}}
+  template:
+    metadata: {labels: {app: demo}}
+    spec:
+      securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: demo
+          image: example/demo:1.0
+          readinessProbe: {httpGet: {path: /readyz, port: 8080}}
+          livenessProbe: {httpGet: {path: /healthz, port: 8080}}
+          resources:
+            requests: {cpu: 10m, memory: 16Mi}
+            limits: {cpu: 100m, memory: 64Mi}
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities: {drop: [ALL]}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: demo}
+spec: {maxUnavailable: 1, selector: {matchLabels: {app: demo}}}
+"""
+
+
+def self_test() -> None:
+    good = list(yaml.safe_load_all(GOOD_DEPLOYMENT_TEXT))
+    assert policy_problems(good) == [], policy_problems(good)
+
+    def broken(mutate) -> list[str]:
+        objects = copy.deepcopy(good)
+        mutate(objects[0]["spec"]["template"]["spec"]["containers"][0], objects[0]["spec"]["template"]["spec"], objects)
+        return policy_problems(objects)
+
+    cases = {
+        "no readinessProbe": lambda c, s, o: c.pop("readinessProbe"),
+        "no livenessProbe": lambda c, s, o: c.pop("livenessProbe"),
+        "no limits.memory": lambda c, s, o: c["resources"]["limits"].pop("memory"),
+        "runAsNonRoot is not true": lambda c, s, o: s["securityContext"].pop("runAsNonRoot"),
+        "runs as user 0": lambda c, s, o: s["securityContext"].update(runAsUser=0),
+        "root filesystem is writable": lambda c, s, o: c["securityContext"].update(readOnlyRootFilesystem=False),
+        "allowPrivilegeEscalation is not false": lambda c, s, o: c["securityContext"].pop("allowPrivilegeEscalation"),
+        "does not drop ALL capabilities": lambda c, s, o: c["securityContext"].pop("capabilities"),
+        "no RuntimeDefault seccomp profile": lambda c, s, o: s["securityContext"].pop("seccompProfile"),
+        "has no pinned tag": lambda c, s, o: c.update(image="example/demo:latest"),
+        "no PodDisruptionBudget": lambda c, s, o: o.pop(1),
+        "refers to missing secret key": lambda c, s, o: c.update(
+            env=[{"name": "X", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}]
+        ),
+    }
+    for expected, mutate in cases.items():
+        found = broken(mutate)
+        if not any(expected in problem for problem in found):
+            raise SystemExit(f"self-test: a manifest with '{expected}' was not rejected (got {found})")
+    # A writable root filesystem is accepted only with a stated reason.
+    objects = copy.deepcopy(good)
+    objects[0]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+    objects[0]["spec"]["template"]["metadata"]["annotations"] = {WRITABLE_ROOT_ANNOTATION: "the image writes its config"}
+    assert policy_problems(objects) == [], policy_problems(objects)
+    # Jobs need no probes.
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "once"},
+        "spec": {"template": copy.deepcopy(good[0]["spec"]["template"])},
+    }
+    for c in job["spec"]["template"]["spec"]["containers"]:
+        c.pop("readinessProbe"), c.pop("livenessProbe")
+    assert policy_problems([job]) == [], policy_problems([job])
+    # The schema check rejects an unknown field.
+    bad = copy.deepcopy(good)
+    bad[0]["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    if not schema_problems(bad):
+        raise SystemExit("self-test: the schema check accepted an unknown field")
+    # The renderer's strategic merge keeps unpatched list items.
+    merged = strategic_merge(
+        {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}, {"env": [{"name": "B", "value": "3"}]}
+    )
+    assert merged == {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "3"}]}, merged
+    print(f"    ok policy self-test ({len(cases)} broken manifests rejected)")
+
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("overlays", nargs="+", type=Path)
+    parser.add_argument("--self-test", action="store_true")
+    args = parser.parse_args()
+    if args.self_test:
+        self_test()
+    failed = False
+    for overlay in args.overlays:
+        objects = render(overlay)
+        real = real_kustomize(overlay)
+        problems = []
+        if real is None:
+            note = "kustomize not installed: rendered by the checker only"
+        else:
+            ours, theirs = canonical(objects), canonical(real)
+            for key in sorted(set(ours) | set(theirs)):
+                if ours.get(key) != theirs.get(key):
+                    problems.append(f"{key}: the checker's rendering differs from kustomize's")
+            note = "same objects as kustomize"
+        problems += schema_problems(objects)
+        problems += policy_problems(objects)
+        if problems:
+            failed = True
+            print(f"    FAIL {overlay}:")
+            for problem in problems:
+                print(f"      - {problem}")
+        else:
+            kinds = sorted({o["kind"] for o in objects})
+            print(f"    ok {overlay}: {len(objects)} objects valid for Kubernetes {K8S_VERSION} and policy ({note}; {', '.join(kinds)})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
