@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod citus;
+pub mod transactions;
 pub mod users;
 
 pub use sea_orm_migration::MigratorTrait;

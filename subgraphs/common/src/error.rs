@@ -85,6 +85,11 @@ impl ApiError {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         ApiError::Internal(err.into())
     }
+
+    /// An internal error described by a message (a broken invariant, bad stored data).
+    pub fn internal_msg(message: impl std::fmt::Display) -> Self {
+        ApiError::Internal(anyhow::anyhow!("{message}"))
+    }
 }
 
 impl From<sea_orm::DbErr> for ApiError {

@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -185,3 +185,49 @@ mod tests {
         assert!(err.contains("EUR"));
     }
 }
+
+/// GraphQL types for money, shared by every subgraph that shows amounts.
+pub mod graphql {
+    use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+
+    use super::{format_minor, Currency};
+
+    /// A decimal string such as "12.34". Numbers are refused: a JSON float cannot carry money.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Decimal(pub String);
+
+    /// A decimal string, e.g. "12.34"; its number of decimals must fit the currency.
+    #[Scalar(name = "Decimal")]
+    impl ScalarType for Decimal {
+        fn parse(value: Value) -> InputValueResult<Self> {
+            match value {
+                Value::String(text) => Ok(Decimal(text)),
+                _ => Err(InputValueError::custom(
+                    "amounts are decimal strings such as \"12.34\", not numbers",
+                )),
+            }
+        }
+
+        fn to_value(&self) -> Value {
+            Value::String(self.0.clone())
+        }
+    }
+
+    /// An amount in a currency.
+    #[derive(Debug, Clone, SimpleObject)]
+    #[graphql(shareable)]
+    pub struct Money {
+        pub amount: Decimal,
+        /// ISO 4217 code.
+        pub currency: String,
+    }
+
+    impl Money {
+        pub fn new(minor: i64, currency: Currency) -> Self {
+            Money {
+                amount: Decimal(format_minor(minor, currency)),
+                currency: currency.code().to_string(),
+            }
+        }
+    }
+}

@@ -40,6 +40,11 @@ use crate::{
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The caller's verified access token, for the rare call a service makes on the caller's
+/// behalf (the accounts service asking the ledger to close an account).
+#[derive(Clone)]
+pub struct BearerToken(pub String);
+
 /// Adds what every subgraph schema needs: federation (with subscriptions in the SDL), limits
 /// on depth and complexity, and a tracing span per request.
 pub fn configure_schema<Q, M, S>(
@@ -183,7 +188,12 @@ where
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let mut request = request.into_inner();
     match state.verifier.verify_header(authorization).await {
-        Ok(Some(principal)) => request = request.data(principal),
+        Ok(Some(principal)) => {
+            request = request.data(principal);
+            if let Some(token) = authorization.and_then(|value| value.strip_prefix("Bearer ")) {
+                request = request.data(BearerToken(token.to_string()));
+            }
+        }
         Ok(None) => {}
         Err(err) => {
             let response = error_response(err);

@@ -1,0 +1,16 @@
+//! The ledger's schema: ledger accounts (a mirror of the accounts service's accounts plus the
+//! bank's internal accounts), transactions, postings, holds, idempotency records, processed
+//! events and the outbox.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_init::Migration)]
+    }
+}

@@ -1,0 +1,269 @@
+//! Wiring: configuration, database, schema, routes and the ledger's background workers (the
+//! outbox relay, the account-events consumer, hold expiry).
+
+use std::{sync::Arc, time::Duration};
+
+use async_graphql::{dataloader::DataLoader, EmptySubscription, Schema};
+use axum::{
+    extract::{Path, State},
+    http::{header::AUTHORIZATION, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use bank_migrations::MigratorTrait;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use bank_common::{
+    auth::TokenVerifier,
+    config::{ConfigError, Env, ServiceConfig},
+    consumer::{self, HandlerError},
+    db,
+    events::Envelope,
+    outbox::Relay,
+    server::{configure_schema, federation_sdl, RequestData, Subgraph},
+    ApiError,
+};
+
+use crate::{
+    events::{self, AccountChanged},
+    schema::{AccountLoader, LedgerContext, LedgerSchema, Mutation, Query, TransactionLoader},
+    store,
+};
+
+pub const NAME: &str = "transactions";
+pub const DEFAULT_PORT: u16 = 4003;
+
+/// The ledger's own settings (`TRANSACTIONS_*`, docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct LedgerConfig {
+    /// How long a movement waits for an account the ledger has not heard of yet (its `opened`
+    /// event may still be on the way) before answering `NOT_FOUND`.
+    pub account_sync_wait: Duration,
+    /// The daily cash withdrawal limit new accounts get, in major units of their currency.
+    pub daily_withdrawal_limit: i64,
+    /// How long a hold lives unless the request says otherwise.
+    pub hold_ttl: Duration,
+    /// How often expired holds are looked for.
+    pub hold_expiry_interval: Duration,
+    /// Whether to consume the accounts service's events (tests feed them directly).
+    pub consume_account_events: bool,
+    pub consumer_group: String,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            account_sync_wait: Duration::from_secs(2),
+            daily_withdrawal_limit: 5_000,
+            hold_ttl: Duration::from_secs(7 * 24 * 3600),
+            hold_expiry_interval: Duration::from_secs(5),
+            consume_account_events: true,
+            consumer_group: "transactions-ledger".into(),
+        }
+    }
+}
+
+impl LedgerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::new(NAME);
+        let defaults = Self::default();
+        let config = Self {
+            account_sync_wait: Duration::from_millis(
+                env.get_or("ACCOUNT_SYNC_WAIT_MS", defaults.account_sync_wait.as_millis() as u64)?,
+            ),
+            daily_withdrawal_limit: env.get_or("DAILY_WITHDRAWAL_LIMIT", defaults.daily_withdrawal_limit)?,
+            hold_ttl: env.secs_or("HOLD_TTL_SECS", defaults.hold_ttl.as_secs())?,
+            hold_expiry_interval: env
+                .secs_or("HOLD_EXPIRY_INTERVAL_SECS", defaults.hold_expiry_interval.as_secs())?,
+            consume_account_events: env.get_or("CONSUME_ACCOUNT_EVENTS", true)?,
+            consumer_group: env.get_or("CONSUMER_GROUP", defaults.consumer_group)?,
+        };
+        if config.daily_withdrawal_limit < 0 {
+            return Err(ConfigError {
+                name: env.var_name("DAILY_WITHDRAWAL_LIMIT"),
+                message: "must not be negative".into(),
+            });
+        }
+        if config.hold_expiry_interval.is_zero() {
+            return Err(ConfigError {
+                name: env.var_name("HOLD_EXPIRY_INTERVAL_SECS"),
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+pub fn schema_builder(
+    config: &ServiceConfig,
+) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    configure_schema(Schema::build(Query, Mutation, EmptySubscription), config)
+}
+
+pub fn sdl() -> String {
+    let config = ServiceConfig::from_env(NAME, DEFAULT_PORT).expect("defaults are valid");
+    federation_sdl(&schema_builder(&config).finish())
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    bank_migrations::transactions::Migrator::up(db, None).await?;
+    store::ensure_internal_accounts(db).await?;
+    Ok(())
+}
+
+/// Connects, migrates, starts the background workers and returns the ready service.
+pub async fn build(
+    config: ServiceConfig,
+    ledger: LedgerConfig,
+    verifier: TokenVerifier,
+) -> anyhow::Result<Subgraph<Query, Mutation, EmptySubscription>> {
+    let db = db::connect(&config.database).await?;
+    migrate(&db).await?;
+
+    // Workers run for the life of the process; their work is durable in the database, so an
+    // abrupt stop loses nothing.
+    let relay = Relay::new(db.clone(), config.kafka.producer()?, store::SCHEMA);
+    tokio::spawn(relay.run(std::future::pending()));
+    tokio::spawn(expire_holds(db.clone(), ledger.hold_expiry_interval));
+    if ledger.consume_account_events {
+        let handler_db = db.clone();
+        let limit = ledger.daily_withdrawal_limit;
+        let kafka = config.kafka.clone();
+        let group = ledger.consumer_group.clone();
+        tokio::spawn(async move {
+            let handle = move |event: Envelope<serde_json::Value>| {
+                let db = handler_db.clone();
+                async move { apply_account_event(&db, event, limit).await }
+            };
+            if let Err(err) = consumer::run(
+                kafka,
+                group,
+                vec![events::ACCOUNTS_TOPIC.to_string()],
+                handle,
+                std::future::pending(),
+            )
+            .await
+            {
+                tracing::error!(error = %err, "the account-events consumer stopped");
+            }
+        });
+    }
+
+    let context = LedgerContext {
+        db: db.clone(),
+        config: ledger,
+    };
+    let schema: LedgerSchema = schema_builder(&config).data(context).finish();
+    let loader_db = db.clone();
+    let request_data: RequestData = Arc::new(move |data| {
+        data.insert(DataLoader::new(
+            AccountLoader {
+                db: loader_db.clone(),
+            },
+            tokio::spawn,
+        ));
+        data.insert(DataLoader::new(
+            TransactionLoader {
+                db: loader_db.clone(),
+            },
+            tokio::spawn,
+        ));
+    });
+    let extra_routes = Router::new()
+        .route("/internal/accounts/{id}/close", post(close_account))
+        .with_state(InternalState {
+            db: db.clone(),
+            verifier: verifier.clone(),
+        });
+    Ok(Subgraph {
+        config,
+        schema,
+        db,
+        verifier,
+        request_data,
+        extra_routes,
+    })
+}
+
+/// Applies an account lifecycle event to the ledger's copy.
+pub async fn apply_account_event(
+    db: &DatabaseConnection,
+    event: Envelope<serde_json::Value>,
+    daily_withdrawal_limit: i64,
+) -> Result<(), HandlerError> {
+    if !event.kind.starts_with("bank.account.") {
+        return Ok(());
+    }
+    let account: AccountChanged = serde_json::from_value(event.data)
+        .map_err(|err| HandlerError::Permanent(format!("unexpected account event data: {err}")))?;
+    let fresh =
+        store::apply_account_event(db, event.id, &event.kind, &account, daily_withdrawal_limit)
+            .await?;
+    tracing::debug!(event_id = %event.id, kind = %event.kind, fresh, "account event applied");
+    Ok(())
+}
+
+async fn expire_holds(db: DatabaseConnection, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match store::expire_holds(&db, 100).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "holds expired"),
+            Err(err) => tracing::warn!(error = %err, "hold expiry failed; retrying later"),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct InternalState {
+    db: DatabaseConnection,
+    verifier: TokenVerifier,
+}
+
+/// `POST /internal/accounts/{id}/close`: the accounts service asks the ledger to close an
+/// account, on behalf of the caller whose token it forwards. The ledger's answer is final for
+/// money: once closed here, nothing moves. Not exposed through NGINX or the router.
+async fn close_account(
+    State(state): State<InternalState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let result = async {
+        let principal = state
+            .verifier
+            .verify_header(authorization)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("account"))?;
+        store::close_account(&state.db, &principal, id).await
+    }
+    .await;
+    match result {
+        Ok(row) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "accountId": row.account_id, "status": row.status })),
+        )
+            .into_response(),
+        Err(err) => {
+            let status = match &err {
+                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+                ApiError::Internal(cause) => {
+                    tracing::error!(error = ?cause, "closing an account failed");
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                _ => StatusCode::CONFLICT,
+            };
+            (
+                status,
+                Json(serde_json::json!({ "code": err.code(), "message": err.message() })),
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,1470 @@
+//! The ledger's tables and the database transactions that change them.
+//!
+//! Every money movement is one short database transaction:
+//!
+//! 1. claim the idempotency key (`INSERT ... ON CONFLICT DO NOTHING`); a concurrent request
+//!    with the same key waits here until the first commits, then replays its result;
+//! 2. lock the customer accounts in id order with one `SELECT ... FOR UPDATE`, then the bank's
+//!    internal account if the movement needs one (customer accounts before internal ones, in
+//!    id order: one global lock order, so no deadlock cycle);
+//! 3. apply the rules in Rust (`domain`) to the locked rows;
+//! 4. write balances, the transaction, its postings and the outbox rows in one statement;
+//! 5. commit; the relay is woken by `NOTIFY` at commit.
+//!
+//! Serialization failures and deadlocks (which Citus can raise across shards) are retried
+//! here, never by the client.
+
+use std::{collections::HashMap, time::Duration};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement, TransactionTrait,
+    Value,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use bank_common::{
+    auth::Principal,
+    events::OutgoingEvent,
+    money::{parse_minor, Currency},
+    outbox, ApiError, ApiResult,
+};
+
+use crate::{
+    domain::{
+        request_hash, AccountKind, AccountState, AccountStatus, Description, IdempotencyKey,
+        TransactionKind,
+    },
+    events,
+};
+
+/// The PostgreSQL schema this service owns.
+pub const SCHEMA: &str = "transactions";
+
+pub mod ledger_accounts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ledger_accounts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: Uuid,
+        pub owner_id: Option<Uuid>,
+        pub number: Option<String>,
+        pub kind: String,
+        pub currency: String,
+        pub status: String,
+        pub balance_minor: i64,
+        pub held_minor: i64,
+        pub overdraft_limit_minor: i64,
+        pub daily_withdrawal_limit_minor: i64,
+        pub withdrawn_today_minor: i64,
+        pub withdrawn_on: Date,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod transactions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "transactions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub kind: String,
+        pub currency: String,
+        pub amount_minor: i64,
+        pub from_account_id: Option<Uuid>,
+        pub to_account_id: Option<Uuid>,
+        pub description: Option<String>,
+        pub hold_id: Option<Uuid>,
+        pub initiated_by: Option<Uuid>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod holds {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "holds")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub to_account_id: Uuid,
+        pub currency: String,
+        pub amount_minor: i64,
+        pub captured_minor: i64,
+        pub status: String,
+        pub description: Option<String>,
+        pub initiated_by: Option<Uuid>,
+        pub expires_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub resolved_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub type LedgerAccountRow = ledger_accounts::Model;
+pub type TransactionRow = transactions::Model;
+pub type HoldRow = holds::Model;
+
+/// How often a movement is retried after a serialization failure or deadlock.
+const MAX_ATTEMPTS: usize = 5;
+
+/// The bank's own accounts, one of each per currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InternalAccount {
+    /// The other side of cash deposits and withdrawals.
+    Cash,
+    /// The other side of captured holds without a customer destination (card settlement).
+    Settlement,
+}
+
+impl InternalAccount {
+    /// A fixed id per purpose and currency, the same in every installation.
+    pub fn id(self, currency: Currency) -> Uuid {
+        let purpose = match self {
+            InternalAccount::Cash => "cash",
+            InternalAccount::Settlement => "settlement",
+        };
+        let digest = Sha256::digest(format!("bank.ledger.internal/{purpose}/{currency}"));
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8 (custom)
+        bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+        Uuid::from_bytes(bytes)
+    }
+}
+
+/// Creates the internal accounts of every supported currency (idempotent; run at start-up).
+pub async fn ensure_internal_accounts(db: &DatabaseConnection) -> Result<(), DbErr> {
+    for currency in Currency::all() {
+        for purpose in [InternalAccount::Cash, InternalAccount::Settlement] {
+            db.execute(stmt(
+                "INSERT INTO ledger_accounts (account_id, kind, currency, status, daily_withdrawal_limit_minor) \
+                 VALUES ($1, 'INTERNAL', $2, 'ACTIVE', 0) ON CONFLICT (account_id) DO NOTHING",
+                [purpose.id(*currency).into(), currency.code().into()],
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
+}
+
+/// Why one attempt at a movement stopped.
+enum Stop {
+    /// An answer for the client.
+    Api(ApiError),
+    /// A serialization failure or deadlock: try again.
+    Retry(DbErr),
+    /// These accounts are not in the ledger yet (their `opened` event may be in flight).
+    Missing(Vec<Uuid>),
+}
+
+impl From<DbErr> for Stop {
+    fn from(err: DbErr) -> Self {
+        match sqlstate(&err).as_deref() {
+            Some("40001") | Some("40P01") => Stop::Retry(err),
+            // The funds check constraint: the domain checks should have refused first.
+            Some("23514") => {
+                tracing::error!(error = %err, "a ledger check constraint refused a write");
+                Stop::Api(ApiError::InsufficientFunds)
+            }
+            _ => Stop::Api(err.into()),
+        }
+    }
+}
+
+impl From<ApiError> for Stop {
+    fn from(err: ApiError) -> Self {
+        Stop::Api(err)
+    }
+}
+
+fn sqlstate(err: &DbErr) -> Option<String> {
+    let runtime = match err {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) => e,
+        _ => return None,
+    };
+    runtime
+        .as_database_error()
+        .and_then(|db| db.code())
+        .map(|code| code.into_owned())
+}
+
+/// Runs `attempt` until it answers, retrying conflicts and waiting once for accounts the
+/// ledger has not heard of yet.
+async fn with_retries<T, F, Fut>(
+    db: &DatabaseConnection,
+    account_wait: Duration,
+    mut attempt: F,
+) -> ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Stop>>,
+{
+    let mut waited = false;
+    let mut last_conflict = None;
+    for _ in 0..MAX_ATTEMPTS {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Stop::Api(err)) => return Err(err),
+            Err(Stop::Retry(err)) => {
+                tracing::debug!(error = %err, "ledger conflict; retrying");
+                last_conflict = Some(err);
+            }
+            Err(Stop::Missing(ids)) => {
+                if waited || !wait_for_accounts(db, &ids, account_wait).await? {
+                    return Err(ApiError::NotFound("account"));
+                }
+                waited = true;
+            }
+        }
+    }
+    Err(ApiError::internal(anyhow::anyhow!(
+        "ledger conflict persisted after {MAX_ATTEMPTS} attempts: {last_conflict:?}"
+    )))
+}
+
+/// Waits up to `timeout` for the accounts service's `opened` events to reach the ledger.
+async fn wait_for_accounts(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+    timeout: Duration,
+) -> Result<bool, DbErr> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let found = ledger_accounts::Entity::find()
+            .filter(ledger_accounts::Column::AccountId.is_in(ids.iter().copied()))
+            .count(db)
+            .await?;
+        if found as usize == ids.len() {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "account_id, owner_id, kind, currency, status, balance_minor, \
+     held_minor, overdraft_limit_minor, daily_withdrawal_limit_minor, withdrawn_today_minor, \
+     withdrawn_on";
+
+fn account_state(row: &QueryResult) -> Result<AccountState, DbErr> {
+    let currency: String = row.try_get("", "currency")?;
+    let kind: String = row.try_get("", "kind")?;
+    let status: String = row.try_get("", "status")?;
+    Ok(AccountState {
+        id: row.try_get("", "account_id")?,
+        owner_id: row.try_get("", "owner_id")?,
+        kind: if kind == "INTERNAL" {
+            AccountKind::Internal
+        } else {
+            AccountKind::Customer
+        },
+        currency: Currency::parse(&currency).map_err(DbErr::Custom)?,
+        status: AccountStatus::from_db(&status),
+        balance_minor: row.try_get("", "balance_minor")?,
+        held_minor: row.try_get("", "held_minor")?,
+        overdraft_limit_minor: row.try_get("", "overdraft_limit_minor")?,
+        daily_withdrawal_limit_minor: row.try_get("", "daily_withdrawal_limit_minor")?,
+        withdrawn_today_minor: row.try_get("", "withdrawn_today_minor")?,
+        withdrawn_on: row.try_get("", "withdrawn_on")?,
+    })
+}
+
+/// Locks `ids` (sorted, distinct) in id order and returns them by id.
+async fn lock_accounts(
+    txn: &DatabaseTransaction,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, AccountState>, DbErr> {
+    let rows = txn
+        .query_all(stmt(
+            &format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE account_id = ANY($1) \
+                 ORDER BY account_id FOR UPDATE"
+            ),
+            [ids.to_vec().into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| account_state(row).map(|state| (state.id, state)))
+        .collect()
+}
+
+/// A previous request's result under the same key, if there is one.
+struct Claimed {
+    operation: String,
+    request_hash: String,
+    result_id: Uuid,
+}
+
+/// Claims `key` for this request; returns the earlier claim if the key was used before.
+async fn claim_key(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    key: &IdempotencyKey,
+    operation: &str,
+    hash: &str,
+    result_id: Uuid,
+) -> Result<Option<Claimed>, DbErr> {
+    let inserted = txn
+        .execute(stmt(
+            "INSERT INTO idempotency_keys (principal_id, key, operation, request_hash, result_id) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            [
+                principal.user_id.into(),
+                key.as_str().into(),
+                operation.into(),
+                hash.into(),
+                result_id.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let row = txn
+        .query_one(stmt(
+            "SELECT operation, request_hash, result_id FROM idempotency_keys \
+             WHERE principal_id = $1 AND key = $2",
+            [principal.user_id.into(), key.as_str().into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the conflicting idempotency key".into()))?;
+    Ok(Some(Claimed {
+        operation: row.try_get("", "operation")?,
+        request_hash: row.try_get("", "request_hash")?,
+        result_id: row.try_get("", "result_id")?,
+    }))
+}
+
+/// The earlier result's id, if the replay asks for exactly the same thing.
+fn replayed(claimed: Claimed, operation: &str, hash: &str) -> Result<Uuid, Stop> {
+    if claimed.operation == operation && claimed.request_hash == hash {
+        Ok(claimed.result_id)
+    } else {
+        Err(Stop::Api(ApiError::IdempotencyKeyReused))
+    }
+}
+
+/// Amounts are checked for form before any lock is taken, and against the account's currency
+/// once it is known.
+fn precheck_amount(text: &str) -> ApiResult<()> {
+    // Two decimals is the most any supported currency allows.
+    let most_precise = Currency::all()
+        .iter()
+        .copied()
+        .max_by_key(|c| c.exponent())
+        .expect("currencies are configured");
+    match parse_minor(text, most_precise) {
+        Ok(0) => Err(ApiError::bad_input("amount", "the amount must be positive")),
+        Ok(_) => Ok(()),
+        Err(message) => Err(ApiError::bad_input("amount", message)),
+    }
+}
+
+fn amount_in(text: &str, currency: Currency) -> ApiResult<i64> {
+    match parse_minor(text, currency) {
+        Ok(0) => Err(ApiError::bad_input("amount", "the amount must be positive")),
+        Ok(minor) => Ok(minor),
+        Err(message) => Err(ApiError::bad_input("amount", message)),
+    }
+}
+
+/// A customer sees their own accounts, staff any customer account; internal accounts are
+/// never addressed through the API. Anything else is `NOT_FOUND`.
+fn visible<'a>(
+    accounts: &'a mut HashMap<Uuid, AccountState>,
+    id: Uuid,
+    principal: &Principal,
+) -> Result<&'a mut AccountState, Stop> {
+    match accounts.get_mut(&id) {
+        Some(account)
+            if account.kind == AccountKind::Customer
+                && account.owner_id.is_some_and(|owner| principal.can_access(owner)) =>
+        {
+            Ok(account)
+        }
+        Some(_) => Err(Stop::Api(ApiError::NotFound("account"))),
+        None => Err(Stop::Missing(vec![id])),
+    }
+}
+
+/// A deposit, withdrawal or transfer as the API asks for it.
+pub struct Movement {
+    pub kind: TransactionKind,
+    pub principal: Principal,
+    pub key: IdempotencyKey,
+    /// The account money leaves (withdrawals, transfers).
+    pub from: Option<Uuid>,
+    /// The account money reaches (deposits, transfers).
+    pub to: Option<Uuid>,
+    pub amount: String,
+    pub description: Description,
+}
+
+impl Movement {
+    fn operation(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    fn hash(&self) -> String {
+        let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+        request_hash(
+            self.operation(),
+            &[
+                &id(self.from),
+                &id(self.to),
+                self.amount.trim(),
+                self.description.as_deref().unwrap_or_default(),
+            ],
+        )
+    }
+}
+
+/// Executes a deposit, withdrawal or transfer exactly once per idempotency key.
+pub async fn move_money(
+    db: &DatabaseConnection,
+    movement: &Movement,
+    account_wait: Duration,
+) -> ApiResult<TransactionRow> {
+    precheck_amount(&movement.amount)?;
+    if movement.from.is_some() && movement.from == movement.to {
+        return Err(ApiError::bad_input(
+            "toAccountId",
+            "a transfer needs two different accounts",
+        ));
+    }
+    let hash = movement.hash();
+    let id = with_retries(db, account_wait, || try_move(db, movement, &hash)).await?;
+    find_transaction(db, id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished")))
+}
+
+async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<Uuid, Stop> {
+    let txn = db.begin().await?;
+    let transaction_id = Uuid::now_v7();
+    if let Some(claimed) = claim_key(&txn, &m.principal, &m.key, m.operation(), hash, transaction_id).await? {
+        txn.rollback().await?;
+        return replayed(claimed, m.operation(), hash);
+    }
+    let mut ids: Vec<Uuid> = m.from.iter().chain(m.to.iter()).copied().collect();
+    ids.sort();
+    ids.dedup();
+    let mut accounts = lock_accounts(&txn, &ids).await?;
+    let missing: Vec<Uuid> = ids
+        .iter()
+        .filter(|id| !accounts.contains_key(id))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(Stop::Missing(missing));
+    }
+    // Who may do what: money leaves only the caller's own accounts (staff: any); deposits go
+    // into the caller's own accounts (staff: any); transfers may reach anyone's account.
+    let (currency, counter) = match m.kind {
+        TransactionKind::Deposit => {
+            let to = visible(&mut accounts, m.to.expect("deposits name an account"), &m.principal)?;
+            (to.currency, InternalAccount::Cash)
+        }
+        TransactionKind::Withdrawal => {
+            let from = visible(&mut accounts, m.from.expect("withdrawals name an account"), &m.principal)?;
+            (from.currency, InternalAccount::Cash)
+        }
+        _ => {
+            let from = visible(&mut accounts, m.from.expect("transfers name two accounts"), &m.principal)?;
+            let currency = from.currency;
+            let to = accounts
+                .get(&m.to.expect("transfers name two accounts"))
+                .filter(|to| to.kind == AccountKind::Customer)
+                .ok_or(ApiError::NotFound("account"))?;
+            to.require_currency(currency)?;
+            (currency, InternalAccount::Cash)
+        }
+    };
+    let amount = amount_in(&m.amount, currency)?;
+    for account in accounts.values() {
+        account.require_active()?;
+    }
+    let (debit_id, credit_id) = match m.kind {
+        TransactionKind::Deposit => (counter.id(currency), m.to.unwrap()),
+        TransactionKind::Withdrawal => (m.from.unwrap(), counter.id(currency)),
+        _ => (m.from.unwrap(), m.to.unwrap()),
+    };
+    if m.kind != TransactionKind::Transfer {
+        // Internal accounts lock after customer accounts, always.
+        let internal = lock_accounts(&txn, &[counter.id(currency)]).await?;
+        accounts.extend(internal);
+    }
+    let now = Utc::now();
+    {
+        let debit = accounts.get_mut(&debit_id).ok_or(ApiError::NotFound("account"))?;
+        debit.debit(amount)?;
+        if m.kind == TransactionKind::Withdrawal {
+            debit.count_withdrawal(amount, now.date_naive())?;
+        }
+    }
+    accounts
+        .get_mut(&credit_id)
+        .ok_or(ApiError::NotFound("account"))?
+        .credit(amount)?;
+    let transaction = TransactionRow {
+        id: transaction_id,
+        kind: m.kind.as_str().to_string(),
+        currency: currency.code().to_string(),
+        amount_minor: amount,
+        from_account_id: m.from,
+        to_account_id: m.to,
+        description: m.description.as_deref().map(str::to_string),
+        hold_id: None,
+        initiated_by: Some(m.principal.user_id),
+        created_at: now,
+    };
+    let legs = [(debit_id, -amount), (credit_id, amount)];
+    write_movement(&txn, &accounts, &legs, &transaction).await?;
+    txn.commit().await?;
+    Ok(transaction_id)
+}
+
+/// Writes new balances, the transaction, its postings and one outbox event per customer
+/// posting, in one statement. `legs` are (account, signed amount) and sum to zero.
+async fn write_movement(
+    txn: &DatabaseTransaction,
+    accounts: &HashMap<Uuid, AccountState>,
+    legs: &[(Uuid, i64)],
+    transaction: &TransactionRow,
+) -> Result<(), Stop> {
+    assert_eq!(
+        legs.iter().map(|(_, amount)| amount).sum::<i64>(),
+        0,
+        "postings of a transaction sum to zero"
+    );
+    let currency = Currency::parse(&transaction.currency).map_err(ApiError::internal_msg)?;
+    let deltas: HashMap<Uuid, i64> = legs.iter().copied().collect();
+    let mut ids = Vec::with_capacity(accounts.len());
+    let (mut balances, mut held, mut withdrawn, mut withdrawn_on, mut delta_list) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for account in accounts.values() {
+        ids.push(account.id);
+        balances.push(account.balance_minor);
+        held.push(account.held_minor);
+        withdrawn.push(account.withdrawn_today_minor);
+        withdrawn_on.push(account.withdrawn_on);
+        delta_list.push(deltas.get(&account.id).copied().unwrap_or(0));
+    }
+    let customer_legs: Vec<&AccountState> = legs
+        .iter()
+        .filter_map(|(id, _)| accounts.get(id))
+        .filter(|a| a.kind == AccountKind::Customer)
+        .collect();
+    let mut outgoing: Vec<OutgoingEvent> = Vec::new();
+    for account in &customer_legs {
+        let counterparty = customer_legs
+            .iter()
+            .find(|other| other.id != account.id)
+            .map(|other| other.id);
+        outgoing.push(events::posted(events::PostingFacts {
+            transaction_id: transaction.id,
+            account_id: account.id,
+            owner_id: account.owner_id.expect("customer accounts have owners"),
+            kind: &transaction.kind,
+            delta_minor: deltas[&account.id],
+            currency,
+            balance_after_minor: account.balance_minor,
+            available_after_minor: account.available_minor(),
+            counterparty_account_id: counterparty,
+            description: transaction.description.as_deref(),
+            posted_at: transaction.created_at,
+        }));
+    }
+    let row = txn
+        .query_one(stmt(
+            "WITH upd AS (
+                UPDATE ledger_accounts a
+                   SET balance_minor = v.balance, held_minor = v.held,
+                       withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
+                       updated_at = $21
+                  FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::date[])
+                       AS v(id, balance, held, withdrawn, withdrawn_on)
+                 WHERE a.account_id = v.id
+             RETURNING a.account_id
+             ), tx AS (
+                INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
+                    to_account_id, description, hold_id, initiated_by, created_at)
+                VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15, $21)
+             ), posts AS (
+                INSERT INTO postings (account_id, transaction_id, amount_minor, balance_after_minor, created_at)
+                SELECT v.id, $7, v.delta, v.balance, $21
+                  FROM unnest($1::uuid[], $6::int8[], $2::int8[]) AS v(id, delta, balance)
+                 WHERE v.delta <> 0
+             ), ob AS (
+                INSERT INTO outbox (event_id, topic, event_key, event_type, payload)
+                SELECT o.id, o.topic, o.key, o.type, o.payload::jsonb
+                  FROM unnest($16::uuid[], $17::text[], $18::text[], $19::text[], $20::text[])
+                       AS o(id, topic, key, type, payload)
+             )
+             SELECT (SELECT count(*) FROM upd) AS updated, pg_notify($22, '') IS NULL AS notified",
+            [
+                ids.clone().into(),
+                balances.into(),
+                held.into(),
+                withdrawn.into(),
+                withdrawn_on.into(),
+                delta_list.into(),
+                transaction.id.into(),
+                transaction.kind.clone().into(),
+                transaction.currency.clone().into(),
+                transaction.amount_minor.into(),
+                transaction.from_account_id.into(),
+                transaction.to_account_id.into(),
+                transaction.description.clone().into(),
+                transaction.hold_id.into(),
+                transaction.initiated_by.into(),
+                outgoing.iter().map(|e| e.id).collect::<Vec<_>>().into(),
+                outgoing.iter().map(|e| e.topic.clone()).collect::<Vec<_>>().into(),
+                outgoing.iter().map(|e| e.key.clone()).collect::<Vec<_>>().into(),
+                outgoing.iter().map(|e| e.kind.clone()).collect::<Vec<_>>().into(),
+                outgoing.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>().into(),
+                transaction.created_at.into(),
+                outbox::channel(SCHEMA).into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the movement's result".into()))?;
+    let updated: i64 = row.try_get("", "updated")?;
+    assert_eq!(updated as usize, ids.len(), "every locked account was written");
+    Ok(())
+}
+
+pub async fn find_transaction(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<TransactionRow>, DbErr> {
+    transactions::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn find_transactions(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+) -> Result<Vec<TransactionRow>, DbErr> {
+    transactions::Entity::find()
+        .filter(transactions::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+pub async fn find_accounts(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+) -> Result<Vec<LedgerAccountRow>, DbErr> {
+    ledger_accounts::Entity::find()
+        .filter(ledger_accounts::Column::AccountId.is_in(ids.iter().copied()))
+        .filter(ledger_accounts::Column::Kind.eq("CUSTOMER"))
+        .all(db)
+        .await
+}
+
+pub async fn find_account_by_number(
+    db: &DatabaseConnection,
+    number: &str,
+) -> Result<Option<LedgerAccountRow>, DbErr> {
+    ledger_accounts::Entity::find()
+        .filter(ledger_accounts::Column::Number.eq(number))
+        .filter(ledger_accounts::Column::Kind.eq("CUSTOMER"))
+        .one(db)
+        .await
+}
+
+/// One line of an account's history: the posting and its transaction.
+#[derive(Debug, Clone)]
+pub struct PostingLine {
+    pub posting_id: i64,
+    pub amount_minor: i64,
+    pub balance_after_minor: i64,
+    pub transaction: TransactionRow,
+}
+
+const LINE_COLUMNS: &str = "p.id AS posting_id, p.amount_minor AS posting_amount, \
+     p.balance_after_minor, t.id, t.kind, t.currency, t.amount_minor, t.from_account_id, \
+     t.to_account_id, t.description, t.hold_id, t.initiated_by, t.created_at";
+
+fn posting_line(row: &QueryResult) -> Result<PostingLine, DbErr> {
+    Ok(PostingLine {
+        posting_id: row.try_get("", "posting_id")?,
+        amount_minor: row.try_get("", "posting_amount")?,
+        balance_after_minor: row.try_get("", "balance_after_minor")?,
+        transaction: TransactionRow {
+            id: row.try_get("", "id")?,
+            kind: row.try_get("", "kind")?,
+            currency: row.try_get("", "currency")?,
+            amount_minor: row.try_get("", "amount_minor")?,
+            from_account_id: row.try_get("", "from_account_id")?,
+            to_account_id: row.try_get("", "to_account_id")?,
+            description: row.try_get("", "description")?,
+            hold_id: row.try_get("", "hold_id")?,
+            initiated_by: row.try_get("", "initiated_by")?,
+            created_at: row.try_get("", "created_at")?,
+        },
+    })
+}
+
+/// An account's postings, newest first, after the posting `before` (a cursor), at most `limit`.
+pub async fn account_lines(
+    db: &DatabaseConnection,
+    account_id: Uuid,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<PostingLine>, DbErr> {
+    let rows = db
+        .query_all(stmt(
+            &format!(
+                "SELECT {LINE_COLUMNS} FROM postings p JOIN transactions t ON t.id = p.transaction_id \
+                 WHERE p.account_id = $1 AND p.id < $2 ORDER BY p.id DESC LIMIT $3"
+            ),
+            [
+                account_id.into(),
+                before.unwrap_or(i64::MAX).into(),
+                (limit as i64).into(),
+            ],
+        ))
+        .await?;
+    rows.iter().map(posting_line).collect()
+}
+
+/// A statement: the balance before `from`, the postings in `[from, to)` oldest first (at most
+/// `limit`, plus one to tell whether there were more), and the balance at the end.
+pub struct StatementRows {
+    pub opening_minor: i64,
+    pub lines: Vec<PostingLine>,
+}
+
+pub async fn statement(
+    db: &DatabaseConnection,
+    account_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u64,
+) -> Result<StatementRows, DbErr> {
+    // One snapshot for the opening balance and the lines.
+    let txn = db
+        .begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), Some(sea_orm::AccessMode::ReadOnly))
+        .await?;
+    let opening = txn
+        .query_one(stmt(
+            "SELECT balance_after_minor FROM postings WHERE account_id = $1 AND created_at < $2 \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+            [account_id.into(), from.into()],
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "balance_after_minor"))
+        .transpose()?
+        .unwrap_or(0);
+    let rows = txn
+        .query_all(stmt(
+            &format!(
+                "SELECT {LINE_COLUMNS} FROM postings p JOIN transactions t ON t.id = p.transaction_id \
+                 WHERE p.account_id = $1 AND p.created_at >= $2 AND p.created_at < $3 \
+                 ORDER BY p.created_at, p.id LIMIT $4"
+            ),
+            [account_id.into(), from.into(), to.into(), (limit as i64).into()],
+        ))
+        .await?;
+    txn.commit().await?;
+    Ok(StatementRows {
+        opening_minor: opening,
+        lines: rows.iter().map(posting_line).collect::<Result<_, _>>()?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Holds (two-phase transfers)
+
+pub struct NewHold {
+    pub principal: Principal,
+    pub key: IdempotencyKey,
+    pub account_id: Uuid,
+    /// Where captured money goes; the bank's settlement account when `None`.
+    pub to_account_id: Option<Uuid>,
+    pub amount: String,
+    pub description: Description,
+    pub ttl: Duration,
+}
+
+pub const HOLD_PENDING: &str = "PENDING";
+
+/// Places a hold: the amount stops being available, but stays in the balance until captured.
+pub async fn place_hold(
+    db: &DatabaseConnection,
+    hold: &NewHold,
+    account_wait: Duration,
+) -> ApiResult<HoldRow> {
+    precheck_amount(&hold.amount)?;
+    if Some(hold.account_id) == hold.to_account_id {
+        return Err(ApiError::bad_input("toAccountId", "a hold needs two different accounts"));
+    }
+    let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    let hash = request_hash(
+        "HOLD",
+        &[
+            &hold.account_id.to_string(),
+            &id(hold.to_account_id),
+            hold.amount.trim(),
+            hold.description.as_deref().unwrap_or_default(),
+            &hold.ttl.as_secs().to_string(),
+        ],
+    );
+    let hold_id = with_retries(db, account_wait, || try_place_hold(db, hold, &hash)).await?;
+    find_hold(db, hold_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("hold {hold_id} vanished")))
+}
+
+async fn try_place_hold(db: &DatabaseConnection, h: &NewHold, hash: &str) -> Result<Uuid, Stop> {
+    let txn = db.begin().await?;
+    let hold_id = Uuid::now_v7();
+    if let Some(claimed) = claim_key(&txn, &h.principal, &h.key, "HOLD", hash, hold_id).await? {
+        txn.rollback().await?;
+        return replayed(claimed, "HOLD", hash);
+    }
+    let mut accounts = lock_accounts(&txn, &[h.account_id]).await?;
+    let account = visible(&mut accounts, h.account_id, &h.principal)?;
+    let currency = account.currency;
+    let amount = amount_in(&h.amount, currency)?;
+    account.require_active()?;
+    let to_account_id = match h.to_account_id {
+        Some(to) => {
+            let target = ledger_accounts::Entity::find_by_id(to)
+                .one(&txn)
+                .await?
+                .filter(|row| row.kind == "CUSTOMER")
+                .ok_or(Stop::Missing(vec![to]))?;
+            if target.currency.trim() != currency.code() {
+                return Err(ApiError::CurrencyMismatch(format!(
+                    "account {to} holds {}, not {currency}",
+                    target.currency
+                ))
+                .into());
+            }
+            to
+        }
+        None => InternalAccount::Settlement.id(currency),
+    };
+    account.hold(amount)?;
+    let now = Utc::now();
+    let expires_at = now + chrono::Duration::from_std(h.ttl).map_err(ApiError::internal)?;
+    let event = events::hold(
+        events::HOLD_PLACED,
+        events::HoldEvent {
+            hold_id,
+            account_id: account.id,
+            owner_id: account.owner_id.expect("customer accounts have owners"),
+            amount: bank_common::money::format_minor(amount, currency),
+            amount_minor: amount,
+            currency: currency.code().to_string(),
+            status: HOLD_PENDING.into(),
+            captured_minor: 0,
+            available_after: bank_common::money::format_minor(account.available_minor(), currency),
+            expires_at,
+        },
+    );
+    txn.execute(stmt(
+        "UPDATE ledger_accounts SET held_minor = $2, updated_at = now() WHERE account_id = $1",
+        [account.id.into(), account.held_minor.into()],
+    ))
+    .await?;
+    txn.execute(stmt(
+        "INSERT INTO holds (id, account_id, to_account_id, currency, amount_minor, status, \
+         description, initiated_by, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9)",
+        [
+            hold_id.into(),
+            h.account_id.into(),
+            to_account_id.into(),
+            currency.code().into(),
+            amount.into(),
+            h.description.as_deref().map(str::to_string).into(),
+            h.principal.user_id.into(),
+            expires_at.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    outbox::enqueue(&txn, SCHEMA, &event).await?;
+    txn.commit().await?;
+    Ok(hold_id)
+}
+
+pub async fn find_hold(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<HoldRow>, DbErr> {
+    holds::Entity::find()
+        .filter(holds::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+pub async fn find_holds(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<HoldRow>, DbErr> {
+    holds::Entity::find()
+        .filter(holds::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// An account's holds, newest first, at most `limit`; only pending ones if asked.
+pub async fn account_holds(
+    db: &DatabaseConnection,
+    account_id: Uuid,
+    pending_only: bool,
+    limit: u64,
+) -> Result<Vec<HoldRow>, DbErr> {
+    let mut query = holds::Entity::find().filter(holds::Column::AccountId.eq(account_id));
+    if pending_only {
+        query = query.filter(holds::Column::Status.eq(HOLD_PENDING));
+    }
+    query
+        .order_by_desc(holds::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+async fn lock_hold(txn: &DatabaseTransaction, id: Uuid) -> Result<Option<HoldRow>, DbErr> {
+    holds::Entity::find()
+        .filter(holds::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(txn)
+        .await
+}
+
+/// Ends a pending hold (locked by the caller, with its account): releases the reservation,
+/// records the outcome and publishes it.
+async fn resolve_hold(
+    txn: &DatabaseTransaction,
+    hold: &HoldRow,
+    account: &mut AccountState,
+    status: &str,
+    captured_minor: i64,
+    write_account: bool,
+) -> Result<(), Stop> {
+    account.release(hold.amount_minor);
+    if write_account {
+        txn.execute(stmt(
+            "UPDATE ledger_accounts SET held_minor = $2, updated_at = now() WHERE account_id = $1",
+            [account.id.into(), account.held_minor.into()],
+        ))
+        .await?;
+    }
+    txn.execute(stmt(
+        "UPDATE holds SET status = $3, captured_minor = $4, resolved_at = now() \
+         WHERE account_id = $1 AND id = $2",
+        [
+            hold.account_id.into(),
+            hold.id.into(),
+            status.into(),
+            captured_minor.into(),
+        ],
+    ))
+    .await?;
+    let currency = account.currency;
+    let event = events::hold(
+        events::HOLD_RELEASED,
+        events::HoldEvent {
+            hold_id: hold.id,
+            account_id: account.id,
+            owner_id: account.owner_id.expect("customer accounts have owners"),
+            amount: bank_common::money::format_minor(hold.amount_minor, currency),
+            amount_minor: hold.amount_minor,
+            currency: currency.code().to_string(),
+            status: status.into(),
+            captured_minor,
+            available_after: bank_common::money::format_minor(
+                account.available_minor() - captured_minor,
+                currency,
+            ),
+            expires_at: hold.expires_at,
+        },
+    );
+    outbox::enqueue(txn, SCHEMA, &event).await?;
+    Ok(())
+}
+
+fn require_pending(hold: &HoldRow, now: DateTime<Utc>) -> ApiResult<()> {
+    if hold.status != HOLD_PENDING {
+        return Err(ApiError::bad_input(
+            "holdId",
+            format!("the hold is already {}", hold.status.to_lowercase()),
+        ));
+    }
+    if hold.expires_at <= now {
+        return Err(ApiError::bad_input("holdId", "the hold has expired"));
+    }
+    Ok(())
+}
+
+pub struct Capture {
+    pub principal: Principal,
+    pub key: IdempotencyKey,
+    pub hold_id: Uuid,
+    /// Part of the hold to capture; all of it when `None`. The rest is released.
+    pub amount: Option<String>,
+}
+
+/// Captures a hold, fully or partly: one HOLD_CAPTURE transaction from the held account to the
+/// hold's destination; whatever is not captured becomes available again.
+pub async fn capture_hold(db: &DatabaseConnection, capture: &Capture) -> ApiResult<TransactionRow> {
+    if let Some(amount) = &capture.amount {
+        precheck_amount(amount)?;
+    }
+    let hash = request_hash(
+        "CAPTURE",
+        &[
+            &capture.hold_id.to_string(),
+            capture.amount.as_deref().unwrap_or_default().trim(),
+        ],
+    );
+    let id = with_retries(db, Duration::ZERO, || try_capture(db, capture, &hash)).await?;
+    find_transaction(db, id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished")))
+}
+
+async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result<Uuid, Stop> {
+    let txn = db.begin().await?;
+    let transaction_id = Uuid::now_v7();
+    if let Some(claimed) = claim_key(&txn, &c.principal, &c.key, "CAPTURE", hash, transaction_id).await? {
+        txn.rollback().await?;
+        return replayed(claimed, "CAPTURE", hash);
+    }
+    // Lock order: the hold, then customer accounts by id, then internal accounts.
+    let hold = lock_hold(&txn, c.hold_id)
+        .await?
+        .ok_or(ApiError::NotFound("hold"))?;
+    let destination_internal = {
+        let currency = Currency::parse(&hold.currency).map_err(ApiError::internal_msg)?;
+        hold.to_account_id == InternalAccount::Settlement.id(currency)
+    };
+    let mut customer_ids = vec![hold.account_id];
+    if !destination_internal {
+        customer_ids.push(hold.to_account_id);
+    }
+    customer_ids.sort();
+    let mut accounts = lock_accounts(&txn, &customer_ids).await?;
+    {
+        let account = visible(&mut accounts, hold.account_id, &c.principal)
+            .map_err(|_| Stop::Api(ApiError::NotFound("hold")))?;
+        account.require_active()?;
+    }
+    let now = Utc::now();
+    require_pending(&hold, now)?;
+    let currency = Currency::parse(&hold.currency).map_err(ApiError::internal_msg)?;
+    let amount = match &c.amount {
+        Some(text) => amount_in(text, currency)?,
+        None => hold.amount_minor,
+    };
+    if amount > hold.amount_minor {
+        return Err(ApiError::bad_input(
+            "amount",
+            "a capture cannot exceed the amount held",
+        )
+        .into());
+    }
+    if destination_internal {
+        accounts.extend(lock_accounts(&txn, &[hold.to_account_id]).await?);
+    }
+    let destination = accounts
+        .get(&hold.to_account_id)
+        .ok_or(ApiError::NotFound("account"))?;
+    destination.require_active()?;
+    {
+        let account = accounts.get_mut(&hold.account_id).expect("locked above");
+        resolve_hold(&txn, &hold, account, "CAPTURED", amount, false).await?;
+        account.debit(amount)?;
+    }
+    accounts
+        .get_mut(&hold.to_account_id)
+        .expect("locked above")
+        .credit(amount)?;
+    let transaction = TransactionRow {
+        id: transaction_id,
+        kind: TransactionKind::HoldCapture.as_str().to_string(),
+        currency: currency.code().to_string(),
+        amount_minor: amount,
+        from_account_id: Some(hold.account_id),
+        to_account_id: (!destination_internal).then_some(hold.to_account_id),
+        description: hold.description.clone(),
+        hold_id: Some(hold.id),
+        initiated_by: Some(c.principal.user_id),
+        created_at: now,
+    };
+    let legs = [(hold.account_id, -amount), (hold.to_account_id, amount)];
+    write_movement(&txn, &accounts, &legs, &transaction).await?;
+    txn.commit().await?;
+    Ok(transaction_id)
+}
+
+/// Voids a pending hold; voiding a voided hold returns it unchanged.
+pub async fn void_hold(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    hold_id: Uuid,
+) -> ApiResult<HoldRow> {
+    with_retries(db, Duration::ZERO, || async {
+        let txn = db.begin().await?;
+        let hold = lock_hold(&txn, hold_id)
+            .await?
+            .ok_or(ApiError::NotFound("hold"))?;
+        let mut accounts = lock_accounts(&txn, &[hold.account_id]).await?;
+        let account = visible(&mut accounts, hold.account_id, principal)
+            .map_err(|_| Stop::Api(ApiError::NotFound("hold")))?;
+        if hold.status == "VOIDED" {
+            txn.commit().await?;
+            return Ok(());
+        }
+        require_pending(&hold, Utc::now())?;
+        resolve_hold(&txn, &hold, account, "VOIDED", 0, true).await?;
+        txn.commit().await?;
+        Ok(())
+    })
+    .await?;
+    find_hold(db, hold_id)
+        .await?
+        .ok_or(ApiError::NotFound("hold"))
+}
+
+/// Releases pending holds whose time ran out, at most `batch` per call; returns how many.
+pub async fn expire_holds(db: &DatabaseConnection, batch: u64) -> Result<usize, DbErr> {
+    let due = holds::Entity::find()
+        .filter(holds::Column::Status.eq(HOLD_PENDING))
+        .filter(holds::Column::ExpiresAt.lte(Utc::now()))
+        .order_by_asc(holds::Column::ExpiresAt)
+        .limit(batch)
+        .all(db)
+        .await?;
+    let mut expired = 0;
+    for candidate in due {
+        let txn = db.begin().await?;
+        let Some(hold) = lock_hold(&txn, candidate.id).await? else {
+            continue;
+        };
+        if hold.status != HOLD_PENDING || hold.expires_at > Utc::now() {
+            txn.rollback().await?;
+            continue;
+        }
+        let mut accounts = lock_accounts(&txn, &[hold.account_id]).await?;
+        let Some(account) = accounts.get_mut(&hold.account_id) else {
+            txn.rollback().await?;
+            continue;
+        };
+        match resolve_hold(&txn, &hold, account, "EXPIRED", 0, true).await {
+            Ok(()) => {
+                txn.commit().await?;
+                expired += 1;
+            }
+            // Left for the next round (a conflict, or the database went away).
+            Err(_) => txn.rollback().await?,
+        }
+    }
+    Ok(expired)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account lifecycle
+
+/// Closes the ledger side of an account: only with a zero balance and no open hold. The row
+/// lock makes the check and the close one step; every posting needs the same lock and an
+/// ACTIVE status, so nothing can slip in between. Closing a closed account is a no-op.
+pub async fn close_account(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    account_id: Uuid,
+) -> ApiResult<LedgerAccountRow> {
+    with_retries(db, Duration::ZERO, || async {
+        let txn = db.begin().await?;
+        let mut accounts = lock_accounts(&txn, &[account_id]).await?;
+        let account = visible(&mut accounts, account_id, principal)
+            .map_err(|_| Stop::Api(ApiError::NotFound("account")))?;
+        match account.status {
+            AccountStatus::Closed => {
+                txn.commit().await?;
+                return Ok(());
+            }
+            AccountStatus::Frozen if !principal.is_staff() => {
+                return Err(ApiError::AccountNotActive(
+                    "a frozen account can only be closed by staff".into(),
+                )
+                .into());
+            }
+            _ => {}
+        }
+        if account.balance_minor != 0 || account.held_minor != 0 {
+            return Err(ApiError::bad_input(
+                "id",
+                format!(
+                    "an account closes only with a zero balance and no open hold (balance {}, held {})",
+                    bank_common::money::format_minor(account.balance_minor, account.currency),
+                    bank_common::money::format_minor(account.held_minor, account.currency),
+                ),
+            )
+            .into());
+        }
+        txn.execute(stmt(
+            "UPDATE ledger_accounts SET status = 'CLOSED', updated_at = now() WHERE account_id = $1",
+            [account_id.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    })
+    .await?;
+    ledger_accounts::Entity::find_by_id(account_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("account"))
+}
+
+/// Sets an account's overdraft and daily withdrawal limits (staff). Lowering the overdraft
+/// below what the account already uses is refused.
+pub async fn set_limits(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    account_id: Uuid,
+    overdraft: Option<String>,
+    daily_withdrawal: Option<String>,
+) -> ApiResult<LedgerAccountRow> {
+    principal.require_staff()?;
+    with_retries(db, Duration::ZERO, || async {
+        let txn = db.begin().await?;
+        let mut accounts = lock_accounts(&txn, &[account_id]).await?;
+        let account = visible(&mut accounts, account_id, principal)?;
+        let parse = |field: &'static str, text: &str| {
+            parse_minor(text, account.currency).map_err(|message| ApiError::bad_input(field, message))
+        };
+        let overdraft = match &overdraft {
+            Some(text) => parse("overdraftLimit", text)?,
+            None => account.overdraft_limit_minor,
+        };
+        let daily = match &daily_withdrawal {
+            Some(text) => parse("dailyWithdrawalLimit", text)?,
+            None => account.daily_withdrawal_limit_minor,
+        };
+        if account.available_minor() + overdraft < 0 {
+            return Err(ApiError::bad_input(
+                "overdraftLimit",
+                "the account already uses more overdraft than this limit",
+            )
+            .into());
+        }
+        txn.execute(stmt(
+            "UPDATE ledger_accounts SET overdraft_limit_minor = $2, daily_withdrawal_limit_minor = $3, \
+             updated_at = now() WHERE account_id = $1",
+            [account_id.into(), overdraft.into(), daily.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    })
+    .await?;
+    ledger_accounts::Entity::find_by_id(account_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("account"))
+}
+
+/// Applies one of the accounts service's events, once: the event id is recorded in the same
+/// transaction, so a redelivered event changes nothing. Returns whether it was new.
+pub async fn apply_account_event(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    event_type: &str,
+    account: &events::AccountChanged,
+    daily_withdrawal_limit_major: i64,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    let fresh = txn
+        .execute(stmt(
+            "INSERT INTO processed_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [event_id.into(), event_type.into()],
+        ))
+        .await?
+        .rows_affected()
+        == 1;
+    if !fresh {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    match event_type {
+        events::ACCOUNT_OPENED => {
+            let currency = Currency::parse(&account.currency).map_err(DbErr::Custom)?;
+            let limit = daily_withdrawal_limit_major
+                .saturating_mul(10i64.pow(u32::from(currency.exponent())));
+            txn.execute(stmt(
+                "INSERT INTO ledger_accounts (account_id, owner_id, number, kind, currency, status, \
+                 daily_withdrawal_limit_minor) VALUES ($1, $2, $3, 'CUSTOMER', $4, 'ACTIVE', $5) \
+                 ON CONFLICT (account_id) DO NOTHING",
+                [
+                    account.account_id.into(),
+                    account.owner_id.into(),
+                    account.number.clone().into(),
+                    currency.code().into(),
+                    limit.into(),
+                ],
+            ))
+            .await?;
+        }
+        events::ACCOUNT_FROZEN | events::ACCOUNT_UNFROZEN | events::ACCOUNT_CLOSED => {
+            let status = match event_type {
+                events::ACCOUNT_FROZEN => "FROZEN",
+                events::ACCOUNT_UNFROZEN => "ACTIVE",
+                _ => "CLOSED",
+            };
+            // A closed account stays closed, whatever arrives later.
+            txn.execute(stmt(
+                "UPDATE ledger_accounts SET status = $2, updated_at = now() \
+                 WHERE account_id = $1 AND status <> 'CLOSED'",
+                [account.account_id.into(), status.into()],
+            ))
+            .await?;
+        }
+        _ => {}
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The invariant check
+
+#[derive(Debug, Clone, Default)]
+pub struct LedgerCheck {
+    /// (currency, sum of every balance in it); each must be zero.
+    pub totals: Vec<(String, i64)>,
+    /// Accounts whose balance is not the sum of their postings.
+    pub balance_mismatches: Vec<Uuid>,
+    /// Accounts whose held amount is not the sum of their pending holds.
+    pub hold_mismatches: Vec<Uuid>,
+    /// Transactions whose postings do not sum to zero (or that have no postings).
+    pub unbalanced_transactions: Vec<Uuid>,
+    /// Customer accounts below their overdraft limit.
+    pub overdrawn_accounts: Vec<Uuid>,
+    pub accounts_checked: i64,
+    pub transactions_checked: i64,
+}
+
+impl LedgerCheck {
+    pub fn ok(&self) -> bool {
+        self.totals.iter().all(|(_, total)| *total == 0)
+            && self.balance_mismatches.is_empty()
+            && self.hold_mismatches.is_empty()
+            && self.unbalanced_transactions.is_empty()
+            && self.overdrawn_accounts.is_empty()
+    }
+}
+
+/// Checks the ledger's invariants on one consistent snapshot.
+pub async fn check_ledger(db: &DatabaseConnection) -> Result<LedgerCheck, DbErr> {
+    let txn = db
+        .begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), Some(sea_orm::AccessMode::ReadOnly))
+        .await?;
+    let ids = |rows: Vec<QueryResult>, column: &str| -> Result<Vec<Uuid>, DbErr> {
+        rows.iter().map(|row| row.try_get("", column)).collect()
+    };
+    let mut check = LedgerCheck::default();
+    for row in txn
+        .query_all(stmt(
+            "SELECT currency::text AS currency, sum(balance_minor)::int8 AS total, count(*) AS n \
+             FROM ledger_accounts GROUP BY currency ORDER BY currency",
+            [],
+        ))
+        .await?
+    {
+        check.totals.push((row.try_get("", "currency")?, row.try_get("", "total")?));
+        check.accounts_checked += row.try_get::<i64>("", "n")?;
+    }
+    check.balance_mismatches = ids(
+        txn.query_all(stmt(
+            "SELECT a.account_id FROM ledger_accounts a LEFT JOIN \
+               (SELECT account_id, sum(amount_minor) AS total FROM postings GROUP BY account_id) p \
+               ON p.account_id = a.account_id \
+             WHERE a.balance_minor <> coalesce(p.total, 0) \
+             UNION SELECT p.account_id FROM postings p \
+               WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.account_id = p.account_id)",
+            [],
+        ))
+        .await?,
+        "account_id",
+    )?;
+    check.hold_mismatches = ids(
+        txn.query_all(stmt(
+            "SELECT a.account_id FROM ledger_accounts a LEFT JOIN \
+               (SELECT account_id, sum(amount_minor) AS total FROM holds WHERE status = 'PENDING' \
+                GROUP BY account_id) h ON h.account_id = a.account_id \
+             WHERE a.held_minor <> coalesce(h.total, 0)",
+            [],
+        ))
+        .await?,
+        "account_id",
+    )?;
+    check.unbalanced_transactions = ids(
+        txn.query_all(stmt(
+            "SELECT t.id FROM transactions t LEFT JOIN \
+               (SELECT transaction_id, sum(amount_minor) AS total, count(*) AS n FROM postings \
+                GROUP BY transaction_id) p ON p.transaction_id = t.id \
+             WHERE coalesce(p.n, 0) < 2 OR p.total <> 0",
+            [],
+        ))
+        .await?,
+        "id",
+    )?;
+    check.overdrawn_accounts = ids(
+        txn.query_all(stmt(
+            "SELECT account_id FROM ledger_accounts WHERE kind = 'CUSTOMER' \
+             AND balance_minor - held_minor + overdraft_limit_minor < 0",
+            [],
+        ))
+        .await?,
+        "account_id",
+    )?;
+    check.transactions_checked = txn
+        .query_one(stmt("SELECT count(*) AS n FROM transactions", []))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    txn.commit().await?;
+    Ok(check)
+}
+
+/// Today's date in UTC (the day the withdrawal limit counts).
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}

@@ -1,0 +1,142 @@
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
+
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use uuid::Uuid;
+
+use bank_testkit::{collect_events, data, error_code};
+use transactions_subgraph::events::{POSTED, TOPIC};
+
+use crate::helpers::{spawn_app, Caller};
+
+const CLIENTS: u64 = 32;
+const ACCOUNTS: usize = 20;
+const OWNERS: usize = 5;
+const LOAD: Duration = Duration::from_secs(6);
+
+/// Every transaction id in the ledger with the customer accounts it posted to.
+pub async fn committed_postings(db: &DatabaseConnection) -> HashMap<String, HashSet<String>> {
+    let rows = db
+        .query_all(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT p.transaction_id::text AS tx, p.account_id::text AS account FROM postings p \
+             JOIN ledger_accounts a ON a.account_id = p.account_id WHERE a.kind = 'CUSTOMER'",
+        ))
+        .await
+        .unwrap();
+    let mut postings: HashMap<String, HashSet<String>> = HashMap::new();
+    for row in rows {
+        postings
+            .entry(row.try_get("", "tx").unwrap())
+            .or_default()
+            .insert(row.try_get("", "account").unwrap());
+    }
+    postings
+}
+
+/// The `posted` events on Kafka for `transactions`, as (transaction, account) -> event ids.
+pub async fn posted_events(
+    postings: &HashMap<String, HashSet<String>>,
+) -> HashMap<(String, String), Vec<String>> {
+    let expected: usize = postings.values().map(HashSet::len).sum();
+    let events = collect_events(
+        TOPIC,
+        |event| {
+            event["type"] == POSTED
+                && event["data"]["transactionId"]
+                    .as_str()
+                    .is_some_and(|tx| postings.contains_key(tx))
+        },
+        |found| {
+            let distinct: HashSet<&str> =
+                found.iter().filter_map(|e| e["id"].as_str()).collect();
+            distinct.len() >= expected
+        },
+        Duration::from_secs(90),
+    )
+    .await;
+    let mut seen: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for event in events {
+        let key = (
+            event["data"]["transactionId"].as_str().unwrap().to_string(),
+            event["data"]["accountId"].as_str().unwrap().to_string(),
+        );
+        seen.entry(key)
+            .or_default()
+            .push(event["id"].as_str().unwrap().to_string());
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_clients_transferring_at_random_neither_lose_nor_make_money() {
+    let app = spawn_app().await;
+    let owners: Vec<Caller> = (0..OWNERS).map(|_| app.customer()).collect();
+    let mut accounts: Vec<(usize, Uuid)> = Vec::new();
+    for i in 0..ACCOUNTS {
+        let owner = i % OWNERS;
+        let id = app.open(&owners[owner], "EUR").await;
+        data(&app.deposit(&owners[owner], id, "1000.00").await);
+        accounts.push((owner, id));
+    }
+
+    let deadline = tokio::time::Instant::now() + LOAD;
+    let outcomes = futures::future::join_all((0..CLIENTS).map(|client| {
+        let (app, owners, accounts) = (&app, &owners, &accounts);
+        async move {
+            let mut rng = StdRng::seed_from_u64(client);
+            let (mut done, mut refused) = (0u64, 0u64);
+            while tokio::time::Instant::now() < deadline {
+                let from = rng.gen_range(0..ACCOUNTS);
+                let to = (from + rng.gen_range(1..ACCOUNTS)) % ACCOUNTS;
+                let minor: u64 = rng.gen_range(1..40_000);
+                let amount = format!("{}.{:02}", minor / 100, minor % 100);
+                let (owner, from_id) = accounts[from];
+                let response = app
+                    .transfer(&owners[owner], from_id, accounts[to].1, &amount)
+                    .await;
+                match error_code(&response) {
+                    None => done += 1,
+                    Some("INSUFFICIENT_FUNDS") => refused += 1,
+                    Some(other) => panic!("unexpected {other}: {response}"),
+                }
+            }
+            (done, refused)
+        }
+    }))
+    .await;
+    let transfers: u64 = outcomes.iter().map(|(done, _)| done).sum();
+    let refused: u64 = outcomes.iter().map(|(_, refused)| refused).sum();
+    eprintln!("{transfers} transfers committed, {refused} refused for funds, in {LOAD:?}");
+    assert!(transfers > 100, "the load ran ({transfers} transfers)");
+
+    // Money is conserved exactly and never negative; the ledger's own check agrees.
+    let mut total = 0i64;
+    for (owner, id) in &accounts {
+        let balance = app.balance(&owners[*owner], *id).await;
+        assert!(!balance.starts_with('-'), "account {id} went negative: {balance}");
+        total += bank_common::money::parse_minor(&balance, bank_common::money::Currency::parse("EUR").unwrap()).unwrap();
+    }
+    assert_eq!(total, ACCOUNTS as i64 * 100_000, "customers hold exactly what they deposited");
+    let check = app.assert_ledger_ok().await;
+    assert_eq!(check.transactions_checked as u64, transfers + ACCOUNTS as u64);
+
+    // Every committed posting is on Kafka exactly once.
+    let postings = committed_postings(&app.db).await;
+    assert_eq!(postings.len() as u64, transfers + ACCOUNTS as u64);
+    let seen = posted_events(&postings).await;
+    for (tx, accounts) in &postings {
+        for account in accounts {
+            let ids = seen.get(&(tx.clone(), account.clone()));
+            assert_eq!(
+                ids.map(Vec::len),
+                Some(1),
+                "posting of {tx} on {account} published {ids:?}"
+            );
+        }
+    }
+    assert_eq!(seen.len(), postings.values().map(HashSet::len).sum::<usize>());
+}

@@ -1,0 +1,125 @@
+use std::time::Duration;
+
+use rdkafka::producer::FutureRecord;
+use serde_json::json;
+use uuid::Uuid;
+
+use bank_common::events::Envelope;
+use bank_testkit::data;
+use transactions_subgraph::events;
+
+use crate::helpers::{assert_code, random_number, spawn_app, spawn_app_with, test_ledger_config, TestApp, Caller};
+
+async fn close(app: &TestApp, caller: &Caller, account: Uuid) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/internal/accounts/{account}/close", app.addr))
+        .bearer_auth(&caller.token)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_account_closes_only_empty_and_then_moves_nothing() {
+    let app = spawn_app().await;
+    let (ada, bob, mallory) = (app.customer(), app.customer(), app.customer());
+    let account = app.open(&ada, "EUR").await;
+    let other = app.open(&bob, "EUR").await;
+    data(&app.deposit(&ada, account, "5").await);
+
+    let (status, body) = close(&app, &ada, account).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("BAD_USER_INPUT")), "{body}");
+    assert_eq!(close(&app, &mallory, account).await.0, 404);
+
+    // An open hold also keeps the account open.
+    let hold = app
+        .gql(&ada, "mutation($i: PlaceHoldInput!) { placeHold(input: $i) { id } }",
+             json!({ "i": { "accountId": account, "amount": "5", "idempotencyKey": "h" } }))
+        .await;
+    let (status, _) = close(&app, &ada, account).await;
+    assert_eq!(status, 409);
+    let id = data(&hold)["placeHold"]["id"].clone();
+    data(&app.gql(&ada, "mutation($id: ID!) { voidHold(id: $id) { id } }", json!({ "id": id })).await);
+
+    data(&app.transfer(&ada, account, other, "5").await);
+    let (status, body) = close(&app, &ada, account).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("CLOSED")), "{body}");
+    assert_eq!(close(&app, &ada, account).await.0, 200, "closing twice is harmless");
+    assert_code(&app.transfer(&bob, other, account, "1").await, "ACCOUNT_NOT_ACTIVE");
+    app.assert_ledger_ok().await;
+}
+
+#[tokio::test]
+async fn account_events_from_kafka_reach_the_ledger_once() {
+    let mut config = test_ledger_config();
+    config.consume_account_events = true;
+    config.consumer_group = format!("test-ledger-{}", Uuid::new_v4());
+    config.account_sync_wait = Duration::from_secs(20);
+    let app = spawn_app_with(config).await;
+    let ada = app.customer();
+    let account = Uuid::now_v7();
+    let producer = bank_common::kafka::KafkaConfig {
+        brokers: bank_testkit::kafka_brokers(),
+        client_id: "test-accounts".into(),
+    }
+    .producer()
+    .unwrap();
+    let send = |kind: &'static str, envelope_id: Option<Uuid>| {
+        let mut envelope = Envelope::new(
+            "/accounts",
+            kind,
+            account,
+            json!({ "accountId": account, "ownerId": ada.id, "number": random_number(),
+                    "kind": "CHECKING", "currency": "EUR", "status": "ACTIVE", "reason": null }),
+        );
+        if let Some(id) = envelope_id {
+            envelope.id = id;
+        }
+        let payload = serde_json::to_string(&envelope).unwrap();
+        let producer = producer.clone();
+        async move {
+            producer
+                .send(
+                    FutureRecord::to(events::ACCOUNTS_TOPIC).key(&account.to_string()).payload(&payload),
+                    Duration::from_secs(10),
+                )
+                .await
+                .expect("the broker takes the event");
+            envelope.id
+        }
+    };
+    let opened = send(events::ACCOUNT_OPENED, None).await;
+    // The deposit waits (up to the configured time) for the account to arrive.
+    data(&app.deposit(&ada, account, "3").await);
+    // A redelivered `opened` (same event id) changes nothing; a freeze arrives after it.
+    send(events::ACCOUNT_OPENED, Some(opened)).await;
+    send(events::ACCOUNT_FROZEN, None).await;
+    let mut last = serde_json::Value::Null;
+    let mut accepted = 0;
+    for _ in 0..100 {
+        last = app.deposit(&ada, account, "1").await;
+        if bank_testkit::error_code(&last) == Some("ACCOUNT_NOT_ACTIVE") {
+            break;
+        }
+        data(&last);
+        accepted += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_code(&last, "ACCOUNT_NOT_ACTIVE");
+    assert_eq!(app.balance(&ada, account).await, format!("{}.00", 3 + accepted));
+    use sea_orm::{ConnectionTrait, Statement};
+    let applied = app
+        .db
+        .query_one(Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT count(*) AS n FROM ledger_accounts WHERE account_id = '{account}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(applied, 1);
+    app.assert_ledger_ok().await;
+}

@@ -1,0 +1,181 @@
+//! Every rule of money movement, each with the error code a client sees.
+
+use serde_json::json;
+
+use bank_testkit::data;
+use transactions_subgraph::events;
+
+use crate::helpers::{assert_code, spawn_app};
+
+#[tokio::test]
+async fn money_cannot_leave_an_account_beyond_its_balance() {
+    let app = spawn_app().await;
+    let (ada, bob) = (app.customer(), app.customer());
+    let from = app.open(&ada, "EUR").await;
+    let to = app.open(&bob, "EUR").await;
+    data(&app.deposit(&ada, from, "10.00").await);
+    assert_code(&app.withdraw(&ada, from, "10.01").await, "INSUFFICIENT_FUNDS");
+    assert_code(&app.transfer(&ada, from, to, "10.01").await, "INSUFFICIENT_FUNDS");
+    assert_eq!(app.balance(&ada, from).await, "10.00", "nothing moved");
+    data(&app.transfer(&ada, from, to, "10.00").await);
+    assert_eq!(app.balance(&ada, from).await, "0.00");
+    app.assert_ledger_ok().await;
+}
+
+#[tokio::test]
+async fn an_overdraft_limit_set_by_staff_allows_going_below_zero_that_far() {
+    let app = spawn_app().await;
+    let (ada, teller) = (app.customer(), app.teller());
+    let account = app.open(&ada, "EUR").await;
+    let set = "mutation($i: SetAccountLimitsInput!) { setAccountLimits(input: $i) { overdraftLimit { amount } } }";
+    let vars = json!({ "i": { "accountId": account, "overdraftLimit": "25.00" } });
+    assert_code(&app.gql(&ada, set, vars.clone()).await, "FORBIDDEN");
+    let limits = app.gql(&teller, set, vars).await;
+    assert_eq!(data(&limits)["setAccountLimits"]["overdraftLimit"]["amount"], "25.00");
+    data(&app.withdraw(&ada, account, "20").await);
+    assert_eq!(app.balance(&ada, account).await, "-20.00");
+    assert_code(&app.withdraw(&ada, account, "5.01").await, "INSUFFICIENT_FUNDS");
+    // Lowering the limit below what is already used is refused.
+    let lower = app
+        .gql(&teller, set, json!({ "i": { "accountId": account, "overdraftLimit": "10" } }))
+        .await;
+    assert_code(&lower, "BAD_USER_INPUT");
+    app.assert_ledger_ok().await;
+}
+
+#[tokio::test]
+async fn the_daily_withdrawal_limit_stops_cash_withdrawals_but_not_transfers() {
+    let app = spawn_app().await;
+    let (ada, bob, teller) = (app.customer(), app.customer(), app.teller());
+    let account = app.open(&ada, "EUR").await;
+    let other = app.open(&bob, "EUR").await;
+    data(&app.deposit(&ada, account, "1000").await);
+    let set = "mutation($i: SetAccountLimitsInput!) { setAccountLimits(input: $i) { dailyWithdrawalLimit { amount } } }";
+    data(&app.gql(&teller, set, json!({ "i": { "accountId": account, "dailyWithdrawalLimit": "100" } })).await);
+    data(&app.withdraw(&ada, account, "60").await);
+    assert_code(&app.withdraw(&ada, account, "40.01").await, "LIMIT_EXCEEDED");
+    data(&app.withdraw(&ada, account, "40").await);
+    data(&app.transfer(&ada, account, other, "500").await);
+    assert_eq!(app.balance(&ada, account).await, "400.00");
+}
+
+#[tokio::test]
+async fn frozen_and_closed_accounts_move_no_money() {
+    let app = spawn_app().await;
+    let (ada, bob, teller) = (app.customer(), app.customer(), app.teller());
+    let account = app.open(&ada, "EUR").await;
+    let other = app.open(&bob, "EUR").await;
+    data(&app.deposit(&ada, account, "50").await);
+
+    app.account_event(events::ACCOUNT_FROZEN, account, ada.id, "EUR").await;
+    assert_code(&app.deposit(&teller, account, "1").await, "ACCOUNT_NOT_ACTIVE");
+    assert_code(&app.withdraw(&ada, account, "1").await, "ACCOUNT_NOT_ACTIVE");
+    assert_code(&app.transfer(&ada, account, other, "1").await, "ACCOUNT_NOT_ACTIVE");
+    assert_code(&app.transfer(&bob, other, account, "1").await, "ACCOUNT_NOT_ACTIVE");
+
+    app.account_event(events::ACCOUNT_UNFROZEN, account, ada.id, "EUR").await;
+    data(&app.transfer(&ada, account, other, "1").await);
+
+    app.account_event(events::ACCOUNT_CLOSED, other, bob.id, "EUR").await;
+    assert_code(&app.transfer(&ada, account, other, "1").await, "ACCOUNT_NOT_ACTIVE");
+    // A late unfreeze cannot reopen a closed account.
+    app.account_event(events::ACCOUNT_UNFROZEN, other, bob.id, "EUR").await;
+    assert_code(&app.transfer(&ada, account, other, "1").await, "ACCOUNT_NOT_ACTIVE");
+}
+
+#[tokio::test]
+async fn transfers_need_the_same_currency_on_both_sides() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let eur = app.open(&ada, "EUR").await;
+    let usd = app.open(&ada, "USD").await;
+    data(&app.deposit(&ada, eur, "10").await);
+    assert_code(&app.transfer(&ada, eur, usd, "1").await, "CURRENCY_MISMATCH");
+    assert_eq!(app.balance(&ada, usd).await, "0.00");
+}
+
+#[tokio::test]
+async fn customers_move_money_only_from_and_into_their_own_accounts() {
+    let app = spawn_app().await;
+    let (ada, mallory, teller) = (app.customer(), app.customer(), app.teller());
+    let victim = app.open(&ada, "EUR").await;
+    let own = app.open(&mallory, "EUR").await;
+    data(&app.deposit(&ada, victim, "100").await);
+    data(&app.deposit(&mallory, own, "100").await);
+
+    assert_code(&app.withdraw(&mallory, victim, "1").await, "NOT_FOUND");
+    assert_code(&app.transfer(&mallory, victim, own, "1").await, "NOT_FOUND");
+    assert_code(&app.deposit(&mallory, victim, "1").await, "NOT_FOUND");
+    // Paying someone else is fine, and staff may deposit anywhere.
+    data(&app.transfer(&mallory, own, victim, "1").await);
+    data(&app.deposit(&teller, victim, "1").await);
+    assert_eq!(app.balance(&ada, victim).await, "102.00");
+    // The bank's internal accounts are not addressable.
+    let cash = transactions_subgraph::store::InternalAccount::Cash
+        .id(bank_common::money::Currency::parse("EUR").unwrap());
+    assert_code(&app.transfer(&mallory, own, cash, "1").await, "NOT_FOUND");
+    assert_code(&app.withdraw(&teller, cash, "1").await, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn amounts_must_be_positive_decimal_strings_that_fit_the_currency() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let eur = app.open(&ada, "EUR").await;
+    let jpy = app.open(&ada, "JPY").await;
+    for bad in ["0", "0.00", "-1", "1.234", "abc", "1e3", ""] {
+        assert_code(&app.deposit(&ada, eur, bad).await, "BAD_USER_INPUT");
+    }
+    assert_code(&app.deposit(&ada, jpy, "1.5").await, "BAD_USER_INPUT");
+    data(&app.deposit(&ada, jpy, "1500").await);
+    assert_eq!(app.balance(&ada, jpy).await, "1500");
+    // A JSON number is not money.
+    let number = app
+        .gql(
+            &ada,
+            "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+            json!({ "i": { "accountId": eur, "amount": 12.5, "idempotencyKey": "n" } }),
+        )
+        .await;
+    assert!(number["errors"].is_array(), "{number}");
+    assert_eq!(app.balance(&ada, eur).await, "0.00");
+}
+
+#[tokio::test]
+async fn requests_need_a_token_a_valid_key_and_sane_page_sizes() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.open(&ada, "EUR").await;
+    let anonymous = app
+        .client
+        .query(
+            None,
+            "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+            json!({ "i": { "accountId": account, "amount": "1", "idempotencyKey": "k" } }),
+        )
+        .await;
+    assert_code(&anonymous, "UNAUTHENTICATED");
+    assert_code(
+        &app.deposit_with_key(&ada, account, "1", "has spaces").await,
+        "BAD_USER_INPUT",
+    );
+    assert_code(&app.transfer(&ada, account, account, "1").await, "BAD_USER_INPUT");
+    let unknown = uuid::Uuid::now_v7();
+    assert_code(&app.deposit(&ada, unknown, "1").await, "NOT_FOUND");
+    let page = app
+        .gql(
+            &ada,
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Account { transactions(first: 101) { edges { cursor } } } } }",
+            json!({ "r": [{ "__typename": "Account", "id": account }] }),
+        )
+        .await;
+    assert_code(&page, "BAD_USER_INPUT");
+    let cursor = app
+        .gql(
+            &ada,
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Account { transactions(after: \"bogus\") { edges { cursor } } } } }",
+            json!({ "r": [{ "__typename": "Account", "id": account }] }),
+        )
+        .await;
+    assert_code(&cursor, "BAD_USER_INPUT");
+}
