@@ -58,6 +58,9 @@ start_service() {
   if [ "$name" = users ]; then
     env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD")
   fi
+  if [ "$name" = accounts ]; then
+    env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
+  fi
   start_bg "$name" env "${env[@]}" "$BIN/$name" serve
   PIDNAME="$name" wait_for "$name" "http://127.0.0.1:$port/readyz" 60 || die "$name did not become ready; see .data/logs/$name.log"
 }
@@ -71,7 +74,7 @@ up() {
   "$ROOT/scripts/pg.sh" start
   "$ROOT/scripts/kafka.sh" start
   say "migrations"
-  for service in users accounts; do
+  for service in users accounts transactions; do
     env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$DATABASE_URL" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
       || die "$service migrations failed; see .data/logs/$service.log"
     ok "$service"
@@ -79,6 +82,7 @@ up() {
   say "subgraphs"
   start_service users "$USERS_PORT"
   start_service accounts "$ACCOUNTS_PORT"
+  start_service transactions "$TRANSACTIONS_PORT"
   say "router on 127.0.0.1:$ROUTER_PORT"
   start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
@@ -108,6 +112,7 @@ down() {
   say "stopping the bank"
   "$ROOT/scripts/nginx.sh" stop
   stop_bg router
+  stop_bg transactions
   stop_bg accounts
   stop_bg users
   "$ROOT/scripts/kafka.sh" stop
@@ -116,7 +121,7 @@ down() {
 
 status() {
   local name
-  for name in nginx router users accounts kafka; do
+  for name in nginx router users accounts transactions kafka; do
     if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
   done
 }

@@ -5,6 +5,7 @@
 mod auth;
 mod federation;
 mod gateway;
+mod ledger;
 mod limits;
 mod staff;
 mod websocket;

@@ -33,6 +33,11 @@ pub fn sdl() -> String {
     federation_sdl(&schema_builder(&config).finish())
 }
 
+/// Where the ledger (the transactions service) listens: `ACCOUNTS_LEDGER_URL`.
+pub fn ledger_url() -> Result<String, bank_common::config::ConfigError> {
+    bank_common::config::Env::new(NAME).get_or("LEDGER_URL", "http://127.0.0.1:4003".to_string())
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     bank_migrations::accounts::Migrator::up(db, None).await?;
     Ok(())
@@ -50,7 +55,10 @@ pub async fn build(
     let relay = Relay::new(db.clone(), config.kafka.producer()?, crate::store::SCHEMA);
     tokio::spawn(relay.run(std::future::pending()));
     let schema: AccountsSchema = schema_builder(&config)
-        .data(AccountsContext { db: db.clone() })
+        .data(AccountsContext {
+            db: db.clone(),
+            ledger: crate::ledger::LedgerClient::new(&ledger_url()?),
+        })
         .finish();
     let loader_db = db.clone();
     let request_data: RequestData = Arc::new(move |data| {

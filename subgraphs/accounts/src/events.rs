@@ -15,6 +15,7 @@ pub const SOURCE: &str = "/accounts";
 pub const OPENED: &str = "bank.account.opened.v1";
 pub const FROZEN: &str = "bank.account.frozen.v1";
 pub const UNFROZEN: &str = "bank.account.unfrozen.v1";
+pub const CLOSED: &str = "bank.account.closed.v1";
 
 /// The account as of the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

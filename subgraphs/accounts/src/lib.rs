@@ -4,11 +4,13 @@
 //! - `domain/`: the rules (account numbers, statuses, limits);
 //! - `store.rs`: SeaORM access to the `accounts` schema;
 //! - `events.rs`: the lifecycle events it publishes (through its outbox);
+//! - `ledger.rs`: the call to the ledger that closing an account needs;
 //! - `app.rs`: wiring.
 
 pub mod app;
 pub mod domain;
 pub mod events;
+pub mod ledger;
 pub mod schema;
 pub mod store;
 

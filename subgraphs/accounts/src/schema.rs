@@ -23,6 +23,7 @@ pub type AccountsSchema = Schema<Query, Mutation, EmptySubscription>;
 /// What resolvers share.
 pub struct AccountsContext {
     pub db: DatabaseConnection,
+    pub ledger: crate::ledger::LedgerClient,
 }
 
 /// A bank account.
@@ -273,6 +274,34 @@ impl Mutation {
             store::change_status(&accounts.db, id, check, AccountStatus::freeze, Some(reason))
                 .await?;
         tracing::info!(account_id = %id, by = %principal.user_id, "account frozen");
+        Ok(row.into())
+    }
+
+    /// Closes one of the caller's accounts (staff: any). The ledger must agree: the balance is
+    /// zero and no hold is open; a frozen account is closed by staff only. Closing a closed
+    /// account returns it unchanged.
+    async fn close_account(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Account> {
+        let principal = ctx.principal()?;
+        let id = parse_account_id(&id)?;
+        let token = ctx
+            .data_opt::<bank_common::server::BearerToken>()
+            .ok_or_else(ApiError::unauthenticated)?
+            .0
+            .clone();
+        let accounts = ctx.data_unchecked::<AccountsContext>();
+        let check = |row: &AccountRow| {
+            if principal.can_access(row.owner_id) {
+                Ok(())
+            } else {
+                Err(ApiError::NotFound("account"))
+            }
+        };
+        let ledger = accounts.ledger.clone();
+        let row = store::close_account(&accounts.db, id, check, |id| async move {
+            ledger.close(&token, id).await
+        })
+        .await?;
+        tracing::info!(account_id = %id, by = %principal.user_id, "account closed");
         Ok(row.into())
     }
 

@@ -223,3 +223,50 @@ pub async fn change_status(
     txn.commit().await?;
     Ok(updated)
 }
+
+/// Closes an account. The ledger decides first: `close_in_ledger` asks it to close its side,
+/// which succeeds only with a zero balance and no open hold, and after which no money moves.
+/// Only then is the account marked closed here, with its `closed` event, under the row lock
+/// taken at the start (so a concurrent close or freeze waits). If this commit fails after the
+/// ledger said yes, the account is closed for money but still open here; closing again repeats
+/// the (idempotent) ledger call and finishes the job. docs/events.md describes the protocol.
+pub async fn close_account<F, Fut>(
+    db: &DatabaseConnection,
+    id: Uuid,
+    check: impl FnOnce(&AccountRow) -> ApiResult<()>,
+    close_in_ledger: F,
+) -> ApiResult<AccountRow>
+where
+    F: FnOnce(Uuid) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<()>>,
+{
+    let txn = db.begin().await?;
+    let row = accounts::Entity::find()
+        .filter(accounts::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    check(&row)?;
+    if AccountStatus::from_db(&row.status) == AccountStatus::Closed {
+        txn.commit().await?;
+        return Ok(row);
+    }
+    close_in_ledger(id).await?;
+    let now = Utc::now();
+    accounts::Entity::update_many()
+        .col_expr(accounts::Column::Status, Expr::value(AccountStatus::Closed.as_str()))
+        .col_expr(accounts::Column::ClosedAt, Expr::value(now))
+        .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
+        .filter(accounts::Column::OwnerId.eq(row.owner_id))
+        .filter(accounts::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    let closed = accounts::Entity::find_by_id((row.owner_id, id))
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    outbox::enqueue(&txn, SCHEMA, &events::event(events::CLOSED, &closed)).await?;
+    txn.commit().await?;
+    Ok(closed)
+}
