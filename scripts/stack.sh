@@ -84,7 +84,12 @@ up() {
   start_service accounts "$ACCOUNTS_PORT"
   start_service transactions "$TRANSACTIONS_PORT"
   say "router on 127.0.0.1:$ROUTER_PORT"
-  start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" "$BIN/bank-router"
+  start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" \
+    ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
+    ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
+    ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
+    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$TRANSACTIONS_PORT/graphql" \
+    "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
   "$ROOT/scripts/nginx.sh" start
   say "demo data"

@@ -18,6 +18,7 @@ fn env_or(name: &str, default: &str) -> String {
 }
 
 /// The bank as a client reaches it.
+#[derive(Clone)]
 pub struct Bank {
     pub url: String,
     pub http: reqwest::Client,

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Transfers per second through the whole stack, next to pgbench's TPC-B on the same PostgreSQL.
+#
+#   bench/run.sh            (or: make bench)
+#
+# Builds release binaries, starts a separate release stack (its own data directory and ports,
+# so a running development stack is left alone), runs pgbench TPC-B and then bank-bench with
+# the same number of clients and duration, prints both and their ratio, and stops the bench
+# stack. Settings (environment):
+#   BENCH_CLIENTS (32)   concurrent clients for both runs
+#   BENCH_SECONDS (30)   duration of each run
+#   BENCH_SCALE (10)     pgbench scale factor
+#   BENCH_KEEP=1         leave the bench stack running afterwards
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BANK_DATA_DIR="${BANK_DATA_DIR:-$ROOT/.data/bench}"
+export BANK_PG_PORT="${BANK_PG_PORT:-55532}"
+export BANK_KAFKA_PORT="${BANK_KAFKA_PORT:-19192}"
+export BANK_ROUTER_PORT="${BANK_ROUTER_PORT:-4100}"
+export BANK_USERS_PORT="${BANK_USERS_PORT:-4101}"
+export BANK_ACCOUNTS_PORT="${BANK_ACCOUNTS_PORT:-4102}"
+export BANK_TRANSACTIONS_PORT="${BANK_TRANSACTIONS_PORT:-4103}"
+export BANK_HTTPS_PORT="${BANK_HTTPS_PORT:-8543}"
+export PROFILE=release
+# The load comes from one address: lift the per-client limits for this stack only.
+export BANK_GRAPHQL_RATE="${BANK_GRAPHQL_RATE:-100000}"
+export BANK_ANON_RATE="${BANK_ANON_RATE:-100000}"
+source "$ROOT/scripts/lib.sh"
+
+CLIENTS="${BENCH_CLIENTS:-32}"
+SECONDS_PER_RUN="${BENCH_SECONDS:-30}"
+SCALE="${BENCH_SCALE:-10}"
+
+stop_bench_stack() {
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then "$ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true; fi
+}
+trap stop_bench_stack EXIT
+
+"$ROOT/scripts/stack.sh" up
+
+PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA)
+say "pgbench TPC-B: scale $SCALE, $CLIENTS clients, ${SECONDS_PER_RUN}s (same PostgreSQL)"
+"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS pgbench" -c "CREATE DATABASE pgbench"
+"$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -s "$SCALE" -q pgbench 2>&1 | tail -n 1
+pgbench_out="$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "$CLIENTS" -j 2 \
+  -T "$SECONDS_PER_RUN" -M prepared -n pgbench 2>&1)"
+echo "$pgbench_out" | grep -E "^(latency|tps)" | sed 's/^/    /'
+pgbench_tps="$(echo "$pgbench_out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -n1)"
+pgbench_latency="$(echo "$pgbench_out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')"
+
+say "bank transfers through NGINX and the router: $CLIENTS clients, ${SECONDS_PER_RUN}s"
+# shellcheck disable=SC1091
+source "$DATA/secrets.env"
+result="$(BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench" \
+  --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN")"
+read -r bank_tps p50 p99 errors < <(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"{r[\"tps\"]:.0f} {r[\"p50_ms\"]:.2f} {r[\"p99_ms\"]:.2f} {r[\"errors\"]}")' "$result")
+
+ratio="$(python3 -c "print(f'{$bank_tps / $pgbench_tps:.2f}')")"
+sync_commit="$("${PSQL[@]}" -d postgres -c "SHOW synchronous_commit")"
+cores="$(nproc)"
+report="| $(date -u +%Y-%m-%d) | $cores | $CLIENTS | ${SECONDS_PER_RUN}s | synchronous_commit=$sync_commit | ${pgbench_tps%.*} tps (avg ${pgbench_latency} ms) | $bank_tps tps (p50 $p50 ms, p99 $p99 ms, $errors errors) | $ratio |"
+cat <<MSG
+
+  pgbench TPC-B     ${pgbench_tps%.*} transactions/s
+  bank transfers    $bank_tps transfers/s (p50 $p50 ms, p99 $p99 ms, $errors errors)
+  ratio             $ratio of pgbench
+
+  Row for docs/benchmarks.md:
+  $report
+MSG
+echo "$report" >>"$DATA/bench-results.md"
