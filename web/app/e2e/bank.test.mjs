@@ -1,0 +1,217 @@
+// UI end-to-end tests: Debian's headless Chromium, driven by playwright-core, against the running
+// stack through NGINX (BANK_URL, default https://localhost:8443). Run with `npm run test:e2e`.
+// Screenshots of the main screens go to test-results/ (not committed).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const BANK_URL = (process.env.BANK_URL ?? 'https://localhost:8443').replace(/\/$/, '');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = new URL('../test-results/', import.meta.url).pathname;
+const PASSWORD = 'correct horse 42';
+const TIMEOUT = 15_000;
+
+mkdirSync(SHOTS, { recursive: true });
+
+/** The administrator's credentials: from the environment, else the local stack's secrets file. */
+function adminCredentials() {
+  let email = process.env.BANK_ADMIN_EMAIL;
+  let password = process.env.BANK_ADMIN_PASSWORD;
+  const file = new URL('../../../.data/secrets.env', import.meta.url).pathname;
+  if ((!email || !password) && existsSync(file)) {
+    const vars = Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line) => line.match(/^(\w+)=(.*)$/))
+        .filter(Boolean)
+        .map((m) => [m[1], m[2]]),
+    );
+    email ??= vars.BANK_ADMIN_EMAIL;
+    password ??= vars.BANK_ADMIN_PASSWORD;
+  }
+  return email && password ? { email, password } : undefined;
+}
+
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function newPage(viewport = { width: 1024, height: 800 }) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  return page;
+}
+
+const shot = (page, name) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+
+const heading = (page, name) => page.getByRole('heading', { level: 1, name });
+
+async function signUp(page, fullName, screenshot) {
+  const email = `ui-${randomUUID().slice(0, 12)}@example.com`;
+  await page.goto(`${BANK_URL}/signup`);
+  await heading(page, 'Sign up').waitFor();
+  await page.getByLabel('Full name').fill(fullName);
+  await page.getByLabel('E-mail address').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  if (screenshot) await shot(page, screenshot);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await heading(page, 'Your accounts').waitFor();
+  return email;
+}
+
+async function openAccount(page, { currency, nickname }, screenshot) {
+  await page.getByRole('link', { name: 'Open an account' }).click();
+  await heading(page, 'Open an account').waitFor();
+  await page.getByLabel('Currency').selectOption(currency);
+  await page.getByLabel('Nickname (optional)').fill(nickname);
+  if (screenshot) await shot(page, screenshot);
+  await page.getByRole('button', { name: 'Open account' }).click();
+  await heading(page, nickname).waitFor();
+  return (await page.getByTestId('account-number').textContent()).trim();
+}
+
+async function moveMoney(page, action, amount, { to } = {}) {
+  await page.getByRole('radio', { name: action }).check();
+  if (to) await page.getByLabel("Recipient's account number").fill(to);
+  await page.getByLabel(/^Amount/).fill(amount);
+  const button = { Deposit: 'Deposit', Withdraw: 'Withdraw', Transfer: 'Send money' }[action];
+  await page.getByRole('button', { name: button, exact: true }).click();
+}
+
+const balance = (page) => page.getByTestId('balance').first();
+
+async function expectBalance(page, text) {
+  await page.getByTestId('balance').filter({ hasText: text }).first().waitFor();
+  assert.equal((await balance(page).textContent()).trim(), text);
+}
+
+describe('the bank in a browser', () => {
+  let alice;
+  let bob;
+  let bobNumber;
+  let aliceNumber;
+
+  test('two customers sign up in two browsers and open accounts', async () => {
+    alice = await newPage();
+    bob = await newPage({ width: 375, height: 740 }); // a phone-sized screen
+    await signUp(alice, 'Alice Example', 'sign-up');
+    await shot(alice, 'dashboard-empty');
+    aliceNumber = await openAccount(alice, { currency: 'EUR', nickname: 'Everyday' }, 'open-account');
+    await signUp(bob, 'Bob Example');
+    bobNumber = await openAccount(bob, { currency: 'EUR', nickname: 'Savings pot' });
+    assert.match(aliceNumber, /^[A-Z]{2}\d{2}[A-Z0-9 ]+$/);
+    assert.notEqual(aliceNumber, bobNumber);
+  });
+
+  test('a deposit shows its result and the new balance; a double click moves money once', async () => {
+    await moveMoney(alice, 'Deposit', '100');
+    await alice.getByTestId('toast').filter({ hasText: 'Deposited 100.00 EUR.' }).waitFor();
+    await expectBalance(alice, '100.00 EUR');
+
+    await alice.getByRole('radio', { name: 'Deposit' }).check();
+    await alice.getByLabel(/^Amount/).fill('10');
+    await alice.getByRole('button', { name: 'Deposit', exact: true }).dblclick();
+    await alice.getByTestId('toast').filter({ hasText: 'Deposited 10.00 EUR.' }).first().waitFor();
+    await expectBalance(alice, '110.00 EUR');
+    // Give a second (wrong) deposit time to land, then check the ledger moved money once.
+    await alice.waitForTimeout(1000);
+    await alice.reload();
+    await expectBalance(alice, '110.00 EUR');
+    assert.equal(await alice.locator('.transaction').count(), 2);
+  });
+
+  test('a transfer to the other customer; the recipient sees the new balance after a reload', async () => {
+    await moveMoney(alice, 'Transfer', '25.50', { to: bobNumber });
+    await alice.getByTestId('toast').filter({ hasText: 'Sent 25.50 EUR.' }).waitFor();
+    await expectBalance(alice, '84.50 EUR');
+    await alice.locator('.transaction').filter({ hasText: '-25.50 EUR' }).waitFor();
+    await shot(alice, 'account-detail');
+
+    await bob.reload();
+    await expectBalance(bob, '25.50 EUR');
+    await bob.locator('.transaction').filter({ hasText: '+25.50 EUR' }).waitFor();
+    await shot(bob, 'account-detail-phone');
+    await bob.getByRole('link', { name: '← Your accounts' }).click();
+    await heading(bob, 'Your accounts').waitFor();
+    await expectBalance(bob, '25.50 EUR');
+    await shot(bob, 'dashboard-phone');
+    await shot(alice, 'dashboard');
+  });
+
+  test.skip('the recipient sees a live alert toast and the new balance without a reload: waits for the notifications subgraph (transactionAlerts is not in the supergraph yet)', async () => {
+    // When it lands: keep bob on his dashboard, transfer from alice, then
+    // await bob.getByTestId('toast').filter({ hasText: 'Received 1.00 EUR' }).waitFor();
+    // await expectBalance(bob, '26.50 EUR');
+  });
+
+  test('an insufficient-funds transfer shows its message and moves nothing', async () => {
+    await alice.getByRole('link', { name: 'Everyday' }).click();
+    await heading(alice, 'Everyday').waitFor();
+    await moveMoney(alice, 'Transfer', '1000', { to: bobNumber });
+    const alert = alice.getByRole('alert').filter({ hasText: 'There is not enough money in the account for this.' });
+    await alert.waitFor();
+    await shot(alice, 'insufficient-funds');
+    await expectBalance(alice, '84.50 EUR');
+  });
+
+  test('amounts are checked against the currency before sending', async () => {
+    await moveMoney(alice, 'Deposit', '1.234');
+    await alice.getByText('EUR amounts have at most 2 decimals.').waitFor();
+    const field = alice.getByLabel(/^Amount/);
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  });
+
+  test('a reload keeps the customer signed in; signing out ends the session', async () => {
+    await alice.reload();
+    await heading(alice, 'Everyday').waitFor();
+    await alice.getByRole('button', { name: 'Sign out' }).click();
+    await heading(alice, 'Sign in').waitFor();
+    assert.equal(await alice.evaluate(() => sessionStorage.getItem('bank.refreshToken')), null);
+    await alice.goto(`${BANK_URL}/`);
+    await heading(alice, 'Sign in').waitFor();
+    await shot(alice, 'sign-in');
+  });
+
+  test('staff find an account by number and freeze and unfreeze it', async (t) => {
+    const admin = adminCredentials();
+    if (!admin) {
+      t.skip('BANK_ADMIN_EMAIL/BANK_ADMIN_PASSWORD are not set and .data/secrets.env is missing');
+      return;
+    }
+    const staff = await newPage();
+    await staff.goto(`${BANK_URL}/signin`);
+    await staff.getByLabel('E-mail address').fill(admin.email);
+    await staff.getByLabel('Password').fill(admin.password);
+    await staff.getByRole('button', { name: 'Sign in' }).click();
+    await heading(staff, 'Your accounts').waitFor();
+    await staff.getByRole('link', { name: 'Staff' }).click();
+    await heading(staff, 'Find an account').waitFor();
+    await staff.getByLabel('Account number or id').fill(bobNumber.toLowerCase());
+    await staff.getByRole('button', { name: 'Find' }).click();
+    await staff.getByText('Bob Example').waitFor();
+    await staff.getByLabel('Reason for freezing').fill('Checking a report');
+    await staff.getByRole('button', { name: 'Freeze account' }).click();
+    await staff.getByText('Frozen: Checking a report').waitFor();
+    await shot(staff, 'staff-frozen');
+
+    await bob.getByRole('link', { name: 'Savings pot' }).click();
+    await bob.getByText('This account is frozen: Checking a report').waitFor();
+
+    await staff.getByRole('button', { name: 'Unfreeze account' }).click();
+    await staff.getByRole('button', { name: 'Freeze account' }).waitFor();
+    await bob.reload();
+    await bob.getByRole('heading', { name: 'Move money' }).waitFor();
+  });
+});

@@ -1,0 +1,84 @@
+import { useEffect } from 'react';
+import { isStaff, restore, signOut, useSession } from './auth/session';
+import { Notifications } from './notifications';
+import { Link, Redirect, navigate, usePageTitle, usePath } from './router';
+import { AccountDetail } from './screens/AccountDetail';
+import { Dashboard } from './screens/Dashboard';
+import { OpenAccount } from './screens/OpenAccount';
+import { SignIn, SignUp } from './screens/SignIn';
+import { Staff } from './screens/Staff';
+
+export function App() {
+  const session = useSession();
+  const path = usePath();
+  useEffect(restore, []);
+
+  const signedIn = session.status === 'signedIn';
+  const publicPath = path === '/signin' || path === '/signup';
+
+  let page;
+  if (session.status === 'restoring') page = <p aria-live="polite">Signing you in…</p>;
+  else if (!signedIn) page = publicPath ? path === '/signup' ? <SignUp /> : <SignIn /> : <Redirect to="/signin" />;
+  else if (publicPath) page = <Redirect to="/" />;
+  else if (path === '/') page = <Dashboard />;
+  else if (path === '/accounts/new') page = <OpenAccount />;
+  else if (path.startsWith('/accounts/')) page = <AccountDetail key={path} id={decodeURIComponent(path.slice('/accounts/'.length))} />;
+  else if (path === '/staff' && isStaff(session.user)) page = <Staff />;
+  else page = <NotFound />;
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link href="/" className="brand">
+          Bank
+        </Link>
+        {signedIn && (
+          <nav aria-label="Main">
+            <Link href="/" aria-current={path === '/' ? 'page' : undefined}>
+              Accounts
+            </Link>
+            <Link href="/accounts/new" aria-current={path === '/accounts/new' ? 'page' : undefined}>
+              Open account
+            </Link>
+            {isStaff(session.user) && (
+              <Link href="/staff" aria-current={path === '/staff' ? 'page' : undefined}>
+                Staff
+              </Link>
+            )}
+            <Notifications />
+            <span className="who" title={session.user.email}>
+              {session.user.fullName}
+            </span>
+            <button
+              type="button"
+              onClick={async () => {
+                await signOut();
+                navigate('/signin');
+              }}
+            >
+              Sign out
+            </button>
+          </nav>
+        )}
+      </header>
+      <main id="main" tabIndex={-1}>
+        {page}
+      </main>
+    </>
+  );
+}
+
+function NotFound() {
+  usePageTitle('Not found');
+  return (
+    <section>
+      <h1 tabIndex={-1}>Page not found</h1>
+      <p>
+        <Link href="/">Go to your accounts</Link>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * The GraphQL client: same origin as the page (NGINX serves both), HTTP for queries and
+ * mutations, graphql-ws over `wss://<host>/graphql` for subscriptions. The access token is read
+ * from the session for every request; browsers cannot set headers on a WebSocket handshake, so
+ * subscriptions carry it in the graphql-ws `connection_init` payload.
+ */
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+
+export const httpUrl = new URL('/graphql', window.location.origin).toString();
+
+export const wsUrl = (() => {
+  const url = new URL('/graphql', window.location.origin);
+  url.protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+})();
+
+type TokenSource = () => string | undefined;
+type UnauthenticatedHandler = () => void;
+
+let accessToken: TokenSource = () => undefined;
+let onUnauthenticated: UnauthenticatedHandler = () => {};
+
+/** Wired by the session module (kept apart to avoid an import cycle). */
+export function connectSession(tokens: TokenSource, unauthenticated: UnauthenticatedHandler) {
+  accessToken = tokens;
+  onUnauthenticated = unauthenticated;
+}
+
+const authorization = (): Record<string, string> => {
+  const token = accessToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+};
+
+let ws: WsClient | undefined;
+
+/** One lazy socket; `resetSubscriptions()` reconnects it with the current token. */
+function wsClient(): WsClient {
+  ws ??= createWsClient({
+    url: wsUrl,
+    lazy: true,
+    retryAttempts: 5,
+    connectionParams: () => authorization(),
+  });
+  return ws;
+}
+
+export function resetSubscriptions() {
+  ws?.dispose();
+  ws = undefined;
+}
+
+const AUTH_OPERATIONS = new Set(['Login', 'Register', 'RefreshToken', 'Logout']);
+
+export const client = new Client({
+  url: httpUrl,
+  requestPolicy: 'cache-and-network',
+  fetchOptions: () => ({ headers: authorization() }),
+  exchanges: [
+    cacheExchange,
+    mapExchange({
+      onError(error, operation) {
+        const name = operation.query.definitions.find((d) => d.kind === 'OperationDefinition')?.name?.value;
+        const expired =
+          error.response?.status === 401 ||
+          error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+        // An expired or revoked token outside sign-in: try a refresh (or sign out).
+        if (expired && !AUTH_OPERATIONS.has(name ?? '')) onUnauthenticated();
+      },
+    }),
+    fetchExchange,
+    subscriptionExchange({
+      forwardSubscription(request) {
+        const input = { ...request, query: request.query ?? '' };
+        return {
+          subscribe(sink) {
+            const unsubscribe = wsClient().subscribe(input, sink);
+            return { unsubscribe };
+          },
+        };
+      },
+    }),
+  ],
+});

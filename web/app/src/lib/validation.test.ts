@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import {
+  hasErrors,
+  normalizeAccountNumber,
+  validateAccountNumber,
+  validateFreeze,
+  validateMoneyForm,
+  validateSignIn,
+  validateSignUp,
+} from './validation';
+
+describe('sign-in and sign-up forms', () => {
+  it('asks for an e-mail address and a password', () => {
+    expect(validateSignIn({ email: '', password: '' })).toEqual({
+      email: 'Enter your e-mail address, like name@example.com.',
+      password: 'Enter your password.',
+    });
+    expect(hasErrors(validateSignIn({ email: 'ann@example.com', password: 'x' }))).toBe(false);
+  });
+
+  it('applies the password rules of the users service', () => {
+    const form = { fullName: 'Ann Example', email: 'ann@example.com' };
+    expect(validateSignUp({ ...form, password: 'short1' }).password).toBe('Use at least 10 characters.');
+    expect(validateSignUp({ ...form, password: 'onlyletters' }).password).toBe('Use at least one letter and one digit.');
+    expect(validateSignUp({ ...form, password: '1234567890' }).password).toBe('Use at least one letter and one digit.');
+    expect(validateSignUp({ ...form, password: 'x'.repeat(128) + '1' }).password).toBe('Use at most 128 characters.');
+    expect(validateSignUp({ fullName: 'A', email: 'abc1@ex.io', password: 'ABC1@ex.io' }).password).toBe(
+      'The password must not be your e-mail address.',
+    );
+    expect(validateSignUp({ ...form, password: 'correct horse 1' })).toEqual({});
+    expect(validateSignUp({ fullName: '  ', email: 'no-at', password: 'correct horse 1' })).toEqual({
+      fullName: 'Enter your full name.',
+      email: 'Enter your e-mail address, like name@example.com.',
+    });
+  });
+});
+
+describe('account numbers', () => {
+  it('normalises spaces and case', () => {
+    expect(normalizeAccountNumber(' xb12 0001 2345 6789 01 ')).toBe('XB1200012345678901');
+    expect(validateAccountNumber('XB12 0001 2345 6789 01')).toBeUndefined();
+    expect(validateAccountNumber('')).toBe('Enter the account number.');
+    expect(validateAccountNumber('12345')).toMatch(/like XB12/);
+  });
+});
+
+describe('validateMoneyForm', () => {
+  it('returns the canonical amount for a valid deposit', () => {
+    expect(validateMoneyForm({ action: 'deposit', amount: '12,5', currency: 'EUR' })).toEqual({
+      errors: {},
+      amount: '12.50',
+    });
+  });
+
+  it('checks the amount against the currency exponent', () => {
+    expect(validateMoneyForm({ action: 'withdraw', amount: '10.5', currency: 'JPY' })).toEqual({
+      errors: { amount: 'JPY amounts have no decimals.' },
+      amount: undefined,
+    });
+  });
+
+  it('needs a destination for a transfer, and not the same account', () => {
+    const base = { action: 'transfer' as const, amount: '5', currency: 'EUR', fromAccountId: 'a1', fromAccountNumber: 'XB1200012345678901' };
+    expect(validateMoneyForm({ ...base, toAccountNumber: '' }).errors).toEqual({
+      toAccountNumber: 'Enter the account number.',
+    });
+    expect(validateMoneyForm({ ...base, toAccountNumber: 'xb12 0001 2345 6789 01' }).errors).toEqual({
+      toAccountNumber: 'You cannot send money to the same account.',
+    });
+    expect(validateMoneyForm({ ...base, toAccountId: 'a1' }).errors).toEqual({
+      to: 'Choose a different account to send money to.',
+    });
+    expect(validateMoneyForm({ ...base, toAccountId: 'a2' }).errors).toEqual({});
+    expect(validateMoneyForm({ ...base, toAccountNumber: 'XB99 0001 2345 6789 02' }).errors).toEqual({});
+  });
+
+  it('limits the description', () => {
+    expect(validateMoneyForm({ action: 'deposit', amount: '1', currency: 'EUR', description: 'x'.repeat(141) }).errors)
+      .toEqual({ description: 'Keep the description under 140 characters.' });
+  });
+});
+
+describe('validateFreeze', () => {
+  it('needs a reason', () => {
+    expect(validateFreeze('  ')).toEqual({ reason: 'Say why the account is frozen; the customer sees it.' });
+    expect(validateFreeze('suspected fraud')).toEqual({});
+  });
+});
