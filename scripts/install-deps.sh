@@ -14,6 +14,9 @@ have curl || need_apt+=(curl)
 have node || need_apt+=(nodejs npm)
 [ -x "$PG_BIN/initdb" ] || need_apt+=(postgresql-15 postgresql-contrib-15)
 [ -x "$PG_BIN/pgbench" ] || need_apt+=(postgresql-contrib-15)
+# The web app's UI tests drive Debian's headless Chromium (no browser downloads).
+have chromium || need_apt+=(chromium)
+have chromedriver || need_apt+=(chromium-driver)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing system packages: ${need_apt[*]}"
@@ -38,3 +41,4 @@ npm_install() {
 }
 npm_install schema
 npm_install web/graphiql
+npm_install web/app

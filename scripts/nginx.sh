@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CONF_DIR="$DATA/nginx"
 CONF="$CONF_DIR/nginx.conf"
 GRAPHIQL_DIST="$ROOT/web/graphiql/dist"
+WEBAPP_DIST="$ROOT/web/app/dist"
 
 render() {
   mkdir -p "$CONF_DIR"/{client_body,proxy,fastcgi,uwsgi,scgi}
@@ -33,6 +34,7 @@ render() {
   template="$(cat "$ROOT/nginx/nginx.conf.template")"
   template="${template//__DATA__/$DATA}"
   template="${template//__GRAPHIQL__/$GRAPHIQL_DIST}"
+  template="${template//__WEB_APP__/$WEBAPP_DIST}"
   template="${template//__LISTEN__/127.0.0.1:$HTTPS_PORT}"
   template="${template//__HTTPS_PORT__/$HTTPS_PORT}"
   template="${template//__GRAPHQL_RATE__/${BANK_GRAPHQL_RATE:-200}}"

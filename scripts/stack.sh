@@ -40,6 +40,13 @@ build() {
     (cd "$ROOT/web/graphiql" && npm run --silent build >/dev/null)
     ok "web/graphiql/dist"
   fi
+  if [ ! -f "$ROOT/web/app/dist/index.html" ] || \
+     [ -n "$(find "$ROOT/web/app/src" "$ROOT/web/app/index.html" "$ROOT/web/app/package-lock.json" "$ROOT/schema/supergraph.graphql" -newer "$ROOT/web/app/dist/index.html" 2>/dev/null | head -n1)" ]; then
+    say "building the web app"
+    [ -d "$ROOT/web/app/node_modules" ] || (cd "$ROOT/web/app" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$ROOT/web/app" && npm run --silent build >/dev/null)
+    ok "web/app/dist"
+  fi
 }
 
 service_env() {

@@ -5,6 +5,7 @@
 #   2. the schema check (committed SDLs and supergraph match the code)
 #   3. `nginx -t` on the rendered configuration; the deployment checks (scripts/deploy-check.sh)
 #   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack)
+#   5. the web app's unit tests (Vitest) and UI tests (headless Chromium through NGINX)
 # A stack that was already running is reused and left running; one started here is stopped.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -64,5 +65,10 @@ source "$DATA/secrets.env"
 BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" \
   BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_ROUTER_URL="http://127.0.0.1:$ROUTER_PORT/graphql" \
   BANK_DATABASE_URL="$DATABASE_URL" cargo nextest run --workspace --no-fail-fast -E 'package(bank-e2e)'
+
+# The web app: Vitest unit tests, then UI tests in headless Chromium against the stack above.
+say "web app: unit tests and UI tests in Chromium"
+(cd "$ROOT/web/app" && npm test --silent && BANK_URL="$BANK_URL" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" \
+  BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" npm run --silent test:e2e)
 
 say "all suites passed in $(( SECONDS - started ))s"

@@ -129,7 +129,9 @@ describe('the bank in a browser', () => {
     await alice.waitForTimeout(1000);
     await alice.reload();
     await expectBalance(alice, '110.00 EUR');
+    await alice.locator('.transaction').filter({ hasText: '+100.00 EUR' }).waitFor();
     assert.equal(await alice.locator('.transaction').count(), 2);
+    assert.equal(await alice.locator('.transaction').filter({ hasText: '+10.00 EUR' }).count(), 1);
   });
 
   test('a transfer to the other customer; the recipient sees the new balance after a reload', async () => {
@@ -157,6 +159,8 @@ describe('the bank in a browser', () => {
   });
 
   test('an insufficient-funds transfer shows its message and moves nothing', async () => {
+    await alice.getByRole('link', { name: '← Your accounts' }).click();
+    await heading(alice, 'Your accounts').waitFor();
     await alice.getByRole('link', { name: 'Everyday' }).click();
     await heading(alice, 'Everyday').waitFor();
     await moveMoney(alice, 'Transfer', '1000', { to: bobNumber });
@@ -182,6 +186,36 @@ describe('the bank in a browser', () => {
     await alice.goto(`${BANK_URL}/`);
     await heading(alice, 'Sign in').waitFor();
     await shot(alice, 'sign-in');
+  });
+
+  test('the history pages with Load more', async () => {
+    await bob.getByRole('link', { name: 'Accounts', exact: true }).click();
+    await bob.getByRole('link', { name: 'Savings pot' }).click();
+    await heading(bob, 'Savings pot').waitFor();
+    for (let i = 1; i <= 10; i++) {
+      await moveMoney(bob, 'Deposit', '1');
+      await expectBalance(bob, `${(25.5 + i).toFixed(2)} EUR`);
+    }
+    await bob.locator('.transaction').nth(9).waitFor();
+    assert.equal(await bob.locator('.transaction').count(), 10); // one page
+    await bob.getByRole('button', { name: 'Load more' }).click();
+    await bob.locator('.transaction').filter({ hasText: '+25.50 EUR' }).waitFor();
+    assert.equal(await bob.locator('.transaction').count(), 11);
+    assert.equal(await bob.getByRole('button', { name: 'Load more' }).count(), 0);
+  });
+
+  test('an empty account can be closed', async () => {
+    await bob.getByRole('link', { name: 'Open account' }).click();
+    await heading(bob, 'Open an account').waitFor();
+    await bob.getByLabel('Currency').selectOption('JPY');
+    await bob.getByLabel('Nickname (optional)').fill('Travel yen');
+    await bob.getByRole('button', { name: 'Open account' }).click();
+    await heading(bob, 'Travel yen').waitFor();
+    await expectBalance(bob, '0 JPY');
+    await bob.getByRole('button', { name: 'Close account…' }).click();
+    await bob.getByRole('button', { name: 'Yes, close it' }).click();
+    await heading(bob, 'Your accounts').waitFor();
+    await bob.getByText('Closed accounts (1)').waitFor();
   });
 
   test('staff find an account by number and freeze and unfreeze it', async (t) => {
