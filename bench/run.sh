@@ -4,12 +4,17 @@
 #   bench/run.sh            (or: make bench)
 #
 # Builds release binaries, starts a separate release stack (its own data directory and ports,
-# so a running development stack is left alone), runs pgbench TPC-B and then bank-bench with
-# the same number of clients and duration, prints both and their ratio, and stops the bench
-# stack. Settings (environment):
+# so a running development stack is left alone), and measures:
+#   1. pgbench TPC-B and then bank-bench transfers with the same clients and duration, and
+#      their ratio;
+#   2. live alerts: commit-to-alert latency at a WSS client through NGINX at a steady rate;
+#   3. idle subscribers one notifications instance holds, and its memory.
+# Then it stops the bench stack. Settings (environment):
 #   BENCH_CLIENTS (32)   concurrent clients for both runs
 #   BENCH_SECONDS (30)   duration of each run
 #   BENCH_SCALE (10)     pgbench scale factor
+#   BENCH_ALERT_RATE (100) transfers per second for the alert latency run
+#   BENCH_SUBSCRIBERS (10000) idle subscriptions
 #   BENCH_KEEP=1         leave the bench stack running afterwards
 set -euo pipefail
 
@@ -21,6 +26,9 @@ export BANK_ROUTER_PORT="${BANK_ROUTER_PORT:-4100}"
 export BANK_USERS_PORT="${BANK_USERS_PORT:-4101}"
 export BANK_ACCOUNTS_PORT="${BANK_ACCOUNTS_PORT:-4102}"
 export BANK_TRANSACTIONS_PORT="${BANK_TRANSACTIONS_PORT:-4103}"
+export BANK_NOTIFICATIONS_PORT="${BANK_NOTIFICATIONS_PORT:-4104}"
+export BANK_MAIL_PORT="${BANK_MAIL_PORT:-2625}"
+export BANK_SMS_PORT="${BANK_SMS_PORT:-4190}"
 export BANK_HTTPS_PORT="${BANK_HTTPS_PORT:-8543}"
 export PROFILE=release
 # The load comes from one address: lift the per-client limits for this stack only.
@@ -37,6 +45,8 @@ stop_bench_stack() {
 }
 trap stop_bench_stack EXIT
 
+# Thousands of sockets: the stack and the client need the descriptors.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 "$ROOT/scripts/stack.sh" up
 
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA)
@@ -73,3 +83,27 @@ cat <<MSG
   $report
 MSG
 echo "$report" >>"$DATA/bench-results.md"
+
+ALERT_RATE="${BENCH_ALERT_RATE:-100}"
+say "live alerts: $ALERT_RATE transfers/s for ${SECONDS_PER_RUN}s, latency commit -> WSS client"
+alerts="$(BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench" alerts \
+  --rate "$ALERT_RATE" --seconds "$SECONDS_PER_RUN")"
+echo "    $alerts"
+
+SUBSCRIBERS="${BENCH_SUBSCRIBERS:-10000}"
+say "$SUBSCRIBERS idle subscribers on one notifications instance"
+pid="$(cat "$RUN/notifications.pid")"
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
+before="$(rss_kb)"
+BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench" idle --subscribers "$SUBSCRIBERS" \
+  --seconds 20 --ws "ws://127.0.0.1:$NOTIFICATIONS_PORT/graphql" >"$DATA/idle.json" &
+idle_pid=$!
+peak=0
+for _ in $(seq 1 300); do
+  kill -0 "$idle_pid" 2>/dev/null || break
+  now="$(rss_kb)"; [ "$now" -gt "$peak" ] && peak="$now"
+  sleep 0.5
+done
+wait "$idle_pid"
+cat "$DATA/idle.json" | sed 's/^/    /'
+echo "    notifications RSS: $((before / 1024)) MiB idle, $((peak / 1024)) MiB peak with $SUBSCRIBERS subscribers"

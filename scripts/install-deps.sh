@@ -18,6 +18,9 @@ have node || need_apt+=(nodejs npm)
 have chromium || need_apt+=(chromium)
 have chromedriver || need_apt+=(chromium-driver)
 
+# Python's venv module (Debian ships it separately) for the tools below.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing system packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -42,3 +45,12 @@ npm_install() {
 npm_install schema
 npm_install web/graphiql
 npm_install web/app
+
+# Python tools in one venv outside the clone: aiosmtpd, the SMTP server the notifications tests
+# send real e-mail to (and the local stack's mail catcher).
+if ! "$VENV/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  say "installing aiosmtpd into $VENV"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+  ok "aiosmtpd installed"
+fi

@@ -68,6 +68,9 @@ start_service() {
   if [ "$name" = accounts ]; then
     env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
   fi
+  if [ "$name" = notifications ]; then
+    env+=("NOTIFICATIONS_SMTP_URL=smtp://127.0.0.1:$MAIL_PORT" "NOTIFICATIONS_SMS_URL=http://127.0.0.1:$SMS_PORT/sms")
+  fi
   start_bg "$name" env "${env[@]}" "$BIN/$name" serve
   PIDNAME="$name" wait_for "$name" "http://127.0.0.1:$port/readyz" 60 || die "$name did not become ready; see .data/logs/$name.log"
 }
@@ -81,21 +84,27 @@ up() {
   "$ROOT/scripts/pg.sh" start
   "$ROOT/scripts/kafka.sh" start
   say "migrations"
-  for service in users accounts transactions; do
+  for service in users accounts transactions notifications; do
     env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$DATABASE_URL" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
       || die "$service migrations failed; see .data/logs/$service.log"
     ok "$service"
   done
+  say "mail catcher and SMS sink (what the bank sends, kept under .data/)"
+  mkdir -p "$DATA/mail"
+  start_bg mail "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Mailbox "$DATA/mail"
+  start_bg sms python3 "$ROOT/scripts/sms_sink.py" --port "$SMS_PORT" --out "$DATA/sms.log"
   say "subgraphs"
   start_service users "$USERS_PORT"
   start_service accounts "$ACCOUNTS_PORT"
   start_service transactions "$TRANSACTIONS_PORT"
+  start_service notifications "$NOTIFICATIONS_PORT"
   say "router on 127.0.0.1:$ROUTER_PORT"
   start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" \
     ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
     ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
     ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
     ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$TRANSACTIONS_PORT/graphql" \
+    ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
     "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
   "$ROOT/scripts/nginx.sh" start
@@ -110,7 +119,9 @@ up() {
     GraphiQL   $BANK_URL/graphiql/
     Router     http://127.0.0.1:$ROUTER_PORT/graphql (behind NGINX)
     Postgres   postgres://bank@127.0.0.1:$PG_PORT/bank
-    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.accounts, bank.ledger, bank.dead-letter)
+    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.users, bank.accounts, bank.ledger, bank.dead-letter)
+    Mail       .data/mail/new (every e-mail the bank sends; SMTP 127.0.0.1:$MAIL_PORT)
+    SMS        .data/sms.log (every text message; provider stand-in on 127.0.0.1:$SMS_PORT)
 
     Demo customer  $BANK_DEMO_EMAIL / $BANK_DEMO_PASSWORD
     Administrator  $BANK_ADMIN_EMAIL / $BANK_ADMIN_PASSWORD
@@ -124,16 +135,19 @@ down() {
   say "stopping the bank"
   "$ROOT/scripts/nginx.sh" stop
   stop_bg router
+  stop_bg notifications
   stop_bg transactions
   stop_bg accounts
   stop_bg users
+  stop_bg sms
+  stop_bg mail
   "$ROOT/scripts/kafka.sh" stop
   "$ROOT/scripts/pg.sh" stop
 }
 
 status() {
   local name
-  for name in nginx router users accounts transactions kafka; do
+  for name in nginx router users accounts transactions notifications mail sms kafka; do
     if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
   done
 }

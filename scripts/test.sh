@@ -35,6 +35,8 @@ trap stop_stack EXIT
 "$ROOT/scripts/kafka.sh" start
 export TEST_DATABASE_URL="postgres://bank@127.0.0.1:$PG_PORT/postgres"
 export TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+# The notifications tests send real e-mail to Python's aiosmtpd (installed by install-deps.sh).
+export BANK_PYTHON="$VENV/bin/python"
 
 # Databases left by earlier runs' tests.
 psql "$TEST_DATABASE_URL" -qAt -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" \
@@ -65,6 +67,10 @@ source "$DATA/secrets.env"
 BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" \
   BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_ROUTER_URL="http://127.0.0.1:$ROUTER_PORT/graphql" \
   BANK_DATABASE_URL="$DATABASE_URL" cargo nextest run --workspace --no-fail-fast -E 'package(bank-e2e)'
+
+say "broker restart under load (alone: it restarts the shared broker)"
+BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_DATABASE_URL="$DATABASE_URL" \
+  cargo nextest run --workspace --run-ignored only -E 'package(bank-e2e) & test(broker_restart)'
 
 # The web app: Vitest unit tests, then UI tests in headless Chromium against the stack above.
 say "web app: unit tests and UI tests in Chromium"

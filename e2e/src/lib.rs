@@ -190,3 +190,81 @@ pub fn current_signing_key() -> anyhow::Result<(String, String)> {
     let pem = String::from_utf8(STANDARD.decode(pem_b64)?)?;
     Ok((kid.to_string(), pem))
 }
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One graphql-transport-ws subscription over WSS through NGINX.
+pub struct Subscription {
+    socket: Stream,
+}
+
+impl Bank {
+    /// Connects over WSS, authenticates in `connection_init` with `token`, and subscribes to
+    /// `query`. `Err` when the connection is refused (for example a bad token).
+    pub async fn subscribe(&self, token: &str, query: &str) -> anyhow::Result<Subscription> {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::{
+            connect_async_tls_with_config,
+            tungstenite::{client::IntoClientRequest, http::HeaderValue, Message},
+            Connector,
+        };
+        let url = self.graphql_url().replacen("https://", "wss://", 1);
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let connector = Connector::Rustls(self.tls_config()?);
+        let (mut socket, _) =
+            connect_async_tls_with_config(request, None, false, Some(connector)).await?;
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+        socket.send(Message::Text(init.to_string().into())).await?;
+        let ack = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .context("no answer to connection_init")?;
+        match ack {
+            Some(Ok(Message::Text(text))) if text.contains("connection_ack") => {}
+            other => bail!("connection refused: {other:?}"),
+        }
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+        socket
+            .send(Message::Text(subscribe.to_string().into()))
+            .await?;
+        Ok(Subscription { socket })
+    }
+}
+
+impl Subscription {
+    /// The next result (`payload` of a `next` message) within `timeout`; `None` if nothing
+    /// came or the subscription ended. Errors sent by the server are returned as results too.
+    pub async fn next(&mut self, timeout: std::time::Duration) -> Option<Value> {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(&text).ok()?;
+            match value["type"].as_str() {
+                Some("next") => return Some(value["payload"].clone()),
+                Some("error") => return Some(json!({ "errors": value["payload"] })),
+                Some("complete") => return None,
+                Some("ping") => {
+                    let pong = json!({ "type": "pong" }).to_string();
+                    self.socket.send(Message::Text(pong.into())).await.ok()?;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        self.socket.close(None).await.ok();
+    }
+}

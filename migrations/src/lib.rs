@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod citus;
+pub mod notifications;
 pub mod transactions;
 pub mod users;
 

@@ -2,7 +2,11 @@
 //! PostgreSQL), with N concurrent clients. `bench/run.sh` (`make bench`) starts a release
 //! stack, runs this next to pgbench's TPC-B on the same PostgreSQL and prints the ratio.
 //!
-//! Usage: bank-bench [--clients 32] [--seconds 30] [--customers 20] [--accounts-per-customer 5]
+//! Usage:
+//!   bank-bench [transfers] [--clients 32] [--seconds 30] [--customers 20] [--accounts-per-customer 5]
+//!   bank-bench alerts [--rate 100] [--seconds 20]      commit-to-alert latency over WSS
+//!   bank-bench idle [--subscribers 10000] [--ws ws://127.0.0.1:4004/graphql]
+//!                                                       idle subscriptions one instance holds
 //! The target comes from BANK_URL and BANK_CA, as for the end-to-end tests.
 
 use std::time::{Duration, Instant};
@@ -14,6 +18,10 @@ use uuid::Uuid;
 use bank_e2e::{Bank, Customer};
 
 struct Options {
+    mode: String,
+    rate: u64,
+    subscribers: usize,
+    ws: String,
     clients: usize,
     seconds: u64,
     customers: usize,
@@ -22,12 +30,19 @@ struct Options {
 
 fn options() -> anyhow::Result<Options> {
     let mut options = Options {
+        mode: "transfers".into(),
+        rate: 100,
+        subscribers: 10_000,
+        ws: "ws://127.0.0.1:4004/graphql".into(),
         clients: 32,
         seconds: 30,
         customers: 20,
         accounts_per_customer: 5,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| !a.starts_with("--")) {
+        options.mode = args.remove(0);
+    }
     for pair in args.chunks(2) {
         let value = pair
             .get(1)
@@ -37,6 +52,9 @@ fn options() -> anyhow::Result<Options> {
             "--seconds" => options.seconds = value.parse()?,
             "--customers" => options.customers = value.parse()?,
             "--accounts-per-customer" => options.accounts_per_customer = value.parse()?,
+            "--rate" => options.rate = value.parse()?,
+            "--subscribers" => options.subscribers = value.parse()?,
+            "--ws" => options.ws = value.clone(),
             other => anyhow::bail!("unknown option {other}"),
         }
     }
@@ -57,6 +75,141 @@ const TRANSFER: &str = "mutation($i: TransferInput!) { transfer(input: $i) { id 
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
     let bank = Bank::from_env()?;
+    match options.mode.as_str() {
+        "transfers" => transfers(&bank, &options).await,
+        "alerts" => alerts(&bank, &options).await,
+        "idle" => idle(&bank, &options).await,
+        other => anyhow::bail!("unknown mode {other}; use transfers, alerts or idle"),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+const ALERTS: &str = "subscription { transactionAlerts { postedAt transaction { id } } }";
+
+/// One sender transfers at a steady rate to a receiver subscribed over WSS through NGINX; the
+/// latency of each alert is its arrival time minus the transaction's commit timestamp.
+async fn alerts(bank: &Bank, options: &Options) -> anyhow::Result<()> {
+    let sender = bank.new_customer("bench-sender").await;
+    let receiver = bank.new_customer("bench-receiver").await;
+    let from = bank.open_account(&sender, "EUR").await;
+    let to = bank.open_account(&receiver, "EUR").await;
+    bank.query(
+        Some(&sender.token),
+        "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+        json!({ "i": { "accountId": from["id"], "amount": "1000000", "idempotencyKey": Uuid::new_v4() } }),
+    )
+    .await
+    .data();
+    let mut subscription = bank.subscribe(&receiver.token, ALERTS).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let total = options.rate * options.seconds;
+    eprintln!("{} transfers at {}/s, measuring alert latency...", total, options.rate);
+    let sending = {
+        let bank = bank.clone();
+        let token = sender.token.clone();
+        let (from, to) = (from["id"].clone(), to["id"].clone());
+        let interval = Duration::from_secs_f64(1.0 / options.rate as f64);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            let mut inflight = Vec::new();
+            for _ in 0..total {
+                ticker.tick().await;
+                let (bank, token, from, to) = (bank.clone(), token.clone(), from.clone(), to.clone());
+                inflight.push(tokio::spawn(async move {
+                    bank.query(
+                        Some(&token),
+                        TRANSFER,
+                        json!({ "i": { "fromAccountId": from, "toAccountId": to, "amount": "0.01", "idempotencyKey": Uuid::new_v4() } }),
+                    )
+                    .await
+                    .code()
+                    .is_none()
+                }));
+            }
+            let mut ok = 0u64;
+            for task in inflight {
+                ok += u64::from(task.await.unwrap_or(false));
+            }
+            ok
+        })
+    };
+    let mut latencies = Vec::new();
+    while (latencies.len() as u64) < total {
+        let Some(alert) = subscription.next(Duration::from_secs(10)).await else {
+            break;
+        };
+        let received = chrono::Utc::now();
+        if let Some(posted) = alert["data"]["transactionAlerts"]["postedAt"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            let latency = (received - posted.with_timezone(&chrono::Utc))
+                .to_std()
+                .unwrap_or_default();
+            latencies.push(latency);
+        }
+    }
+    let sent = sending.await?;
+    latencies.sort();
+    eprintln!(
+        "{sent} transfers, {} alerts: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    println!(
+        "{}",
+        json!({ "mode": "alerts", "rate": options.rate, "transfers": sent, "alerts": latencies.len(),
+                "p50_ms": percentile(&latencies, 0.50), "p99_ms": percentile(&latencies, 0.99),
+                "max_ms": percentile(&latencies, 1.0) })
+    );
+    Ok(())
+}
+
+/// Opens `subscribers` idle `transactionAlerts` subscriptions straight to one notifications
+/// instance (plain WebSocket on loopback) and holds them; the caller measures the instance's
+/// memory meanwhile (bench/run.sh reads its RSS).
+async fn idle(bank: &Bank, options: &Options) -> anyhow::Result<()> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let customer = bank.new_customer("bench-idle").await;
+    let started = Instant::now();
+    let mut sockets = Vec::with_capacity(options.subscribers);
+    for n in 0..options.subscribers {
+        let mut request = options.ws.as_str().into_client_request()?;
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", customer.token) } });
+        socket.send(Message::text(init.to_string())).await?;
+        socket.next().await;
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": ALERTS } });
+        socket.send(Message::text(subscribe.to_string())).await?;
+        sockets.push(socket);
+        if (n + 1) % 1000 == 0 {
+            eprint!("\r  {} subscribed", n + 1);
+        }
+    }
+    eprintln!();
+    println!(
+        "{}",
+        json!({ "mode": "idle", "subscribers": sockets.len(), "seconds_to_open": started.elapsed().as_secs_f64() })
+    );
+    // Held until the caller has measured.
+    tokio::time::sleep(Duration::from_secs(options.seconds)).await;
+    Ok(())
+}
+
+async fn transfers(bank: &Bank, options: &Options) -> anyhow::Result<()> {
 
     eprintln!(
         "setting up {} customers with {} accounts each...",
@@ -133,13 +286,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
-    let percentile = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[index].as_secs_f64() * 1000.0
-    };
+    let percentile = |p: f64| percentile(&latencies, p);
     let tps = latencies.len() as f64 / elapsed;
     eprintln!(
         "{} transfers in {elapsed:.1} s: {tps:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {errors} errors",

@@ -2,7 +2,9 @@
 //! `scripts/test.sh` starts the stack (or reuses a running one) and sets the environment.
 //! One file per capability.
 
+mod alerts;
 mod auth;
+mod broker_restart;
 mod federation;
 mod gateway;
 mod ledger;

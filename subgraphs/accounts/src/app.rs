@@ -39,7 +39,11 @@ pub fn ledger_url() -> Result<String, bank_common::config::ConfigError> {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    bank_migrations::accounts::Migrator::up(db, None).await?;
+    bank_common::db::with_migration_lock(db, NAME, || async {
+        bank_migrations::accounts::Migrator::up(db, None).await?;
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 

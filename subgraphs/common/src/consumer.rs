@@ -39,11 +39,21 @@ impl From<sea_orm::DbErr> for HandlerError {
 /// Longest pause between retries of a transient failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// Where a consumer group that has no committed offsets yet starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewGroupStart {
+    /// From the oldest message kept (production: nothing is skipped).
+    Earliest,
+    /// From new messages only (tests, with groups of their own on a shared broker).
+    Latest,
+}
+
 /// Consumes `topics` in consumer group `group` until `shutdown` completes, handing each
 /// event to `handle`.
 pub async fn run<F, Fut>(
     kafka: KafkaConfig,
     group: String,
+    start: NewGroupStart,
     topics: Vec<String>,
     handle: F,
     shutdown: impl Future<Output = ()>,
@@ -52,7 +62,11 @@ where
     F: Fn(Envelope<Value>) -> Fut,
     Fut: Future<Output = Result<(), HandlerError>>,
 {
-    let consumer = kafka.consumer(&group)?;
+    let reset = match start {
+        NewGroupStart::Earliest => "earliest",
+        NewGroupStart::Latest => "latest",
+    };
+    let consumer = kafka.consumer_from(&group, reset)?;
     let dead_letters = kafka.producer()?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names)?;

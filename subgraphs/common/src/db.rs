@@ -40,3 +40,30 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
+
+/// Runs `migrate` while holding a PostgreSQL advisory lock named after `schema`, so replicas
+/// (and a migration job) starting together migrate one after the other instead of colliding.
+/// The lock lives on a connection of its own for the duration; migrations use the others.
+pub async fn with_migration_lock<F, Fut, T>(
+    db: &DatabaseConnection,
+    schema: &str,
+    migrate: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    use sea_orm::sqlx;
+    let key = format!("bank.migrate:{schema}");
+    let mut lock = db.get_postgres_connection_pool().acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+        .bind(&key)
+        .execute(&mut *lock)
+        .await?;
+    let result = migrate().await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(&key)
+        .execute(&mut *lock)
+        .await?;
+    result
+}

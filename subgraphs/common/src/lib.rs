@@ -25,6 +25,7 @@ pub mod kafka;
 pub mod metrics;
 pub mod money;
 pub mod outbox;
+pub mod pagination;
 pub mod server;
 pub mod telemetry;
 

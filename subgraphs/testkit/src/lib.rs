@@ -124,6 +124,7 @@ pub async fn events_for(
 }
 
 /// An ES256 key pair that signs test tokens.
+#[derive(Clone)]
 pub struct TestKeys {
     pub kid: String,
     encoding: EncodingKey,

@@ -108,7 +108,11 @@ pub fn sdl() -> String {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    bank_migrations::transactions::Migrator::up(db, None).await?;
+    bank_common::db::with_migration_lock(db, NAME, || async {
+        bank_migrations::transactions::Migrator::up(db, None).await?;
+        Ok(())
+    })
+    .await?;
     store::ensure_internal_accounts(db).await?;
     Ok(())
 }
@@ -140,6 +144,7 @@ pub async fn build(
             if let Err(err) = consumer::run(
                 kafka,
                 group,
+                consumer::NewGroupStart::Earliest,
                 vec![events::ACCOUNTS_TOPIC.to_string()],
                 handle,
                 std::future::pending(),

@@ -7,7 +7,6 @@ use async_graphql::{
     dataloader::{DataLoader, Loader},
     Context, EmptySubscription, Enum, InputObject, Object, Schema, SimpleObject, ID,
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
@@ -18,6 +17,7 @@ use bank_common::{
         graphql::{Decimal, Money},
         Currency,
     },
+    pagination::{decode_cursor, encode_cursor, PageInfo, MAX_PAGE},
     ApiError, ApiResult,
 };
 
@@ -35,8 +35,6 @@ pub struct LedgerContext {
     pub config: LedgerConfig,
 }
 
-/// Pages hold at most this many items.
-pub const MAX_PAGE: i32 = 100;
 /// A statement covers at most this many days and lists at most this many lines.
 pub const MAX_STATEMENT_DAYS: i64 = 366;
 pub const MAX_STATEMENT_LINES: u64 = 1000;
@@ -104,16 +102,17 @@ impl Account {
     async fn transactions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<TransactionConnection> {
+        let first = first.unwrap_or(20);
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(ApiError::bad_input(
                 "first",
                 format!("first must be between 1 and {MAX_PAGE}"),
             ).into());
         }
-        let before = after.as_deref().map(decode_cursor).transpose()?;
+        let before = after.as_deref().map(|c| decode_cursor("p", c)).transpose()?;
         let mut lines = store::account_lines(
             &ledger(ctx).db,
             self.0.account_id,
@@ -127,7 +126,7 @@ impl Account {
             .into_iter()
             .map(|line| {
                 Ok(TransactionEdge {
-                    cursor: encode_cursor(line.posting_id),
+                    cursor: encode_cursor("p", line.posting_id),
                     amount: money(line.amount_minor, &line.transaction.currency)?,
                     balance_after: money(line.balance_after_minor, &line.transaction.currency)?,
                     node: line.transaction.into(),
@@ -209,9 +208,10 @@ impl Account {
     async fn holds(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = true)] pending_only: bool,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(true)")] pending_only: Option<bool>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
     ) -> async_graphql::Result<Vec<Hold>> {
+        let (pending_only, first) = (pending_only.unwrap_or(true), first.unwrap_or(20));
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(ApiError::bad_input(
                 "first",
@@ -223,29 +223,6 @@ impl Account {
                 .await?;
         Ok(rows.into_iter().map(Hold::from).collect())
     }
-}
-
-fn encode_cursor(posting_id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("p:{posting_id}"))
-}
-
-fn decode_cursor(cursor: &str) -> ApiResult<i64> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("p:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::bad_input("after", "not a cursor from this connection"))
-}
-
-/// Relay page information.
-#[derive(SimpleObject)]
-#[graphql(shareable)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
-    pub start_cursor: Option<String>,
-    pub end_cursor: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -550,7 +527,21 @@ impl Query {
         let Ok(id) = parse_id(&id, "account") else {
             return Ok(None);
         };
-        Ok(visible_account(ctx, id).await?.map(Account::from))
+        if let Some(row) = visible_account(ctx, id).await? {
+            return Ok(Some(row.into()));
+        }
+        // An account opened a moment ago may not have reached the ledger yet: wait for its
+        // event as a movement would, rather than answer null for an account that exists.
+        let ledger = ledger(ctx);
+        if !store::wait_for_accounts(&ledger.db, &[id], ledger.config.account_sync_wait).await? {
+            return Ok(None);
+        }
+        let principal = ctx.principal()?;
+        Ok(store::find_accounts(&ledger.db, &[id])
+            .await?
+            .into_iter()
+            .find(|row| row.owner_id.is_some_and(|owner| principal.can_access(owner)))
+            .map(Account::from))
     }
 
     #[graphql(entity)]

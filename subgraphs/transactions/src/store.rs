@@ -254,7 +254,7 @@ where
 }
 
 /// Waits up to `timeout` for the accounts service's `opened` events to reach the ledger.
-async fn wait_for_accounts(
+pub async fn wait_for_accounts(
     db: &DatabaseConnection,
     ids: &[Uuid],
     timeout: Duration,

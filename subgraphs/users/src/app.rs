@@ -88,7 +88,11 @@ pub fn sdl() -> String {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    bank_migrations::users::Migrator::up(db, None).await?;
+    bank_common::db::with_migration_lock(db, NAME, || async {
+        bank_migrations::users::Migrator::up(db, None).await?;
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
@@ -103,6 +107,13 @@ pub async fn build(
         seed_admin(&db, email, password).await?;
     }
     let verifier = TokenVerifier::with_keys(&config.service.auth, &keys.jwk_set()?);
+    // Registrations wait in the outbox until the relay publishes them.
+    let relay = bank_common::outbox::Relay::new(
+        db.clone(),
+        config.service.kafka.producer()?,
+        crate::store::SCHEMA,
+    );
+    tokio::spawn(relay.run(std::future::pending()));
     let context = UsersContext {
         db: db.clone(),
         keys: keys.clone(),

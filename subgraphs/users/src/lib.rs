@@ -4,10 +4,12 @@
 //! - `domain/`: the rules (e-mail, password, name, hashing);
 //! - `store.rs`: SeaORM access to the `users` schema;
 //! - `keys.rs`: access-token signing keys and the JWKS;
+//! - `events.rs`: what it publishes (through its outbox);
 //! - `app.rs`: wiring.
 
 pub mod app;
 pub mod domain;
+pub mod events;
 pub mod keys;
 pub mod schema;
 pub mod store;

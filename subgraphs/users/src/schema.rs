@@ -174,8 +174,10 @@ impl Mutation {
         let password = Password::parse(&input.password, &email)?;
         let full_name = FullName::parse(&input.full_name)?;
         let password_hash = hash_password(password.expose()).await?;
+        // The user and the event announcing them commit together.
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
         let row = store::insert_user(
-            &users.db,
+            &txn,
             store::NewUser {
                 email: email.as_str(),
                 password_hash,
@@ -184,6 +186,10 @@ impl Mutation {
             },
         )
         .await?;
+        bank_common::outbox::enqueue(&txn, store::SCHEMA, &crate::events::registered(&row))
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
         tracing::info!(user_id = %row.id, "registered");
         Ok(start_session(users, row).await?)
     }

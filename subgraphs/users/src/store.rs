@@ -11,6 +11,9 @@ use uuid::Uuid;
 
 use bank_common::{auth::Role, ApiError, ApiResult};
 
+/// The PostgreSQL schema this service owns.
+pub const SCHEMA: &str = "users";
+
 pub mod users {
     use sea_orm::entity::prelude::*;
 

@@ -1,0 +1,16 @@
+//! The notifications service's schema: recipients (contact details and preferences),
+//! notifications, deliveries (e-mail and SMS with retries), reminders, processed event ids and
+//! the outbox (failed deliveries go to the dead-letter topic through it).
+
+use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_init::Migration)]
+    }
+}

@@ -1,0 +1,246 @@
+//! Wiring: configuration, database, schema, and the workers (the event consumer, the live
+//! feeds, e-mail and SMS delivery, reminders, the outbox relay).
+
+use std::time::Duration;
+
+use async_graphql::Schema;
+use axum::Router;
+use bank_migrations::MigratorTrait;
+use sea_orm::DatabaseConnection;
+
+use bank_common::{
+    auth::TokenVerifier,
+    config::{ConfigError, Env, ServiceConfig},
+    consumer::{self, HandlerError},
+    db,
+    events::Envelope,
+    outbox::Relay,
+    server::{configure_schema, federation_sdl, RequestData, Subgraph},
+};
+
+use crate::{
+    delivery::{self, CircuitBreaker, HttpSmsProvider, RetryPolicy, SmtpProvider},
+    events::{self, Posted, UserRegistered},
+    live::{self, Live},
+    schema::{Mutation, NotificationsContext, NotificationsSchema, Query, Subscription},
+    store,
+};
+
+pub const NAME: &str = "notifications";
+pub const DEFAULT_PORT: u16 = 4004;
+
+/// The service's own settings (`NOTIFICATIONS_*`, docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct NotificationsConfig {
+    pub smtp_url: String,
+    pub mail_from: String,
+    pub sms_url: String,
+    pub sms_token: Option<String>,
+    /// Per call to a provider.
+    pub delivery_timeout: Duration,
+    pub retry: RetryPolicy,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    /// How often delivery workers look for due work when idle.
+    pub delivery_poll: Duration,
+    pub reminder_interval: Duration,
+    pub consumer_group: String,
+    /// Where the consumer group starts when it is new (earliest in production).
+    pub new_group_start: consumer::NewGroupStart,
+    /// The topics read (tests give each app topics of its own).
+    pub ledger_topic: String,
+    pub users_topic: String,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: "smtp://127.0.0.1:2525".into(),
+            mail_from: "Bank <no-reply@bank.local>".into(),
+            sms_url: "http://127.0.0.1:4090/sms".into(),
+            sms_token: None,
+            delivery_timeout: Duration::from_secs(10),
+            retry: RetryPolicy {
+                max_attempts: 5,
+                base_delay: Duration::from_secs(2),
+                max_delay: Duration::from_secs(300),
+            },
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
+            delivery_poll: Duration::from_millis(500),
+            reminder_interval: Duration::from_secs(1),
+            consumer_group: "notifications".into(),
+            new_group_start: consumer::NewGroupStart::Earliest,
+            ledger_topic: events::LEDGER_TOPIC.into(),
+            users_topic: events::USERS_TOPIC.into(),
+        }
+    }
+}
+
+impl NotificationsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::new(NAME);
+        let d = Self::default();
+        let config = Self {
+            smtp_url: env.get_or("SMTP_URL", d.smtp_url)?,
+            mail_from: env.get_or("MAIL_FROM", d.mail_from)?,
+            sms_url: env.get_or("SMS_URL", d.sms_url)?,
+            sms_token: env.raw("SMS_TOKEN"),
+            delivery_timeout: env.secs_or("DELIVERY_TIMEOUT_SECS", d.delivery_timeout.as_secs())?,
+            retry: RetryPolicy {
+                max_attempts: env.get_or("DELIVERY_MAX_ATTEMPTS", d.retry.max_attempts)?,
+                base_delay: Duration::from_millis(
+                    env.get_or("RETRY_BASE_MS", d.retry.base_delay.as_millis() as u64)?,
+                ),
+                max_delay: env.secs_or("RETRY_MAX_SECS", d.retry.max_delay.as_secs())?,
+            },
+            breaker_threshold: env.get_or("BREAKER_THRESHOLD", d.breaker_threshold)?,
+            breaker_cooldown: env.secs_or("BREAKER_COOLDOWN_SECS", d.breaker_cooldown.as_secs())?,
+            delivery_poll: d.delivery_poll,
+            reminder_interval: d.reminder_interval,
+            consumer_group: env.get_or("CONSUMER_GROUP", d.consumer_group)?,
+            new_group_start: d.new_group_start,
+            ledger_topic: d.ledger_topic,
+            users_topic: d.users_topic,
+        };
+        if config.retry.max_attempts < 1 {
+            return Err(ConfigError {
+                name: env.var_name("DELIVERY_MAX_ATTEMPTS"),
+                message: "must be at least 1".into(),
+            });
+        }
+        if config.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError {
+                name: env.var_name("MAIL_FROM"),
+                message: format!("{:?} is not a mailbox like \"Bank <no-reply@bank.example>\"", config.mail_from),
+            });
+        }
+        Ok(config)
+    }
+}
+
+pub fn schema_builder(
+    config: &ServiceConfig,
+) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    configure_schema(Schema::build(Query, Mutation, Subscription), config)
+}
+
+pub fn sdl() -> String {
+    let config = ServiceConfig::from_env(NAME, DEFAULT_PORT).expect("defaults are valid");
+    federation_sdl(&schema_builder(&config).finish())
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    bank_common::db::with_migration_lock(db, NAME, || async {
+        bank_migrations::notifications::Migrator::up(db, None).await?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Connects, migrates, starts the workers and returns the ready service.
+pub async fn build(
+    config: ServiceConfig,
+    settings: NotificationsConfig,
+    verifier: TokenVerifier,
+) -> anyhow::Result<Subgraph<Query, Mutation, Subscription>> {
+    let db = db::connect(&config.database).await?;
+    migrate(&db).await?;
+    let live = Live::new();
+
+    let relay = Relay::new(db.clone(), config.kafka.producer()?, store::SCHEMA);
+    tokio::spawn(relay.run(std::future::pending()));
+    tokio::spawn(live::run_alert_feed(
+        config.kafka.clone(),
+        settings.ledger_topic.clone(),
+        live.clone(),
+    ));
+    tokio::spawn(live::run_notification_feed(db.clone(), live.clone()));
+    spawn_consumer(&config, &settings, db.clone());
+    tokio::spawn(delivery::run_worker(
+        db.clone(),
+        SmtpProvider::new(&settings.smtp_url, &settings.mail_from, settings.delivery_timeout)?,
+        CircuitBreaker::new(settings.breaker_threshold, settings.breaker_cooldown),
+        settings.retry.clone(),
+        settings.delivery_poll,
+    ));
+    tokio::spawn(delivery::run_worker(
+        db.clone(),
+        HttpSmsProvider::new(&settings.sms_url, settings.sms_token.clone(), settings.delivery_timeout),
+        CircuitBreaker::new(settings.breaker_threshold, settings.breaker_cooldown),
+        settings.retry.clone(),
+        settings.delivery_poll,
+    ));
+    tokio::spawn(send_reminders(db.clone(), settings.reminder_interval));
+
+    let schema: NotificationsSchema = schema_builder(&config)
+        .data(NotificationsContext {
+            db: db.clone(),
+            live,
+        })
+        .finish();
+    let request_data: RequestData = std::sync::Arc::new(|_| {});
+    Ok(Subgraph {
+        config,
+        schema,
+        db,
+        verifier,
+        request_data,
+        extra_routes: Router::new(),
+    })
+}
+
+fn spawn_consumer(config: &ServiceConfig, settings: &NotificationsConfig, db: DatabaseConnection) {
+    let kafka = config.kafka.clone();
+    let group = settings.consumer_group.clone();
+    let start = settings.new_group_start;
+    let (ledger_topic, users_topic) = (settings.ledger_topic.clone(), settings.users_topic.clone());
+    tokio::spawn(async move {
+        let handle = move |event: Envelope<serde_json::Value>| {
+            let db = db.clone();
+            async move { apply_event(&db, event).await }
+        };
+        let topics = vec![ledger_topic, users_topic];
+        if let Err(err) = consumer::run(kafka, group, start, topics, handle, std::future::pending()).await {
+            tracing::error!(error = %err, "the event consumer stopped");
+        }
+    });
+}
+
+/// Applies one consumed event (once: each handler records the event id with its effect).
+pub async fn apply_event(
+    db: &DatabaseConnection,
+    event: Envelope<serde_json::Value>,
+) -> Result<(), HandlerError> {
+    let malformed = |err: serde_json::Error| {
+        HandlerError::Permanent(format!("unexpected {} data: {err}", event.kind))
+    };
+    match event.kind.as_str() {
+        events::POSTED => {
+            let posted: Posted = serde_json::from_value(event.data.clone()).map_err(malformed)?;
+            store::apply_posting(db, event.id, &posted).await?;
+        }
+        events::USER_REGISTERED => {
+            let user: UserRegistered =
+                serde_json::from_value(event.data.clone()).map_err(malformed)?;
+            store::apply_registration(db, event.id, &user).await?;
+        }
+        // Hold events and future types: nothing to say yet.
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn send_reminders(db: DatabaseConnection, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match store::send_due_reminders(&db, 100).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "reminders sent"),
+            Err(err) => tracing::warn!(error = %err, "reminders failed; retrying later"),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The rules: what a posting's alert says, and valid preferences.
+
+use bank_common::{money::Currency, ApiError, ApiResult};
+
+use crate::events::Posted;
+
+/// What a notification says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub title: String,
+    pub body: String,
+}
+
+/// The alert for one posting, e.g. "You received 12.50 EUR".
+pub fn posting_message(posted: &Posted) -> Message {
+    let money = format!("{} {}", posted.amount, posted.currency);
+    let title = match (posted.kind.as_str(), posted.direction.as_str()) {
+        ("DEPOSIT", _) => format!("{money} deposited"),
+        ("WITHDRAWAL", _) => format!("{money} withdrawn"),
+        ("HOLD_CAPTURE", _) => format!("{money} paid from a hold"),
+        (_, "CREDIT") => format!("You received {money}"),
+        _ => format!("You sent {money}"),
+    };
+    let mut body = format!("Balance: {} {}.", posted.balance_after, posted.currency);
+    if let Some(description) = posted.description.as_deref().filter(|d| !d.is_empty()) {
+        body = format!("{description}. {body}");
+    }
+    Message { title, body }
+}
+
+/// Whether a posting of `amount_minor` reaches a threshold in whole units of its currency.
+pub fn reaches_threshold(amount_minor: i64, currency: &str, threshold_units: i64) -> bool {
+    let exponent = Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);
+    let threshold_minor = threshold_units.saturating_mul(10i64.pow(u32::from(exponent)));
+    amount_minor >= threshold_minor
+}
+
+/// A phone number in E.164 form: `+` and 8 to 15 digits.
+pub fn parse_phone(text: &str) -> ApiResult<String> {
+    let compact: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let digits = compact.strip_prefix('+').unwrap_or_default();
+    if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(compact)
+    } else {
+        Err(ApiError::bad_input(
+            "phoneNumber",
+            "a phone number is + and 8 to 15 digits (E.164), e.g. +441234567890",
+        ))
+    }
+}
+
+/// Titles and bodies of reminders are bounded like any user text.
+pub fn parse_text(field: &'static str, text: &str, max_chars: usize) -> ApiResult<String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max_chars {
+        return Err(ApiError::bad_input(
+            field,
+            format!("{field} must be 1 to {max_chars} characters"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posted(kind: &str, direction: &str, amount_minor: i64) -> Posted {
+        Posted {
+            transaction_id: uuid::Uuid::nil(),
+            account_id: uuid::Uuid::nil(),
+            owner_id: uuid::Uuid::nil(),
+            kind: kind.into(),
+            direction: direction.into(),
+            amount: bank_common::money::format_minor(amount_minor, Currency::parse("EUR").unwrap()),
+            amount_minor,
+            currency: "EUR".into(),
+            balance_after: "90.00".into(),
+            balance_after_minor: 9000,
+            counterparty_account_id: None,
+            description: Some("Rent".into()),
+            posted_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_received_transfer_says_who_got_what_and_the_balance() {
+        let message = posting_message(&posted("TRANSFER", "CREDIT", 1250));
+        assert_eq!(message.title, "You received 12.50 EUR");
+        assert_eq!(message.body, "Rent. Balance: 90.00 EUR.");
+        assert_eq!(posting_message(&posted("TRANSFER", "DEBIT", 1)).title, "You sent 0.01 EUR");
+    }
+
+    #[test]
+    fn thresholds_count_in_whole_units_of_the_currency() {
+        assert!(reaches_threshold(10_000, "EUR", 100));
+        assert!(!reaches_threshold(9_999, "EUR", 100));
+        assert!(reaches_threshold(100, "JPY", 100));
+        assert!(reaches_threshold(1, "EUR", 0));
+    }
+
+    #[test]
+    fn phone_numbers_are_e164() {
+        assert_eq!(parse_phone("+44 1234 567-890").unwrap(), "+441234567890");
+        for bad in ["01234567890", "+12", "+44abc4567890", "+1234567890123456"] {
+            assert!(parse_phone(bad).is_err(), "{bad}");
+        }
+    }
+}

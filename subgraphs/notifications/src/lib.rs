@@ -1,0 +1,40 @@
+//! The notifications subgraph: the bank talks back.
+//!
+//! - `schema.rs`: GraphQL types, `User.notifications`, preferences, reminders, and the
+//!   subscriptions `transactionAlerts` and `notificationAdded`;
+//! - `domain/`: the rules (preferences, what a posting's alert says);
+//! - `store.rs`: SeaORM access to the `notifications` schema;
+//! - `events.rs`: what it consumes (postings, registrations) and publishes (failed deliveries);
+//! - `live.rs`: the per-replica fan-out that feeds subscriptions;
+//! - `delivery.rs`: e-mail (SMTP) and SMS (HTTP) with retries, backoff and a circuit breaker;
+//! - `app.rs`: wiring and background workers.
+
+pub mod app;
+pub mod delivery;
+pub mod domain;
+pub mod events;
+pub mod live;
+pub mod schema;
+pub mod store;
+
+use bank_common::{auth::TokenVerifier, cli::Command, config::ServiceConfig};
+
+/// The binary's entry point.
+pub async fn main() -> anyhow::Result<()> {
+    let command = bank_common::cli::Cli::command();
+    if command == Command::Sdl {
+        print!("{}", app::sdl());
+        return Ok(());
+    }
+    bank_common::telemetry::init(app::NAME);
+    let config = ServiceConfig::from_env(app::NAME, app::DEFAULT_PORT)?;
+    if command == Command::Migrate {
+        let db = bank_common::db::connect(&config.database).await?;
+        app::migrate(&db).await?;
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    let settings = app::NotificationsConfig::from_env()?;
+    let verifier = TokenVerifier::remote(&config.auth);
+    app::build(config, settings, verifier).await?.serve().await
+}

@@ -1,0 +1,196 @@
+//! The live side: every replica fans events out to the subscriptions connected to it.
+//!
+//! - Transaction alerts come straight from Kafka: each replica reads every partition of
+//!   the ledger topic from the end, with no consumer group, so every replica sees every posting
+//!   once, whichever replica a subscriber is connected to. (The durable work, storing and
+//!   e-mailing, runs in the shared consumer group instead, once per event.)
+//! - `notificationAdded` comes from PostgreSQL: storing a notification sends `NOTIFY`, which
+//!   reaches every replica's listener once, after commit.
+//!
+//! Each feed is a bounded broadcast channel; a subscriber that falls more than its capacity
+//! behind skips the oldest items (counted in the logs) rather than slowing everyone down.
+
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
+
+use futures::{Stream, StreamExt};
+use rdkafka::{
+    consumer::{Consumer, StreamConsumer},
+    Message, Offset, TopicPartitionList,
+};
+use sea_orm::DatabaseConnection;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use bank_common::{events::Envelope, kafka::KafkaConfig};
+
+use crate::{
+    events::{Posted, POSTED},
+    store::{NotificationRow, ADDED_CHANNEL},
+};
+
+/// Items a subscriber may fall behind before it skips some.
+pub const FEED_CAPACITY: usize = 4096;
+/// How many recent event ids a replica remembers to drop redelivered postings.
+const SEEN_IDS: usize = 10_000;
+
+#[derive(Clone)]
+pub struct Live {
+    pub alerts: broadcast::Sender<Arc<Posted>>,
+    pub notifications: broadcast::Sender<Arc<NotificationRow>>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Live {
+    pub fn new() -> Self {
+        Self {
+            alerts: broadcast::channel(FEED_CAPACITY).0,
+            notifications: broadcast::channel(FEED_CAPACITY).0,
+        }
+    }
+
+    /// The postings on `owner`'s accounts from now on.
+    pub fn alerts_for(&self, owner: Uuid) -> impl Stream<Item = Arc<Posted>> + use<> {
+        follow(self.alerts.subscribe()).filter(move |posted| {
+            let mine = posted.owner_id == owner;
+            async move { mine }
+        })
+    }
+
+    /// `user`'s new notifications from now on.
+    pub fn notifications_for(
+        &self,
+        user: Uuid,
+    ) -> impl Stream<Item = Arc<NotificationRow>> + use<> {
+        follow(self.notifications.subscribe()).filter(move |row| {
+            let mine = row.user_id == user;
+            async move { mine }
+        })
+    }
+}
+
+fn follow<T: Clone + Send + 'static>(
+    receiver: broadcast::Receiver<T>,
+) -> impl Stream<Item = T> + Send + 'static {
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(item) => return Some((item, receiver)),
+                Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "a subscriber fell behind and skipped items");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+/// Feeds `live.alerts` from every partition of the ledger topic, from its end, until the
+/// process stops. Reconnects by itself (librdkafka).
+pub async fn run_alert_feed(kafka: KafkaConfig, topic: String, live: Live) {
+    let consumer = loop {
+        match assign_from_end(&kafka, &topic).await {
+            Ok(consumer) => break consumer,
+            Err(err) => {
+                tracing::warn!(error = %err, "live alert feed not ready; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    };
+    let mut seen = HashSet::new();
+    let mut order = VecDeque::new();
+    loop {
+        let message = match consumer.recv().await {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!(error = %err, "live alert feed error");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let Some(payload) = message.payload() else {
+            continue;
+        };
+        let Ok(envelope) = serde_json::from_slice::<Envelope<serde_json::Value>>(payload) else {
+            continue;
+        };
+        if envelope.kind != POSTED || !seen.insert(envelope.id) {
+            continue;
+        }
+        order.push_back(envelope.id);
+        if order.len() > SEEN_IDS {
+            if let Some(old) = order.pop_front() {
+                seen.remove(&old);
+            }
+        }
+        if let Ok(posted) = serde_json::from_value::<Posted>(envelope.data) {
+            // No subscriber is not an error.
+            let _ = live.alerts.send(Arc::new(posted));
+        }
+    }
+}
+
+async fn assign_from_end(kafka: &KafkaConfig, topic: &str) -> anyhow::Result<Arc<StreamConsumer>> {
+    let mut config = kafka.clone();
+    config.client_id = format!("{}-live", kafka.client_id);
+    // A group id the consumer never joins or commits to: partitions are assigned directly.
+    let consumer = Arc::new(config.consumer(&format!("notifications-live-{}", Uuid::new_v4()))?);
+    let asking = consumer.clone();
+    let wanted = topic.to_string();
+    let metadata = tokio::task::spawn_blocking(move || {
+        asking.fetch_metadata(Some(&wanted), Duration::from_secs(10))
+    })
+    .await??;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    anyhow::ensure!(!partitions.is_empty(), "{topic} has no partitions yet");
+    let mut assignment = TopicPartitionList::new();
+    for partition in &partitions {
+        assignment.add_partition_offset(topic, *partition, Offset::End)?;
+    }
+    consumer.assign(&assignment)?;
+    tracing::info!(partitions = partitions.len(), "live alert feed assigned");
+    Ok(consumer)
+}
+
+/// Feeds `live.notifications` from PostgreSQL notifications, until the process stops.
+pub async fn run_notification_feed(db: DatabaseConnection, live: Live) {
+    loop {
+        let pool = db.get_postgres_connection_pool();
+        let listener = async {
+            let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(ADDED_CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        }
+        .await;
+        let mut listener = match listener {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "notification feed cannot listen; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        while let Ok(notification) = listener.recv().await {
+            match serde_json::from_str::<NotificationRow>(notification.payload()) {
+                Ok(row) => {
+                    let _ = live.notifications.send(Arc::new(row));
+                }
+                Err(err) => tracing::warn!(error = %err, "unreadable notification payload"),
+            }
+        }
+        tracing::warn!("notification feed lost its connection; reconnecting");
+    }
+}

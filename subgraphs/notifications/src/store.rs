@@ -1,0 +1,572 @@
+//! Data access for the notifications service (SeaORM over the `notifications` schema).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult, Statement,
+    TransactionTrait, Value,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use bank_common::outbox;
+
+use crate::{
+    domain::{posting_message, reaches_threshold, Message},
+    events::{self, Posted, UserRegistered},
+};
+
+/// The PostgreSQL schema this service owns.
+pub const SCHEMA: &str = "notifications";
+
+/// The channel on which a stored notification is announced to every replica.
+pub const ADDED_CHANNEL: &str = "notifications_added";
+
+fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
+}
+
+/// A user's contact details and preferences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub user_id: Uuid,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub in_app: bool,
+    pub email_enabled: bool,
+    pub sms_enabled: bool,
+    /// Alerts for amounts from this many whole units of the currency.
+    pub alert_threshold: i64,
+}
+
+impl Recipient {
+    pub fn default_for(user_id: Uuid) -> Self {
+        Self {
+            user_id,
+            email: None,
+            full_name: None,
+            phone: None,
+            in_app: true,
+            email_enabled: false,
+            sms_enabled: false,
+            alert_threshold: 0,
+        }
+    }
+
+    fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
+        Ok(Self {
+            user_id: row.try_get("", "user_id")?,
+            email: row.try_get("", "email")?,
+            full_name: row.try_get("", "full_name")?,
+            phone: row.try_get("", "phone")?,
+            in_app: row.try_get("", "in_app")?,
+            email_enabled: row.try_get("", "email_enabled")?,
+            sms_enabled: row.try_get("", "sms_enabled")?,
+            alert_threshold: row.try_get("", "alert_threshold")?,
+        })
+    }
+}
+
+pub async fn recipient(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Recipient, DbErr> {
+    let row = db
+        .query_one(stmt(
+            "SELECT user_id, email, full_name, phone, in_app, email_enabled, sms_enabled, \
+             alert_threshold FROM recipients WHERE user_id = $1",
+            [user_id.into()],
+        ))
+        .await?;
+    match row {
+        Some(row) => Recipient::from_row(&row),
+        None => Ok(Recipient::default_for(user_id)),
+    }
+}
+
+/// Changes to a user's preferences; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct PreferenceChanges {
+    pub in_app: Option<bool>,
+    pub email: Option<bool>,
+    pub sms: Option<bool>,
+    pub phone: Option<Option<String>>,
+    pub alert_threshold: Option<i64>,
+}
+
+pub async fn update_preferences(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    changes: PreferenceChanges,
+) -> Result<Recipient, DbErr> {
+    let txn = db.begin().await?;
+    txn.execute(stmt(
+        "INSERT INTO recipients (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
+        [user_id.into()],
+    ))
+    .await?;
+    let mut current = Recipient::from_row(
+        &txn.query_one(stmt(
+            "SELECT user_id, email, full_name, phone, in_app, email_enabled, sms_enabled, \
+             alert_threshold FROM recipients WHERE user_id = $1 FOR UPDATE",
+            [user_id.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the recipient just inserted".into()))?,
+    )?;
+    if let Some(value) = changes.in_app {
+        current.in_app = value;
+    }
+    if let Some(value) = changes.email {
+        current.email_enabled = value;
+    }
+    if let Some(value) = changes.sms {
+        current.sms_enabled = value;
+    }
+    if let Some(value) = changes.phone {
+        current.phone = value;
+    }
+    if let Some(value) = changes.alert_threshold {
+        current.alert_threshold = value;
+    }
+    txn.execute(stmt(
+        "UPDATE recipients SET in_app = $2, email_enabled = $3, sms_enabled = $4, phone = $5, \
+         alert_threshold = $6, updated_at = now() WHERE user_id = $1",
+        [
+            user_id.into(),
+            current.in_app.into(),
+            current.email_enabled.into(),
+            current.sms_enabled.into(),
+            current.phone.clone().into(),
+            current.alert_threshold.into(),
+        ],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(current)
+}
+
+/// A stored in-app notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub seq: i64,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl NotificationRow {
+    fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: row.try_get("", "id")?,
+            user_id: row.try_get("", "user_id")?,
+            seq: row.try_get("", "seq")?,
+            kind: row.try_get("", "kind")?,
+            title: row.try_get("", "title")?,
+            body: row.try_get("", "body")?,
+            created_at: row.try_get("", "created_at")?,
+            read_at: row.try_get("", "read_at")?,
+        })
+    }
+}
+
+const NOTIFICATION_COLUMNS: &str = "id, user_id, seq, kind, title, body, created_at, read_at";
+
+/// Where a notification goes besides the notification centre.
+pub struct Outgoing<'a> {
+    pub recipient: &'a Recipient,
+    pub kind: &'a str,
+    pub message: &'a Message,
+    pub data: serde_json::Value,
+    /// Whether the in-app, e-mail and SMS preferences apply (reminders always go in-app).
+    pub in_app: bool,
+}
+
+/// Stores a notification and its deliveries inside `txn`, and announces it to every replica at
+/// commit. Returns the notification if one was stored in-app.
+pub async fn notify(
+    txn: &impl ConnectionTrait,
+    outgoing: Outgoing<'_>,
+) -> Result<Option<NotificationRow>, DbErr> {
+    let recipient = outgoing.recipient;
+    let notification_id = Uuid::now_v7();
+    let mut stored = None;
+    if outgoing.in_app {
+        let row = txn
+            .query_one(stmt(
+                &format!(
+                    "INSERT INTO notifications (user_id, id, kind, title, body, data) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {NOTIFICATION_COLUMNS}"
+                ),
+                [
+                    recipient.user_id.into(),
+                    notification_id.into(),
+                    outgoing.kind.into(),
+                    outgoing.message.title.clone().into(),
+                    outgoing.message.body.clone().into(),
+                    outgoing.data.clone().into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the inserted notification".into()))?;
+        let row = NotificationRow::from_row(&row)?;
+        let payload = serde_json::to_string(&row).expect("notifications serialise");
+        txn.execute(stmt("SELECT pg_notify($1, $2)", [ADDED_CHANNEL.into(), payload.into()]))
+            .await?;
+        stored = Some(row);
+    }
+    let mut channels = Vec::new();
+    if recipient.email_enabled {
+        if let Some(email) = &recipient.email {
+            channels.push(("EMAIL", email.clone()));
+        }
+    }
+    if recipient.sms_enabled {
+        if let Some(phone) = &recipient.phone {
+            channels.push(("SMS", phone.clone()));
+        }
+    }
+    for (channel, address) in channels {
+        txn.execute(stmt(
+            "INSERT INTO deliveries (user_id, id, notification_id, channel, address, subject, body, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')",
+            [
+                recipient.user_id.into(),
+                Uuid::now_v7().into(),
+                stored.as_ref().map(|n| n.id).into(),
+                channel.into(),
+                address.into(),
+                outgoing.message.title.clone().into(),
+                outgoing.message.body.clone().into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(stored)
+}
+
+/// Records `event_id` as processed inside `txn`; false if it already was.
+async fn first_time(txn: &impl ConnectionTrait, event_id: Uuid, kind: &str) -> Result<bool, DbErr> {
+    Ok(txn
+        .execute(stmt(
+            "INSERT INTO processed_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [event_id.into(), kind.into()],
+        ))
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Applies a posting once: the user's notification and deliveries, per their preferences.
+pub async fn apply_posting(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    posted: &Posted,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    if !first_time(&txn, event_id, events::POSTED).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let recipient = recipient(&txn, posted.owner_id).await?;
+    if reaches_threshold(posted.amount_minor, &posted.currency, recipient.alert_threshold) {
+        let message = posting_message(posted);
+        let data = serde_json::json!({
+            "transactionId": posted.transaction_id,
+            "accountId": posted.account_id,
+            "amount": posted.amount,
+            "currency": posted.currency,
+            "direction": posted.direction,
+            "balanceAfter": posted.balance_after,
+        });
+        notify(
+            &txn,
+            Outgoing {
+                recipient: &recipient,
+                kind: "TRANSACTION",
+                message: &message,
+                data,
+                in_app: recipient.in_app,
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Records a new user's e-mail address and name, once.
+pub async fn apply_registration(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    user: &UserRegistered,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    if !first_time(&txn, event_id, events::USER_REGISTERED).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    txn.execute(stmt(
+        "INSERT INTO recipients (user_id, email, full_name) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, full_name = excluded.full_name, updated_at = now()",
+        [user.user_id.into(), user.email.clone().into(), user.full_name.clone().into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// A user's notifications, newest first, before `before` (a cursor), at most `limit`.
+pub async fn list(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    before: Option<i64>,
+    unread_only: bool,
+    limit: u64,
+) -> Result<Vec<NotificationRow>, DbErr> {
+    let rows = db
+        .query_all(stmt(
+            &format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = $1 AND seq < $2 \
+                 AND ($3 = false OR read_at IS NULL) ORDER BY seq DESC LIMIT $4"
+            ),
+            [
+                user_id.into(),
+                before.unwrap_or(i64::MAX).into(),
+                unread_only.into(),
+                (limit as i64).into(),
+            ],
+        ))
+        .await?;
+    rows.iter().map(NotificationRow::from_row).collect()
+}
+
+pub async fn unread_count(db: &DatabaseConnection, user_id: Uuid) -> Result<i64, DbErr> {
+    db.query_one(stmt(
+        "SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+        [user_id.into()],
+    ))
+    .await?
+    .map(|row| row.try_get("", "n"))
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
+/// Marks one of the user's notifications read (idempotent); `None` if it is not theirs.
+pub async fn mark_read(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<NotificationRow>, DbErr> {
+    let row = db
+        .query_one(stmt(
+            &format!(
+                "UPDATE notifications SET read_at = coalesce(read_at, now()) \
+                 WHERE user_id = $1 AND id = $2 RETURNING {NOTIFICATION_COLUMNS}"
+            ),
+            [user_id.into(), id.into()],
+        ))
+        .await?;
+    row.as_ref().map(NotificationRow::from_row).transpose()
+}
+
+pub async fn mark_all_read(db: &DatabaseConnection, user_id: Uuid) -> Result<u64, DbErr> {
+    Ok(db
+        .execute(stmt(
+            "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL",
+            [user_id.into()],
+        ))
+        .await?
+        .rows_affected())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reminders
+
+#[derive(Debug, Clone)]
+pub struct ReminderRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub due_at: DateTime<Utc>,
+    pub status: String,
+}
+
+pub async fn schedule_reminder(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    title: &str,
+    body: &str,
+    due_at: DateTime<Utc>,
+) -> Result<ReminderRow, DbErr> {
+    let id = Uuid::now_v7();
+    db.execute(stmt(
+        "INSERT INTO reminders (user_id, id, title, body, due_at, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')",
+        [user_id.into(), id.into(), title.into(), body.into(), due_at.into()],
+    ))
+    .await?;
+    Ok(ReminderRow {
+        id,
+        user_id,
+        title: title.into(),
+        body: body.into(),
+        due_at,
+        status: "PENDING".into(),
+    })
+}
+
+/// Sends reminders that are due, at most `batch`: each becomes a notification (and
+/// deliveries) in the transaction that marks it sent. Replicas skip each other's rows.
+pub async fn send_due_reminders(db: &DatabaseConnection, batch: u64) -> Result<usize, DbErr> {
+    let txn = db.begin().await?;
+    let due = txn
+        .query_all(stmt(
+            "SELECT user_id, id, title, body FROM reminders WHERE status = 'PENDING' AND due_at <= now() \
+             ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+            [(batch as i64).into()],
+        ))
+        .await?;
+    for row in &due {
+        let user_id: Uuid = row.try_get("", "user_id")?;
+        let id: Uuid = row.try_get("", "id")?;
+        let message = Message {
+            title: row.try_get("", "title")?,
+            body: row.try_get("", "body")?,
+        };
+        let recipient = recipient(&txn, user_id).await?;
+        notify(
+            &txn,
+            Outgoing {
+                recipient: &recipient,
+                kind: "REMINDER",
+                message: &message,
+                data: serde_json::json!({ "reminderId": id }),
+                in_app: true,
+            },
+        )
+        .await?;
+        txn.execute(stmt(
+            "UPDATE reminders SET status = 'SENT', sent_at = now() WHERE user_id = $1 AND id = $2",
+            [user_id.into(), id.into()],
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(due.len())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries
+
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub user_id: Uuid,
+    pub id: Uuid,
+    pub channel: String,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i32,
+}
+
+/// Takes up to `batch` due deliveries of `channel` for `lease` seconds: other replicas skip
+/// them meanwhile, and a crashed worker's lease simply runs out.
+pub async fn lease_deliveries(
+    db: &DatabaseConnection,
+    channel: &str,
+    batch: u64,
+    lease_secs: i64,
+) -> Result<Vec<DeliveryRow>, DbErr> {
+    let rows = db
+        .query_all(stmt(
+            "UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $3) \
+             FROM (SELECT user_id, id FROM deliveries WHERE status = 'PENDING' AND channel = $1 \
+                   AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) due \
+             WHERE d.user_id = due.user_id AND d.id = due.id \
+             RETURNING d.user_id, d.id, d.channel, d.address, d.subject, d.body, d.attempts",
+            [channel.into(), (batch as i64).into(), (lease_secs as f64).into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DeliveryRow {
+                user_id: row.try_get("", "user_id")?,
+                id: row.try_get("", "id")?,
+                channel: row.try_get("", "channel")?,
+                address: row.try_get("", "address")?,
+                subject: row.try_get("", "subject")?,
+                body: row.try_get("", "body")?,
+                attempts: row.try_get("", "attempts")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn delivery_sent(db: &DatabaseConnection, delivery: &DeliveryRow) -> Result<(), DbErr> {
+    db.execute(stmt(
+        "UPDATE deliveries SET status = 'SENT', attempts = attempts + 1, sent_at = now(), last_error = NULL \
+         WHERE user_id = $1 AND id = $2",
+        [delivery.user_id.into(), delivery.id.into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// Records a failed attempt: retried after `retry_in_secs`, or given up (and published to the
+/// dead-letter topic, in the same transaction) when it was the last attempt.
+pub async fn delivery_failed(
+    db: &DatabaseConnection,
+    delivery: &DeliveryRow,
+    error: &str,
+    retry_in_secs: Option<f64>,
+) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    match retry_in_secs {
+        Some(secs) => {
+            txn.execute(stmt(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = $3, \
+                 next_attempt_at = now() + make_interval(secs => $4) WHERE user_id = $1 AND id = $2",
+                [delivery.user_id.into(), delivery.id.into(), error.into(), secs.into()],
+            ))
+            .await?;
+        }
+        None => {
+            txn.execute(stmt(
+                "UPDATE deliveries SET status = 'FAILED', attempts = attempts + 1, last_error = $3 \
+                 WHERE user_id = $1 AND id = $2",
+                [delivery.user_id.into(), delivery.id.into(), error.into()],
+            ))
+            .await?;
+            outbox::enqueue(
+                &txn,
+                SCHEMA,
+                &events::delivery_failed(events::DeliveryFailed {
+                    delivery_id: delivery.id,
+                    user_id: delivery.user_id,
+                    channel: delivery.channel.clone(),
+                    attempts: delivery.attempts + 1,
+                    reason: error.to_string(),
+                }),
+            )
+            .await?;
+        }
+    }
+    txn.commit().await
+}
+
+/// Puts a leased delivery back without counting an attempt (the provider's breaker is open).
+pub async fn delivery_postponed(
+    db: &DatabaseConnection,
+    delivery: &DeliveryRow,
+    in_secs: f64,
+) -> Result<(), DbErr> {
+    db.execute(stmt(
+        "UPDATE deliveries SET next_attempt_at = now() + make_interval(secs => $3) WHERE user_id = $1 AND id = $2",
+        [delivery.user_id.into(), delivery.id.into(), in_secs.into()],
+    ))
+    .await
+    .map(|_| ())
+}

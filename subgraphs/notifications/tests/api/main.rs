@@ -1,0 +1,8 @@
+//! The notifications subgraph against a real PostgreSQL, a real broker, a real SMTP server
+//! (Python's aiosmtpd) and a local HTTP SMS sink.
+
+mod helpers;
+
+mod alerts;
+mod centre;
+mod delivery;
