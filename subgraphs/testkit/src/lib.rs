@@ -63,6 +63,34 @@ pub fn kafka_brokers() -> String {
     std::env::var("TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".to_string())
 }
 
+/// Creates topics of 3 partitions on the test broker, so a test's events stay apart from every
+/// other test's (the shared topics hold them all).
+pub async fn create_topics(names: &[&str]) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<_> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .expect("an admin client");
+    let topics: Vec<NewTopic> = names
+        .iter()
+        .map(|name| NewTopic::new(name, 3, TopicReplication::Fixed(1)))
+        .collect();
+    for result in admin
+        .create_topics(&topics, &AdminOptions::new())
+        .await
+        .expect("create topics")
+    {
+        result.expect("the topic is created");
+    }
+}
+
+/// A fresh topic name with `prefix`, created on the test broker.
+pub async fn fresh_topic(prefix: &str) -> String {
+    let name = format!("{prefix}-{}", Uuid::new_v4().simple());
+    create_topics(&[&name]).await;
+    name
+}
+
 /// Reads `topic` from the beginning in a fresh consumer group, keeping the events `keep`
 /// accepts, until `done` says the collection is complete and a further `settle` passed without
 /// more kept events (so duplicates would be seen), or until `timeout` runs out.

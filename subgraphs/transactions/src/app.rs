@@ -50,17 +50,20 @@ pub struct LedgerConfig {
     /// Whether to consume the accounts service's events (tests feed them directly).
     pub consume_account_events: bool,
     pub consumer_group: String,
+    /// Where the ledger's events go (tests use topics of their own).
+    pub topic: String,
 }
 
 impl Default for LedgerConfig {
     fn default() -> Self {
         Self {
-            account_sync_wait: Duration::from_secs(2),
+            account_sync_wait: Duration::from_secs(3),
             daily_withdrawal_limit: 5_000,
             hold_ttl: Duration::from_secs(7 * 24 * 3600),
             hold_expiry_interval: Duration::from_secs(5),
             consume_account_events: true,
             consumer_group: "transactions-ledger".into(),
+            topic: crate::events::TOPIC.into(),
         }
     }
 }
@@ -79,6 +82,7 @@ impl LedgerConfig {
                 .secs_or("HOLD_EXPIRY_INTERVAL_SECS", defaults.hold_expiry_interval.as_secs())?,
             consume_account_events: env.get_or("CONSUME_ACCOUNT_EVENTS", true)?,
             consumer_group: env.get_or("CONSUMER_GROUP", defaults.consumer_group)?,
+            topic: env.get_or("LEDGER_TOPIC", defaults.topic)?,
         };
         if config.daily_withdrawal_limit < 0 {
             return Err(ConfigError {
@@ -130,7 +134,11 @@ pub async fn build(
     // abrupt stop loses nothing.
     let relay = Relay::new(db.clone(), config.kafka.producer()?, store::SCHEMA);
     tokio::spawn(relay.run(std::future::pending()));
-    tokio::spawn(expire_holds(db.clone(), ledger.hold_expiry_interval));
+    tokio::spawn(expire_holds(
+        db.clone(),
+        ledger.hold_expiry_interval,
+        ledger.topic.clone(),
+    ));
     if ledger.consume_account_events {
         let handler_db = db.clone();
         let limit = ledger.daily_withdrawal_limit;
@@ -210,12 +218,12 @@ pub async fn apply_account_event(
     Ok(())
 }
 
-async fn expire_holds(db: DatabaseConnection, interval: Duration) {
+async fn expire_holds(db: DatabaseConnection, interval: Duration, topic: String) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match store::expire_holds(&db, 100).await {
+        match store::expire_holds(&db, 100, &topic).await {
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "holds expired"),
             Err(err) => tracing::warn!(error = %err, "hold expiry failed; retrying later"),

@@ -74,7 +74,7 @@ pub struct PostingFacts<'a> {
     pub posted_at: DateTime<Utc>,
 }
 
-pub fn posted(facts: PostingFacts<'_>) -> OutgoingEvent {
+pub fn posted(topic: &str, facts: PostingFacts<'_>) -> OutgoingEvent {
     let amount_minor = facts.delta_minor.abs();
     let data = Posted {
         transaction_id: facts.transaction_id,
@@ -98,7 +98,7 @@ pub fn posted(facts: PostingFacts<'_>) -> OutgoingEvent {
     };
     let mut envelope = Envelope::new(SOURCE, POSTED, facts.account_id, data);
     envelope.time = facts.posted_at;
-    OutgoingEvent::new(TOPIC, &envelope)
+    OutgoingEvent::new(topic, &envelope)
 }
 
 /// A hold placed on, or released from, a customer's account.
@@ -118,9 +118,9 @@ pub struct HoldEvent {
     pub expires_at: DateTime<Utc>,
 }
 
-pub fn hold(kind: &str, data: HoldEvent) -> OutgoingEvent {
+pub fn hold(topic: &str, kind: &str, data: HoldEvent) -> OutgoingEvent {
     let subject = data.account_id;
-    OutgoingEvent::new(TOPIC, &Envelope::new(SOURCE, kind, subject, data))
+    OutgoingEvent::new(topic, &Envelope::new(SOURCE, kind, subject, data))
 }
 
 /// What the ledger reads from the accounts service's events (a subset of their data).

@@ -659,6 +659,7 @@ impl Mutation {
             to: Some(parse_id(&input.account_id, "account")?),
             amount: input.amount.0,
             description: Description::parse(input.description.as_deref())?,
+            topic: ledger(ctx).config.topic.clone(),
             principal,
         };
         Ok(movement(ctx, m).await?)
@@ -674,6 +675,7 @@ impl Mutation {
             to: None,
             amount: input.amount.0,
             description: Description::parse(input.description.as_deref())?,
+            topic: ledger(ctx).config.topic.clone(),
             principal,
         };
         Ok(movement(ctx, m).await?)
@@ -711,6 +713,7 @@ impl Mutation {
             to: Some(to),
             amount: input.amount.0,
             description: Description::parse(input.description.as_deref())?,
+            topic: ledger(ctx).config.topic.clone(),
             principal,
         };
         Ok(movement(ctx, m).await?)
@@ -748,6 +751,7 @@ impl Mutation {
             amount: input.amount.0,
             description: Description::parse(input.description.as_deref())?,
             ttl,
+            topic: ledger.config.topic.clone(),
             principal,
         };
         let row = store::place_hold(&ledger.db, &hold, ledger.config.account_sync_wait).await?;
@@ -765,6 +769,7 @@ impl Mutation {
             key: key(&input.idempotency_key)?,
             hold_id: parse_id(&input.hold_id, "hold")?,
             amount: input.amount.map(|a| a.0),
+            topic: ledger(ctx).config.topic.clone(),
         };
         let row = store::capture_hold(&ledger(ctx).db, &capture).await?;
         Ok(row.into())
@@ -774,7 +779,10 @@ impl Mutation {
     async fn void_hold(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Hold> {
         let principal = principal(ctx)?;
         let id = parse_id(&id, "hold")?;
-        Ok(store::void_hold(&ledger(ctx).db, &principal, id).await?.into())
+        let ledger = ledger(ctx);
+        Ok(store::void_hold(&ledger.db, &principal, id, &ledger.config.topic)
+            .await?
+            .into())
     }
 
     /// Sets an account's overdraft and daily withdrawal limits (staff only).

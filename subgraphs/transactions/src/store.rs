@@ -432,6 +432,8 @@ pub struct Movement {
     pub to: Option<Uuid>,
     pub amount: String,
     pub description: Description,
+    /// Where its events go (`bank.ledger`).
+    pub topic: String,
 }
 
 impl Movement {
@@ -553,7 +555,7 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<U
         created_at: now,
     };
     let legs = [(debit_id, -amount), (credit_id, amount)];
-    write_movement(&txn, &accounts, &legs, &transaction).await?;
+    write_movement(&txn, &accounts, &legs, &transaction, &m.topic).await?;
     txn.commit().await?;
     Ok(transaction_id)
 }
@@ -565,6 +567,7 @@ async fn write_movement(
     accounts: &HashMap<Uuid, AccountState>,
     legs: &[(Uuid, i64)],
     transaction: &TransactionRow,
+    topic: &str,
 ) -> Result<(), Stop> {
     assert_eq!(
         legs.iter().map(|(_, amount)| amount).sum::<i64>(),
@@ -595,7 +598,7 @@ async fn write_movement(
             .iter()
             .find(|other| other.id != account.id)
             .map(|other| other.id);
-        outgoing.push(events::posted(events::PostingFacts {
+        outgoing.push(events::posted(topic, events::PostingFacts {
             transaction_id: transaction.id,
             account_id: account.id,
             owner_id: account.owner_id.expect("customer accounts have owners"),
@@ -820,6 +823,7 @@ pub struct NewHold {
     pub amount: String,
     pub description: Description,
     pub ttl: Duration,
+    pub topic: String,
 }
 
 pub const HOLD_PENDING: &str = "PENDING";
@@ -885,6 +889,7 @@ async fn try_place_hold(db: &DatabaseConnection, h: &NewHold, hash: &str) -> Res
     let now = Utc::now();
     let expires_at = now + chrono::Duration::from_std(h.ttl).map_err(ApiError::internal)?;
     let event = events::hold(
+        &h.topic,
         events::HOLD_PLACED,
         events::HoldEvent {
             hold_id,
@@ -975,6 +980,7 @@ async fn resolve_hold(
     status: &str,
     captured_minor: i64,
     write_account: bool,
+    topic: &str,
 ) -> Result<(), Stop> {
     account.release(hold.amount_minor);
     if write_account {
@@ -997,6 +1003,7 @@ async fn resolve_hold(
     .await?;
     let currency = account.currency;
     let event = events::hold(
+        topic,
         events::HOLD_RELEASED,
         events::HoldEvent {
             hold_id: hold.id,
@@ -1037,6 +1044,7 @@ pub struct Capture {
     pub hold_id: Uuid,
     /// Part of the hold to capture; all of it when `None`. The rest is released.
     pub amount: Option<String>,
+    pub topic: String,
 }
 
 /// Captures a hold, fully or partly: one HOLD_CAPTURE transaction from the held account to the
@@ -1107,7 +1115,7 @@ async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result
     destination.require_active()?;
     {
         let account = accounts.get_mut(&hold.account_id).expect("locked above");
-        resolve_hold(&txn, &hold, account, "CAPTURED", amount, false).await?;
+        resolve_hold(&txn, &hold, account, "CAPTURED", amount, false, &c.topic).await?;
         account.debit(amount)?;
     }
     accounts
@@ -1127,7 +1135,7 @@ async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result
         created_at: now,
     };
     let legs = [(hold.account_id, -amount), (hold.to_account_id, amount)];
-    write_movement(&txn, &accounts, &legs, &transaction).await?;
+    write_movement(&txn, &accounts, &legs, &transaction, &c.topic).await?;
     txn.commit().await?;
     Ok(transaction_id)
 }
@@ -1137,6 +1145,7 @@ pub async fn void_hold(
     db: &DatabaseConnection,
     principal: &Principal,
     hold_id: Uuid,
+    topic: &str,
 ) -> ApiResult<HoldRow> {
     with_retries(db, Duration::ZERO, || async {
         let txn = db.begin().await?;
@@ -1151,7 +1160,7 @@ pub async fn void_hold(
             return Ok(());
         }
         require_pending(&hold, Utc::now())?;
-        resolve_hold(&txn, &hold, account, "VOIDED", 0, true).await?;
+        resolve_hold(&txn, &hold, account, "VOIDED", 0, true, topic).await?;
         txn.commit().await?;
         Ok(())
     })
@@ -1162,7 +1171,11 @@ pub async fn void_hold(
 }
 
 /// Releases pending holds whose time ran out, at most `batch` per call; returns how many.
-pub async fn expire_holds(db: &DatabaseConnection, batch: u64) -> Result<usize, DbErr> {
+pub async fn expire_holds(
+    db: &DatabaseConnection,
+    batch: u64,
+    topic: &str,
+) -> Result<usize, DbErr> {
     let due = holds::Entity::find()
         .filter(holds::Column::Status.eq(HOLD_PENDING))
         .filter(holds::Column::ExpiresAt.lte(Utc::now()))
@@ -1185,7 +1198,7 @@ pub async fn expire_holds(db: &DatabaseConnection, batch: u64) -> Result<usize, 
             txn.rollback().await?;
             continue;
         };
-        match resolve_hold(&txn, &hold, account, "EXPIRED", 0, true).await {
+        match resolve_hold(&txn, &hold, account, "EXPIRED", 0, true, topic).await {
             Ok(()) => {
                 txn.commit().await?;
                 expired += 1;

@@ -45,26 +45,11 @@ pub fn test_settings() -> NotificationsConfig {
 }
 
 pub async fn spawn_app(settings: NotificationsConfig) -> TestApp {
-    create_topics(&[&settings.ledger_topic, &settings.users_topic]).await;
+    testkit::create_topics(&[&settings.ledger_topic, &settings.users_topic]).await;
     let database = testkit::fresh_database(app::NAME).await;
     let app = spawn_replica(database, TestKeys::new(), settings).await;
     wait_until_consuming(&app).await;
     app
-}
-
-async fn create_topics(names: &[&str]) {
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    let admin: AdminClient<_> = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", testkit::kafka_brokers())
-        .create()
-        .expect("an admin client");
-    let topics: Vec<NewTopic> = names
-        .iter()
-        .map(|name| NewTopic::new(name, 3, TopicReplication::Fixed(1)))
-        .collect();
-    for result in admin.create_topics(&topics, &AdminOptions::new()).await.expect("create topics") {
-        result.expect("the topic is created");
-    }
 }
 
 /// Waits until the app's consumer group is assigned and reading: publishes a registration for

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use uuid::Uuid;
 
 use bank_testkit::{collect_events, data, error_code};
-use transactions_subgraph::events::{POSTED, TOPIC};
+use transactions_subgraph::events::POSTED;
 
 use crate::helpers::{spawn_app, Caller};
 
@@ -39,11 +39,12 @@ pub async fn committed_postings(db: &DatabaseConnection) -> HashMap<String, Hash
 
 /// The `posted` events on Kafka for `transactions`, as (transaction, account) -> event ids.
 pub async fn posted_events(
+    topic: &str,
     postings: &HashMap<String, HashSet<String>>,
 ) -> HashMap<(String, String), Vec<String>> {
     let expected: usize = postings.values().map(HashSet::len).sum();
     let events = collect_events(
-        TOPIC,
+        topic,
         |event| {
             event["type"] == POSTED
                 && event["data"]["transactionId"]
@@ -127,7 +128,7 @@ async fn thirty_two_clients_transferring_at_random_neither_lose_nor_make_money()
     // Every committed posting is on Kafka exactly once.
     let postings = committed_postings(&app.db).await;
     assert_eq!(postings.len() as u64, transfers + ACCOUNTS as u64);
-    let seen = posted_events(&postings).await;
+    let seen = posted_events(&app.topic, &postings).await;
     for (tx, accounts) in &postings {
         for account in accounts {
             let ids = seen.get(&(tx.clone(), account.clone()));

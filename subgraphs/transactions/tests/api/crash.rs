@@ -19,6 +19,7 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
     let database = bank_testkit::fresh_database("transactions").await;
     let keys = TestKeys::new();
     let jwks_url = keys.serve_jwks().await;
+    let topic = bank_testkit::fresh_topic("test-ledger").await;
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -31,6 +32,7 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
             .env("TRANSACTIONS_JWKS_URL", &jwks_url)
             .env("TRANSACTIONS_KAFKA_BROKERS", bank_testkit::kafka_brokers())
             .env("TRANSACTIONS_CONSUME_ACCOUNT_EVENTS", "false")
+            .env("TRANSACTIONS_LEDGER_TOPIC", &topic)
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
@@ -125,7 +127,7 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
     assert!(check.ok(), "ledger invariants after the crash: {check:#?}");
 
     let postings = committed_postings(&db).await;
-    let seen = posted_events(&postings).await;
+    let seen = posted_events(&topic, &postings).await;
     for (tx, accounts) in &postings {
         for account in accounts {
             let ids = seen.get(&(tx.clone(), account.clone()));

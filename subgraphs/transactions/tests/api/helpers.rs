@@ -16,6 +16,7 @@ pub struct TestApp {
     pub keys: TestKeys,
     pub db: DatabaseConnection,
     pub addr: std::net::SocketAddr,
+    pub topic: String,
 }
 
 /// Settings for tests: accounts arrive by direct calls (see [`TestApp::open`]), so the
@@ -33,7 +34,10 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_ledger_config()).await
 }
 
-pub async fn spawn_app_with(ledger: LedgerConfig) -> TestApp {
+pub async fn spawn_app_with(mut ledger: LedgerConfig) -> TestApp {
+    // Events go to a topic of the test's own.
+    ledger.topic = testkit::fresh_topic("test-ledger").await;
+    let topic = ledger.topic.clone();
     let database = testkit::fresh_database(app::NAME).await;
     let mut config = testkit::service_config(app::NAME, database.clone());
     config.database.max_connections = 20;
@@ -49,6 +53,7 @@ pub async fn spawn_app_with(ledger: LedgerConfig) -> TestApp {
 
         db,
         addr,
+        topic,
     }
 }
 
