@@ -51,17 +51,24 @@ start() {
   topics
 }
 
+# Creates missing topics. A broker that has just started (or restarted under load) may answer
+# its port before its storage is ready: list and create are retried for up to 30 s.
 topics() {
-  local existing entry name partitions
-  existing="$("$TANSU" topic list --broker "$BROKER" 2>/dev/null || true)"
+  local existing entry name partitions attempt
   for entry in "${TOPICS[@]}"; do
     name="${entry%%:*}"
     partitions="${entry##*:}"
-    if ! grep -qw -- "$name" <<<"$existing"; then
-      "$TANSU" topic create --broker "$BROKER" --partitions "$partitions" "$name" >>"$LOGS/kafka.log" 2>&1 \
-        || die "could not create topic $name; see .data/logs/kafka.log"
-      ok "topic $name ($partitions partitions)"
-    fi
+    for attempt in $(seq 1 30); do
+      if existing="$("$TANSU" topic list --broker "$BROKER" 2>/dev/null)"; then
+        grep -qw -- "$name" <<<"$existing" && break
+        if "$TANSU" topic create --broker "$BROKER" --partitions "$partitions" "$name" >>"$LOGS/kafka.log" 2>&1; then
+          ok "topic $name ($partitions partitions)"
+          break
+        fi
+      fi
+      [ "$attempt" -lt 30 ] || die "could not create topic $name; see .data/logs/kafka.log"
+      sleep 1
+    done
   done
 }
 
@@ -69,6 +76,9 @@ case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop_bg kafka ;;
+  # A crash: SIGKILL, no shutdown at all (what the broker-restart test does mid-load).
+  kill)
+    if is_running kafka; then kill -KILL "$(cat "$RUN/kafka.pid")"; rm -f "$RUN/kafka.pid"; ok "kafka killed"; fi ;;
   topics) topics ;;
-  *) die "usage: kafka.sh install|start|stop|topics" ;;
+  *) die "usage: kafka.sh install|start|stop|kill|topics" ;;
 esac

@@ -56,6 +56,11 @@ service_env() {
   echo "${prefix}_DATABASE_URL=$DATABASE_URL"
   echo "${prefix}_JWKS_URL=http://127.0.0.1:$USERS_PORT/.well-known/jwks.json"
   echo "${prefix}_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  # tansu 0.6 loses an idempotent producer's state when it restarts (and its storage then
+  # fails every request), so the local stack produces with acks=all and one request in flight;
+  # consumers discard a retried duplicate by event id. Apache Kafka (compose, Kubernetes) keeps
+  # the idempotent producer.
+  echo "${prefix}_KAFKA_IDEMPOTENCE=false"
 }
 
 start_service() {

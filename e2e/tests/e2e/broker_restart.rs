@@ -1,5 +1,5 @@
-//! The Kafka-protocol broker restarts while money moves: every posting still becomes exactly
-//! one stored notification. It restarts the stack's broker, so `scripts/test.sh` runs it on its
+//! The Kafka-protocol broker is killed (SIGKILL) and restarted while money moves: every
+//! posting still becomes exactly one stored notification. It restarts the stack's broker, so `scripts/test.sh` runs it on its
 //! own, after the other suites (`--run-ignored only`).
 
 use std::time::Duration;
@@ -52,7 +52,7 @@ async fn a_broker_restart_mid_load_loses_and_duplicates_no_alert() {
     let restart = async {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka.sh");
-        for step in ["stop", "start"] {
+        for step in ["kill", "start"] {
             let status = tokio::process::Command::new("bash")
                 .args([script, step])
                 .status()

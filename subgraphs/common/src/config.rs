@@ -143,6 +143,7 @@ impl ServiceConfig {
         let kafka = crate::kafka::KafkaConfig {
             brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:19092".to_string())?,
             client_id: name.to_string(),
+            idempotence: env.get_or("KAFKA_IDEMPOTENCE", true)?,
         };
         Ok(Self {
             name,

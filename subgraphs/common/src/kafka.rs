@@ -9,6 +9,9 @@ pub struct KafkaConfig {
     pub brokers: String,
     /// Sent as `client.id`, so the broker's logs name the service.
     pub client_id: String,
+    /// The idempotent producer (on everywhere except against a broker that cannot keep a
+    /// producer's state across its own restart; see docs/events.md).
+    pub idempotence: bool,
 }
 
 impl KafkaConfig {
@@ -22,9 +25,18 @@ impl KafkaConfig {
     }
 
     /// An idempotent producer: retries never duplicate or reorder a partition's messages.
+    /// Without idempotence, one request in flight per connection still keeps order; a retry may
+    /// then duplicate a message, which consumers discard by event id.
     pub fn producer(&self) -> Result<FutureProducer, rdkafka::error::KafkaError> {
-        self.base()
-            .set("enable.idempotence", "true")
+        let mut config = self.base();
+        if self.idempotence {
+            config.set("enable.idempotence", "true");
+        } else {
+            config
+                .set("enable.idempotence", "false")
+                .set("max.in.flight.requests.per.connection", "1");
+        }
+        config
             .set("acks", "all")
             .set("linger.ms", "2")
             .set("message.timeout.ms", "30000")

@@ -105,6 +105,7 @@ pub async fn collect_events(
     let consumer = bank_common::kafka::KafkaConfig {
         brokers: kafka_brokers(),
         client_id: "testkit".into(),
+        idempotence: true,
     }
     .consumer(&format!("test-{}", Uuid::new_v4()))
     .expect("a consumer");

@@ -14,6 +14,7 @@ async fn lifecycle_changes_reach_kafka_once_each_in_order() {
     let producer = bank_common::kafka::KafkaConfig {
         brokers: bank_testkit::kafka_brokers(),
         client_id: "second-replica".into(),
+        idempotence: true,
     }
     .producer()
     .unwrap();

@@ -157,6 +157,7 @@ pub fn producer() -> FutureProducer {
     bank_common::kafka::KafkaConfig {
         brokers: testkit::kafka_brokers(),
         client_id: "test-events".into(),
+        idempotence: true,
     }
     .producer()
     .expect("a producer")

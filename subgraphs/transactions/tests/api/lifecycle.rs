@@ -62,6 +62,7 @@ async fn account_events_from_kafka_reach_the_ledger_once() {
     let producer = bank_common::kafka::KafkaConfig {
         brokers: bank_testkit::kafka_brokers(),
         client_id: "test-accounts".into(),
+        idempotence: true,
     }
     .producer()
     .unwrap();
