@@ -5,6 +5,7 @@
 #   docker build --target users        -t bank/users .
 #   docker build --target accounts     -t bank/accounts .
 #   docker build --target transactions -t bank/transactions .
+#   docker build --target notifications -t bank/notifications .
 #   docker build --target router       -t bank/router .
 #   docker build --target gateway      -t bank/gateway .    # NGINX with the built web assets
 #
@@ -55,7 +56,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --workspace --bins
 
 # ---------------------------------------------------------------------------------------------
-# The real build: every binary of the workspace (users, accounts, transactions, bank-router).
+# The real build: every binary of the workspace; the images need users, accounts, transactions,
+# notifications and bank-router, and the build fails if one of them is missing.
 FROM deps AS build
 COPY . .
 # The stand-ins were compiled after the real files were last changed: make the real ones newer.
@@ -65,23 +67,26 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     find . -name '*.rs' -not -path './target/*' -exec touch {} +; \
     cargo build --release --locked --workspace --bins; \
     mkdir -p /out; \
-    for bin in users accounts transactions bank-router; do \
-      if [ -f "target/release/$bin" ]; then cp "target/release/$bin" /out/; fi; \
+    for bin in users accounts transactions notifications bank-router; do \
+      cp "target/release/$bin" /out/; \
     done; \
     ls -l /out
 
 # ---------------------------------------------------------------------------------------------
-# Web assets: the GraphiQL page, and the web app when web/app exists.
+# Web assets: the GraphiQL page, and the web app when web/app exists. The repository's layout
+# is kept under /src because the web app's build generates its typed operations from
+# ../../schema/supergraph.graphql (web/app/codegen.ts) and fails without it.
 FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS web
-WORKDIR /web
-COPY web/ ./
+WORKDIR /src
+COPY schema/supergraph.graphql schema/supergraph.graphql
+COPY web/ web/
 RUN --mount=type=cache,target=/root/.npm \
     set -eu; \
     mkdir -p /out; \
     for app in graphiql app; do \
-      if [ -f "$app/package.json" ]; then \
-        (cd "$app" && npm ci --no-audit --no-fund --loglevel=error && npm run build); \
-        cp -r "$app/dist" "/out/$app"; \
+      if [ -f "web/$app/package.json" ]; then \
+        (cd "web/$app" && npm ci --no-audit --no-fund --loglevel=error && npm run build); \
+        cp -r "web/$app/dist" "/out/$app"; \
       fi; \
     done; \
     test -f /out/graphiql/index.html
@@ -118,6 +123,15 @@ COPY --from=build /out/transactions /usr/local/bin/transactions
 ENV TRANSACTIONS_LISTEN_ADDR=0.0.0.0:4003
 EXPOSE 4003
 ENTRYPOINT ["/usr/local/bin/transactions"]
+CMD ["serve"]
+
+# Notifications: GraphQL over HTTP and WebSocket (subscriptions), Kafka consumers, and
+# e-mail (SMTP) and SMS (HTTP provider) delivery; NOTIFICATIONS_SMTP_URL and _SMS_URL say where.
+FROM runtime AS notifications
+COPY --from=build /out/notifications /usr/local/bin/notifications
+ENV NOTIFICATIONS_LISTEN_ADDR=0.0.0.0:4004
+EXPOSE 4004
+ENTRYPOINT ["/usr/local/bin/notifications"]
 CMD ["serve"]
 
 # The router carries its configuration and the supergraph it was built with, so an image is

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A stand-in SMS provider for the local stack: accepts POST /sms with {"to", "body"} and
-appends each message as a JSON line to the given file. Listens on loopback only."""
+"""A stand-in SMS provider for the local stack and compose: accepts POST /sms with {"to", "body"}
+and appends each message as a JSON line to the given file. Listens on loopback unless --host
+says otherwise (compose listens on the container's network)."""
 
 import argparse
 import json
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4090)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -29,7 +31,7 @@ def main() -> None:
         def log_message(self, *_args) -> None:
             pass
 
-    ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+    ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
 
 
 if __name__ == "__main__":
