@@ -7,10 +7,6 @@ const config: CodegenConfig = {
   documents: [
     'src/**/*.{ts,tsx}',
     '!src/gql/**',
-    // The notification documents (transactionAlerts, notificationAdded, notifications,
-    // markNotificationRead) are not in the supergraph yet. They are enabled here when the
-    // notifications subgraph lands: remove this line and see src/notifications/README.md.
-    '!src/notifications/live/**',
   ],
   ignoreNoDocuments: false,
   errorsOnly: false,

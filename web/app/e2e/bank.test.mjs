@@ -152,10 +152,71 @@ describe('the bank in a browser', () => {
     await shot(alice, 'dashboard');
   });
 
-  test.skip('the recipient sees a live alert toast and the new balance without a reload: waits for the notifications subgraph (transactionAlerts is not in the supergraph yet)', async () => {
-    // When it lands: keep bob on his dashboard, transfer from alice, then
-    // await bob.getByTestId('toast').filter({ hasText: 'Received 1.00 EUR' }).waitFor();
-    // await expectBalance(bob, '26.50 EUR');
+  test('the recipient sees a live alert toast, the new balance and one more unread notification without a reload', async () => {
+    // Bob stays on his dashboard; nothing on his page reloads from here on.
+    await heading(bob, 'Your accounts').waitFor();
+    const unread = bob.getByTestId('unread-count');
+    await unread.filter({ hasText: /^1$/ }).waitFor(); // the 25.50 EUR transfer
+    await bob.evaluate(() => {
+      window.__sameDocument = true;
+    });
+
+    await moveMoney(alice, 'Transfer', '1', { to: bobNumber });
+    await alice.getByTestId('toast').filter({ hasText: 'Sent 1.00 EUR.' }).waitFor();
+    await expectBalance(alice, '83.50 EUR');
+
+    const toast = bob.getByTestId('toast').filter({ hasText: 'Received 1.00 EUR on Savings pot. Balance 26.50 EUR.' });
+    await toast.waitFor();
+    await expectBalance(bob, '26.50 EUR');
+    await unread.filter({ hasText: /^2$/ }).waitFor();
+    assert.equal(await bob.evaluate(() => window.__sameDocument), true, 'the page was not reloaded');
+    await shot(bob, 'live-alert-phone');
+  });
+
+  test('the notification centre lists, filters, pages and marks read; settings are checked and saved', async () => {
+    await bob.getByRole('link', { name: /^Notifications/ }).click();
+    await heading(bob, 'Notifications').waitFor();
+    const items = bob.getByTestId('notification');
+    await items.filter({ hasText: 'You received 1.00 EUR' }).waitFor();
+    await items.filter({ hasText: 'You received 25.50 EUR' }).waitFor();
+    assert.equal(await items.count(), 2);
+    await bob.getByText('2 unread.').waitFor();
+    await shot(bob, 'notifications-phone');
+
+    await bob.getByRole('button', { name: 'Mark “You received 1.00 EUR” as read' }).click();
+    await bob.getByText('1 unread.').waitFor();
+    await bob.getByTestId('unread-count').filter({ hasText: /^1$/ }).waitFor();
+    await bob.getByLabel('Show unread only').check();
+    await items.filter({ hasText: 'You received 25.50 EUR' }).waitFor();
+    await bob.waitForFunction(() => document.querySelectorAll('[data-testid="notification"]').length === 1);
+    await bob.getByRole('button', { name: 'Mark all as read' }).click();
+    await bob.getByText('Nothing unread.').waitFor();
+    await bob.waitForFunction(() => !document.querySelector('[data-testid="unread-count"]'));
+    await bob.getByLabel('Show unread only').uncheck();
+    await items.nth(1).waitFor();
+
+    await bob.getByRole('link', { name: 'Notification settings' }).click();
+    await heading(bob, 'Notification settings').waitFor();
+    assert.equal(await bob.getByLabel('In the app (notification centre)').isChecked(), true);
+    await bob.getByLabel('By text message (SMS)').check();
+    await bob.getByRole('button', { name: 'Save settings' }).click();
+    await bob.getByText('Text messages need a phone number.').waitFor();
+    await bob.getByLabel('Phone number for text messages').fill('+44 7700 900123');
+    await bob.getByLabel('Alert threshold').fill('1.5');
+    await bob.getByRole('button', { name: 'Save settings' }).click();
+    await bob.getByText('Enter a whole number, 0 or more.').waitFor();
+    await bob.getByLabel('Alert threshold').fill('0');
+    await bob.getByRole('button', { name: 'Save settings' }).click();
+    await bob.getByTestId('toast').filter({ hasText: 'Notification settings saved.' }).waitFor();
+    await shot(bob, 'notification-settings-phone');
+    await bob.reload();
+    await heading(bob, 'Notification settings').waitFor();
+    assert.equal(await bob.getByLabel('Phone number for text messages').inputValue(), '+447700900123');
+    assert.equal(await bob.getByLabel('By text message (SMS)').isChecked(), true);
+    await bob.getByLabel('By text message (SMS)').uncheck();
+    await bob.getByLabel('Phone number for text messages').fill('');
+    await bob.getByRole('button', { name: 'Save settings' }).click();
+    await bob.getByTestId('toast').filter({ hasText: 'Notification settings saved.' }).waitFor();
   });
 
   test('an insufficient-funds transfer shows its message and moves nothing', async () => {
@@ -167,7 +228,7 @@ describe('the bank in a browser', () => {
     const alert = alice.getByRole('alert').filter({ hasText: 'There is not enough money in the account for this.' });
     await alert.waitFor();
     await shot(alice, 'insufficient-funds');
-    await expectBalance(alice, '84.50 EUR');
+    await expectBalance(alice, '83.50 EUR');
   });
 
   test('amounts are checked against the currency before sending', async () => {
@@ -194,13 +255,25 @@ describe('the bank in a browser', () => {
     await heading(bob, 'Savings pot').waitFor();
     for (let i = 1; i <= 10; i++) {
       await moveMoney(bob, 'Deposit', '1');
-      await expectBalance(bob, `${(25.5 + i).toFixed(2)} EUR`);
+      await expectBalance(bob, `${(26.5 + i).toFixed(2)} EUR`);
     }
     await bob.locator('.transaction').nth(9).waitFor();
     assert.equal(await bob.locator('.transaction').count(), 10); // one page
     await bob.getByRole('button', { name: 'Load more' }).click();
     await bob.locator('.transaction').filter({ hasText: '+25.50 EUR' }).waitFor();
-    assert.equal(await bob.locator('.transaction').count(), 11);
+    assert.equal(await bob.locator('.transaction').count(), 12);
+    assert.equal(await bob.getByRole('button', { name: 'Load more' }).count(), 0);
+
+    // Ten deposits, ten more unread notifications: the centre pages them too.
+    await bob.getByTestId('unread-count').filter({ hasText: /^10$/ }).waitFor();
+    await bob.getByRole('link', { name: /^Notifications/ }).click();
+    await heading(bob, 'Notifications').waitFor();
+    const items = bob.getByTestId('notification');
+    await items.nth(9).waitFor();
+    assert.equal(await items.count(), 10);
+    await bob.getByRole('button', { name: 'Load more' }).click();
+    await items.filter({ hasText: 'You received 25.50 EUR' }).waitFor();
+    assert.equal(await items.count(), 12);
     assert.equal(await bob.getByRole('button', { name: 'Load more' }).count(), 0);
   });
 
@@ -248,4 +321,42 @@ describe('the bank in a browser', () => {
     await bob.reload();
     await bob.getByRole('heading', { name: 'Move money' }).waitFor();
   });
+
+  test('after a token refresh the live connection signs in again with the new token and alerts keep coming', async () => {
+    const carol = await newPage();
+    await carol.clock.install(); // time runs as usual until the test jumps ahead
+    const inits = [];
+    carol.on('websocket', (socket) => {
+      socket.on('framesent', ({ payload }) => {
+        const message = JSON.parse(String(payload));
+        if (message.type === 'connection_init') inits.push(message.payload?.Authorization);
+      });
+    });
+    await signUp(carol, 'Carol Example');
+    const carolNumber = await openAccount(carol, { currency: 'EUR', nickname: 'Pocket' });
+    await carol.getByRole('link', { name: '← Your accounts' }).click();
+    await heading(carol, 'Your accounts').waitFor();
+    await waitUntil(() => inits.length === 1);
+    assert.match(inits[0], /^Bearer \S+$/);
+
+    // Past the access token's refresh time (80% of its life; the stack's tokens live 15 minutes):
+    // the app refreshes and moves its subscriptions to a socket authenticated with the new token.
+    await carol.clock.fastForward('30:00');
+    await waitUntil(() => inits.length === 2);
+    assert.match(inits[1], /^Bearer \S+$/);
+    assert.notEqual(inits[1], inits[0]);
+
+    await moveMoney(bob, 'Transfer', '2', { to: carolNumber });
+    await carol.getByTestId('toast').filter({ hasText: 'Received 2.00 EUR on Pocket. Balance 2.00 EUR.' }).waitFor();
+    await expectBalance(carol, '2.00 EUR');
+    await carol.getByTestId('unread-count').filter({ hasText: /^1$/ }).waitFor();
+  });
 });
+
+async function waitUntil(condition, timeoutMs = TIMEOUT) {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

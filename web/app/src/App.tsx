@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { isStaff, restore, signOut, useSession } from './auth/session';
-import { Notifications } from './notifications';
+import { Notifications, NotificationsPage, PreferencesPage } from './notifications';
+import { LIVE_NOTIFICATIONS } from './notifications/config';
 import { Link, Redirect, navigate, usePageTitle, usePath } from './router';
 import { AccountDetail } from './screens/AccountDetail';
 import { Dashboard } from './screens/Dashboard';
@@ -24,6 +25,8 @@ export function App() {
   else if (path === '/accounts/new') page = <OpenAccount />;
   else if (path.startsWith('/accounts/')) page = <AccountDetail key={path} id={decodeURIComponent(path.slice('/accounts/'.length))} />;
   else if (path === '/staff' && isStaff(session.user)) page = <Staff />;
+  else if (LIVE_NOTIFICATIONS && path === '/notifications') page = <NotificationsPage />;
+  else if (LIVE_NOTIFICATIONS && path === '/notifications/settings') page = <PreferencesPage />;
   else page = <NotFound />;
 
   return (

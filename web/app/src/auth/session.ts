@@ -6,7 +6,7 @@
  * most one refresh is ever in flight.
  */
 import { useSyncExternalStore } from 'react';
-import { client, connectSession, resetSubscriptions } from '../graphql/client';
+import { client, closeSubscriptions, connectSession, restartSubscriptions } from '../graphql/client';
 import { LoginMutation, LogoutMutation, RefreshTokenMutation, RegisterMutation } from '../graphql/operations';
 import type { AuthFieldsFragment, Role } from '../gql/graphql';
 import { RefreshScheduler } from './refresh';
@@ -60,17 +60,16 @@ function accept(payload: AuthFieldsFragment) {
   accessToken = payload.accessToken;
   sessionStorage.setItem(REFRESH_TOKEN_KEY, payload.refreshToken);
   scheduler.schedule(payload.expiresIn);
-  const previous = state.status === 'signedIn' ? state.user : undefined;
-  const user = { ...payload.user };
-  if (!previous || previous.id !== user.id) resetSubscriptions();
-  setState({ status: 'signedIn', user });
+  // The socket authenticated with the previous token: live subscriptions move to a new one.
+  restartSubscriptions();
+  setState({ status: 'signedIn', user: { ...payload.user } });
 }
 
 function clear(reason?: string) {
   scheduler.cancel();
   accessToken = undefined;
   sessionStorage.removeItem(REFRESH_TOKEN_KEY);
-  resetSubscriptions();
+  closeSubscriptions();
   setState({ status: 'signedOut', reason });
 }
 

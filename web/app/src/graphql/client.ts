@@ -5,7 +5,8 @@
  * subscriptions carry it in the graphql-ws `connection_init` payload.
  */
 import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
-import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { createClient as createWsClient } from 'graphql-ws';
+import { LiveSocket } from './liveSocket';
 
 export const httpUrl = new URL('/graphql', window.location.origin).toString();
 
@@ -32,22 +33,32 @@ const authorization = (): Record<string, string> => {
   return token ? { Authorization: `Bearer ${token}` } : {};
 };
 
-let ws: WsClient | undefined;
+/**
+ * One lazy socket, authenticated in `connection_init` with the token of the moment. After a
+ * token refresh `restartSubscriptions()` moves every subscription to a new socket with the new
+ * token; a lost connection is retried (at most 30 s apart) with the current token.
+ */
+const live = new LiveSocket({
+  create: () =>
+    createWsClient({
+      url: wsUrl,
+      lazy: true,
+      retryAttempts: Number.POSITIVE_INFINITY,
+      retryWait: (retries) =>
+        new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** retries) + Math.random() * 1000)),
+      connectionParams: () => authorization(),
+    }),
+  onAuthFailure: () => onUnauthenticated(),
+});
 
-/** One lazy socket; `resetSubscriptions()` reconnects it with the current token. */
-function wsClient(): WsClient {
-  ws ??= createWsClient({
-    url: wsUrl,
-    lazy: true,
-    retryAttempts: 5,
-    connectionParams: () => authorization(),
-  });
-  return ws;
+/** A new access token: subscriptions continue on a socket authenticated with it. */
+export function restartSubscriptions() {
+  live.restart();
 }
 
-export function resetSubscriptions() {
-  ws?.dispose();
-  ws = undefined;
+/** Signed out: subscriptions end and the socket closes. */
+export function closeSubscriptions() {
+  live.close();
 }
 
 const AUTH_OPERATIONS = new Set(['Login', 'Register', 'RefreshToken', 'Logout']);
@@ -74,7 +85,7 @@ export const client = new Client({
         const input = { ...request, query: request.query ?? '' };
         return {
           subscribe(sink) {
-            const unsubscribe = wsClient().subscribe(input, sink);
+            const unsubscribe = live.subscribe(input, sink);
             return { unsubscribe };
           },
         };

@@ -1,6 +1,6 @@
 /**
  * Toasts: short messages in a polite live region at the corner of the screen (results of the
- * person's own actions now; live transaction alerts once the notifications subgraph is there).
+ * person's own actions and live transaction alerts).
  */
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from 'react';
 

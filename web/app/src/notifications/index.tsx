@@ -2,7 +2,10 @@ import { LIVE_NOTIFICATIONS } from './config';
 import { LiveAlerts } from './live/LiveAlerts';
 import { NotificationCentre } from './live/NotificationCentre';
 
-/** Live alerts and the notification centre, when the supergraph has them (config.ts). */
+export { NotificationsPage } from './live/NotificationsPage';
+export { PreferencesPage } from './live/PreferencesPage';
+
+/** Live alerts and the header's notification link (config.ts can switch them off). */
 export function Notifications() {
   if (!LIVE_NOTIFICATIONS) return null;
   return (

@@ -3,7 +3,7 @@ import { useMutation, useQuery } from 'urql';
 import { AccountQuery, CloseAccountMutation, TransactionsQuery } from '../graphql/operations';
 import { useCatchUp } from '../graphql/useCatchUp';
 import { describeError } from '../lib/errors';
-import { balancesChanged, onBalancesChanged } from '../lib/events';
+import { balancesChanged, concerns, onBalancesChanged } from '../lib/events';
 import { formatMoney, isNegative } from '../lib/money';
 import { Link, navigate, usePageTitle } from '../router';
 import { FormError, Notice, StatusBadge, accountName, formatAccountNumber } from '../ui/components';
@@ -28,11 +28,12 @@ export function AccountDetail({ id }: { id: string }) {
   const [version, setVersion] = useState(0);
   useEffect(
     () =>
-      onBalancesChanged(() => {
+      onBalancesChanged((change) => {
+        if (!concerns(change, id)) return;
         refetch({ requestPolicy: 'network-only' });
         setVersion((v) => v + 1);
       }),
-    [refetch],
+    [refetch, id],
   );
   const account = data?.account;
   const catchingUp = useCatchUp(Boolean(data && !account && !error), fetching, refetch);

@@ -6,6 +6,7 @@ import { balancesChanged } from '../lib/events';
 import { SubmissionKeys } from '../lib/idempotency';
 import { exponentOf, formatMoney } from '../lib/money';
 import { hasErrors, normalizeAccountNumber, validateMoneyForm, type FieldErrors, type MoneyAction } from '../lib/validation';
+import { rememberOwnTransaction } from '../notifications/alerts';
 import { useToasts } from '../notifications/Toasts';
 import { Field, FormError, SelectField, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
 
@@ -89,6 +90,7 @@ export function MoneyForm({ account, ownAccounts }: { account: OwnAccount; ownAc
 
     const moved = result.data && ('deposit' in result.data ? result.data.deposit : 'withdraw' in result.data ? result.data.withdraw : result.data.transfer);
     if (moved) {
+      rememberOwnTransaction(moved.id); // its live alert needs no second toast
       keys.current.settle();
       setAmount('');
       setDescription('');

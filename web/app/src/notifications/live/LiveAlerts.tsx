@@ -1,26 +1,41 @@
-import { useEffect } from 'react';
-import { useSubscription } from 'urql';
+import { useEffect, useRef } from 'react';
+import { useClient } from 'urql';
 import { balancesChanged } from '../../lib/events';
-import { formatMoney, isNegative } from '../../lib/money';
+import { RecentSet, decideAlert, ownTransactionIds } from '../alerts';
+import { notificationEvent } from '../events';
 import { useToasts } from '../Toasts';
-import { TransactionAlertsSubscription, type TransactionAlertData } from './documents';
+import { NotificationAddedSubscription, TransactionAlertsSubscription } from './documents';
 
-/** Every posting on the person's accounts: a toast, and balances on screen refetch. */
+/**
+ * The live subscriptions while someone is signed in: every posting on their accounts becomes a
+ * toast and refetches the balances it touched; every stored notification reaches the centre.
+ * Each event is handled as it comes (not only the latest one a render sees).
+ */
 export function LiveAlerts() {
+  const client = useClient();
   const toasts = useToasts();
-  const [{ data }] = useSubscription<TransactionAlertData>({ query: TransactionAlertsSubscription });
-  const alert = data?.transactionAlerts;
+  const seenAlerts = useRef(new RecentSet());
+  const seenNotifications = useRef(new RecentSet());
+
   useEffect(() => {
-    if (!alert) return;
-    const { amount } = alert.transaction;
-    const incoming = !isNegative(amount.amount) && alert.transaction.kind !== 'WITHDRAWAL';
-    const name = alert.account.nickname || alert.account.number;
-    toasts.show(
-      `${incoming ? 'Received' : 'Paid'} ${formatMoney(amount.amount.replace(/^-/, ''), amount.currency)} on ${name}. ` +
-        `Balance ${formatMoney(alert.balanceAfter.amount, alert.balanceAfter.currency)}.`,
-      'info',
-    );
-    balancesChanged();
-  }, [alert, toasts]);
+    const alerts = client.subscription(TransactionAlertsSubscription, {}).subscribe((result) => {
+      const alert = result.data?.transactionAlerts;
+      if (!alert) return;
+      const decision = decideAlert(alert, seenAlerts.current, ownTransactionIds());
+      if (decision.action !== 'show') return;
+      toasts.show(decision.toast, decision.tone);
+      balancesChanged({ accountIds: decision.refreshAccountIds });
+    });
+    const added = client.subscription(NotificationAddedSubscription, {}).subscribe((result) => {
+      const notification = result.data?.notificationAdded;
+      if (!notification || seenNotifications.current.has(notification.id)) return;
+      seenNotifications.current.add(notification.id);
+      notificationEvent({ type: 'added', notification });
+    });
+    return () => {
+      alerts.unsubscribe();
+      added.unsubscribe();
+    };
+  }, [client, toasts]);
   return null;
 }

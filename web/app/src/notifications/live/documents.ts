@@ -1,100 +1,132 @@
 /**
- * Enabled when the notifications subgraph lands (see ../README.md): these fields are not in the
- * supergraph yet, so this folder is excluded from code generation and the types are written by
- * hand after shared/API.md.
+ * The notifications subgraph's operations, typed by code generation from the supergraph like
+ * every other operation (`npm run codegen`).
  */
-import { gql } from 'urql';
+import { graphql } from '../../gql';
 
-export interface MoneyValue {
-  amount: string;
-  currency: string;
-}
-
-export interface TransactionAlertData {
-  transactionAlerts: {
-    transaction: { id: string; kind: string; amount: MoneyValue; description?: string | null };
-    account: { id: string; number: string; nickname?: string | null };
-    balanceAfter: MoneyValue;
-  };
-}
-
-export interface NotificationItem {
-  id: string;
-  kind: string;
-  title: string;
-  body: string;
-  createdAt: string;
-  readAt?: string | null;
-}
-
-export interface NotificationsData {
-  me: { id: string; notifications: { edges: Array<{ cursor: string; node: NotificationItem }> } } | null;
-}
-
-export const TransactionAlertsSubscription = gql`
+export const TransactionAlertsSubscription = graphql(`
   subscription TransactionAlerts {
     transactionAlerts {
       transaction {
         id
         kind
-        amount {
-          amount
-          currency
-        }
-        description
       }
       account {
         id
         number
         nickname
+        balance {
+          amount
+          currency
+        }
       }
+      amount {
+        amount
+        currency
+      }
+      direction
       balanceAfter {
         amount
         currency
       }
+      description
+      postedAt
     }
   }
-`;
+`);
 
-export const NotificationAddedSubscription = gql`
+export const NotificationFields = graphql(`
+  fragment NotificationFields on Notification {
+    id
+    kind
+    title
+    body
+    createdAt
+    readAt
+  }
+`);
+
+export const NotificationAddedSubscription = graphql(`
   subscription NotificationAdded {
     notificationAdded {
-      id
-      kind
-      title
-      body
-      createdAt
-      readAt
+      ...NotificationFields
     }
   }
-`;
+`);
 
-export const NotificationsQuery = gql`
-  query Notifications($first: Int!) {
+export const UnreadCountQuery = graphql(`
+  query UnreadNotifications {
     me {
       id
-      notifications(first: $first) {
-        edges {
-          cursor
-          node {
-            id
-            kind
-            title
-            body
-            createdAt
-            readAt
-          }
-        }
+      notifications(first: 1, unreadOnly: true) {
+        unreadCount
       }
     }
   }
-`;
+`);
 
-export const MarkNotificationReadMutation = gql`
+export const NotificationsQuery = graphql(`
+  query Notifications($first: Int!, $after: String, $unreadOnly: Boolean!) {
+    me {
+      id
+      notifications(first: $first, after: $after, unreadOnly: $unreadOnly) {
+        edges {
+          cursor
+          node {
+            ...NotificationFields
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        unreadCount
+      }
+    }
+  }
+`);
+
+export const MarkNotificationReadMutation = graphql(`
   mutation MarkNotificationRead($id: ID!) {
     markNotificationRead(id: $id) {
       id
       readAt
     }
   }
-`;
+`);
+
+export const MarkAllNotificationsReadMutation = graphql(`
+  mutation MarkAllNotificationsRead {
+    markAllNotificationsRead
+  }
+`);
+
+export const PreferencesFields = graphql(`
+  fragment PreferencesFields on NotificationPreferences {
+    inApp
+    email
+    sms
+    phoneNumber
+    alertThreshold
+  }
+`);
+
+export const NotificationPreferencesQuery = graphql(`
+  query NotificationPreferences {
+    me {
+      id
+      email
+      notificationPreferences {
+        ...PreferencesFields
+      }
+    }
+  }
+`);
+
+export const UpdateNotificationPreferencesMutation = graphql(`
+  mutation UpdateNotificationPreferences($input: NotificationPreferencesInput!) {
+    updateNotificationPreferences(input: $input) {
+      ...PreferencesFields
+    }
+  }
+`);

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { RecentSet, alertKey, alertText, decideAlert, type AlertLike } from './alerts';
+
+const alert = (over: Partial<AlertLike> = {}): AlertLike => ({
+  transaction: { id: 't1', kind: 'TRANSFER' },
+  account: { id: 'a1', number: 'XB1200012345678901', nickname: 'Savings pot' },
+  amount: { amount: '25.50', currency: 'EUR' },
+  direction: 'CREDIT',
+  balanceAfter: { amount: '125.5', currency: 'EUR' },
+  description: null,
+  ...over,
+});
+
+describe('alertText', () => {
+  it('says what came in, on which account, and the balance after', () => {
+    expect(alertText(alert())).toBe('Received 25.50 EUR on Savings pot. Balance 125.50 EUR.');
+  });
+
+  it('names deposits, withdrawals, card payments and transfers out', () => {
+    expect(alertText(alert({ transaction: { id: 't', kind: 'DEPOSIT' } }))).toMatch(/^Deposited 25\.50 EUR into Savings pot\./);
+    expect(alertText(alert({ direction: 'DEBIT', transaction: { id: 't', kind: 'WITHDRAWAL' } }))).toMatch(/^Withdrew 25\.50 EUR from/);
+    expect(alertText(alert({ direction: 'DEBIT', transaction: { id: 't', kind: 'HOLD_CAPTURE' } }))).toMatch(/^Paid 25\.50 EUR from/);
+    expect(alertText(alert({ direction: 'DEBIT' }))).toMatch(/^Sent 25\.50 EUR from Savings pot\./);
+  });
+
+  it('uses the spaced account number without a nickname, the currency decimals and the description', () => {
+    const text = alertText(
+      alert({
+        account: { id: 'a', number: 'XB1200012345678901', nickname: ' ' },
+        amount: { amount: '1500', currency: 'JPY' },
+        balanceAfter: { amount: '-20', currency: 'JPY' },
+        description: 'Rent ',
+      }),
+    );
+    expect(text).toBe('Received 1,500 JPY on XB12 0001 2345 6789 01: Rent. Balance -20 JPY.');
+  });
+
+  it('never shows a sign on the amount (the direction says it)', () => {
+    expect(alertText(alert({ amount: { amount: '-3.00', currency: 'EUR' }, direction: 'DEBIT' }))).toMatch(/^Sent 3\.00 EUR/);
+  });
+});
+
+describe('decideAlert', () => {
+  it('shows a toast and refetches the account it touched', () => {
+    expect(decideAlert(alert(), new RecentSet(), new RecentSet())).toEqual({
+      action: 'show',
+      toast: 'Received 25.50 EUR on Savings pot. Balance 125.50 EUR.',
+      tone: 'success',
+      refreshAccountIds: ['a1'],
+    });
+  });
+
+  it('ignores the same posting delivered twice (a socket swap overlaps)', () => {
+    const seen = new RecentSet();
+    expect(decideAlert(alert(), seen, new RecentSet()).action).toBe('show');
+    expect(decideAlert(alert(), seen, new RecentSet()).action).toBe('ignore');
+  });
+
+  it('treats both sides of a transfer between own accounts as two alerts', () => {
+    const seen = new RecentSet();
+    expect(decideAlert(alert(), seen, new RecentSet()).action).toBe('show');
+    const other = alert({ direction: 'DEBIT', account: { id: 'a2', number: 'XB99', nickname: null } });
+    expect(alertKey(other)).not.toBe(alertKey(alert()));
+    expect(decideAlert(other, seen, new RecentSet()).action).toBe('show');
+  });
+
+  it('stays quiet for what this tab did itself (its form already told and refreshed)', () => {
+    const own = new RecentSet();
+    own.add('t1');
+    expect(decideAlert(alert(), new RecentSet(), own)).toEqual({ action: 'quiet' });
+  });
+});
+
+describe('RecentSet', () => {
+  it('forgets the oldest beyond its limit', () => {
+    const set = new RecentSet(2);
+    set.add('a');
+    set.add('b');
+    set.add('a'); // refreshed: now b is the oldest
+    set.add('c');
+    expect([set.has('a'), set.has('b'), set.has('c'), set.size]).toEqual([true, false, true, 2]);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * What a live transaction alert does on screen, decided without React: the toast text, whether
+ * it is shown at all, and which balances refetch.
+ */
+import { formatMoney } from '../lib/money';
+
+export interface AlertLike {
+  transaction: { id: string; kind?: string | null };
+  account: { id: string; number: string; nickname?: string | null };
+  amount: { amount: string; currency: string };
+  direction: 'CREDIT' | 'DEBIT';
+  balanceAfter: { amount: string; currency: string };
+  description?: string | null;
+}
+
+/** A set that forgets its oldest members beyond `limit`. */
+export class RecentSet {
+  private readonly items = new Set<string>();
+
+  constructor(private readonly limit = 500) {}
+
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
+  add(key: string): void {
+    this.items.delete(key);
+    this.items.add(key);
+    while (this.items.size > this.limit) this.items.delete(this.items.values().next().value as string);
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+}
+
+const spaced = (number: string) => number.replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 ');
+
+/** "Received 25.50 EUR on Savings pot: Rent. Balance 125.50 EUR." */
+export function alertText(alert: AlertLike): string {
+  const money = formatMoney(alert.amount.amount.replace(/^[-+]/, ''), alert.amount.currency);
+  const name = alert.account.nickname?.trim() || spaced(alert.account.number);
+  const kind = alert.transaction.kind;
+  let what: string;
+  if (alert.direction === 'CREDIT') what = kind === 'DEPOSIT' ? `Deposited ${money} into ${name}` : `Received ${money} on ${name}`;
+  else if (kind === 'WITHDRAWAL') what = `Withdrew ${money} from ${name}`;
+  else if (kind === 'HOLD_CAPTURE') what = `Paid ${money} from ${name}`;
+  else what = `Sent ${money} from ${name}`;
+  const description = alert.description?.trim();
+  const balance = formatMoney(alert.balanceAfter.amount, alert.balanceAfter.currency);
+  return `${what}${description ? `: ${description}` : ''}. Balance ${balance}.`;
+}
+
+/** One posting on one account: the same alert delivered twice (a socket swap) has the same key. */
+export const alertKey = (alert: AlertLike) => `${alert.transaction.id}/${alert.account.id}/${alert.direction}`;
+
+export type AlertDecision =
+  | { action: 'ignore' }
+  /** The person made it in this tab: its form already said so and refreshed the balances. */
+  | { action: 'quiet' }
+  | { action: 'show'; toast: string; tone: 'info' | 'success'; refreshAccountIds: string[] };
+
+export function decideAlert(alert: AlertLike, seen: RecentSet, own: RecentSet): AlertDecision {
+  const key = alertKey(alert);
+  if (seen.has(key)) return { action: 'ignore' };
+  seen.add(key);
+  if (own.has(alert.transaction.id)) return { action: 'quiet' };
+  return {
+    action: 'show',
+    toast: alertText(alert),
+    tone: alert.direction === 'CREDIT' ? 'success' : 'info',
+    refreshAccountIds: [alert.account.id],
+  };
+}
+
+const ownTransactions = new RecentSet(200);
+
+/** Transactions this tab made: their alerts refresh nothing and show no second toast. */
+export function rememberOwnTransaction(id: string): void {
+  ownTransactions.add(id);
+}
+
+export const ownTransactionIds = () => ownTransactions;
