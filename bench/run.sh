@@ -16,6 +16,7 @@
 #   BENCH_ALERT_RATE (100) transfers per second for the alert latency run
 #   BENCH_SUBSCRIBERS (10000) idle subscriptions
 #   BENCH_KEEP=1         leave the bench stack running afterwards
+#   BANK_NO_BUILD=1      use the release binaries already built
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,7 +68,7 @@ result="$(BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench" \
 read -r bank_tps p50 p99 errors < <(python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])
-print(f"{r[\"tps\"]:.0f} {r[\"p50_ms\"]:.2f} {r[\"p99_ms\"]:.2f} {r[\"errors\"]}")' "$result")
+print("%.0f %.2f %.2f %d" % (r["tps"], r["p50_ms"], r["p99_ms"], r["errors"]))' "$result")
 
 ratio="$(python3 -c "print(f'{$bank_tps / $pgbench_tps:.2f}')")"
 sync_commit="$("${PSQL[@]}" -d postgres -c "SHOW synchronous_commit")"

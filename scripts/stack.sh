@@ -31,9 +31,13 @@ ensure_secrets() {
 build() {
   local flag=()
   [ "$PROFILE" = release ] && flag=(--release)
-  say "building the services and the router ($PROFILE)"
-  cargo build "${flag[@]}" --workspace --bins
-  ok "binaries in target/$PROFILE"
+  if [ "${BANK_NO_BUILD:-0}" = 1 ]; then
+    ok "using the binaries already in target/$PROFILE (BANK_NO_BUILD=1)"
+  else
+    say "building the services and the router ($PROFILE)"
+    cargo build "${flag[@]}" --workspace --bins
+    ok "binaries in target/$PROFILE"
+  fi
   if [ ! -f "$ROOT/web/graphiql/dist/index.html" ] || \
      [ -n "$(find "$ROOT/web/graphiql/src" "$ROOT/web/graphiql/package-lock.json" -newer "$ROOT/web/graphiql/dist/index.html" 2>/dev/null | head -n1)" ]; then
     say "building the GraphiQL page"

@@ -55,9 +55,7 @@ pub async fn build(
 ) -> anyhow::Result<Subgraph<Query, Mutation, EmptySubscription>> {
     let db = db::connect(&config.database).await?;
     migrate(&db).await?;
-    // The relay runs for the life of the process; unpublished events wait in the outbox.
-    let relay = Relay::new(db.clone(), config.kafka.producer()?, crate::store::SCHEMA);
-    tokio::spawn(relay.run(std::future::pending()));
+    Relay::spawn(db.clone(), &config.kafka, crate::store::SCHEMA)?;
     let schema: AccountsSchema = schema_builder(&config)
         .data(AccountsContext {
             db: db.clone(),

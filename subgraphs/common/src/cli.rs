@@ -24,3 +24,35 @@ impl Cli {
         Cli::parse().command.unwrap_or(Command::Serve)
     }
 }
+
+/// What every service binary does: `sdl` prints the subgraph's schema (no configuration
+/// needed); otherwise telemetry starts, the configuration is read and checked (a bad value
+/// stops the service with its variable's name), and `migrate` or `serve` runs.
+pub async fn run<Mig, MigFut, Srv, SrvFut>(
+    name: &'static str,
+    default_port: u16,
+    sdl: fn() -> String,
+    migrate: Mig,
+    serve: Srv,
+) -> anyhow::Result<()>
+where
+    Mig: FnOnce(sea_orm::DatabaseConnection) -> MigFut,
+    MigFut: std::future::Future<Output = anyhow::Result<()>>,
+    Srv: FnOnce(crate::config::ServiceConfig) -> SrvFut,
+    SrvFut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let command = Cli::command();
+    if command == Command::Sdl {
+        print!("{}", sdl());
+        return Ok(());
+    }
+    crate::telemetry::init(name);
+    let config = crate::config::ServiceConfig::from_env(name, default_port)?;
+    if command == Command::Migrate {
+        let db = crate::db::connect(&config.database).await?;
+        migrate(db).await?;
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    serve(config).await
+}

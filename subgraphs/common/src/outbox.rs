@@ -72,6 +72,18 @@ impl Relay {
         }
     }
 
+    /// Starts a relay for `schema`'s outbox that runs for the life of the process. Events wait
+    /// in the outbox while Kafka is away, so nothing is lost when the process stops abruptly.
+    pub fn spawn(
+        db: DatabaseConnection,
+        kafka: &crate::kafka::KafkaConfig,
+        schema: &str,
+    ) -> Result<(), rdkafka::error::KafkaError> {
+        let relay = Self::new(db, kafka.producer()?, schema);
+        tokio::spawn(relay.run(std::future::pending()));
+        Ok(())
+    }
+
     /// Runs until `shutdown` completes.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
@@ -142,7 +154,11 @@ impl Relay {
             txn.commit().await?;
             return Ok(0);
         }
+        // The whole batch is handed to the producer in commit order first, then awaited: the
+        // producer sends it in a few requests instead of one round trip per event, and the
+        // order within each partition is the order of `enqueue`.
         let mut ids = Vec::with_capacity(rows.len());
+        let mut pending = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = row.try_get("", "id")?;
             let event_id: uuid::Uuid = row.try_get("", "event_id")?;
@@ -160,15 +176,35 @@ impl Relay {
                     key: "ce_type",
                     value: Some(kind.as_str()),
                 });
-            let record = FutureRecord::to(&topic)
+            let mut record = FutureRecord::to(&topic)
                 .key(&key)
                 .payload(&payload)
                 .headers(headers);
-            self.producer
-                .send(record, Duration::from_secs(30))
-                .await
-                .map_err(|(err, _)| anyhow::anyhow!("publishing to {topic}: {err}"))?;
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        pending.push(delivery);
+                        break;
+                    }
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull,
+                        ),
+                        back,
+                    )) => {
+                        // The local queue is full: let what is in flight drain first.
+                        for delivery in pending.drain(..) {
+                            delivered(delivery.await)?;
+                        }
+                        record = back;
+                    }
+                    Err((err, _)) => anyhow::bail!("publishing to {topic}: {err}"),
+                }
+            }
             ids.push(id);
+        }
+        for delivery in pending {
+            delivered(delivery.await)?;
         }
         txn.execute(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
@@ -178,6 +214,19 @@ impl Relay {
         .await?;
         txn.commit().await?;
         Ok(rows.len())
+    }
+}
+
+/// Whether one message reached the broker (acknowledged by all in-sync replicas).
+fn delivered(
+    outcome: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, futures::channel::oneshot::Canceled>,
+) -> anyhow::Result<()> {
+    match outcome {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((err, message))) => {
+            anyhow::bail!("publishing to {}: {err}", rdkafka::Message::topic(&message))
+        }
+        Err(_) => anyhow::bail!("the producer went away before delivery"),
     }
 }
 

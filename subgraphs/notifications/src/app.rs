@@ -149,8 +149,7 @@ pub async fn build(
     migrate(&db).await?;
     let live = Live::new();
 
-    let relay = Relay::new(db.clone(), config.kafka.producer()?, store::SCHEMA);
-    tokio::spawn(relay.run(std::future::pending()));
+    Relay::spawn(db.clone(), &config.kafka, store::SCHEMA)?;
     tokio::spawn(live::run_alert_feed(
         config.kafka.clone(),
         settings.ledger_topic.clone(),

@@ -316,3 +316,65 @@ pub fn data(response: &Value) -> &Value {
     );
     &response["data"]
 }
+
+/// A service's real binary run as a child process on a fixed loopback port, for tests that
+/// kill it (SIGKILL) and start it again.
+pub struct ServiceProcess {
+    binary: String,
+    env: Vec<(String, String)>,
+    pub port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl ServiceProcess {
+    /// `prefix` is the service's variable prefix (`ACCOUNTS`); `env` the rest of its settings.
+    pub fn new(binary: &str, prefix: &str, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut vars: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        vars.push((format!("{prefix}_LISTEN_ADDR"), format!("127.0.0.1:{port}")));
+        vars.push(("RUST_LOG".into(), "warn".into()));
+        Self {
+            binary: binary.to_string(),
+            env: vars,
+            port,
+            child: None,
+        }
+    }
+
+    /// Starts the binary (`serve`) and waits until `/readyz` answers.
+    pub async fn start(&mut self) {
+        let child = tokio::process::Command::new(&self.binary)
+            .arg("serve")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| panic!("{} starts: {err}", self.binary));
+        self.child = Some(child);
+        let url = format!("http://127.0.0.1:{}/readyz", self.port);
+        for _ in 0..150 {
+            if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{} did not become ready", self.binary);
+    }
+
+    /// SIGKILL: no shutdown, no flushing.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.start_kill().expect("SIGKILL");
+            child.wait().await.ok();
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(([127, 0, 0, 1], self.port).into())
+    }
+}

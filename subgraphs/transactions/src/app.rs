@@ -132,8 +132,7 @@ pub async fn build(
 
     // Workers run for the life of the process; their work is durable in the database, so an
     // abrupt stop loses nothing.
-    let relay = Relay::new(db.clone(), config.kafka.producer()?, store::SCHEMA);
-    tokio::spawn(relay.run(std::future::pending()));
+    Relay::spawn(db.clone(), &config.kafka, store::SCHEMA)?;
     tokio::spawn(expire_holds(
         db.clone(),
         ledger.hold_expiry_interval,

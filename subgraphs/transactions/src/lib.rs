@@ -12,24 +12,19 @@ pub mod events;
 pub mod schema;
 pub mod store;
 
-use bank_common::{auth::TokenVerifier, cli::Command, config::ServiceConfig};
 
 /// The binary's entry point.
 pub async fn main() -> anyhow::Result<()> {
-    let command = bank_common::cli::Cli::command();
-    if command == Command::Sdl {
-        print!("{}", app::sdl());
-        return Ok(());
-    }
-    bank_common::telemetry::init(app::NAME);
-    let config = ServiceConfig::from_env(app::NAME, app::DEFAULT_PORT)?;
-    if command == Command::Migrate {
-        let db = bank_common::db::connect(&config.database).await?;
-        app::migrate(&db).await?;
-        tracing::info!("migrations applied");
-        return Ok(());
-    }
-    let ledger = app::LedgerConfig::from_env()?;
-    let verifier = TokenVerifier::remote(&config.auth);
-    app::build(config, ledger, verifier).await?.serve().await
+    bank_common::cli::run(
+        app::NAME,
+        app::DEFAULT_PORT,
+        app::sdl,
+        |db| async move { app::migrate(&db).await },
+        |config| async move {
+            let ledger = app::LedgerConfig::from_env()?;
+            let verifier = bank_common::auth::TokenVerifier::remote(&config.auth);
+            app::build(config, ledger, verifier).await?.serve().await
+        },
+    )
+    .await
 }

@@ -469,18 +469,27 @@ pub async fn move_money(
         ));
     }
     let hash = movement.hash();
-    let id = with_retries(db, account_wait, || try_move(db, movement, &hash)).await?;
-    find_transaction(db, id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished")))
+    match with_retries(db, account_wait, || try_move(db, movement, &hash)).await? {
+        // The row as written: no second read on the hot path.
+        Moved::Now(row) => Ok(row),
+        Moved::Before(id) => find_transaction(db, id)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished"))),
+    }
 }
 
-async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<Uuid, Stop> {
+/// A movement's result: done now, or done before under the same idempotency key.
+enum Moved {
+    Now(TransactionRow),
+    Before(Uuid),
+}
+
+async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<Moved, Stop> {
     let txn = db.begin().await?;
     let transaction_id = Uuid::now_v7();
     if let Some(claimed) = claim_key(&txn, &m.principal, &m.key, m.operation(), hash, transaction_id).await? {
         txn.rollback().await?;
-        return replayed(claimed, m.operation(), hash);
+        return replayed(claimed, m.operation(), hash).map(Moved::Before);
     }
     let mut ids: Vec<Uuid> = m.from.iter().chain(m.to.iter()).copied().collect();
     ids.sort();
@@ -530,7 +539,8 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<U
         let internal = lock_accounts(&txn, &[counter.id(currency)]).await?;
         accounts.extend(internal);
     }
-    let now = Utc::now();
+    // PostgreSQL keeps microseconds: the row returned must equal the row stored.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     {
         let debit = accounts.get_mut(&debit_id).ok_or(ApiError::NotFound("account"))?;
         debit.debit(amount)?;
@@ -557,7 +567,7 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<U
     let legs = [(debit_id, -amount), (credit_id, amount)];
     write_movement(&txn, &accounts, &legs, &transaction, &m.topic).await?;
     txn.commit().await?;
-    Ok(transaction_id)
+    Ok(Moved::Now(transaction))
 }
 
 /// Writes new balances, the transaction, its postings and one outbox event per customer
@@ -1259,6 +1269,10 @@ pub async fn close_account(
         Ok(())
     })
     .await?;
+    reload_account(db, account_id).await
+}
+
+async fn reload_account(db: &DatabaseConnection, account_id: Uuid) -> ApiResult<LedgerAccountRow> {
     ledger_accounts::Entity::find_by_id(account_id)
         .one(db)
         .await?
@@ -1307,10 +1321,7 @@ pub async fn set_limits(
         Ok(())
     })
     .await?;
-    ledger_accounts::Entity::find_by_id(account_id)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("account"))
+    reload_account(db, account_id).await
 }
 
 /// Applies one of the accounts service's events, once: the event id is recorded in the same

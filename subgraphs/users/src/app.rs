@@ -42,7 +42,11 @@ pub struct UsersConfig {
 
 impl UsersConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let service = ServiceConfig::from_env(NAME, DEFAULT_PORT)?;
+        Self::from_service(ServiceConfig::from_env(NAME, DEFAULT_PORT)?)
+    }
+
+    /// The users service's own settings, next to the common ones already read.
+    pub fn from_service(service: ServiceConfig) -> Result<Self, ConfigError> {
         let env = Env::new(NAME);
         let settings = Settings {
             access_token_ttl_secs: env.get_or("ACCESS_TOKEN_TTL_SECS", 900)?,
@@ -108,12 +112,7 @@ pub async fn build(
     }
     let verifier = TokenVerifier::with_keys(&config.service.auth, &keys.jwk_set()?);
     // Registrations wait in the outbox until the relay publishes them.
-    let relay = bank_common::outbox::Relay::new(
-        db.clone(),
-        config.service.kafka.producer()?,
-        crate::store::SCHEMA,
-    );
-    tokio::spawn(relay.run(std::future::pending()));
+    bank_common::outbox::Relay::spawn(db.clone(), &config.service.kafka, crate::store::SCHEMA)?;
     let context = UsersContext {
         db: db.clone(),
         keys: keys.clone(),

@@ -14,22 +14,15 @@ pub mod keys;
 pub mod schema;
 pub mod store;
 
-use bank_common::cli::Command;
 
 /// The binary's entry point.
 pub async fn main() -> anyhow::Result<()> {
-    let command = bank_common::cli::Cli::command();
-    if command == Command::Sdl {
-        print!("{}", app::sdl());
-        return Ok(());
-    }
-    bank_common::telemetry::init(app::NAME);
-    let config = app::UsersConfig::from_env()?;
-    if command == Command::Migrate {
-        let db = bank_common::db::connect(&config.service.database).await?;
-        app::migrate(&db).await?;
-        tracing::info!("migrations applied");
-        return Ok(());
-    }
-    app::build(config).await?.serve().await
+    bank_common::cli::run(
+        app::NAME,
+        app::DEFAULT_PORT,
+        app::sdl,
+        |db| async move { app::migrate(&db).await },
+        |service| async move { app::build(app::UsersConfig::from_service(service)?).await?.serve().await },
+    )
+    .await
 }

@@ -65,38 +65,18 @@ async fn a_crash_mid_load_loses_no_committed_event() {
     let database = bank_testkit::fresh_database("accounts").await;
     let keys = bank_testkit::TestKeys::new();
     let jwks_url = keys.serve_jwks().await;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let start = || {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_accounts"))
-            .arg("serve")
-            .env("ACCOUNTS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("ACCOUNTS_DATABASE_URL", &database.url)
-            .env("ACCOUNTS_JWKS_URL", &jwks_url)
-            .env("ACCOUNTS_KAFKA_BROKERS", bank_testkit::kafka_brokers())
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the accounts binary starts")
-    };
-    let client = bank_testkit::Client::new(([127, 0, 0, 1], port).into());
-    let wait_ready = || async {
-        for _ in 0..100 {
-            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the service did not become ready");
-    };
+    let mut service = bank_testkit::ServiceProcess::new(
+        env!("CARGO_BIN_EXE_accounts"),
+        "ACCOUNTS",
+        &[
+            ("ACCOUNTS_DATABASE_URL", &database.url),
+            ("ACCOUNTS_JWKS_URL", &jwks_url),
+            ("ACCOUNTS_KAFKA_BROKERS", &bank_testkit::kafka_brokers()),
+        ],
+    );
+    let client = service.client();
 
-    let mut child = start();
-    wait_ready().await;
+    service.start().await;
     let customers: Vec<String> = (0..16)
         .map(|_| keys.token(uuid::Uuid::now_v7(), &[bank_common::auth::Role::Customer]))
         .collect();
@@ -117,13 +97,11 @@ async fn a_crash_mid_load_loses_no_committed_event() {
     ));
     let kill = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        child.start_kill().expect("SIGKILL");
+        service.kill().await;
     };
     tokio::join!(load, kill);
-    child.wait().await.ok();
 
-    let mut child = start();
-    wait_ready().await;
+    service.start().await;
 
     let db = sea_orm::Database::connect(&database.url).await.unwrap();
     use sea_orm::ConnectionTrait;
@@ -172,5 +150,5 @@ async fn a_crash_mid_load_loses_no_committed_event() {
         missing.is_empty(),
         "committed accounts without their event on Kafka: {missing:?}"
     );
-    child.start_kill().ok();
+    service.kill().await;
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use bank_common::auth::Role;
-use bank_testkit::{Client, TestKeys};
+use bank_testkit::TestKeys;
 use transactions_subgraph::{events, store};
 
 use crate::concurrency::{committed_postings, posted_events};
@@ -20,40 +20,20 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
     let keys = TestKeys::new();
     let jwks_url = keys.serve_jwks().await;
     let topic = bank_testkit::fresh_topic("test-ledger").await;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let start = || {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_transactions"))
-            .arg("serve")
-            .env("TRANSACTIONS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("TRANSACTIONS_DATABASE_URL", &database.url)
-            .env("TRANSACTIONS_JWKS_URL", &jwks_url)
-            .env("TRANSACTIONS_KAFKA_BROKERS", bank_testkit::kafka_brokers())
-            .env("TRANSACTIONS_CONSUME_ACCOUNT_EVENTS", "false")
-            .env("TRANSACTIONS_LEDGER_TOPIC", &topic)
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the transactions binary starts")
-    };
-    let wait_ready = || async {
-        for _ in 0..150 {
-            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the service did not become ready");
-    };
-    let client = Client::new(([127, 0, 0, 1], port).into());
+    let mut service = bank_testkit::ServiceProcess::new(
+        env!("CARGO_BIN_EXE_transactions"),
+        "TRANSACTIONS",
+        &[
+            ("TRANSACTIONS_DATABASE_URL", &database.url),
+            ("TRANSACTIONS_JWKS_URL", &jwks_url),
+            ("TRANSACTIONS_KAFKA_BROKERS", &bank_testkit::kafka_brokers()),
+            ("TRANSACTIONS_CONSUME_ACCOUNT_EVENTS", "false"),
+            ("TRANSACTIONS_LEDGER_TOPIC", &topic),
+        ],
+    );
+    let client = service.client();
 
-    let mut child = start();
-    wait_ready().await;
+    service.start().await;
     let db = bank_common::db::connect(&database).await.unwrap();
     let owners: Vec<(Uuid, String)> = (0..4)
         .map(|_| {
@@ -112,17 +92,15 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
     }));
     let kill = async {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        child.start_kill().expect("SIGKILL");
+        service.kill().await;
     };
     tokio::join!(load, kill);
-    child.wait().await.ok();
 
     let transfers = committed_postings(&db).await.len() - accounts.len();
     assert!(transfers > 0, "some transfers committed before the kill");
     assert!(transfers < 16 * 400, "the kill interrupted the load ({transfers} committed)");
 
-    let mut child = start();
-    wait_ready().await;
+    service.start().await;
     let check = store::check_ledger(&db).await.unwrap();
     assert!(check.ok(), "ledger invariants after the crash: {check:#?}");
 
@@ -139,5 +117,5 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
             );
         }
     }
-    child.start_kill().ok();
+    service.kill().await;
 }
