@@ -49,7 +49,7 @@ pub enum NewGroupStart {
 }
 
 /// Consumes `topics` in consumer group `group` until `shutdown` completes, handing each
-/// event to `handle`.
+/// event to `handle`, one at a time.
 pub async fn run<F, Fut>(
     kafka: KafkaConfig,
     group: String,
@@ -62,6 +62,36 @@ where
     F: Fn(Envelope<Value>) -> Fut,
     Fut: Future<Output = Result<(), HandlerError>>,
 {
+    let handle = &handle;
+    let each = move |events: Vec<Envelope<Value>>| async move {
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            outcomes.push(handle(event).await);
+        }
+        outcomes
+    };
+    run_batched(kafka, group, start, topics, each, shutdown).await
+}
+
+/// Messages already fetched are handed to a batch handler together, up to this many.
+pub const MAX_BATCH: usize = 200;
+
+/// Like [`run`], but hands over every message already fetched (up to [`MAX_BATCH`]) at once, so
+/// a handler can apply them in one database transaction. `handle` answers one outcome per
+/// event, in order; a transient failure of any retries the whole batch (handlers are
+/// idempotent), permanent ones go to the dead-letter topic. Offsets are committed after.
+pub async fn run_batched<F, Fut>(
+    kafka: KafkaConfig,
+    group: String,
+    start: NewGroupStart,
+    topics: Vec<String>,
+    handle: F,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()>
+where
+    F: Fn(Vec<Envelope<Value>>) -> Fut,
+    Fut: Future<Output = Vec<Result<(), HandlerError>>>,
+{
     let reset = match start {
         NewGroupStart::Earliest => "earliest",
         NewGroupStart::Latest => "latest",
@@ -72,11 +102,11 @@ where
     consumer.subscribe(&names)?;
     tokio::pin!(shutdown);
     loop {
-        let message = tokio::select! {
+        let first = tokio::select! {
             message = consumer.recv() => message,
             _ = &mut shutdown => return Ok(()),
         };
-        let message = match message {
+        let first = match first {
             Ok(message) => message,
             Err(err) => {
                 tracing::warn!(error = %err, "consumer error; continuing");
@@ -84,40 +114,60 @@ where
                 continue;
             }
         };
-        let envelope = message
-            .payload()
-            .ok_or_else(|| "empty message".to_string())
-            .and_then(|payload| {
-                serde_json::from_slice::<Envelope<Value>>(payload)
-                    .map_err(|err| format!("not an event envelope: {err}"))
+        // Whatever else is already here joins the batch; nothing waits for more.
+        let mut messages = vec![first];
+        while messages.len() < MAX_BATCH {
+            match tokio::time::timeout(Duration::ZERO, consumer.recv()).await {
+                Ok(Ok(message)) => messages.push(message),
+                _ => break,
+            }
+        }
+        let mut events = Vec::with_capacity(messages.len());
+        let mut origins = Vec::with_capacity(messages.len());
+        for (index, message) in messages.iter().enumerate() {
+            let envelope = message
+                .payload()
+                .ok_or_else(|| "empty message".to_string())
+                .and_then(|payload| {
+                    serde_json::from_slice::<Envelope<Value>>(payload)
+                        .map_err(|err| format!("not an event envelope: {err}"))
+                });
+            match envelope {
+                Ok(envelope) => {
+                    events.push(envelope);
+                    origins.push(index);
+                }
+                Err(reason) => dead_letter(&dead_letters, &group, message, &reason).await?,
+            }
+        }
+        let mut backoff = Duration::from_millis(100);
+        while !events.is_empty() {
+            let outcomes = handle(events.clone()).await;
+            let transient = outcomes.iter().find_map(|outcome| match outcome {
+                Err(HandlerError::Transient(err)) => Some(err.to_string()),
+                _ => None,
             });
-        match envelope {
-            Ok(envelope) => {
-                let mut backoff = Duration::from_millis(100);
-                loop {
-                    let event_id = envelope.id;
-                    match handle(envelope.clone()).await {
-                        Ok(()) => break,
-                        Err(HandlerError::Permanent(reason)) => {
-                            dead_letter(&dead_letters, &group, &message, &reason).await?;
-                            break;
-                        }
-                        Err(HandlerError::Transient(err)) => {
-                            tracing::warn!(%event_id, error = %err, ?backoff, "event not applied; retrying");
-                            tokio::select! {
-                                _ = tokio::time::sleep(backoff) => {}
-                                _ = &mut shutdown => return Ok(()),
-                            }
-                            backoff = (backoff * 2).min(MAX_BACKOFF);
-                        }
-                    }
+            if let Some(error) = transient {
+                tracing::warn!(%error, events = events.len(), ?backoff, "events not applied; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = &mut shutdown => return Ok(()),
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+            for (outcome, index) in outcomes.iter().zip(&origins) {
+                if let Err(HandlerError::Permanent(reason)) = outcome {
+                    dead_letter(&dead_letters, &group, &messages[*index], reason).await?;
                 }
             }
-            Err(reason) => dead_letter(&dead_letters, &group, &message, &reason).await?,
+            break;
         }
-        if let Err(err) = consumer.commit_message(&message, CommitMode::Async) {
-            // The effect is stored; a lost commit only means a harmless redelivery.
-            tracing::warn!(error = %err, "offset commit failed");
+        for message in &messages {
+            if let Err(err) = consumer.commit_message(message, CommitMode::Async) {
+                // The effect is stored; a lost commit only means a harmless redelivery.
+                tracing::warn!(error = %err, "offset commit failed");
+            }
         }
     }
 }

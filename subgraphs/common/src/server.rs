@@ -40,6 +40,10 @@ use crate::{
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Per-socket buffers of graphql-ws connections, and the largest message accepted.
+const WS_BUFFER_BYTES: usize = 4 * 1024;
+const WS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
 /// The caller's verified access token, for the rare call a service makes on the caller's
 /// behalf (the accounts service asking the ledger to close an account).
 #[derive(Clone)]
@@ -223,8 +227,13 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
+    // GraphQL messages are small; the defaults (128 KiB per socket) would cost a gigabyte per
+    // ten thousand idle subscribers.
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(WS_BUFFER_BYTES)
+        .write_buffer_size(WS_BUFFER_BYTES)
+        .max_message_size(WS_MAX_MESSAGE_BYTES)
         .on_upgrade(move |stream| {
             let verifier = state.verifier.clone();
             let request_data = state.request_data.clone();

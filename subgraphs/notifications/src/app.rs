@@ -196,39 +196,58 @@ fn spawn_consumer(config: &ServiceConfig, settings: &NotificationsConfig, db: Da
     let start = settings.new_group_start;
     let (ledger_topic, users_topic) = (settings.ledger_topic.clone(), settings.users_topic.clone());
     tokio::spawn(async move {
-        let handle = move |event: Envelope<serde_json::Value>| {
+        let handle = move |events: Vec<Envelope<serde_json::Value>>| {
             let db = db.clone();
-            async move { apply_event(&db, event).await }
+            async move { apply_events(&db, events).await }
         };
         let topics = vec![ledger_topic, users_topic];
-        if let Err(err) = consumer::run(kafka, group, start, topics, handle, std::future::pending()).await {
+        if let Err(err) =
+            consumer::run_batched(kafka, group, start, topics, handle, std::future::pending()).await
+        {
             tracing::error!(error = %err, "the event consumer stopped");
         }
     });
 }
 
-/// Applies one consumed event (once: each handler records the event id with its effect).
-pub async fn apply_event(
+/// Applies a batch of consumed events in one database transaction (each once: its id is
+/// recorded with its effect). One outcome per event, in order.
+pub async fn apply_events(
     db: &DatabaseConnection,
-    event: Envelope<serde_json::Value>,
-) -> Result<(), HandlerError> {
-    let malformed = |err: serde_json::Error| {
-        HandlerError::Permanent(format!("unexpected {} data: {err}", event.kind))
-    };
-    match event.kind.as_str() {
-        events::POSTED => {
-            let posted: Posted = serde_json::from_value(event.data.clone()).map_err(malformed)?;
-            store::apply_posting(db, event.id, &posted).await?;
+    events: Vec<Envelope<serde_json::Value>>,
+) -> Vec<Result<(), HandlerError>> {
+    let mut outcomes = Vec::with_capacity(events.len());
+    let mut batch = Vec::with_capacity(events.len());
+    for event in events {
+        let malformed = |err: serde_json::Error| {
+            HandlerError::Permanent(format!("unexpected {} data: {err}", event.kind))
+        };
+        let parsed = match event.kind.as_str() {
+            events::POSTED => serde_json::from_value::<Posted>(event.data.clone())
+                .map(|posted| Some(store::Applicable::Posting(event.id, posted)))
+                .map_err(malformed),
+            events::USER_REGISTERED => serde_json::from_value::<UserRegistered>(event.data.clone())
+                .map(|user| Some(store::Applicable::Registration(event.id, user)))
+                .map_err(malformed),
+            // Hold events and future types: nothing to say yet.
+            _ => Ok(None),
+        };
+        match parsed {
+            Ok(Some(item)) => {
+                batch.push(item);
+                outcomes.push(Ok(()));
+            }
+            Ok(None) => outcomes.push(Ok(())),
+            Err(err) => outcomes.push(Err(err)),
         }
-        events::USER_REGISTERED => {
-            let user: UserRegistered =
-                serde_json::from_value(event.data.clone()).map_err(malformed)?;
-            store::apply_registration(db, event.id, &user).await?;
-        }
-        // Hold events and future types: nothing to say yet.
-        _ => {}
     }
-    Ok(())
+    if let Err(err) = store::apply_all(db, &batch).await {
+        let message = err.to_string();
+        return outcomes
+            .into_iter()
+            .map(|_| Err(HandlerError::Transient(anyhow::anyhow!("{message}"))))
+            .collect();
+    }
+    outcomes
 }
 
 async fn send_reminders(db: DatabaseConnection, interval: Duration) {

@@ -259,18 +259,49 @@ async fn first_time(txn: &impl ConnectionTrait, event_id: Uuid, kind: &str) -> R
         == 1)
 }
 
+/// A consumed event this service acts on.
+#[derive(Debug, Clone)]
+pub enum Applicable {
+    Posting(Uuid, Posted),
+    Registration(Uuid, UserRegistered),
+}
+
+/// Applies a batch of events in one transaction, each once (ids already processed are
+/// skipped). Returns how many were new.
+pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<usize, DbErr> {
+    let txn = db.begin().await?;
+    let mut fresh = 0;
+    for item in batch {
+        let applied = match item {
+            Applicable::Posting(id, posted) => posting_in(&txn, *id, posted).await?,
+            Applicable::Registration(id, user) => registration_in(&txn, *id, user).await?,
+        };
+        fresh += usize::from(applied);
+    }
+    txn.commit().await?;
+    Ok(fresh)
+}
+
 /// Applies a posting once: the user's notification and deliveries, per their preferences.
 pub async fn apply_posting(
     db: &DatabaseConnection,
     event_id: Uuid,
     posted: &Posted,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
-    if !first_time(&txn, event_id, events::POSTED).await? {
-        txn.rollback().await?;
+    apply_all(db, &[Applicable::Posting(event_id, posted.clone())])
+        .await
+        .map(|fresh| fresh == 1)
+}
+
+async fn posting_in(
+    txn: &impl ConnectionTrait,
+    event_id: Uuid,
+    posted: &Posted,
+) -> Result<bool, DbErr> {
+    if !first_time(txn, event_id, events::POSTED).await? {
         return Ok(false);
     }
-    let recipient = recipient(&txn, posted.owner_id).await?;
+    let recipient = recipient(txn, posted.owner_id).await?;
     if reaches_threshold(posted.amount_minor, &posted.currency, recipient.alert_threshold) {
         let message = posting_message(posted);
         let data = serde_json::json!({
@@ -282,7 +313,7 @@ pub async fn apply_posting(
             "balanceAfter": posted.balance_after,
         });
         notify(
-            &txn,
+            txn,
             Outgoing {
                 recipient: &recipient,
                 kind: "TRANSACTION",
@@ -293,7 +324,6 @@ pub async fn apply_posting(
         )
         .await?;
     }
-    txn.commit().await?;
     Ok(true)
 }
 
@@ -303,9 +333,17 @@ pub async fn apply_registration(
     event_id: Uuid,
     user: &UserRegistered,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
-    if !first_time(&txn, event_id, events::USER_REGISTERED).await? {
-        txn.rollback().await?;
+    apply_all(db, &[Applicable::Registration(event_id, user.clone())])
+        .await
+        .map(|fresh| fresh == 1)
+}
+
+async fn registration_in(
+    txn: &impl ConnectionTrait,
+    event_id: Uuid,
+    user: &UserRegistered,
+) -> Result<bool, DbErr> {
+    if !first_time(txn, event_id, events::USER_REGISTERED).await? {
         return Ok(false);
     }
     txn.execute(stmt(
@@ -314,7 +352,6 @@ pub async fn apply_registration(
         [user.user_id.into(), user.email.clone().into(), user.full_name.clone().into()],
     ))
     .await?;
-    txn.commit().await?;
     Ok(true)
 }
 
