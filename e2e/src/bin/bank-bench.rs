@@ -91,6 +91,27 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
+/// Deposits into a just-opened account, waiting (up to 30 s) for the ledger to learn of it
+/// from the accounts service's events; the same idempotency key makes the retries safe.
+async fn fund(bank: &Bank, token: &str, account: &str, amount: &str) -> anyhow::Result<()> {
+    let key = Uuid::new_v4();
+    for _ in 0..30 {
+        let reply = bank
+            .query(
+                Some(token),
+                "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+                json!({ "i": { "accountId": account, "amount": amount, "idempotencyKey": key } }),
+            )
+            .await;
+        match reply.code() {
+            None => return Ok(()),
+            Some("NOT_FOUND") => tokio::time::sleep(Duration::from_secs(1)).await,
+            Some(code) => anyhow::bail!("deposit failed with {code}: {}", reply.body),
+        }
+    }
+    anyhow::bail!("account {account} never reached the ledger")
+}
+
 const ALERTS: &str = "subscription { transactionAlerts { postedAt transaction { id } } }";
 
 /// One sender transfers at a steady rate to a receiver subscribed over WSS through NGINX; the
@@ -100,13 +121,7 @@ async fn alerts(bank: &Bank, options: &Options) -> anyhow::Result<()> {
     let receiver = bank.new_customer("bench-receiver").await;
     let from = bank.open_account(&sender, "EUR").await;
     let to = bank.open_account(&receiver, "EUR").await;
-    bank.query(
-        Some(&sender.token),
-        "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
-        json!({ "i": { "accountId": from["id"], "amount": "1000000", "idempotencyKey": Uuid::new_v4() } }),
-    )
-    .await
-    .data();
+    fund(bank, &sender.token, from["id"].as_str().unwrap(), "1000000").await?;
     let mut subscription = bank.subscribe(&receiver.token, ALERTS).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let total = options.rate * options.seconds;
@@ -222,13 +237,7 @@ async fn transfers(bank: &Bank, options: &Options) -> anyhow::Result<()> {
         for _ in 0..options.accounts_per_customer {
             let account = bank.open_account(&customer, "EUR").await;
             let id = account["id"].as_str().unwrap().to_string();
-            bank.query(
-                Some(&customer.token),
-                "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
-                json!({ "i": { "accountId": id, "amount": "1000000.00", "idempotencyKey": Uuid::new_v4() } }),
-            )
-            .await
-            .data();
+            fund(&bank, &customer.token, &id, "1000000.00").await?;
             accounts.push((c, id));
         }
         customers.push(customer);

@@ -32,9 +32,13 @@ impl KafkaConfig {
         if self.idempotence {
             config.set("enable.idempotence", "true");
         } else {
+            // This is the local (tansu) mode. tansu writes each message to SQLite in turn, so a
+            // large produce request can outlast the request timeout and be retried forever;
+            // small requests keep a backlog moving.
             config
                 .set("enable.idempotence", "false")
-                .set("max.in.flight.requests.per.connection", "1");
+                .set("max.in.flight.requests.per.connection", "1")
+                .set("batch.num.messages", "20");
         }
         config
             .set("acks", "all")
@@ -59,6 +63,9 @@ impl KafkaConfig {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", offset_reset)
+            // A fetch the broker never answers (tansu sometimes drops one) is abandoned and
+            // retried after this, rather than after the 10 s used for other requests.
+            .set("socket.timeout.ms", "3000")
             .set("session.timeout.ms", "10000")
             .create()
     }
