@@ -125,7 +125,10 @@ async fn alerts(bank: &Bank, options: &Options) -> anyhow::Result<()> {
     let mut subscription = bank.subscribe(&receiver.token, ALERTS).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let total = options.rate * options.seconds;
-    eprintln!("{} transfers at {}/s, measuring alert latency...", total, options.rate);
+    eprintln!(
+        "{} transfers at {}/s, measuring alert latency...",
+        total, options.rate
+    );
     let sending = {
         let bank = bank.clone();
         let token = sender.token.clone();
@@ -136,7 +139,8 @@ async fn alerts(bank: &Bank, options: &Options) -> anyhow::Result<()> {
             let mut inflight = Vec::new();
             for _ in 0..total {
                 ticker.tick().await;
-                let (bank, token, from, to) = (bank.clone(), token.clone(), from.clone(), to.clone());
+                let (bank, token, from, to) =
+                    (bank.clone(), token.clone(), from.clone(), to.clone());
                 inflight.push(tokio::spawn(async move {
                     bank.query(
                         Some(&token),
@@ -225,7 +229,6 @@ async fn idle(bank: &Bank, options: &Options) -> anyhow::Result<()> {
 }
 
 async fn transfers(bank: &Bank, options: &Options) -> anyhow::Result<()> {
-
     eprintln!(
         "setting up {} customers with {} accounts each...",
         options.customers, options.accounts_per_customer

@@ -17,8 +17,14 @@ async fn a_transfer_reaches_the_receivers_browser_as_an_alert_and_no_one_elses()
     let carol = bank.new_customer("carol").await;
     let from = bank.open_account(&ada, "EUR").await;
     let to = bank.open_account(&bob, "EUR").await;
-    let mut bobs = bank.subscribe(&bob.token, ALERTS).await.expect("bob subscribes");
-    let mut carols = bank.subscribe(&carol.token, ALERTS).await.expect("carol subscribes");
+    let mut bobs = bank
+        .subscribe(&bob.token, ALERTS)
+        .await
+        .expect("bob subscribes");
+    let mut carols = bank
+        .subscribe(&carol.token, ALERTS)
+        .await
+        .expect("carol subscribes");
     // Subscriptions are set up through the router before money moves.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -38,22 +44,36 @@ async fn a_transfer_reaches_the_receivers_browser_as_an_alert_and_no_one_elses()
         .await;
     let transaction_id = transfer.data()["transfer"]["id"].clone();
 
-    let alert = bobs.next(Duration::from_secs(15)).await.expect("bob's alert arrives");
+    let alert = bobs
+        .next(Duration::from_secs(15))
+        .await
+        .expect("bob's alert arrives");
     let alert = &alert["data"]["transactionAlerts"];
-    assert_eq!(alert["amount"], json!({ "amount": "25.00", "currency": "EUR" }), "{alert}");
+    assert_eq!(
+        alert["amount"],
+        json!({ "amount": "25.00", "currency": "EUR" }),
+        "{alert}"
+    );
     assert_eq!(alert["direction"], "CREDIT");
     assert_eq!(alert["balanceAfter"]["amount"], "25.00");
     // Fields the notifications subgraph does not own, resolved by the router from the others.
     assert_eq!(alert["account"]["number"], to["number"]);
     assert_eq!(alert["transaction"]["id"], transaction_id);
     assert_eq!(alert["transaction"]["kind"], "TRANSFER");
-    assert!(carols.next(Duration::from_secs(2)).await.is_none(), "carol sees nothing");
+    assert!(
+        carols.next(Duration::from_secs(2)).await.is_none(),
+        "carol sees nothing"
+    );
 
     // The same posting is stored in bob's notification centre.
     let mut stored = json!(null);
     for _ in 0..50 {
         stored = bank
-            .query(Some(&bob.token), "{ me { notifications(first: 5) { unreadCount edges { node { title } } } } }", json!({}))
+            .query(
+                Some(&bob.token),
+                "{ me { notifications(first: 5) { unreadCount edges { node { title } } } } }",
+                json!({}),
+            )
             .await
             .data()["me"]["notifications"]
             .clone();
@@ -62,7 +82,10 @@ async fn a_transfer_reaches_the_receivers_browser_as_an_alert_and_no_one_elses()
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(stored["edges"][0]["node"]["title"], "You received 25.00 EUR", "{stored}");
+    assert_eq!(
+        stored["edges"][0]["node"]["title"], "You received 25.00 EUR",
+        "{stored}"
+    );
     bobs.close().await;
     carols.close().await;
 }

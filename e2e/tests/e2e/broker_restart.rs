@@ -9,9 +9,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 async fn unread(bank: &Bank, token: &str) -> i64 {
-    bank.query(Some(token), "{ me { notifications(first: 1) { unreadCount } } }", json!({}))
-        .await
-        .data()["me"]["notifications"]["unreadCount"]
+    bank.query(
+        Some(token),
+        "{ me { notifications(first: 1) { unreadCount } } }",
+        json!({}),
+    )
+    .await
+    .data()["me"]["notifications"]["unreadCount"]
         .as_i64()
         .unwrap()
 }
@@ -65,7 +69,10 @@ async fn a_broker_restart_mid_load_loses_and_duplicates_no_alert() {
     assert!(transfers > 20, "money kept moving ({transfers} transfers)");
 
     for _ in 0..120 {
-        let counts = (unread(&bank, &bob.token).await, unread(&bank, &ada.token).await);
+        let counts = (
+            unread(&bank, &bob.token).await,
+            unread(&bank, &ada.token).await,
+        );
         if counts.0 >= transfers && counts.1 > transfers {
             break;
         }
@@ -73,7 +80,17 @@ async fn a_broker_restart_mid_load_loses_and_duplicates_no_alert() {
     }
     // Let any duplicate arrive before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let counts = (unread(&bank, &bob.token).await, unread(&bank, &ada.token).await);
-    assert_eq!(counts.0, transfers, "bob: one notification per transfer received");
-    assert_eq!(counts.1, transfers + 1, "ada: one per transfer sent, plus the deposit");
+    let counts = (
+        unread(&bank, &bob.token).await,
+        unread(&bank, &ada.token).await,
+    );
+    assert_eq!(
+        counts.0, transfers,
+        "bob: one notification per transfer received"
+    );
+    assert_eq!(
+        counts.1,
+        transfers + 1,
+        "ada: one per transfer sent, plus the deposit"
+    );
 }

@@ -5,7 +5,13 @@ use bank_e2e::Bank;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-async fn transfer(bank: &Bank, token: &str, from: &Value, to: &Value, amount: &str) -> bank_e2e::Reply {
+async fn transfer(
+    bank: &Bank,
+    token: &str,
+    from: &Value,
+    to: &Value,
+    amount: &str,
+) -> bank_e2e::Reply {
     bank.query(
         Some(token),
         "mutation($i: TransferInput!) { transfer(input: $i) { id kind amount { amount currency } } }",
@@ -47,13 +53,19 @@ async fn money_moves_between_customers_and_balances_show_across_subgraphs() {
         )
         .await;
     let account = &me.data()["me"]["accounts"][0];
-    assert_eq!(account["balance"], json!({ "amount": "100.25", "currency": "EUR" }));
+    assert_eq!(
+        account["balance"],
+        json!({ "amount": "100.25", "currency": "EUR" })
+    );
     assert_eq!(account["availableBalance"]["amount"], "100.25");
     let edge = &account["transactions"]["edges"][0];
     assert_eq!(edge["node"]["kind"], "TRANSFER");
     assert_eq!(edge["amount"]["amount"], "100.25");
     assert_eq!(edge["node"]["toAccount"]["number"], account["number"]);
-    assert_eq!(edge["node"]["toAccount"]["owner"]["email"], bob.email.as_str());
+    assert_eq!(
+        edge["node"]["toAccount"]["owner"]["email"],
+        bob.email.as_str()
+    );
 
     let short = transfer(&bank, &ada.token, &from, &to, "1000").await;
     assert_eq!(short.code(), Some("INSUFFICIENT_FUNDS"), "{short:#?}");
@@ -62,7 +74,11 @@ async fn money_moves_between_customers_and_balances_show_across_subgraphs() {
 
     let admin = bank.admin_token().await;
     let check = bank
-        .query(Some(&admin), "{ ledgerCheck { ok balanceMismatches unbalancedTransactions } }", json!({}))
+        .query(
+            Some(&admin),
+            "{ ledgerCheck { ok balanceMismatches unbalancedTransactions } }",
+            json!({}),
+        )
         .await;
     assert_eq!(check.data()["ledgerCheck"]["ok"], true, "{check:#?}");
 }
@@ -76,17 +92,25 @@ async fn an_account_closes_only_when_empty_and_then_takes_no_money() {
     deposit(&bank, &ada.token, &spare, "10").await.data();
 
     let close = "mutation($id: ID!) { closeAccount(id: $id) { id status closedAt } }";
-    let refused = bank.query(Some(&ada.token), close, json!({ "id": spare["id"] })).await;
+    let refused = bank
+        .query(Some(&ada.token), close, json!({ "id": spare["id"] }))
+        .await;
     assert_eq!(refused.code(), Some("BAD_USER_INPUT"), "{refused:#?}");
 
     deposit(&bank, &ada.token, &main, "1").await.data();
-    transfer(&bank, &ada.token, &spare, &main, "10").await.data();
-    let closed = bank.query(Some(&ada.token), close, json!({ "id": spare["id"] })).await;
+    transfer(&bank, &ada.token, &spare, &main, "10")
+        .await
+        .data();
+    let closed = bank
+        .query(Some(&ada.token), close, json!({ "id": spare["id"] }))
+        .await;
     assert_eq!(closed.data()["closeAccount"]["status"], "CLOSED");
     assert!(closed.data()["closeAccount"]["closedAt"].is_string());
 
     let late = deposit(&bank, &ada.token, &spare, "1").await;
     assert_eq!(late.code(), Some("ACCOUNT_NOT_ACTIVE"), "{late:#?}");
-    let again = bank.query(Some(&ada.token), close, json!({ "id": spare["id"] })).await;
+    let again = bank
+        .query(Some(&ada.token), close, json!({ "id": spare["id"] }))
+        .await;
     assert_eq!(again.data()["closeAccount"]["status"], "CLOSED");
 }

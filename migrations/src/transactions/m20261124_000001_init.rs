@@ -106,7 +106,13 @@ impl MigrationTrait for Migration {
         citus::distribute(manager, "postings", "account_id", "ledger_accounts").await?;
         citus::distribute(manager, "holds", "account_id", "ledger_accounts").await?;
         citus::distribute(manager, "transactions", "id", "ledger_accounts").await?;
-        citus::distribute(manager, "idempotency_keys", "principal_id", "ledger_accounts").await?;
+        citus::distribute(
+            manager,
+            "idempotency_keys",
+            "principal_id",
+            "ledger_accounts",
+        )
+        .await?;
         citus::distribute(manager, "processed_events", "event_id", "ledger_accounts").await
     }
 

@@ -32,11 +32,16 @@ impl LedgerClient {
     pub async fn close(&self, token: &str, account: Uuid) -> ApiResult<()> {
         let response = self
             .http
-            .post(format!("{}/internal/accounts/{account}/close", self.base_url))
+            .post(format!(
+                "{}/internal/accounts/{account}/close",
+                self.base_url
+            ))
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|err| ApiError::internal(anyhow::anyhow!("the ledger is unreachable: {err}")))?;
+            .map_err(|err| {
+                ApiError::internal(anyhow::anyhow!("the ledger is unreachable: {err}"))
+            })?;
         if response.status().is_success() {
             return Ok(());
         }

@@ -14,7 +14,6 @@ pub mod ledger;
 pub mod schema;
 pub mod store;
 
-
 /// The binary's entry point.
 pub async fn main() -> anyhow::Result<()> {
     bank_common::cli::run(

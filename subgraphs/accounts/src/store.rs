@@ -255,7 +255,10 @@ where
     close_in_ledger(id).await?;
     let now = Utc::now();
     accounts::Entity::update_many()
-        .col_expr(accounts::Column::Status, Expr::value(AccountStatus::Closed.as_str()))
+        .col_expr(
+            accounts::Column::Status,
+            Expr::value(AccountStatus::Closed.as_str()),
+        )
         .col_expr(accounts::Column::ClosedAt, Expr::value(now))
         .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
         .filter(accounts::Column::OwnerId.eq(row.owner_id))

@@ -188,7 +188,9 @@ mod tests {
 
 /// GraphQL types for money, shared by every subgraph that shows amounts.
 pub mod graphql {
-    use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+    use async_graphql::{
+        InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
+    };
 
     use super::{format_minor, Currency};
 

@@ -219,7 +219,10 @@ impl Relay {
 
 /// Whether one message reached the broker (acknowledged by all in-sync replicas).
 fn delivered(
-    outcome: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, futures::channel::oneshot::Canceled>,
+    outcome: Result<
+        rdkafka::producer::future_producer::OwnedDeliveryResult,
+        futures::channel::oneshot::Canceled,
+    >,
 ) -> anyhow::Result<()> {
     match outcome {
         Ok(Ok(_)) => Ok(()),

@@ -109,10 +109,17 @@ impl NotificationsConfig {
                 message: "must be at least 1".into(),
             });
         }
-        if config.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+        if config
+            .mail_from
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
             return Err(ConfigError {
                 name: env.var_name("MAIL_FROM"),
-                message: format!("{:?} is not a mailbox like \"Bank <no-reply@bank.example>\"", config.mail_from),
+                message: format!(
+                    "{:?} is not a mailbox like \"Bank <no-reply@bank.example>\"",
+                    config.mail_from
+                ),
             });
         }
         Ok(config)
@@ -159,14 +166,22 @@ pub async fn build(
     spawn_consumer(&config, &settings, db.clone());
     tokio::spawn(delivery::run_worker(
         db.clone(),
-        SmtpProvider::new(&settings.smtp_url, &settings.mail_from, settings.delivery_timeout)?,
+        SmtpProvider::new(
+            &settings.smtp_url,
+            &settings.mail_from,
+            settings.delivery_timeout,
+        )?,
         CircuitBreaker::new(settings.breaker_threshold, settings.breaker_cooldown),
         settings.retry.clone(),
         settings.delivery_poll,
     ));
     tokio::spawn(delivery::run_worker(
         db.clone(),
-        HttpSmsProvider::new(&settings.sms_url, settings.sms_token.clone(), settings.delivery_timeout),
+        HttpSmsProvider::new(
+            &settings.sms_url,
+            settings.sms_token.clone(),
+            settings.delivery_timeout,
+        ),
         CircuitBreaker::new(settings.breaker_threshold, settings.breaker_cooldown),
         settings.retry.clone(),
         settings.delivery_poll,

@@ -151,7 +151,10 @@ impl CircuitBreaker {
         state.consecutive_failures += 1;
         if state.consecutive_failures >= self.threshold {
             if state.open_until.is_none_or(|until| until <= Instant::now()) {
-                tracing::warn!(failures = state.consecutive_failures, "circuit breaker opened");
+                tracing::warn!(
+                    failures = state.consecutive_failures,
+                    "circuit breaker opened"
+                );
             }
             state.open_until = Some(Instant::now() + self.cooldown);
         }

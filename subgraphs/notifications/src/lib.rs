@@ -17,7 +17,6 @@ pub mod live;
 pub mod schema;
 pub mod store;
 
-
 /// The binary's entry point.
 pub async fn main() -> anyhow::Result<()> {
     bank_common::cli::run(

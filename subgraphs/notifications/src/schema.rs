@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{
-    Context, Enum, InputObject, Object, Schema, SimpleObject, Subscription, ID,
-};
+use async_graphql::{Context, Enum, InputObject, Object, Schema, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use sea_orm::DatabaseConnection;
@@ -343,7 +341,10 @@ impl Mutation {
             Some("") => Some(None),
             Some(text) => Some(Some(parse_phone(text)?)),
         };
-        if input.alert_threshold.is_some_and(|t| !(0..=1_000_000_000).contains(&t)) {
+        if input
+            .alert_threshold
+            .is_some_and(|t| !(0..=1_000_000_000).contains(&t))
+        {
             return Err(ApiError::bad_input(
                 "alertThreshold",
                 "the threshold is 0 to 1000000000 whole units",
@@ -356,11 +357,9 @@ impl Mutation {
                 .await
                 .map_err(ApiError::from)?;
             if current.phone.is_none() {
-                return Err(ApiError::bad_input(
-                    "phoneNumber",
-                    "SMS alerts need a phone number",
-                )
-                .into());
+                return Err(
+                    ApiError::bad_input("phoneNumber", "SMS alerts need a phone number").into(),
+                );
             }
         }
         let updated = store::update_preferences(

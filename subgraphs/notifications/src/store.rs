@@ -213,8 +213,11 @@ pub async fn notify(
             .ok_or_else(|| DbErr::RecordNotFound("the inserted notification".into()))?;
         let row = NotificationRow::from_row(&row)?;
         let payload = serde_json::to_string(&row).expect("notifications serialise");
-        txn.execute(stmt("SELECT pg_notify($1, $2)", [ADDED_CHANNEL.into(), payload.into()]))
-            .await?;
+        txn.execute(stmt(
+            "SELECT pg_notify($1, $2)",
+            [ADDED_CHANNEL.into(), payload.into()],
+        ))
+        .await?;
         stored = Some(row);
     }
     let mut channels = Vec::new();
@@ -302,7 +305,11 @@ async fn posting_in(
         return Ok(false);
     }
     let recipient = recipient(txn, posted.owner_id).await?;
-    if reaches_threshold(posted.amount_minor, &posted.currency, recipient.alert_threshold) {
+    if reaches_threshold(
+        posted.amount_minor,
+        &posted.currency,
+        recipient.alert_threshold,
+    ) {
         let message = posting_message(posted);
         let data = serde_json::json!({
             "transactionId": posted.transaction_id,

@@ -358,7 +358,10 @@ impl ServiceProcess {
         self.child = Some(child);
         let url = format!("http://127.0.0.1:{}/readyz", self.port);
         for _ in 0..150 {
-            if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
+            if reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -73,13 +73,17 @@ impl LedgerConfig {
         let env = Env::new(NAME);
         let defaults = Self::default();
         let config = Self {
-            account_sync_wait: Duration::from_millis(
-                env.get_or("ACCOUNT_SYNC_WAIT_MS", defaults.account_sync_wait.as_millis() as u64)?,
-            ),
-            daily_withdrawal_limit: env.get_or("DAILY_WITHDRAWAL_LIMIT", defaults.daily_withdrawal_limit)?,
+            account_sync_wait: Duration::from_millis(env.get_or(
+                "ACCOUNT_SYNC_WAIT_MS",
+                defaults.account_sync_wait.as_millis() as u64,
+            )?),
+            daily_withdrawal_limit: env
+                .get_or("DAILY_WITHDRAWAL_LIMIT", defaults.daily_withdrawal_limit)?,
             hold_ttl: env.secs_or("HOLD_TTL_SECS", defaults.hold_ttl.as_secs())?,
-            hold_expiry_interval: env
-                .secs_or("HOLD_EXPIRY_INTERVAL_SECS", defaults.hold_expiry_interval.as_secs())?,
+            hold_expiry_interval: env.secs_or(
+                "HOLD_EXPIRY_INTERVAL_SECS",
+                defaults.hold_expiry_interval.as_secs(),
+            )?,
             consume_account_events: env.get_or("CONSUME_ACCOUNT_EVENTS", true)?,
             consumer_group: env.get_or("CONSUMER_GROUP", defaults.consumer_group)?,
             topic: env.get_or("LEDGER_TOPIC", defaults.topic)?,

@@ -12,7 +12,6 @@ pub mod events;
 pub mod schema;
 pub mod store;
 
-
 /// The binary's entry point.
 pub async fn main() -> anyhow::Result<()> {
     bank_common::cli::run(

@@ -65,7 +65,10 @@ async fn visible_account(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Ledger
     let principal = ctx.principal()?;
     let loader = ctx.data_unchecked::<DataLoader<AccountLoader>>();
     let row = loader.load_one(id).await.map_err(loader_error)?;
-    Ok(row.filter(|row| row.owner_id.is_some_and(|owner| principal.can_access(owner))))
+    Ok(row.filter(|row| {
+        row.owner_id
+            .is_some_and(|owner| principal.can_access(owner))
+    }))
 }
 
 /// A bank account, as the ledger sees it: its money.
@@ -85,7 +88,10 @@ impl Account {
 
     /// The balance less open holds: what can be spent now (before any overdraft).
     async fn available_balance(&self) -> async_graphql::Result<Money> {
-        Ok(money(self.0.balance_minor - self.0.held_minor, &self.0.currency)?)
+        Ok(money(
+            self.0.balance_minor - self.0.held_minor,
+            &self.0.currency,
+        )?)
     }
 
     /// How far below zero the available balance may go.
@@ -95,7 +101,10 @@ impl Account {
 
     /// Cash withdrawals allowed per UTC day.
     async fn daily_withdrawal_limit(&self) -> async_graphql::Result<Money> {
-        Ok(money(self.0.daily_withdrawal_limit_minor, &self.0.currency)?)
+        Ok(money(
+            self.0.daily_withdrawal_limit_minor,
+            &self.0.currency,
+        )?)
     }
 
     /// The account's transactions, newest first.
@@ -110,16 +119,16 @@ impl Account {
             return Err(ApiError::bad_input(
                 "first",
                 format!("first must be between 1 and {MAX_PAGE}"),
-            ).into());
+            )
+            .into());
         }
-        let before = after.as_deref().map(|c| decode_cursor("p", c)).transpose()?;
-        let mut lines = store::account_lines(
-            &ledger(ctx).db,
-            self.0.account_id,
-            before,
-            first as u64 + 1,
-        )
-        .await?;
+        let before = after
+            .as_deref()
+            .map(|c| decode_cursor("p", c))
+            .transpose()?;
+        let mut lines =
+            store::account_lines(&ledger(ctx).db, self.0.account_id, before, first as u64 + 1)
+                .await?;
         let has_next_page = lines.len() > first as usize;
         lines.truncate(first as usize);
         let edges = lines
@@ -159,7 +168,8 @@ impl Account {
             return Err(ApiError::bad_input(
                 "to",
                 format!("a statement covers at most {MAX_STATEMENT_DAYS} days"),
-            ).into());
+            )
+            .into());
         }
         let rows = store::statement(
             &ledger(ctx).db,
@@ -216,11 +226,16 @@ impl Account {
             return Err(ApiError::bad_input(
                 "first",
                 format!("first must be between 1 and {MAX_PAGE}"),
-            ).into());
+            )
+            .into());
         }
-        let rows =
-            store::account_holds(&ledger(ctx).db, self.0.account_id, pending_only, first as u64)
-                .await?;
+        let rows = store::account_holds(
+            &ledger(ctx).db,
+            self.0.account_id,
+            pending_only,
+            first as u64,
+        )
+        .await?;
         Ok(rows.into_iter().map(Hold::from).collect())
     }
 }
@@ -459,7 +474,10 @@ async fn visible_transaction(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Tr
     if principal.is_staff() {
         return Ok(Some(row.into()));
     }
-    for account in [row.from_account_id, row.to_account_id].into_iter().flatten() {
+    for account in [row.from_account_id, row.to_account_id]
+        .into_iter()
+        .flatten()
+    {
         if visible_account(ctx, account).await?.is_some() {
             return Ok(Some(row.into()));
         }
@@ -481,7 +499,11 @@ pub struct Query;
 #[Object(name = "Query")]
 impl Query {
     /// A transaction on one of the caller's accounts (any, for staff); `NOT_FOUND` otherwise.
-    async fn transaction(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Transaction>> {
+    async fn transaction(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Transaction>> {
         let id = parse_id(&id, "transaction")?;
         Ok(visible_transaction(ctx, id)
             .await?
@@ -523,7 +545,11 @@ impl Query {
     /// `Account` references: the ledger contributes balances and history. Accounts the
     /// caller cannot see (or that the ledger has not heard of yet) resolve to null.
     #[graphql(entity)]
-    async fn find_account_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Account>> {
+    async fn find_account_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Account>> {
         let Ok(id) = parse_id(&id, "account") else {
             return Ok(None);
         };
@@ -540,7 +566,10 @@ impl Query {
         Ok(store::find_accounts(&ledger.db, &[id])
             .await?
             .into_iter()
-            .find(|row| row.owner_id.is_some_and(|owner| principal.can_access(owner)))
+            .find(|row| {
+                row.owner_id
+                    .is_some_and(|owner| principal.can_access(owner))
+            })
             .map(Account::from))
     }
 
@@ -557,7 +586,11 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_hold_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Hold>> {
+    async fn find_hold_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Hold>> {
         let Ok(id) = parse_id(&id, "hold") else {
             return Ok(None);
         };
@@ -627,10 +660,7 @@ fn key(text: &str) -> ApiResult<IdempotencyKey> {
     IdempotencyKey::parse(text)
 }
 
-async fn movement(
-    ctx: &Context<'_>,
-    movement: store::Movement,
-) -> ApiResult<Transaction> {
+async fn movement(ctx: &Context<'_>, movement: store::Movement) -> ApiResult<Transaction> {
     let ledger = ledger(ctx);
     let row = store::move_money(&ledger.db, &movement, ledger.config.account_sync_wait).await?;
     tracing::info!(
@@ -650,7 +680,11 @@ fn principal(ctx: &Context<'_>) -> ApiResult<Principal> {
 #[Object(name = "Mutation")]
 impl Mutation {
     /// Cash into an account: customers into their own accounts, staff into any.
-    async fn deposit(&self, ctx: &Context<'_>, input: DepositInput) -> async_graphql::Result<Transaction> {
+    async fn deposit(
+        &self,
+        ctx: &Context<'_>,
+        input: DepositInput,
+    ) -> async_graphql::Result<Transaction> {
         let principal = principal(ctx)?;
         let m = store::Movement {
             kind: TransactionKind::Deposit,
@@ -666,7 +700,11 @@ impl Mutation {
     }
 
     /// Cash out of the caller's account, within its daily withdrawal limit.
-    async fn withdraw(&self, ctx: &Context<'_>, input: WithdrawInput) -> async_graphql::Result<Transaction> {
+    async fn withdraw(
+        &self,
+        ctx: &Context<'_>,
+        input: WithdrawInput,
+    ) -> async_graphql::Result<Transaction> {
         let principal = principal(ctx)?;
         let m = store::Movement {
             kind: TransactionKind::Withdrawal,
@@ -682,7 +720,11 @@ impl Mutation {
     }
 
     /// From one of the caller's accounts to any account in the same currency.
-    async fn transfer(&self, ctx: &Context<'_>, input: TransferInput) -> async_graphql::Result<Transaction> {
+    async fn transfer(
+        &self,
+        ctx: &Context<'_>,
+        input: TransferInput,
+    ) -> async_graphql::Result<Transaction> {
         let principal = principal(ctx)?;
         let key = key(&input.idempotency_key)?;
         let to = match (&input.to_account_id, &input.to_account_number) {
@@ -720,7 +762,11 @@ impl Mutation {
     }
 
     /// Reserves money on the caller's account until it is captured, voided or expires.
-    async fn place_hold(&self, ctx: &Context<'_>, input: PlaceHoldInput) -> async_graphql::Result<Hold> {
+    async fn place_hold(
+        &self,
+        ctx: &Context<'_>,
+        input: PlaceHoldInput,
+    ) -> async_graphql::Result<Hold> {
         let principal = principal(ctx)?;
         let ledger = ledger(ctx);
         let ttl = match input.expires_in_seconds {
@@ -734,7 +780,8 @@ impl Mutation {
                             HOLD_MIN_TTL.as_secs(),
                             HOLD_MAX_TTL.as_secs()
                         ),
-                    ).into());
+                    )
+                    .into());
                 }
                 ttl
             }
@@ -780,9 +827,11 @@ impl Mutation {
         let principal = principal(ctx)?;
         let id = parse_id(&id, "hold")?;
         let ledger = ledger(ctx);
-        Ok(store::void_hold(&ledger.db, &principal, id, &ledger.config.topic)
-            .await?
-            .into())
+        Ok(
+            store::void_hold(&ledger.db, &principal, id, &ledger.config.topic)
+                .await?
+                .into(),
+        )
     }
 
     /// Sets an account's overdraft and daily withdrawal limits (staff only).

@@ -19,8 +19,8 @@ use std::{collections::HashMap, time::Duration};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement, TransactionTrait,
-    Value,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
+    TransactionTrait, Value,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -412,7 +412,9 @@ fn visible<'a>(
     match accounts.get_mut(&id) {
         Some(account)
             if account.kind == AccountKind::Customer
-                && account.owner_id.is_some_and(|owner| principal.can_access(owner)) =>
+                && account
+                    .owner_id
+                    .is_some_and(|owner| principal.can_access(owner)) =>
         {
             Ok(account)
         }
@@ -487,7 +489,16 @@ enum Moved {
 async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<Moved, Stop> {
     let txn = db.begin().await?;
     let transaction_id = Uuid::now_v7();
-    if let Some(claimed) = claim_key(&txn, &m.principal, &m.key, m.operation(), hash, transaction_id).await? {
+    if let Some(claimed) = claim_key(
+        &txn,
+        &m.principal,
+        &m.key,
+        m.operation(),
+        hash,
+        transaction_id,
+    )
+    .await?
+    {
         txn.rollback().await?;
         return replayed(claimed, m.operation(), hash).map(Moved::Before);
     }
@@ -507,15 +518,27 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
     // into the caller's own accounts (staff: any); transfers may reach anyone's account.
     let (currency, counter) = match m.kind {
         TransactionKind::Deposit => {
-            let to = visible(&mut accounts, m.to.expect("deposits name an account"), &m.principal)?;
+            let to = visible(
+                &mut accounts,
+                m.to.expect("deposits name an account"),
+                &m.principal,
+            )?;
             (to.currency, InternalAccount::Cash)
         }
         TransactionKind::Withdrawal => {
-            let from = visible(&mut accounts, m.from.expect("withdrawals name an account"), &m.principal)?;
+            let from = visible(
+                &mut accounts,
+                m.from.expect("withdrawals name an account"),
+                &m.principal,
+            )?;
             (from.currency, InternalAccount::Cash)
         }
         _ => {
-            let from = visible(&mut accounts, m.from.expect("transfers name two accounts"), &m.principal)?;
+            let from = visible(
+                &mut accounts,
+                m.from.expect("transfers name two accounts"),
+                &m.principal,
+            )?;
             let currency = from.currency;
             let to = accounts
                 .get(&m.to.expect("transfers name two accounts"))
@@ -542,7 +565,9 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
     // PostgreSQL keeps microseconds: the row returned must equal the row stored.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     {
-        let debit = accounts.get_mut(&debit_id).ok_or(ApiError::NotFound("account"))?;
+        let debit = accounts
+            .get_mut(&debit_id)
+            .ok_or(ApiError::NotFound("account"))?;
         debit.debit(amount)?;
         if m.kind == TransactionKind::Withdrawal {
             debit.count_withdrawal(amount, now.date_naive())?;
@@ -608,19 +633,22 @@ async fn write_movement(
             .iter()
             .find(|other| other.id != account.id)
             .map(|other| other.id);
-        outgoing.push(events::posted(topic, events::PostingFacts {
-            transaction_id: transaction.id,
-            account_id: account.id,
-            owner_id: account.owner_id.expect("customer accounts have owners"),
-            kind: &transaction.kind,
-            delta_minor: deltas[&account.id],
-            currency,
-            balance_after_minor: account.balance_minor,
-            available_after_minor: account.available_minor(),
-            counterparty_account_id: counterparty,
-            description: transaction.description.as_deref(),
-            posted_at: transaction.created_at,
-        }));
+        outgoing.push(events::posted(
+            topic,
+            events::PostingFacts {
+                transaction_id: transaction.id,
+                account_id: account.id,
+                owner_id: account.owner_id.expect("customer accounts have owners"),
+                kind: &transaction.kind,
+                delta_minor: deltas[&account.id],
+                currency,
+                balance_after_minor: account.balance_minor,
+                available_after_minor: account.available_minor(),
+                counterparty_account_id: counterparty,
+                description: transaction.description.as_deref(),
+                posted_at: transaction.created_at,
+            },
+        ));
     }
     let row = txn
         .query_one(stmt(
@@ -677,7 +705,11 @@ async fn write_movement(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the movement's result".into()))?;
     let updated: i64 = row.try_get("", "updated")?;
-    assert_eq!(updated as usize, ids.len(), "every locked account was written");
+    assert_eq!(
+        updated as usize,
+        ids.len(),
+        "every locked account was written"
+    );
     Ok(())
 }
 
@@ -792,7 +824,10 @@ pub async fn statement(
 ) -> Result<StatementRows, DbErr> {
     // One snapshot for the opening balance and the lines.
     let txn = db
-        .begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), Some(sea_orm::AccessMode::ReadOnly))
+        .begin_with_config(
+            Some(sea_orm::IsolationLevel::RepeatableRead),
+            Some(sea_orm::AccessMode::ReadOnly),
+        )
         .await?;
     let opening = txn
         .query_one(stmt(
@@ -846,7 +881,10 @@ pub async fn place_hold(
 ) -> ApiResult<HoldRow> {
     precheck_amount(&hold.amount)?;
     if Some(hold.account_id) == hold.to_account_id {
-        return Err(ApiError::bad_input("toAccountId", "a hold needs two different accounts"));
+        return Err(ApiError::bad_input(
+            "toAccountId",
+            "a hold needs two different accounts",
+        ));
     }
     let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
     let hash = request_hash(
@@ -1079,7 +1117,9 @@ pub async fn capture_hold(db: &DatabaseConnection, capture: &Capture) -> ApiResu
 async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result<Uuid, Stop> {
     let txn = db.begin().await?;
     let transaction_id = Uuid::now_v7();
-    if let Some(claimed) = claim_key(&txn, &c.principal, &c.key, "CAPTURE", hash, transaction_id).await? {
+    if let Some(claimed) =
+        claim_key(&txn, &c.principal, &c.key, "CAPTURE", hash, transaction_id).await?
+    {
         txn.rollback().await?;
         return replayed(claimed, "CAPTURE", hash);
     }
@@ -1110,11 +1150,9 @@ async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result
         None => hold.amount_minor,
     };
     if amount > hold.amount_minor {
-        return Err(ApiError::bad_input(
-            "amount",
-            "a capture cannot exceed the amount held",
-        )
-        .into());
+        return Err(
+            ApiError::bad_input("amount", "a capture cannot exceed the amount held").into(),
+        );
     }
     if destination_internal {
         accounts.extend(lock_accounts(&txn, &[hold.to_account_id]).await?);
@@ -1417,7 +1455,10 @@ impl LedgerCheck {
 /// Checks the ledger's invariants on one consistent snapshot.
 pub async fn check_ledger(db: &DatabaseConnection) -> Result<LedgerCheck, DbErr> {
     let txn = db
-        .begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), Some(sea_orm::AccessMode::ReadOnly))
+        .begin_with_config(
+            Some(sea_orm::IsolationLevel::RepeatableRead),
+            Some(sea_orm::AccessMode::ReadOnly),
+        )
         .await?;
     let ids = |rows: Vec<QueryResult>, column: &str| -> Result<Vec<Uuid>, DbErr> {
         rows.iter().map(|row| row.try_get("", column)).collect()
@@ -1431,7 +1472,9 @@ pub async fn check_ledger(db: &DatabaseConnection) -> Result<LedgerCheck, DbErr>
         ))
         .await?
     {
-        check.totals.push((row.try_get("", "currency")?, row.try_get("", "total")?));
+        check
+            .totals
+            .push((row.try_get("", "currency")?, row.try_get("", "total")?));
         check.accounts_checked += row.try_get::<i64>("", "n")?;
     }
     check.balance_mismatches = ids(

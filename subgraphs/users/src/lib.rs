@@ -14,7 +14,6 @@ pub mod keys;
 pub mod schema;
 pub mod store;
 
-
 /// The binary's entry point.
 pub async fn main() -> anyhow::Result<()> {
     bank_common::cli::run(
@@ -22,7 +21,12 @@ pub async fn main() -> anyhow::Result<()> {
         app::DEFAULT_PORT,
         app::sdl,
         |db| async move { app::migrate(&db).await },
-        |service| async move { app::build(app::UsersConfig::from_service(service)?).await?.serve().await },
+        |service| async move {
+            app::build(app::UsersConfig::from_service(service)?)
+                .await?
+                .serve()
+                .await
+        },
     )
     .await
 }

@@ -88,7 +88,10 @@ mod tests {
         let message = posting_message(&posted("TRANSFER", "CREDIT", 1250));
         assert_eq!(message.title, "You received 12.50 EUR");
         assert_eq!(message.body, "Rent. Balance: 90.00 EUR.");
-        assert_eq!(posting_message(&posted("TRANSFER", "DEBIT", 1)).title, "You sent 0.01 EUR");
+        assert_eq!(
+            posting_message(&posted("TRANSFER", "DEBIT", 1)).title,
+            "You sent 0.01 EUR"
+        );
     }
 
     #[test]

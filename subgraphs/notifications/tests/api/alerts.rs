@@ -13,27 +13,46 @@ async fn a_subscriber_gets_alerts_for_its_own_accounts_and_no_one_elses() {
     let producer = producer();
     wait_until_live(&app, &producer).await;
     let (ada, bob) = (app.customer(), app.customer());
-    let mut ada_alerts = Subscriber::connect(app.addr, &ada.token, ALERTS).await.unwrap();
-    let mut bob_alerts = Subscriber::connect(app.addr, &bob.token, ALERTS).await.unwrap();
+    let mut ada_alerts = Subscriber::connect(app.addr, &ada.token, ALERTS)
+        .await
+        .unwrap();
+    let mut bob_alerts = Subscriber::connect(app.addr, &bob.token, ALERTS)
+        .await
+        .unwrap();
 
     let event = posted(ada.id, 1250, "CREDIT");
     publish(&producer, &app.ledger_topic, &event).await;
-    let alert = ada_alerts.next(Duration::from_secs(10)).await.expect("ada's alert");
+    let alert = ada_alerts
+        .next(Duration::from_secs(10))
+        .await
+        .expect("ada's alert");
     let alert = &alert["data"]["transactionAlerts"];
-    assert_eq!(alert["amount"], json!({ "amount": "12.50", "currency": "EUR" }));
+    assert_eq!(
+        alert["amount"],
+        json!({ "amount": "12.50", "currency": "EUR" })
+    );
     assert_eq!(alert["direction"], "CREDIT");
     assert_eq!(alert["balanceAfter"]["amount"], "100.00");
     assert_eq!(alert["transaction"]["id"], event.data["transactionId"]);
     assert_eq!(alert["account"]["id"], event.data["accountId"]);
-    assert!(bob_alerts.next(Duration::from_secs(1)).await.is_none(), "bob sees nothing of ada's");
+    assert!(
+        bob_alerts.next(Duration::from_secs(1)).await.is_none(),
+        "bob sees nothing of ada's"
+    );
 }
 
 #[tokio::test]
 async fn a_bad_token_is_refused_at_connection_init() {
     let app = spawn_app(test_settings()).await;
-    for token in ["garbage", &bank_testkit::TestKeys::new().token(uuid::Uuid::now_v7(), &[])] {
+    for token in [
+        "garbage",
+        &bank_testkit::TestKeys::new().token(uuid::Uuid::now_v7(), &[]),
+    ] {
         let refused = Subscriber::connect(app.addr, token, ALERTS).await;
-        assert!(refused.is_err(), "connection_init with {token:.10}... was accepted");
+        assert!(
+            refused.is_err(),
+            "connection_init with {token:.10}... was accepted"
+        );
     }
 }
 
@@ -50,11 +69,24 @@ async fn each_posting_is_stored_once_however_often_it_is_delivered() {
     let list = app.wait_for_notifications(&ada, 2).await;
     // Give a duplicate time to show up, then count.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let list = if list["edges"].as_array().unwrap().len() == 2 { app.notifications(&ada).await } else { list };
+    let list = if list["edges"].as_array().unwrap().len() == 2 {
+        app.notifications(&ada).await
+    } else {
+        list
+    };
     // Postings on different accounts may be consumed in either order.
-    let mut titles: Vec<&str> = list["edges"].as_array().unwrap().iter().map(|e| e["node"]["title"].as_str().unwrap()).collect();
+    let mut titles: Vec<&str> = list["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["title"].as_str().unwrap())
+        .collect();
     titles.sort();
-    assert_eq!(titles, vec!["You received 7.00 EUR", "You sent 5.00 EUR"], "{list}");
+    assert_eq!(
+        titles,
+        vec!["You received 7.00 EUR", "You sent 5.00 EUR"],
+        "{list}"
+    );
     assert_eq!(list["unreadCount"], 2);
 }
 
@@ -67,26 +99,62 @@ async fn with_two_replicas_each_subscriber_gets_every_alert_once_and_each_is_sto
     wait_until_live(&first, &producer).await;
     wait_until_live(&second, &producer).await;
     let ada = first.customer();
-    let mut on_first = Subscriber::connect(first.addr, &ada.token, ALERTS).await.unwrap();
-    let mut on_second = Subscriber::connect(second.addr, &ada.token, ALERTS).await.unwrap();
+    let mut on_first = Subscriber::connect(first.addr, &ada.token, ALERTS)
+        .await
+        .unwrap();
+    let mut on_second = Subscriber::connect(second.addr, &ada.token, ALERTS)
+        .await
+        .unwrap();
 
-    let sent: Vec<_> = (1..=10).map(|n| posted(ada.id, n * 100, "CREDIT")).collect();
+    let sent: Vec<_> = (1..=10)
+        .map(|n| posted(ada.id, n * 100, "CREDIT"))
+        .collect();
     for event in &sent {
         publish(&producer, &first.ledger_topic, event).await;
     }
-    let expected: HashSet<String> = sent.iter().map(|e| e.data["transactionId"].as_str().unwrap().to_string()).collect();
+    let expected: HashSet<String> = sent
+        .iter()
+        .map(|e| e.data["transactionId"].as_str().unwrap().to_string())
+        .collect();
     for subscriber in [&mut on_first, &mut on_second] {
         let mut got = Vec::new();
         while got.len() < 10 {
-            let alert = subscriber.next(Duration::from_secs(10)).await.expect("every alert arrives");
-            got.push(alert["data"]["transactionAlerts"]["transaction"]["id"].as_str().unwrap().to_string());
+            let alert = subscriber
+                .next(Duration::from_secs(10))
+                .await
+                .expect("every alert arrives");
+            got.push(
+                alert["data"]["transactionAlerts"]["transaction"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
         }
-        got.extend(subscriber.drain(Duration::from_secs(1)).await.iter().map(|a| a["data"]["transactionAlerts"]["transaction"]["id"].as_str().unwrap().to_string()));
+        got.extend(
+            subscriber
+                .drain(Duration::from_secs(1))
+                .await
+                .iter()
+                .map(|a| {
+                    a["data"]["transactionAlerts"]["transaction"]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                }),
+        );
         assert_eq!(got.len(), 10, "no alert twice: {got:?}");
         assert_eq!(got.into_iter().collect::<HashSet<_>>(), expected);
     }
     let stored = first.wait_for_notifications(&ada, 10).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let stored = if stored["edges"].as_array().unwrap().len() == 10 { first.notifications(&ada).await } else { stored };
-    assert_eq!(stored["edges"].as_array().unwrap().len(), 10, "stored once per posting, not per replica");
+    let stored = if stored["edges"].as_array().unwrap().len() == 10 {
+        first.notifications(&ada).await
+    } else {
+        stored
+    };
+    assert_eq!(
+        stored["edges"].as_array().unwrap().len(),
+        10,
+        "stored once per posting, not per replica"
+    );
 }

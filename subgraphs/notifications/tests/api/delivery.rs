@@ -29,7 +29,10 @@ async fn delivery_state(app: &TestApp, caller: &Caller) -> Option<(String, i32)>
         ))
         .await
         .unwrap()?;
-    Some((row.try_get("", "status").unwrap(), row.try_get("", "attempts").unwrap()))
+    Some((
+        row.try_get("", "status").unwrap(),
+        row.try_get("", "attempts").unwrap(),
+    ))
 }
 
 async fn wait_for_delivery(app: &TestApp, caller: &Caller, status: &str) -> (String, i32) {
@@ -41,7 +44,10 @@ async fn wait_for_delivery(app: &TestApp, caller: &Caller, status: &str) -> (Str
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no {status} delivery: {:?}", delivery_state(app, caller).await);
+    panic!(
+        "no {status} delivery: {:?}",
+        delivery_state(app, caller).await
+    );
 }
 
 /// Python's aiosmtpd on a free port, storing what it receives in a Maildir.
@@ -53,18 +59,39 @@ struct SmtpServer {
 
 impl SmtpServer {
     async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let maildir = std::env::temp_dir().join(format!("bank-mail-{}", uuid::Uuid::new_v4()));
         let python = std::env::var("BANK_PYTHON").unwrap_or_else(|_| "python3".into());
         let child = tokio::process::Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
             .arg(&maildir)
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|err| panic!("{python} -m aiosmtpd ({err}); scripts/install-deps.sh installs it"));
+            .unwrap_or_else(|err| {
+                panic!("{python} -m aiosmtpd ({err}); scripts/install-deps.sh installs it")
+            });
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Self { port, maildir, child };
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self {
+                    port,
+                    maildir,
+                    child,
+                };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -121,7 +148,12 @@ async fn an_alert_is_emailed_to_the_address_the_user_registered_with() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    publish(&producer, &app.ledger_topic, &posted(ada.id, 4_200, "CREDIT")).await;
+    publish(
+        &producer,
+        &app.ledger_topic,
+        &posted(ada.id, 4_200, "CREDIT"),
+    )
+    .await;
     wait_for_delivery(&app, &ada, "SENT").await;
     let mut messages = smtp.messages();
     for _ in 0..50 {
@@ -134,7 +166,10 @@ async fn an_alert_is_emailed_to_the_address_the_user_registered_with() {
     assert_eq!(messages.len(), 1, "{messages:?}");
     let message = &messages[0];
     assert!(message.contains(&format!("To: {email}")), "{message}");
-    assert!(message.contains("Subject: You received 42.00 EUR"), "{message}");
+    assert!(
+        message.contains("Subject: You received 42.00 EUR"),
+        "{message}"
+    );
     assert!(message.contains("Rent. Balance: 100.00 EUR."), "{message}");
 }
 
@@ -169,12 +204,27 @@ async fn a_failing_sms_provider_is_retried_with_backoff_until_it_accepts() {
     settings.sms_url = url;
     let app = spawn_app(settings).await;
     let ada = app.customer();
-    enable(&app, &ada, json!({ "sms": true, "phoneNumber": "+447700900123" })).await;
-    publish(&producer(), &app.ledger_topic, &posted(ada.id, 1_000, "DEBIT")).await;
+    enable(
+        &app,
+        &ada,
+        json!({ "sms": true, "phoneNumber": "+447700900123" }),
+    )
+    .await;
+    publish(
+        &producer(),
+        &app.ledger_topic,
+        &posted(ada.id, 1_000, "DEBIT"),
+    )
+    .await;
     let (_, attempts) = wait_for_delivery(&app, &ada, "SENT").await;
     assert_eq!(attempts, 3, "two failures, then success");
     let received = received.lock().unwrap().clone();
-    assert_eq!(received, vec![json!({ "to": "+447700900123", "body": "You sent 10.00 EUR: Rent. Balance: 100.00 EUR." })]);
+    assert_eq!(
+        received,
+        vec![
+            json!({ "to": "+447700900123", "body": "You sent 10.00 EUR: Rent. Balance: 100.00 EUR." })
+        ]
+    );
 }
 
 #[tokio::test]
@@ -184,8 +234,18 @@ async fn a_delivery_that_keeps_failing_lands_on_the_dead_letter_topic_with_the_r
     settings.sms_url = url;
     let app = spawn_app(settings).await;
     let ada = app.customer();
-    enable(&app, &ada, json!({ "sms": true, "phoneNumber": "+447700900124" })).await;
-    publish(&producer(), &app.ledger_topic, &posted(ada.id, 1_000, "DEBIT")).await;
+    enable(
+        &app,
+        &ada,
+        json!({ "sms": true, "phoneNumber": "+447700900124" }),
+    )
+    .await;
+    publish(
+        &producer(),
+        &app.ledger_topic,
+        &posted(ada.id, 1_000, "DEBIT"),
+    )
+    .await;
     let (_, attempts) = wait_for_delivery(&app, &ada, "FAILED").await;
     assert_eq!(attempts, 3, "max_attempts, then no more");
     assert!(received.lock().unwrap().is_empty());
@@ -199,5 +259,9 @@ async fn a_delivery_that_keeps_failing_lands_on_the_dead_letter_topic_with_the_r
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0]["type"], events::DELIVERY_FAILED);
     assert_eq!(dead[0]["data"]["channel"], "SMS");
-    assert!(dead[0]["data"]["reason"].as_str().unwrap().contains("503"), "{}", dead[0]);
+    assert!(
+        dead[0]["data"]["reason"].as_str().unwrap().contains("503"),
+        "{}",
+        dead[0]
+    );
 }

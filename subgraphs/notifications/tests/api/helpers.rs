@@ -123,7 +123,9 @@ impl TestApp {
     }
 
     pub async fn gql(&self, caller: &Caller, query: &str, variables: Value) -> Value {
-        self.client.query(Some(&caller.token), query, variables).await
+        self.client
+            .query(Some(&caller.token), query, variables)
+            .await
     }
 
     pub async fn notifications(&self, caller: &Caller) -> Value {
@@ -184,7 +186,12 @@ pub fn posted(owner: Uuid, amount_minor: i64, direction: &str) -> Envelope<Value
 
 /// A `posted` envelope on a given account (one account's events share a partition, so they
 /// are consumed in order).
-pub fn posted_on(account: Uuid, owner: Uuid, amount_minor: i64, direction: &str) -> Envelope<Value> {
+pub fn posted_on(
+    account: Uuid,
+    owner: Uuid,
+    amount_minor: i64,
+    direction: &str,
+) -> Envelope<Value> {
     let mut envelope = posted(owner, amount_minor, direction);
     envelope.subject = account.to_string();
     envelope.data["accountId"] = json!(account);
@@ -195,7 +202,9 @@ pub async fn publish(producer: &FutureProducer, topic: &str, envelope: &Envelope
     let payload = serde_json::to_string(envelope).unwrap();
     producer
         .send(
-            FutureRecord::to(topic).key(&envelope.subject).payload(&payload),
+            FutureRecord::to(topic)
+                .key(&envelope.subject)
+                .payload(&payload),
             Duration::from_secs(10),
         )
         .await
@@ -212,7 +221,9 @@ pub struct Subscriber {
 impl Subscriber {
     /// Connects with `token` in `connection_init`; `Err` carries the close reason or error.
     pub async fn connect(addr: SocketAddr, token: &str, query: &str) -> Result<Self, String> {
-        let mut request = format!("ws://{addr}/graphql").into_client_request().unwrap();
+        let mut request = format!("ws://{addr}/graphql")
+            .into_client_request()
+            .unwrap();
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             "graphql-transport-ws".parse().unwrap(),
@@ -233,7 +244,8 @@ impl Subscriber {
         }
         socket
             .send(Message::text(
-                json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }).to_string(),
+                json!({ "id": "1", "type": "subscribe", "payload": { "query": query } })
+                    .to_string(),
             ))
             .await
             .map_err(|e| e.to_string())?;
@@ -244,7 +256,9 @@ impl Subscriber {
     pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let message = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()??;
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??;
             let Ok(Message::Text(text)) = message else {
                 continue;
             };
@@ -252,7 +266,10 @@ impl Subscriber {
             match value["type"].as_str() {
                 Some("next") => return Some(value["payload"].clone()),
                 Some("ping") => {
-                    let _ = self.socket.send(Message::text(json!({"type": "pong"}).to_string())).await;
+                    let _ = self
+                        .socket
+                        .send(Message::text(json!({"type": "pong"}).to_string()))
+                        .await;
                 }
                 Some("error") => panic!("subscription error: {value}"),
                 _ => {}

@@ -294,7 +294,10 @@ mod tests {
     #[test]
     fn currencies_must_match() {
         let a = account(0);
-        assert_eq!(code(a.require_currency(Currency::parse("EUR").unwrap())), "OK");
+        assert_eq!(
+            code(a.require_currency(Currency::parse("EUR").unwrap())),
+            "OK"
+        );
         assert_eq!(
             code(a.require_currency(Currency::parse("USD").unwrap())),
             "CURRENCY_MISMATCH"

@@ -123,7 +123,10 @@ mod tests {
 
     #[test]
     fn request_hashes_separate_their_fields() {
-        assert_ne!(request_hash("t", &["ab", "c"]), request_hash("t", &["a", "bc"]));
+        assert_ne!(
+            request_hash("t", &["ab", "c"]),
+            request_hash("t", &["a", "bc"])
+        );
         assert_eq!(request_hash("t", &["a"]), request_hash("t", &["a"]));
         assert_ne!(request_hash("t", &["a"]), request_hash("u", &["a"]));
     }

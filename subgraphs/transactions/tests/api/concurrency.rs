@@ -52,8 +52,7 @@ pub async fn posted_events(
                     .is_some_and(|tx| postings.contains_key(tx))
         },
         |found| {
-            let distinct: HashSet<&str> =
-                found.iter().filter_map(|e| e["id"].as_str()).collect();
+            let distinct: HashSet<&str> = found.iter().filter_map(|e| e["id"].as_str()).collect();
             distinct.len() >= expected
         },
         Duration::from_secs(90),
@@ -118,12 +117,26 @@ async fn thirty_two_clients_transferring_at_random_neither_lose_nor_make_money()
     let mut total = 0i64;
     for (owner, id) in &accounts {
         let balance = app.balance(&owners[*owner], *id).await;
-        assert!(!balance.starts_with('-'), "account {id} went negative: {balance}");
-        total += bank_common::money::parse_minor(&balance, bank_common::money::Currency::parse("EUR").unwrap()).unwrap();
+        assert!(
+            !balance.starts_with('-'),
+            "account {id} went negative: {balance}"
+        );
+        total += bank_common::money::parse_minor(
+            &balance,
+            bank_common::money::Currency::parse("EUR").unwrap(),
+        )
+        .unwrap();
     }
-    assert_eq!(total, ACCOUNTS as i64 * 100_000, "customers hold exactly what they deposited");
+    assert_eq!(
+        total,
+        ACCOUNTS as i64 * 100_000,
+        "customers hold exactly what they deposited"
+    );
     let check = app.assert_ledger_ok().await;
-    assert_eq!(check.transactions_checked as u64, transfers + ACCOUNTS as u64);
+    assert_eq!(
+        check.transactions_checked as u64,
+        transfers + ACCOUNTS as u64
+    );
 
     // Every committed posting is on Kafka exactly once.
     let postings = committed_postings(&app.db).await;
@@ -139,5 +152,8 @@ async fn thirty_two_clients_transferring_at_random_neither_lose_nor_make_money()
             );
         }
     }
-    assert_eq!(seen.len(), postings.values().map(HashSet::len).sum::<usize>());
+    assert_eq!(
+        seen.len(),
+        postings.values().map(HashSet::len).sum::<usize>()
+    );
 }

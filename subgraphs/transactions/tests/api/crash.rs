@@ -98,7 +98,10 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
 
     let transfers = committed_postings(&db).await.len() - accounts.len();
     assert!(transfers > 0, "some transfers committed before the kill");
-    assert!(transfers < 16 * 400, "the kill interrupted the load ({transfers} committed)");
+    assert!(
+        transfers < 16 * 400,
+        "the kill interrupted the load ({transfers} committed)"
+    );
 
     service.start().await;
     let check = store::check_ledger(&db).await.unwrap();

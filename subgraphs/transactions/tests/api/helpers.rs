@@ -91,13 +91,8 @@ impl TestApp {
     /// Opens an account for `owner` as the accounts service's `opened` event would.
     pub async fn open(&self, owner: &Caller, currency: &str) -> Uuid {
         let account_id = Uuid::now_v7();
-        self.account_event(
-            events::ACCOUNT_OPENED,
-            account_id,
-            owner.id,
-            currency,
-        )
-        .await;
+        self.account_event(events::ACCOUNT_OPENED, account_id, owner.id, currency)
+            .await;
         account_id
     }
 
@@ -114,7 +109,9 @@ impl TestApp {
     }
 
     pub async fn gql(&self, caller: &Caller, query: &str, variables: Value) -> Value {
-        self.client.query(Some(&caller.token), query, variables).await
+        self.client
+            .query(Some(&caller.token), query, variables)
+            .await
     }
 
     pub async fn deposit(&self, caller: &Caller, account: Uuid, amount: &str) -> Value {

@@ -29,7 +29,9 @@ async fn the_same_request_replayed_concurrently_moves_money_once() {
     assert_eq!(check.transactions_checked, 2, "one deposit, one transfer");
 
     // A later replay still answers with the first result.
-    let late = app.transfer_with_key(&ada, from, to, "30.00", "pay-rent-2026-11").await;
+    let late = app
+        .transfer_with_key(&ada, from, to, "30.00", "pay-rent-2026-11")
+        .await;
     assert!(ids.contains(data(&late)["transfer"]["id"].as_str().unwrap()));
 }
 

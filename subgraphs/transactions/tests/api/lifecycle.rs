@@ -8,11 +8,16 @@ use bank_common::events::Envelope;
 use bank_testkit::data;
 use transactions_subgraph::events;
 
-use crate::helpers::{assert_code, random_number, spawn_app, spawn_app_with, test_ledger_config, TestApp, Caller};
+use crate::helpers::{
+    assert_code, random_number, spawn_app, spawn_app_with, test_ledger_config, Caller, TestApp,
+};
 
 async fn close(app: &TestApp, caller: &Caller, account: Uuid) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new()
-        .post(format!("http://{}/internal/accounts/{account}/close", app.addr))
+        .post(format!(
+            "http://{}/internal/accounts/{account}/close",
+            app.addr
+        ))
         .bearer_auth(&caller.token)
         .send()
         .await
@@ -29,24 +34,49 @@ async fn an_account_closes_only_empty_and_then_moves_nothing() {
     data(&app.deposit(&ada, account, "5").await);
 
     let (status, body) = close(&app, &ada, account).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("BAD_USER_INPUT")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("BAD_USER_INPUT")),
+        "{body}"
+    );
     assert_eq!(close(&app, &mallory, account).await.0, 404);
 
     // An open hold also keeps the account open.
     let hold = app
-        .gql(&ada, "mutation($i: PlaceHoldInput!) { placeHold(input: $i) { id } }",
-             json!({ "i": { "accountId": account, "amount": "5", "idempotencyKey": "h" } }))
+        .gql(
+            &ada,
+            "mutation($i: PlaceHoldInput!) { placeHold(input: $i) { id } }",
+            json!({ "i": { "accountId": account, "amount": "5", "idempotencyKey": "h" } }),
+        )
         .await;
     let (status, _) = close(&app, &ada, account).await;
     assert_eq!(status, 409);
     let id = data(&hold)["placeHold"]["id"].clone();
-    data(&app.gql(&ada, "mutation($id: ID!) { voidHold(id: $id) { id } }", json!({ "id": id })).await);
+    data(
+        &app.gql(
+            &ada,
+            "mutation($id: ID!) { voidHold(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await,
+    );
 
     data(&app.transfer(&ada, account, other, "5").await);
     let (status, body) = close(&app, &ada, account).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("CLOSED")), "{body}");
-    assert_eq!(close(&app, &ada, account).await.0, 200, "closing twice is harmless");
-    assert_code(&app.transfer(&bob, other, account, "1").await, "ACCOUNT_NOT_ACTIVE");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("CLOSED")),
+        "{body}"
+    );
+    assert_eq!(
+        close(&app, &ada, account).await.0,
+        200,
+        "closing twice is harmless"
+    );
+    assert_code(
+        &app.transfer(&bob, other, account, "1").await,
+        "ACCOUNT_NOT_ACTIVE",
+    );
     app.assert_ledger_ok().await;
 }
 
@@ -82,7 +112,9 @@ async fn account_events_from_kafka_reach_the_ledger_once() {
         async move {
             producer
                 .send(
-                    FutureRecord::to(events::ACCOUNTS_TOPIC).key(&account.to_string()).payload(&payload),
+                    FutureRecord::to(events::ACCOUNTS_TOPIC)
+                        .key(&account.to_string())
+                        .payload(&payload),
                     Duration::from_secs(10),
                 )
                 .await
@@ -108,7 +140,10 @@ async fn account_events_from_kafka_reach_the_ledger_once() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_code(&last, "ACCOUNT_NOT_ACTIVE");
-    assert_eq!(app.balance(&ada, account).await, format!("{}.00", 3 + accepted));
+    assert_eq!(
+        app.balance(&ada, account).await,
+        format!("{}.00", 3 + accepted)
+    );
     use sea_orm::{ConnectionTrait, Statement};
     let applied = app
         .db

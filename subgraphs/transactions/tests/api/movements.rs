@@ -14,7 +14,10 @@ async fn deposits_and_withdrawals_move_balances_and_appear_newest_first() {
     let deposit = app.deposit(&ada, account, "100.50").await;
     let deposit = &data(&deposit)["deposit"];
     assert_eq!(deposit["kind"], "DEPOSIT");
-    assert_eq!(deposit["amount"], json!({ "amount": "100.50", "currency": "EUR" }));
+    assert_eq!(
+        deposit["amount"],
+        json!({ "amount": "100.50", "currency": "EUR" })
+    );
     assert_eq!(deposit["toAccount"]["id"], account.to_string());
     assert!(deposit["fromAccount"].is_null(), "cash has no account");
     data(&app.withdraw(&ada, account, "0.50").await);
@@ -75,16 +78,30 @@ async fn a_transfer_reaches_another_customer_who_alone_sees_the_destination() {
     // Bob sees the transaction from his side; a stranger does not see it at all.
     let id = transfer["id"].as_str().unwrap();
     let seen = app
-        .gql(&bob, "query($id: ID!) { transaction(id: $id) { toAccount { id } fromAccount { id } } }", json!({ "id": id }))
+        .gql(
+            &bob,
+            "query($id: ID!) { transaction(id: $id) { toAccount { id } fromAccount { id } } }",
+            json!({ "id": id }),
+        )
         .await;
-    assert_eq!(data(&seen)["transaction"]["toAccount"]["id"], to.to_string());
+    assert_eq!(
+        data(&seen)["transaction"]["toAccount"]["id"],
+        to.to_string()
+    );
     assert!(data(&seen)["transaction"]["fromAccount"].is_null());
     let stranger = app.customer();
     let hidden = app
-        .gql(&stranger, "query($id: ID!) { transaction(id: $id) { id } }", json!({ "id": id }))
+        .gql(
+            &stranger,
+            "query($id: ID!) { transaction(id: $id) { id } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_code(&hidden, "NOT_FOUND");
-    assert!(app.account(&ada, to).await.is_null(), "others' balances stay hidden");
+    assert!(
+        app.account(&ada, to).await.is_null(),
+        "others' balances stay hidden"
+    );
     app.assert_ledger_ok().await;
 }
 

@@ -14,8 +14,14 @@ async fn money_cannot_leave_an_account_beyond_its_balance() {
     let from = app.open(&ada, "EUR").await;
     let to = app.open(&bob, "EUR").await;
     data(&app.deposit(&ada, from, "10.00").await);
-    assert_code(&app.withdraw(&ada, from, "10.01").await, "INSUFFICIENT_FUNDS");
-    assert_code(&app.transfer(&ada, from, to, "10.01").await, "INSUFFICIENT_FUNDS");
+    assert_code(
+        &app.withdraw(&ada, from, "10.01").await,
+        "INSUFFICIENT_FUNDS",
+    );
+    assert_code(
+        &app.transfer(&ada, from, to, "10.01").await,
+        "INSUFFICIENT_FUNDS",
+    );
     assert_eq!(app.balance(&ada, from).await, "10.00", "nothing moved");
     data(&app.transfer(&ada, from, to, "10.00").await);
     assert_eq!(app.balance(&ada, from).await, "0.00");
@@ -31,13 +37,23 @@ async fn an_overdraft_limit_set_by_staff_allows_going_below_zero_that_far() {
     let vars = json!({ "i": { "accountId": account, "overdraftLimit": "25.00" } });
     assert_code(&app.gql(&ada, set, vars.clone()).await, "FORBIDDEN");
     let limits = app.gql(&teller, set, vars).await;
-    assert_eq!(data(&limits)["setAccountLimits"]["overdraftLimit"]["amount"], "25.00");
+    assert_eq!(
+        data(&limits)["setAccountLimits"]["overdraftLimit"]["amount"],
+        "25.00"
+    );
     data(&app.withdraw(&ada, account, "20").await);
     assert_eq!(app.balance(&ada, account).await, "-20.00");
-    assert_code(&app.withdraw(&ada, account, "5.01").await, "INSUFFICIENT_FUNDS");
+    assert_code(
+        &app.withdraw(&ada, account, "5.01").await,
+        "INSUFFICIENT_FUNDS",
+    );
     // Lowering the limit below what is already used is refused.
     let lower = app
-        .gql(&teller, set, json!({ "i": { "accountId": account, "overdraftLimit": "10" } }))
+        .gql(
+            &teller,
+            set,
+            json!({ "i": { "accountId": account, "overdraftLimit": "10" } }),
+        )
         .await;
     assert_code(&lower, "BAD_USER_INPUT");
     app.assert_ledger_ok().await;
@@ -51,9 +67,19 @@ async fn the_daily_withdrawal_limit_stops_cash_withdrawals_but_not_transfers() {
     let other = app.open(&bob, "EUR").await;
     data(&app.deposit(&ada, account, "1000").await);
     let set = "mutation($i: SetAccountLimitsInput!) { setAccountLimits(input: $i) { dailyWithdrawalLimit { amount } } }";
-    data(&app.gql(&teller, set, json!({ "i": { "accountId": account, "dailyWithdrawalLimit": "100" } })).await);
+    data(
+        &app.gql(
+            &teller,
+            set,
+            json!({ "i": { "accountId": account, "dailyWithdrawalLimit": "100" } }),
+        )
+        .await,
+    );
     data(&app.withdraw(&ada, account, "60").await);
-    assert_code(&app.withdraw(&ada, account, "40.01").await, "LIMIT_EXCEEDED");
+    assert_code(
+        &app.withdraw(&ada, account, "40.01").await,
+        "LIMIT_EXCEEDED",
+    );
     data(&app.withdraw(&ada, account, "40").await);
     data(&app.transfer(&ada, account, other, "500").await);
     assert_eq!(app.balance(&ada, account).await, "400.00");
@@ -67,20 +93,42 @@ async fn frozen_and_closed_accounts_move_no_money() {
     let other = app.open(&bob, "EUR").await;
     data(&app.deposit(&ada, account, "50").await);
 
-    app.account_event(events::ACCOUNT_FROZEN, account, ada.id, "EUR").await;
-    assert_code(&app.deposit(&teller, account, "1").await, "ACCOUNT_NOT_ACTIVE");
-    assert_code(&app.withdraw(&ada, account, "1").await, "ACCOUNT_NOT_ACTIVE");
-    assert_code(&app.transfer(&ada, account, other, "1").await, "ACCOUNT_NOT_ACTIVE");
-    assert_code(&app.transfer(&bob, other, account, "1").await, "ACCOUNT_NOT_ACTIVE");
+    app.account_event(events::ACCOUNT_FROZEN, account, ada.id, "EUR")
+        .await;
+    assert_code(
+        &app.deposit(&teller, account, "1").await,
+        "ACCOUNT_NOT_ACTIVE",
+    );
+    assert_code(
+        &app.withdraw(&ada, account, "1").await,
+        "ACCOUNT_NOT_ACTIVE",
+    );
+    assert_code(
+        &app.transfer(&ada, account, other, "1").await,
+        "ACCOUNT_NOT_ACTIVE",
+    );
+    assert_code(
+        &app.transfer(&bob, other, account, "1").await,
+        "ACCOUNT_NOT_ACTIVE",
+    );
 
-    app.account_event(events::ACCOUNT_UNFROZEN, account, ada.id, "EUR").await;
+    app.account_event(events::ACCOUNT_UNFROZEN, account, ada.id, "EUR")
+        .await;
     data(&app.transfer(&ada, account, other, "1").await);
 
-    app.account_event(events::ACCOUNT_CLOSED, other, bob.id, "EUR").await;
-    assert_code(&app.transfer(&ada, account, other, "1").await, "ACCOUNT_NOT_ACTIVE");
+    app.account_event(events::ACCOUNT_CLOSED, other, bob.id, "EUR")
+        .await;
+    assert_code(
+        &app.transfer(&ada, account, other, "1").await,
+        "ACCOUNT_NOT_ACTIVE",
+    );
     // A late unfreeze cannot reopen a closed account.
-    app.account_event(events::ACCOUNT_UNFROZEN, other, bob.id, "EUR").await;
-    assert_code(&app.transfer(&ada, account, other, "1").await, "ACCOUNT_NOT_ACTIVE");
+    app.account_event(events::ACCOUNT_UNFROZEN, other, bob.id, "EUR")
+        .await;
+    assert_code(
+        &app.transfer(&ada, account, other, "1").await,
+        "ACCOUNT_NOT_ACTIVE",
+    );
 }
 
 #[tokio::test]
@@ -90,7 +138,10 @@ async fn transfers_need_the_same_currency_on_both_sides() {
     let eur = app.open(&ada, "EUR").await;
     let usd = app.open(&ada, "USD").await;
     data(&app.deposit(&ada, eur, "10").await);
-    assert_code(&app.transfer(&ada, eur, usd, "1").await, "CURRENCY_MISMATCH");
+    assert_code(
+        &app.transfer(&ada, eur, usd, "1").await,
+        "CURRENCY_MISMATCH",
+    );
     assert_eq!(app.balance(&ada, usd).await, "0.00");
 }
 
@@ -159,7 +210,10 @@ async fn requests_need_a_token_a_valid_key_and_sane_page_sizes() {
         &app.deposit_with_key(&ada, account, "1", "has spaces").await,
         "BAD_USER_INPUT",
     );
-    assert_code(&app.transfer(&ada, account, account, "1").await, "BAD_USER_INPUT");
+    assert_code(
+        &app.transfer(&ada, account, account, "1").await,
+        "BAD_USER_INPUT",
+    );
     let unknown = uuid::Uuid::now_v7();
     assert_code(&app.deposit(&ada, unknown, "1").await, "NOT_FOUND");
     let page = app
