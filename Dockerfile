@@ -80,7 +80,9 @@ FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS web
 WORKDIR /src
 COPY schema/supergraph.graphql schema/supergraph.graphql
 COPY web/ web/
-RUN --mount=type=cache,target=/root/.npm \
+# npm's cache at a fixed place of its own, kept between builds by the cache mount.
+ENV npm_config_cache=/var/cache/npm
+RUN --mount=type=cache,target=/var/cache/npm \
     set -eu; \
     mkdir -p /out; \
     for app in graphiql app; do \
