@@ -39,21 +39,11 @@ impl From<sea_orm::DbErr> for HandlerError {
 /// Longest pause between retries of a transient failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// Where a consumer group that has no committed offsets yet starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NewGroupStart {
-    /// From the oldest message kept (production: nothing is skipped).
-    Earliest,
-    /// From new messages only (tests, with groups of their own on a shared broker).
-    Latest,
-}
-
 /// Consumes `topics` in consumer group `group` until `shutdown` completes, handing each
 /// event to `handle`, one at a time.
 pub async fn run<F, Fut>(
     kafka: KafkaConfig,
     group: String,
-    start: NewGroupStart,
     topics: Vec<String>,
     handle: F,
     shutdown: impl Future<Output = ()>,
@@ -70,7 +60,7 @@ where
         }
         outcomes
     };
-    run_batched(kafka, group, start, topics, each, shutdown).await
+    run_batched(kafka, group, topics, each, shutdown).await
 }
 
 /// Messages already fetched are handed to a batch handler together, up to this many.
@@ -83,7 +73,6 @@ pub const MAX_BATCH: usize = 200;
 pub async fn run_batched<F, Fut>(
     kafka: KafkaConfig,
     group: String,
-    start: NewGroupStart,
     topics: Vec<String>,
     handle: F,
     shutdown: impl Future<Output = ()>,
@@ -92,11 +81,7 @@ where
     F: Fn(Vec<Envelope<Value>>) -> Fut,
     Fut: Future<Output = Vec<Result<(), HandlerError>>>,
 {
-    let reset = match start {
-        NewGroupStart::Earliest => "earliest",
-        NewGroupStart::Latest => "latest",
-    };
-    let consumer = kafka.consumer_from(&group, reset)?;
+    let consumer = kafka.consumer(&group)?;
     let dead_letters = kafka.producer()?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names)?;

@@ -50,22 +50,10 @@ impl KafkaConfig {
     /// A consumer in `group` that commits offsets only when told to (after the effect is
     /// stored), starting from the earliest message when the group is new.
     pub fn consumer(&self, group: &str) -> Result<StreamConsumer, rdkafka::error::KafkaError> {
-        self.consumer_from(group, "earliest")
-    }
-
-    /// Like [`KafkaConfig::consumer`], with where a new group starts: `earliest` or `latest`.
-    pub fn consumer_from(
-        &self,
-        group: &str,
-        offset_reset: &str,
-    ) -> Result<StreamConsumer, rdkafka::error::KafkaError> {
         self.base()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", offset_reset)
-            // A fetch the broker never answers (tansu sometimes drops one) is abandoned and
-            // retried after this, rather than after the 10 s used for other requests.
-            .set("socket.timeout.ms", "3000")
+            .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
             .create()
     }

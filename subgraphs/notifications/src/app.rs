@@ -45,8 +45,6 @@ pub struct NotificationsConfig {
     pub delivery_poll: Duration,
     pub reminder_interval: Duration,
     pub consumer_group: String,
-    /// Where the consumer group starts when it is new (earliest in production).
-    pub new_group_start: consumer::NewGroupStart,
     /// The topics read (tests give each app topics of its own).
     pub ledger_topic: String,
     pub users_topic: String,
@@ -70,7 +68,6 @@ impl Default for NotificationsConfig {
             delivery_poll: Duration::from_millis(500),
             reminder_interval: Duration::from_secs(1),
             consumer_group: "notifications".into(),
-            new_group_start: consumer::NewGroupStart::Earliest,
             ledger_topic: events::LEDGER_TOPIC.into(),
             users_topic: events::USERS_TOPIC.into(),
         }
@@ -99,7 +96,6 @@ impl NotificationsConfig {
             delivery_poll: d.delivery_poll,
             reminder_interval: d.reminder_interval,
             consumer_group: env.get_or("CONSUMER_GROUP", d.consumer_group)?,
-            new_group_start: d.new_group_start,
             ledger_topic: d.ledger_topic,
             users_topic: d.users_topic,
         };
@@ -208,7 +204,6 @@ pub async fn build(
 fn spawn_consumer(config: &ServiceConfig, settings: &NotificationsConfig, db: DatabaseConnection) {
     let kafka = config.kafka.clone();
     let group = settings.consumer_group.clone();
-    let start = settings.new_group_start;
     let (ledger_topic, users_topic) = (settings.ledger_topic.clone(), settings.users_topic.clone());
     tokio::spawn(async move {
         let handle = move |events: Vec<Envelope<serde_json::Value>>| {
@@ -217,7 +212,7 @@ fn spawn_consumer(config: &ServiceConfig, settings: &NotificationsConfig, db: Da
         };
         let topics = vec![ledger_topic, users_topic];
         if let Err(err) =
-            consumer::run_batched(kafka, group, start, topics, handle, std::future::pending()).await
+            consumer::run_batched(kafka, group, topics, handle, std::future::pending()).await
         {
             tracing::error!(error = %err, "the event consumer stopped");
         }

@@ -285,17 +285,7 @@ pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<
     Ok(fresh)
 }
 
-/// Applies a posting once: the user's notification and deliveries, per their preferences.
-pub async fn apply_posting(
-    db: &DatabaseConnection,
-    event_id: Uuid,
-    posted: &Posted,
-) -> Result<bool, DbErr> {
-    apply_all(db, &[Applicable::Posting(event_id, posted.clone())])
-        .await
-        .map(|fresh| fresh == 1)
-}
-
+/// A posting: the user's notification and deliveries, per their preferences.
 async fn posting_in(
     txn: &impl ConnectionTrait,
     event_id: Uuid,
@@ -335,16 +325,6 @@ async fn posting_in(
 }
 
 /// Records a new user's e-mail address and name, once.
-pub async fn apply_registration(
-    db: &DatabaseConnection,
-    event_id: Uuid,
-    user: &UserRegistered,
-) -> Result<bool, DbErr> {
-    apply_all(db, &[Applicable::Registration(event_id, user.clone())])
-        .await
-        .map(|fresh| fresh == 1)
-}
-
 async fn registration_in(
     txn: &impl ConnectionTrait,
     event_id: Uuid,

@@ -155,7 +155,6 @@ pub async fn build(
             if let Err(err) = consumer::run(
                 kafka,
                 group,
-                consumer::NewGroupStart::Earliest,
                 vec![events::ACCOUNTS_TOPIC.to_string()],
                 handle,
                 std::future::pending(),

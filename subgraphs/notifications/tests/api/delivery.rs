@@ -197,25 +197,23 @@ async fn sms_sink(failures: usize) -> (String, Arc<Mutex<Vec<Value>>>) {
     (format!("http://{addr}/sms"), received)
 }
 
-#[tokio::test]
-async fn a_failing_sms_provider_is_retried_with_backoff_until_it_accepts() {
-    let (url, received) = sms_sink(2).await;
+/// An app whose SMS provider fails `failures` times, and a user with SMS alerts on `phone` who
+/// has just been sent 10.00 EUR's debit alert.
+async fn sms_posting(failures: usize, phone: &str) -> (TestApp, Caller, Arc<Mutex<Vec<Value>>>) {
+    let (url, received) = sms_sink(failures).await;
     let mut settings = test_settings();
     settings.sms_url = url;
     let app = spawn_app(settings).await;
     let ada = app.customer();
-    enable(
-        &app,
-        &ada,
-        json!({ "sms": true, "phoneNumber": "+447700900123" }),
-    )
-    .await;
-    publish(
-        &producer(),
-        &app.ledger_topic,
-        &posted(ada.id, 1_000, "DEBIT"),
-    )
-    .await;
+    enable(&app, &ada, json!({ "sms": true, "phoneNumber": phone })).await;
+    let event = posted(ada.id, 1_000, "DEBIT");
+    publish(&producer(), &app.ledger_topic, &event).await;
+    (app, ada, received)
+}
+
+#[tokio::test]
+async fn a_failing_sms_provider_is_retried_with_backoff_until_it_accepts() {
+    let (app, ada, received) = sms_posting(2, "+447700900123").await;
     let (_, attempts) = wait_for_delivery(&app, &ada, "SENT").await;
     assert_eq!(attempts, 3, "two failures, then success");
     let received = received.lock().unwrap().clone();
@@ -229,23 +227,7 @@ async fn a_failing_sms_provider_is_retried_with_backoff_until_it_accepts() {
 
 #[tokio::test]
 async fn a_delivery_that_keeps_failing_lands_on_the_dead_letter_topic_with_the_reason() {
-    let (url, received) = sms_sink(usize::MAX).await;
-    let mut settings = test_settings();
-    settings.sms_url = url;
-    let app = spawn_app(settings).await;
-    let ada = app.customer();
-    enable(
-        &app,
-        &ada,
-        json!({ "sms": true, "phoneNumber": "+447700900124" }),
-    )
-    .await;
-    publish(
-        &producer(),
-        &app.ledger_topic,
-        &posted(ada.id, 1_000, "DEBIT"),
-    )
-    .await;
+    let (app, ada, received) = sms_posting(usize::MAX, "+447700900124").await;
     let (_, attempts) = wait_for_delivery(&app, &ada, "FAILED").await;
     assert_eq!(attempts, 3, "max_attempts, then no more");
     assert!(received.lock().unwrap().is_empty());

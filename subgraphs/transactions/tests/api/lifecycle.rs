@@ -159,3 +159,18 @@ async fn account_events_from_kafka_reach_the_ledger_once() {
     assert_eq!(applied, 1);
     app.assert_ledger_ok().await;
 }
+
+/// Replicas starting together (or a replica and a migration job) migrate one after the other:
+/// both succeed on a fresh database instead of one failing on tables the other created.
+#[tokio::test]
+async fn concurrent_migrations_of_a_fresh_database_both_succeed() {
+    let database = bank_testkit::fresh_database("transactions").await;
+    let first = bank_common::db::connect(&database).await.unwrap();
+    let second = bank_common::db::connect(&database).await.unwrap();
+    let (a, b) = tokio::join!(
+        transactions_subgraph::app::migrate(&first),
+        transactions_subgraph::app::migrate(&second)
+    );
+    a.expect("the first migration succeeds");
+    b.expect("the second migration succeeds");
+}
