@@ -65,6 +65,9 @@ service_env() {
   # consumers discard a retried duplicate by event id. Apache Kafka (compose, Kubernetes) keeps
   # the idempotent producer.
   echo "${prefix}_KAFKA_IDEMPOTENCE=false"
+  # tansu holds a fetch for its full wait even when data arrives meanwhile (Kafka answers at
+  # once), so a short wait keeps commit-to-alert latency low locally.
+  echo "${prefix}_KAFKA_FETCH_WAIT_MS=10"
 }
 
 start_service() {
@@ -76,6 +79,9 @@ start_service() {
   fi
   if [ "$name" = accounts ]; then
     env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
+  fi
+  if [ "$name" = loans ]; then
+    env+=("LOANS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
   fi
   if [ "$name" = notifications ]; then
     env+=("NOTIFICATIONS_SMTP_URL=smtp://127.0.0.1:$MAIL_PORT" "NOTIFICATIONS_SMS_URL=http://127.0.0.1:$SMS_PORT/sms")
@@ -93,7 +99,7 @@ up() {
   "$ROOT/scripts/pg.sh" start
   "$ROOT/scripts/kafka.sh" start
   say "migrations"
-  for service in users accounts transactions notifications; do
+  for service in users accounts transactions notifications loans; do
     env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$DATABASE_URL" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
       || die "$service migrations failed; see .data/logs/$service.log"
     ok "$service"
@@ -107,6 +113,7 @@ up() {
   start_service accounts "$ACCOUNTS_PORT"
   start_service transactions "$TRANSACTIONS_PORT"
   start_service notifications "$NOTIFICATIONS_PORT"
+  start_service loans "$LOANS_PORT"
   say "router on 127.0.0.1:$ROUTER_PORT"
   start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" \
     ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
@@ -114,6 +121,7 @@ up() {
     ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
     ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$TRANSACTIONS_PORT/graphql" \
     ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
+    ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
     "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
   "$ROOT/scripts/nginx.sh" start
@@ -128,7 +136,7 @@ up() {
     GraphiQL   $BANK_URL/graphiql/
     Router     http://127.0.0.1:$ROUTER_PORT/graphql (behind NGINX)
     Postgres   postgres://bank@127.0.0.1:$PG_PORT/bank
-    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.users, bank.accounts, bank.ledger, bank.dead-letter)
+    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.users, bank.accounts, bank.ledger, bank.loans, bank.dead-letter)
     Mail       .data/mail/new (every e-mail the bank sends; SMTP 127.0.0.1:$MAIL_PORT)
     SMS        .data/sms.log (every text message; provider stand-in on 127.0.0.1:$SMS_PORT)
 
@@ -144,6 +152,7 @@ down() {
   say "stopping the bank"
   "$ROOT/scripts/nginx.sh" stop
   stop_bg router
+  stop_bg loans
   stop_bg notifications
   stop_bg transactions
   stop_bg accounts
@@ -156,7 +165,7 @@ down() {
 
 status() {
   local name
-  for name in nginx router users accounts transactions notifications mail sms kafka; do
+  for name in nginx router users accounts transactions notifications loans mail sms kafka; do
     if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
   done
 }

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod citus;
+pub mod loans;
 pub mod notifications;
 pub mod transactions;
 pub mod users;

@@ -144,6 +144,8 @@ impl ServiceConfig {
             brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:19092".to_string())?,
             client_id: name.to_string(),
             idempotence: env.get_or("KAFKA_IDEMPOTENCE", true)?,
+            fetch_wait_ms: env
+                .get_or("KAFKA_FETCH_WAIT_MS", crate::kafka::DEFAULT_FETCH_WAIT_MS)?,
         };
         Ok(Self {
             name,

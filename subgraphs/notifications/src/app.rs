@@ -48,6 +48,7 @@ pub struct NotificationsConfig {
     /// The topics read (tests give each app topics of its own).
     pub ledger_topic: String,
     pub users_topic: String,
+    pub loans_topic: String,
 }
 
 impl Default for NotificationsConfig {
@@ -70,6 +71,7 @@ impl Default for NotificationsConfig {
             consumer_group: "notifications".into(),
             ledger_topic: events::LEDGER_TOPIC.into(),
             users_topic: events::USERS_TOPIC.into(),
+            loans_topic: events::LOANS_TOPIC.into(),
         }
     }
 }
@@ -98,6 +100,7 @@ impl NotificationsConfig {
             consumer_group: env.get_or("CONSUMER_GROUP", d.consumer_group)?,
             ledger_topic: d.ledger_topic,
             users_topic: d.users_topic,
+            loans_topic: d.loans_topic,
         };
         if config.retry.max_attempts < 1 {
             return Err(ConfigError {
@@ -204,13 +207,16 @@ pub async fn build(
 fn spawn_consumer(config: &ServiceConfig, settings: &NotificationsConfig, db: DatabaseConnection) {
     let kafka = config.kafka.clone();
     let group = settings.consumer_group.clone();
-    let (ledger_topic, users_topic) = (settings.ledger_topic.clone(), settings.users_topic.clone());
+    let topics = vec![
+        settings.ledger_topic.clone(),
+        settings.users_topic.clone(),
+        settings.loans_topic.clone(),
+    ];
     tokio::spawn(async move {
         let handle = move |events: Vec<Envelope<serde_json::Value>>| {
             let db = db.clone();
             async move { apply_events(&db, events).await }
         };
-        let topics = vec![ledger_topic, users_topic];
         if let Err(err) =
             consumer::run_batched(kafka, group, topics, handle, std::future::pending()).await
         {
@@ -238,6 +244,11 @@ pub async fn apply_events(
             events::USER_REGISTERED => serde_json::from_value::<UserRegistered>(event.data.clone())
                 .map(|user| Some(store::Applicable::Registration(event.id, user)))
                 .map_err(malformed),
+            kind if kind.starts_with(events::LOAN_PREFIX) => {
+                serde_json::from_value::<events::LoanEvent>(event.data.clone())
+                    .map(|loan| Some(store::Applicable::Loan(event.id, kind.to_string(), loan)))
+                    .map_err(malformed)
+            }
             // Hold events and future types: nothing to say yet.
             _ => Ok(None),
         };

@@ -1,7 +1,8 @@
 //! What the notifications service consumes and publishes (docs/events.md).
 //!
-//! Consumed (consumer group `notifications`): `bank.ledger.posted.v1` (alerts) and
-//! `bank.user.registered.v1` (where to send e-mail). Published through the outbox: deliveries
+//! Consumed (consumer group `notifications`): `bank.ledger.posted.v1` (alerts),
+//! `bank.user.registered.v1` (where to send e-mail) and the loans service's `bank.loan.*`
+//! events (decisions, payouts with a reminder before each due date, repayments). Published through the outbox: deliveries
 //! that failed for good, on `bank.dead-letter`.
 
 use chrono::{DateTime, Utc};
@@ -12,8 +13,11 @@ use bank_common::events::{Envelope, OutgoingEvent};
 
 pub const LEDGER_TOPIC: &str = "bank.ledger";
 pub const USERS_TOPIC: &str = "bank.users";
+pub const LOANS_TOPIC: &str = "bank.loans";
 pub const POSTED: &str = "bank.ledger.posted.v1";
 pub const USER_REGISTERED: &str = "bank.user.registered.v1";
+/// Loan events start with this (`bank.loan.approved.v1`, ...).
+pub const LOAN_PREFIX: &str = "bank.loan.";
 
 pub const SOURCE: &str = "/notifications";
 pub const DELIVERY_FAILED: &str = "bank.notification.delivery_failed.v1";
@@ -43,6 +47,30 @@ pub struct UserRegistered {
     pub user_id: Uuid,
     pub email: String,
     pub full_name: String,
+}
+
+/// One installment of a disbursed loan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoanInstallment {
+    pub number: i32,
+    pub due_on: chrono::NaiveDate,
+    pub amount: String,
+}
+
+/// A loan event, as the loans service publishes it (the part read here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoanEvent {
+    pub loan_id: Uuid,
+    pub owner_id: Uuid,
+    pub currency: String,
+    pub principal: String,
+    pub outstanding: String,
+    pub reason: Option<String>,
+    pub amount_minor: Option<i64>,
+    #[serde(default)]
+    pub installments: Vec<LoanInstallment>,
 }
 
 /// A delivery given up after its last attempt.

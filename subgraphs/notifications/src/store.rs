@@ -267,6 +267,8 @@ async fn first_time(txn: &impl ConnectionTrait, event_id: Uuid, kind: &str) -> R
 pub enum Applicable {
     Posting(Uuid, Posted),
     Registration(Uuid, UserRegistered),
+    /// A loan event: its type and data.
+    Loan(Uuid, String, crate::events::LoanEvent),
 }
 
 /// Applies a batch of events in one transaction, each once (ids already processed are
@@ -278,6 +280,7 @@ pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<
         let applied = match item {
             Applicable::Posting(id, posted) => posting_in(&txn, *id, posted).await?,
             Applicable::Registration(id, user) => registration_in(&txn, *id, user).await?,
+            Applicable::Loan(id, kind, loan) => loan_in(&txn, *id, kind, loan).await?,
         };
         fresh += usize::from(applied);
     }
@@ -319,6 +322,60 @@ async fn posting_in(
                 in_app: recipient.in_app,
             },
         )
+        .await?;
+    }
+    Ok(true)
+}
+
+/// A loan event: a notification to the borrower and, when the loan is paid out, a reminder
+/// a few days before each installment falls due.
+async fn loan_in(
+    txn: &impl ConnectionTrait,
+    event_id: Uuid,
+    kind: &str,
+    loan: &crate::events::LoanEvent,
+) -> Result<bool, DbErr> {
+    if !first_time(txn, event_id, kind).await? {
+        return Ok(false);
+    }
+    let Some(message) = crate::domain::loan_message(kind, loan) else {
+        return Ok(true);
+    };
+    let recipient = recipient(txn, loan.owner_id).await?;
+    notify(
+        txn,
+        Outgoing {
+            recipient: &recipient,
+            kind: "LOAN",
+            message: &message,
+            data: serde_json::json!({ "loanId": loan.loan_id }),
+            in_app: true,
+        },
+    )
+    .await?;
+    let now = chrono::Utc::now();
+    for installment in &loan.installments {
+        let remind_on =
+            installment.due_on - chrono::Duration::days(crate::domain::LOAN_REMINDER_DAYS_BEFORE);
+        let due_at = remind_on
+            .and_hms_opt(8, 0, 0)
+            .expect("08:00 exists")
+            .and_utc()
+            .max(now);
+        txn.execute(stmt(
+            "INSERT INTO reminders (user_id, id, title, body, due_at, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')",
+            [
+                loan.owner_id.into(),
+                Uuid::now_v7().into(),
+                format!("Loan repayment due on {}", installment.due_on).into(),
+                format!(
+                    "Installment {} of {} {} is due on {}.",
+                    installment.number, installment.amount, loan.currency, installment.due_on
+                )
+                .into(),
+                due_at.into(),
+            ],
+        ))
         .await?;
     }
     Ok(true)

@@ -106,6 +106,7 @@ pub async fn collect_events(
         brokers: kafka_brokers(),
         client_id: "testkit".into(),
         idempotence: true,
+        fetch_wait_ms: bank_common::kafka::DEFAULT_FETCH_WAIT_MS,
     }
     .consumer(&format!("test-{}", Uuid::new_v4()))
     .expect("a consumer");

@@ -8,7 +8,7 @@ use axum::{
     extract::{Path, State},
     http::{header::AUTHORIZATION, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use bank_migrations::MigratorTrait;
@@ -166,6 +166,7 @@ pub async fn build(
         });
     }
 
+    let context_config = ledger.clone();
     let context = LedgerContext {
         db: db.clone(),
         config: ledger,
@@ -188,9 +189,12 @@ pub async fn build(
     });
     let extra_routes = Router::new()
         .route("/internal/accounts/{id}/close", post(close_account))
+        .route("/internal/accounts/{id}", get(account_for_service))
+        .route("/internal/loan-movements", post(loan_movement))
         .with_state(InternalState {
             db: db.clone(),
             verifier: verifier.clone(),
+            config: context_config.clone(),
         });
     Ok(Subgraph {
         config,
@@ -237,6 +241,159 @@ async fn expire_holds(db: DatabaseConnection, interval: Duration, topic: String)
 struct InternalState {
     db: DatabaseConnection,
     verifier: TokenVerifier,
+    config: LedgerConfig,
+}
+
+impl InternalState {
+    async fn principal(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<bank_common::auth::Principal, ApiError> {
+        let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        self.verifier
+            .verify_header(authorization)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+/// An error as the internal endpoints answer it: `{code, message}` with a fitting status.
+fn internal_error(err: ApiError, what: &str) -> Response {
+    let status = match &err {
+        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::BadUserInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::Internal(cause) => {
+            tracing::error!(error = ?cause, "{what} failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::CONFLICT,
+    };
+    (
+        status,
+        Json(serde_json::json!({ "code": err.code(), "message": err.message() })),
+    )
+        .into_response()
+}
+
+/// `GET /internal/accounts/{id}`: a customer account's owner, currency and status, for a
+/// service acting for the caller (the loans service checks the account a loan is paid into).
+/// The caller must be its owner or staff; anything else is `NOT_FOUND`.
+async fn account_for_service(
+    State(state): State<InternalState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let principal = state.principal(&headers).await?;
+        let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("account"))?;
+        let accounts = store::find_accounts(&state.db, &[id]).await?;
+        match accounts.into_iter().next() {
+            Some(account)
+                if account.kind == "CUSTOMER"
+                    && account
+                        .owner_id
+                        .is_some_and(|owner| principal.can_access(owner)) =>
+            {
+                Ok(account)
+            }
+            _ => Err(ApiError::NotFound("account")),
+        }
+    }
+    .await;
+    match result {
+        Ok(account) => Json(serde_json::json!({
+            "accountId": account.account_id,
+            "ownerId": account.owner_id,
+            "currency": account.currency,
+            "status": account.status,
+        }))
+        .into_response(),
+        Err(err) => internal_error(err, "reading an account"),
+    }
+}
+
+/// What the loans service asks the ledger to move.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoanMovementRequest {
+    kind: String,
+    loan_id: Uuid,
+    account_id: Uuid,
+    owner_id: Uuid,
+    amount: String,
+    currency: String,
+    key: String,
+    reference: String,
+}
+
+/// `POST /internal/loan-movements`: a loan payout (staff only; from the bank's loan funding
+/// account into the borrower's account) or repayment (the borrower or staff; from the
+/// borrower's account back), on behalf of the caller whose token the loans service forwards.
+/// Idempotency keys are scoped to the loan, so a retry by anyone moves money once.
+async fn loan_movement(
+    State(state): State<InternalState>,
+    headers: HeaderMap,
+    Json(request): Json<LoanMovementRequest>,
+) -> Response {
+    use crate::domain::{Description, IdempotencyKey, TransactionKind};
+    let result = async {
+        let principal = state.principal(&headers).await?;
+        let (kind, from, to) = match request.kind.as_str() {
+            "LOAN_DISBURSEMENT" => {
+                if !principal.is_staff() {
+                    return Err(ApiError::forbidden());
+                }
+                (
+                    TransactionKind::LoanDisbursement,
+                    None,
+                    Some(request.account_id),
+                )
+            }
+            "LOAN_REPAYMENT" => (
+                TransactionKind::LoanRepayment,
+                Some(request.account_id),
+                None,
+            ),
+            other => {
+                return Err(ApiError::bad_input(
+                    "kind",
+                    format!("{other:?} is not a loan movement"),
+                ))
+            }
+        };
+        let movement = store::Movement {
+            kind,
+            key: IdempotencyKey::parse(&request.key)?,
+            from,
+            to,
+            amount: request.amount,
+            description: Description::parse(Some(match kind {
+                TransactionKind::LoanDisbursement => "Loan payout",
+                _ => "Loan repayment",
+            }))?,
+            topic: state.config.topic.clone(),
+            principal,
+            key_scope: Some(request.loan_id),
+            owner: Some(request.owner_id),
+            currency: Some(
+                bank_common::money::Currency::parse(&request.currency)
+                    .map_err(|message| ApiError::bad_input("currency", message))?,
+            ),
+            reference: Some(request.reference),
+        };
+        store::move_money(&state.db, &movement, state.config.account_sync_wait).await
+    }
+    .await;
+    match result {
+        Ok(row) => Json(serde_json::json!({
+            "transactionId": row.id,
+            "createdAt": row.created_at,
+        }))
+        .into_response(),
+        Err(err) => internal_error(err, "a loan movement"),
+    }
 }
 
 /// `POST /internal/accounts/{id}/close`: the accounts service asks the ledger to close an

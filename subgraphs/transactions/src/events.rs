@@ -57,6 +57,9 @@ pub struct Posted {
     /// The other customer account of a transfer, if any.
     pub counterparty_account_id: Option<Uuid>,
     pub description: Option<String>,
+    /// What another service's movement was for (`loan:<id>:repayment:<id>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     pub posted_at: DateTime<Utc>,
 }
 
@@ -71,6 +74,7 @@ pub struct PostingFacts<'a> {
     pub available_after_minor: i64,
     pub counterparty_account_id: Option<Uuid>,
     pub description: Option<&'a str>,
+    pub reference: Option<&'a str>,
     pub posted_at: DateTime<Utc>,
 }
 
@@ -94,6 +98,7 @@ pub fn posted(topic: &str, facts: PostingFacts<'_>) -> OutgoingEvent {
         available_after: format_minor(facts.available_after_minor, facts.currency),
         counterparty_account_id: facts.counterparty_account_id,
         description: facts.description.map(str::to_string),
+        reference: facts.reference.map(str::to_string),
         posted_at: facts.posted_at,
     };
     let mut envelope = Envelope::new(SOURCE, POSTED, facts.account_id, data);

@@ -305,6 +305,12 @@ impl Transaction {
         self.0.description.as_deref()
     }
 
+    /// What the movement was for when another service asked for it, e.g.
+    /// `loan:<loan id>:repayment:<repayment id>`.
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
+
     /// The account money left; null for deposits, and for accounts the caller cannot see.
     async fn from_account(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
         Ok(linked_account(ctx, self.0.from_account_id).await?)
@@ -695,6 +701,10 @@ impl Mutation {
             description: Description::parse(input.description.as_deref())?,
             topic: ledger(ctx).config.topic.clone(),
             principal,
+            key_scope: None,
+            owner: None,
+            currency: None,
+            reference: None,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -715,6 +725,10 @@ impl Mutation {
             description: Description::parse(input.description.as_deref())?,
             topic: ledger(ctx).config.topic.clone(),
             principal,
+            key_scope: None,
+            owner: None,
+            currency: None,
+            reference: None,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -757,6 +771,10 @@ impl Mutation {
             description: Description::parse(input.description.as_deref())?,
             topic: ledger(ctx).config.topic.clone(),
             principal,
+            key_scope: None,
+            owner: None,
+            currency: None,
+            reference: None,
         };
         Ok(movement(ctx, m).await?)
     }

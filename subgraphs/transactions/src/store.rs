@@ -87,6 +87,8 @@ pub mod transactions {
         pub to_account_id: Option<Uuid>,
         pub description: Option<String>,
         pub hold_id: Option<Uuid>,
+        /// What another service's movement was for (`loan:<id>:repayment:<id>`).
+        pub reference: Option<String>,
         pub initiated_by: Option<Uuid>,
         pub created_at: DateTimeUtc,
     }
@@ -139,6 +141,8 @@ pub enum InternalAccount {
     Cash,
     /// The other side of captured holds without a customer destination (card settlement).
     Settlement,
+    /// The other side of loan payouts and repayments: what customers owe the bank.
+    LoanFunding,
 }
 
 impl InternalAccount {
@@ -147,6 +151,7 @@ impl InternalAccount {
         let purpose = match self {
             InternalAccount::Cash => "cash",
             InternalAccount::Settlement => "settlement",
+            InternalAccount::LoanFunding => "loan-funding",
         };
         let digest = Sha256::digest(format!("bank.ledger.internal/{purpose}/{currency}"));
         let mut bytes = [0u8; 16];
@@ -160,7 +165,11 @@ impl InternalAccount {
 /// Creates the internal accounts of every supported currency (idempotent; run at start-up).
 pub async fn ensure_internal_accounts(db: &DatabaseConnection) -> Result<(), DbErr> {
     for currency in Currency::all() {
-        for purpose in [InternalAccount::Cash, InternalAccount::Settlement] {
+        for purpose in [
+            InternalAccount::Cash,
+            InternalAccount::Settlement,
+            InternalAccount::LoanFunding,
+        ] {
             db.execute(stmt(
                 "INSERT INTO ledger_accounts (account_id, kind, currency, status, daily_withdrawal_limit_minor) \
                  VALUES ($1, 'INTERNAL', $2, 'ACTIVE', 0) ON CONFLICT (account_id) DO NOTHING",
@@ -331,7 +340,7 @@ struct Claimed {
 /// Claims `key` for this request; returns the earlier claim if the key was used before.
 async fn claim_key(
     txn: &DatabaseTransaction,
-    principal: &Principal,
+    scope: Uuid,
     key: &IdempotencyKey,
     operation: &str,
     hash: &str,
@@ -342,7 +351,7 @@ async fn claim_key(
             "INSERT INTO idempotency_keys (principal_id, key, operation, request_hash, result_id) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             [
-                principal.user_id.into(),
+                scope.into(),
                 key.as_str().into(),
                 operation.into(),
                 hash.into(),
@@ -358,7 +367,7 @@ async fn claim_key(
         .query_one(stmt(
             "SELECT operation, request_hash, result_id FROM idempotency_keys \
              WHERE principal_id = $1 AND key = $2",
-            [principal.user_id.into(), key.as_str().into()],
+            [scope.into(), key.as_str().into()],
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the conflicting idempotency key".into()))?;
@@ -436,6 +445,15 @@ pub struct Movement {
     pub description: Description,
     /// Where its events go (`bank.ledger`).
     pub topic: String,
+    /// Whose idempotency keys these are: the caller's (`None`), or an aggregate's of another
+    /// service (a loan), so that whoever retries, the key means the same movement.
+    pub key_scope: Option<Uuid>,
+    /// The customer account must belong to this owner (services acting for a customer).
+    pub owner: Option<Uuid>,
+    /// The movement must be in this currency (a loan's).
+    pub currency: Option<Currency>,
+    /// Recorded on the transaction and its events.
+    pub reference: Option<String>,
 }
 
 impl Movement {
@@ -452,6 +470,7 @@ impl Movement {
                 &id(self.to),
                 self.amount.trim(),
                 self.description.as_deref().unwrap_or_default(),
+                self.reference.as_deref().unwrap_or_default(),
             ],
         )
     }
@@ -491,7 +510,7 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
     let transaction_id = Uuid::now_v7();
     if let Some(claimed) = claim_key(
         &txn,
-        &m.principal,
+        m.key_scope.unwrap_or(m.principal.user_id),
         &m.key,
         m.operation(),
         hash,
@@ -516,22 +535,30 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
     }
     // Who may do what: money leaves only the caller's own accounts (staff: any); deposits go
     // into the caller's own accounts (staff: any); transfers may reach anyone's account.
+    // Loan payouts and repayments name one customer account, which must be the borrower's.
+    for id in m.from.iter().chain(m.to.iter()) {
+        if let (Some(owner), Some(account)) = (m.owner, accounts.get(id)) {
+            if account.owner_id != Some(owner) {
+                return Err(Stop::Api(ApiError::NotFound("account")));
+            }
+        }
+    }
     let (currency, counter) = match m.kind {
-        TransactionKind::Deposit => {
+        TransactionKind::Deposit | TransactionKind::LoanDisbursement => {
             let to = visible(
                 &mut accounts,
-                m.to.expect("deposits name an account"),
+                m.to.expect("deposits and payouts name an account"),
                 &m.principal,
             )?;
-            (to.currency, InternalAccount::Cash)
+            (to.currency, counter_of(m.kind))
         }
-        TransactionKind::Withdrawal => {
+        TransactionKind::Withdrawal | TransactionKind::LoanRepayment => {
             let from = visible(
                 &mut accounts,
-                m.from.expect("withdrawals name an account"),
+                m.from.expect("withdrawals and repayments name an account"),
                 &m.principal,
             )?;
-            (from.currency, InternalAccount::Cash)
+            (from.currency, counter_of(m.kind))
         }
         _ => {
             let from = visible(
@@ -548,13 +575,24 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
             (currency, InternalAccount::Cash)
         }
     };
+    if let Some(expected) = m.currency {
+        if expected != currency {
+            return Err(Stop::Api(ApiError::CurrencyMismatch(format!(
+                "the account is in {currency}, not {expected}"
+            ))));
+        }
+    }
     let amount = amount_in(&m.amount, currency)?;
     for account in accounts.values() {
         account.require_active()?;
     }
     let (debit_id, credit_id) = match m.kind {
-        TransactionKind::Deposit => (counter.id(currency), m.to.unwrap()),
-        TransactionKind::Withdrawal => (m.from.unwrap(), counter.id(currency)),
+        TransactionKind::Deposit | TransactionKind::LoanDisbursement => {
+            (counter.id(currency), m.to.unwrap())
+        }
+        TransactionKind::Withdrawal | TransactionKind::LoanRepayment => {
+            (m.from.unwrap(), counter.id(currency))
+        }
         _ => (m.from.unwrap(), m.to.unwrap()),
     };
     if m.kind != TransactionKind::Transfer {
@@ -586,6 +624,7 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         to_account_id: m.to,
         description: m.description.as_deref().map(str::to_string),
         hold_id: None,
+        reference: m.reference.clone(),
         initiated_by: Some(m.principal.user_id),
         created_at: now,
     };
@@ -593,6 +632,16 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
     write_movement(&txn, &accounts, &legs, &transaction, &m.topic).await?;
     txn.commit().await?;
     Ok(Moved::Now(transaction))
+}
+
+/// The internal account on the other side of a single-account movement.
+fn counter_of(kind: TransactionKind) -> InternalAccount {
+    match kind {
+        TransactionKind::LoanDisbursement | TransactionKind::LoanRepayment => {
+            InternalAccount::LoanFunding
+        }
+        _ => InternalAccount::Cash,
+    }
 }
 
 /// Writes new balances, the transaction, its postings and one outbox event per customer
@@ -646,6 +695,7 @@ async fn write_movement(
                 available_after_minor: account.available_minor(),
                 counterparty_account_id: counterparty,
                 description: transaction.description.as_deref(),
+                reference: transaction.reference.as_deref(),
                 posted_at: transaction.created_at,
             },
         ));
@@ -663,8 +713,8 @@ async fn write_movement(
              RETURNING a.account_id
              ), tx AS (
                 INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
-                    to_account_id, description, hold_id, initiated_by, created_at)
-                VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15, $21)
+                    to_account_id, description, hold_id, initiated_by, created_at, reference)
+                VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15, $21, $23)
              ), posts AS (
                 INSERT INTO postings (account_id, transaction_id, amount_minor, balance_after_minor, created_at)
                 SELECT v.id, $7, v.delta, v.balance, $21
@@ -700,6 +750,7 @@ async fn write_movement(
                 outgoing.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>().into(),
                 transaction.created_at.into(),
                 outbox::channel(SCHEMA).into(),
+                transaction.reference.clone().into(),
             ],
         ))
         .await?
@@ -763,7 +814,7 @@ pub struct PostingLine {
 
 const LINE_COLUMNS: &str = "p.id AS posting_id, p.amount_minor AS posting_amount, \
      p.balance_after_minor, t.id, t.kind, t.currency, t.amount_minor, t.from_account_id, \
-     t.to_account_id, t.description, t.hold_id, t.initiated_by, t.created_at";
+     t.to_account_id, t.description, t.hold_id, t.reference, t.initiated_by, t.created_at";
 
 fn posting_line(row: &QueryResult) -> Result<PostingLine, DbErr> {
     Ok(PostingLine {
@@ -779,6 +830,7 @@ fn posting_line(row: &QueryResult) -> Result<PostingLine, DbErr> {
             to_account_id: row.try_get("", "to_account_id")?,
             description: row.try_get("", "description")?,
             hold_id: row.try_get("", "hold_id")?,
+            reference: row.try_get("", "reference")?,
             initiated_by: row.try_get("", "initiated_by")?,
             created_at: row.try_get("", "created_at")?,
         },
@@ -906,7 +958,9 @@ pub async fn place_hold(
 async fn try_place_hold(db: &DatabaseConnection, h: &NewHold, hash: &str) -> Result<Uuid, Stop> {
     let txn = db.begin().await?;
     let hold_id = Uuid::now_v7();
-    if let Some(claimed) = claim_key(&txn, &h.principal, &h.key, "HOLD", hash, hold_id).await? {
+    if let Some(claimed) =
+        claim_key(&txn, h.principal.user_id, &h.key, "HOLD", hash, hold_id).await?
+    {
         txn.rollback().await?;
         return replayed(claimed, "HOLD", hash);
     }
@@ -1117,8 +1171,15 @@ pub async fn capture_hold(db: &DatabaseConnection, capture: &Capture) -> ApiResu
 async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result<Uuid, Stop> {
     let txn = db.begin().await?;
     let transaction_id = Uuid::now_v7();
-    if let Some(claimed) =
-        claim_key(&txn, &c.principal, &c.key, "CAPTURE", hash, transaction_id).await?
+    if let Some(claimed) = claim_key(
+        &txn,
+        c.principal.user_id,
+        &c.key,
+        "CAPTURE",
+        hash,
+        transaction_id,
+    )
+    .await?
     {
         txn.rollback().await?;
         return replayed(claimed, "CAPTURE", hash);
@@ -1179,6 +1240,7 @@ async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result
         to_account_id: (!destination_internal).then_some(hold.to_account_id),
         description: hold.description.clone(),
         hold_id: Some(hold.id),
+        reference: None,
         initiated_by: Some(c.principal.user_id),
         created_at: now,
     };

@@ -15,6 +15,7 @@ async fn lifecycle_changes_reach_kafka_once_each_in_order() {
         brokers: bank_testkit::kafka_brokers(),
         client_id: "second-replica".into(),
         idempotence: true,
+        fetch_wait_ms: bank_common::kafka::DEFAULT_FETCH_WAIT_MS,
     }
     .producer()
     .unwrap();

@@ -28,6 +28,44 @@ pub fn posting_message(posted: &Posted) -> Message {
     Message { title, body }
 }
 
+/// What a loan event tells its borrower; `None` for events that say nothing to them.
+pub fn loan_message(kind: &str, loan: &crate::events::LoanEvent) -> Option<Message> {
+    let principal = format!("{} {}", loan.principal, loan.currency);
+    let (title, body) = match kind {
+        "bank.loan.approved.v1" => (
+            format!("Your loan of {principal} is approved"),
+            "It will be paid into your account shortly.".to_string(),
+        ),
+        "bank.loan.rejected.v1" => (
+            format!("Your loan application for {principal} was declined"),
+            loan.reason.clone().unwrap_or_default(),
+        ),
+        "bank.loan.disbursed.v1" => (
+            format!("{principal} paid into your account"),
+            match loan.installments.first() {
+                Some(first) => format!(
+                    "Your first repayment of {} {} is due on {}.",
+                    first.amount, loan.currency, first.due_on
+                ),
+                None => String::new(),
+            },
+        ),
+        "bank.loan.repaid.v1" => (
+            "Loan repayment received".to_string(),
+            format!("Still owed: {} {}.", loan.outstanding, loan.currency),
+        ),
+        "bank.loan.paid-off.v1" => (
+            format!("Your loan of {principal} is repaid in full"),
+            "Thank you.".to_string(),
+        ),
+        _ => return None,
+    };
+    Some(Message { title, body })
+}
+
+/// How long before a loan installment's due date its reminder is sent.
+pub const LOAN_REMINDER_DAYS_BEFORE: i64 = 3;
+
 /// Whether a posting of `amount_minor` reaches a threshold in whole units of its currency.
 pub fn reaches_threshold(amount_minor: i64, currency: &str, threshold_units: i64) -> bool {
     let exponent = Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);

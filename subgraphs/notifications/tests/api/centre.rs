@@ -1,7 +1,9 @@
 use std::time::Duration;
 
+use bank_common::events::Envelope;
 use bank_testkit::{data, error_code};
-use serde_json::json;
+use serde_json::{json, Value};
+use uuid::Uuid;
 
 use crate::helpers::{posted, posted_on, producer, publish, spawn_app, test_settings, Subscriber};
 
@@ -152,4 +154,67 @@ async fn a_due_reminder_becomes_a_notification_pushed_to_the_subscriber() {
         )
         .await;
     assert_eq!(error_code(&too_far), Some("BAD_USER_INPUT"));
+}
+
+#[tokio::test]
+async fn a_disbursed_loan_notifies_its_borrower_and_schedules_a_reminder_per_installment() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let app = spawn_app(test_settings()).await;
+    let ada = app.customer();
+    let producer = producer();
+    let loan_id = Uuid::now_v7();
+    let today = chrono::Utc::now().date_naive();
+    let installments: Vec<Value> = (1..=3)
+        .map(|n| {
+            json!({ "number": n, "dueOn": today + chrono::Duration::days(30 * n), "amount": "335.00", "amountMinor": 33500 })
+        })
+        .collect();
+    let disbursed = Envelope::new(
+        "/loans",
+        "bank.loan.disbursed.v1",
+        loan_id,
+        json!({
+            "loanId": loan_id, "ownerId": ada.id, "accountId": Uuid::now_v7(), "productCode": "MICRO_EUR",
+            "status": "ACTIVE", "currency": "EUR", "principal": "1000.00", "principalMinor": 100000,
+            "repaidMinor": 0, "outstanding": "1005.00", "outstandingMinor": 100500, "reason": null,
+            "transactionId": Uuid::now_v7(), "amountMinor": 100000, "installments": installments
+        }),
+    );
+    // Delivered twice: applied once.
+    publish(&producer, &app.loans_topic, &disbursed).await;
+    publish(&producer, &app.loans_topic, &disbursed).await;
+    let list = app.wait_for_notifications(&ada, 1).await;
+    let node = &list["edges"][0]["node"];
+    assert_eq!(node["kind"], "LOAN");
+    assert_eq!(node["title"], "1000.00 EUR paid into your account");
+    let first_due = today + chrono::Duration::days(30);
+    assert_eq!(
+        node["body"],
+        format!("Your first repayment of 335.00 EUR is due on {first_due}.")
+    );
+    // Give the duplicate time to arrive, then count.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let reminders = app
+        .db
+        .query_all(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT title, due_at FROM reminders WHERE user_id = $1 AND status = 'PENDING' ORDER BY due_at",
+            [ada.id.into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(reminders.len(), 3, "one reminder per installment, once");
+    let first: chrono::DateTime<chrono::Utc> = reminders[0].try_get("", "due_at").unwrap();
+    assert_eq!(
+        first.date_naive(),
+        first_due - chrono::Duration::days(3),
+        "three days before the due date"
+    );
+    assert_eq!(
+        app.notifications(&ada).await["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -21,6 +21,7 @@ pub struct TestApp {
     pub database: bank_common::db::DbConfig,
     pub ledger_topic: String,
     pub users_topic: String,
+    pub loans_topic: String,
 }
 
 /// Test settings: a consumer group of its own (so this app reads every event it is sent),
@@ -33,6 +34,7 @@ pub fn test_settings() -> NotificationsConfig {
         // Topics of its own: the shared test broker's topics hold every other test's events.
         ledger_topic: format!("test-ledger-{}", Uuid::new_v4()),
         users_topic: format!("test-users-{}", Uuid::new_v4()),
+        loans_topic: format!("test-loans-{}", Uuid::new_v4()),
         breaker_cooldown: Duration::from_millis(300),
         delivery_poll: Duration::from_millis(100),
         reminder_interval: Duration::from_millis(200),
@@ -45,7 +47,12 @@ pub fn test_settings() -> NotificationsConfig {
 }
 
 pub async fn spawn_app(settings: NotificationsConfig) -> TestApp {
-    testkit::create_topics(&[&settings.ledger_topic, &settings.users_topic]).await;
+    testkit::create_topics(&[
+        &settings.ledger_topic,
+        &settings.users_topic,
+        &settings.loans_topic,
+    ])
+    .await;
     let database = testkit::fresh_database(app::NAME).await;
     let app = spawn_replica(database, TestKeys::new(), settings).await;
     wait_until_consuming(&app).await;
@@ -90,7 +97,11 @@ pub async fn spawn_replica(
     settings: NotificationsConfig,
 ) -> TestApp {
     let config = testkit::service_config(app::NAME, database.clone());
-    let (ledger_topic, users_topic) = (settings.ledger_topic.clone(), settings.users_topic.clone());
+    let (ledger_topic, users_topic, loans_topic) = (
+        settings.ledger_topic.clone(),
+        settings.users_topic.clone(),
+        settings.loans_topic.clone(),
+    );
     let subgraph = app::build(config, settings, keys.verifier())
         .await
         .expect("the service starts");
@@ -104,6 +115,7 @@ pub async fn spawn_replica(
         database,
         ledger_topic,
         users_topic,
+        loans_topic,
     }
 }
 
@@ -160,6 +172,7 @@ pub fn producer() -> FutureProducer {
         brokers: testkit::kafka_brokers(),
         client_id: "test-events".into(),
         idempotence: true,
+        fetch_wait_ms: bank_common::kafka::DEFAULT_FETCH_WAIT_MS,
     }
     .producer()
     .expect("a producer")

@@ -93,6 +93,7 @@ async fn account_events_from_kafka_reach_the_ledger_once() {
         brokers: bank_testkit::kafka_brokers(),
         client_id: "test-accounts".into(),
         idempotence: true,
+        fetch_wait_ms: bank_common::kafka::DEFAULT_FETCH_WAIT_MS,
     }
     .producer()
     .unwrap();
