@@ -9,5 +9,6 @@ mod federation;
 mod gateway;
 mod ledger;
 mod limits;
+mod loans;
 mod staff;
 mod websocket;
