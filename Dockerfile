@@ -6,6 +6,7 @@
 #   docker build --target accounts     -t bank/accounts .
 #   docker build --target transactions -t bank/transactions .
 #   docker build --target notifications -t bank/notifications .
+#   docker build --target loans        -t bank/loans .
 #   docker build --target router       -t bank/router .
 #   docker build --target gateway      -t bank/gateway .    # NGINX with the built web assets
 #
@@ -57,7 +58,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # ---------------------------------------------------------------------------------------------
 # The real build: every binary of the workspace; the images need users, accounts, transactions,
-# notifications and bank-router, and the build fails if one of them is missing.
+# notifications, loans and bank-router, and the build fails if one of them is missing.
 FROM deps AS build
 COPY . .
 # The stand-ins were compiled after the real files were last changed: make the real ones newer.
@@ -67,7 +68,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     find . -name '*.rs' -not -path './target/*' -exec touch {} +; \
     cargo build --release --locked --workspace --bins; \
     mkdir -p /out; \
-    for bin in users accounts transactions notifications bank-router; do \
+    for bin in users accounts transactions notifications loans bank-router; do \
       cp "target/release/$bin" /out/; \
     done; \
     ls -l /out
@@ -134,6 +135,15 @@ COPY --from=build /out/notifications /usr/local/bin/notifications
 ENV NOTIFICATIONS_LISTEN_ADDR=0.0.0.0:4004
 EXPOSE 4004
 ENTRYPOINT ["/usr/local/bin/notifications"]
+CMD ["serve"]
+
+# Loans: GraphQL over HTTP, events to bank.loans and a consumer of bank.ledger; payouts and
+# repayments go through the ledger's internal endpoints at LOANS_LEDGER_URL.
+FROM runtime AS loans
+COPY --from=build /out/loans /usr/local/bin/loans
+ENV LOANS_LISTEN_ADDR=0.0.0.0:4005
+EXPOSE 4005
+ENTRYPOINT ["/usr/local/bin/loans"]
 CMD ["serve"]
 
 # The router carries its configuration and the supergraph it was built with, so an image is
