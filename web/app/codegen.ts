@@ -19,7 +19,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         strictScalars: true,
         // The federation directives' scalars come with the composed schema; the app never uses them.
-        scalars: { DateTime: 'string', Decimal: 'string', join__FieldSet: 'string', link__Import: 'string' },
+        scalars: { Date: 'string', DateTime: 'string', Decimal: 'string', join__FieldSet: 'string', link__Import: 'string' },
       },
     },
   },

@@ -360,3 +360,194 @@ async function waitUntil(condition, timeoutMs = TIMEOUT) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+async function signIn(page, { email, password }) {
+  await page.goto(`${BANK_URL}/signin`);
+  await page.getByLabel('E-mail address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await heading(page, 'Your accounts').waitFor();
+}
+
+/** A card in one of the review queue's lists, paging on until it appears (the queue is shared). */
+async function findApplication(page, listName, text) {
+  const list = page.getByRole('region', { name: listName });
+  const card = list.getByTestId('application').filter({ hasText: text });
+  for (let i = 0; i < 50; i++) {
+    await list.getByText('Loading…').waitFor({ state: 'detached' });
+    if ((await card.count()) > 0) return card;
+    const more = list.getByRole('button', { name: 'Load more' });
+    if ((await more.count()) === 0) break;
+    await more.click();
+  }
+  await card.waitFor();
+  return card;
+}
+
+describe('loans in a browser', () => {
+  let dora;
+  let doraEmail;
+  let staff;
+  const loanTitle = 'Small loan, 120.00 EUR';
+
+  test('a customer sees the loans on offer with a live quote and applies', async (t) => {
+    if (!adminCredentials()) {
+      t.skip('BANK_ADMIN_EMAIL/BANK_ADMIN_PASSWORD are not set and .data/secrets.env is missing');
+      return;
+    }
+    dora = await newPage();
+    doraEmail = await signUp(dora, 'Dora Example');
+    await openAccount(dora, { currency: 'USD', nickname: 'Dollars' });
+    await dora.getByRole('link', { name: '← Your accounts' }).click();
+    await heading(dora, 'Your accounts').waitFor();
+    await openAccount(dora, { currency: 'EUR', nickname: 'Bike fund' });
+    await expectBalance(dora, '0.00 EUR');
+
+    await dora.getByRole('link', { name: 'Loans', exact: true }).click();
+    await heading(dora, 'Loans').waitFor();
+    await dora.getByText('You have no loans yet.').waitFor();
+
+    // A loan with interest: the quote shows what it costs before applying.
+    await dora.getByRole('radio', { name: /^Personal loan in EUR/ }).check();
+    await dora.getByLabel('Amount (EUR)').fill('1000');
+    await dora.getByLabel('Term in months').fill('12');
+    await dora.getByTestId('quote-monthly').waitFor();
+    const interest = (await dora.getByTestId('quote-interest').textContent()).trim();
+    assert.match(interest, /^\d+\.\d{2} EUR$/);
+    assert.notEqual(interest, '0.00 EUR');
+    // Only accounts in the loan's currency are offered.
+    const picker = dora.getByLabel('Pay the loan into');
+    assert.deepEqual(
+      (await picker.locator('option').allTextContents()).map((text) => text.split(' · ')[0]),
+      ['Bike fund'],
+    );
+    await dora.getByRole('radio', { name: /^Personal loan in USD/ }).check();
+    await dora.getByLabel('Amount (USD)').waitFor();
+    assert.deepEqual(
+      (await picker.locator('option').allTextContents()).map((text) => text.split(' · ')[0]),
+      ['Dollars'],
+    );
+
+    // The small loan at no interest; amounts outside the product are refused before asking.
+    await dora.getByRole('radio', { name: /^Small loan in EUR/ }).check();
+    await dora.getByLabel('Amount (EUR)').fill('5');
+    await dora.getByLabel('Term in months').fill('3');
+    await dora.getByTestId('quote').getByText('Choose an amount from 10.00 EUR to 1,000.00 EUR.').waitFor();
+    await dora.getByLabel('Amount (EUR)').fill('120');
+    await dora.getByTestId('quote-monthly').filter({ hasText: '40.00 EUR' }).waitFor();
+    assert.equal((await dora.getByTestId('quote-interest').textContent()).trim(), '0.00 EUR');
+    assert.equal((await dora.getByTestId('quote-total').textContent()).trim(), '120.00 EUR');
+    await dora.getByLabel('Purpose (optional)').fill('A new bike');
+    await shot(dora, 'loan-quote');
+    await dora.getByRole('button', { name: 'Apply for this loan' }).dblclick();
+
+    await dora.getByTestId('toast').filter({ hasText: 'Applied for 120.00 EUR.' }).first().waitFor();
+    await heading(dora, loanTitle).waitFor();
+    await dora.getByTestId('loan-status').filter({ hasText: 'In review' }).waitFor();
+    await dora.getByText('We are reviewing your application.').waitFor();
+
+    // A double click applied once.
+    await dora.getByRole('link', { name: '← Your loans' }).click();
+    await heading(dora, 'Loans').waitFor();
+    await dora.getByTestId('loan').first().waitFor();
+    assert.equal(await dora.getByTestId('loan').count(), 1);
+    await dora.getByTestId('loan').filter({ hasText: 'In review' }).waitFor();
+    await dora.getByRole('link', { name: loanTitle }).click();
+    await heading(dora, loanTitle).waitFor();
+  });
+
+  test('staff approve and pay the loan out; the customer sees it active with its schedule and the money', async (t) => {
+    if (!dora) {
+      t.skip('no application to review');
+      return;
+    }
+    staff = await newPage();
+    await signIn(staff, adminCredentials());
+    await staff.getByRole('link', { name: 'Loan applications' }).click();
+    await heading(staff, 'Loan applications').waitFor();
+    const pending = await findApplication(staff, /^Waiting for a decision/, doraEmail);
+    await pending.getByText('A new bike').waitFor();
+
+    // Rejecting needs a reason; cancel instead.
+    await pending.getByRole('button', { name: 'Reject…' }).click();
+    await pending.getByRole('button', { name: 'Reject application' }).click();
+    await pending.getByText('Say why the application is rejected; the customer sees it.').waitFor();
+    await shot(staff, 'loan-applications');
+    await pending.getByRole('button', { name: 'Cancel' }).click();
+
+    await pending.getByRole('button', { name: 'Approve' }).click();
+    await staff.getByTestId('toast').filter({ hasText: 'Approved 120.00 EUR for Dora Example.' }).waitFor();
+    // The customer's page follows without a reload (the loan notification).
+    await dora.getByTestId('loan-status').filter({ hasText: 'Approved' }).waitFor();
+
+    const approved = await findApplication(staff, /^Approved, to be paid out/, doraEmail);
+    await approved.getByRole('button', { name: 'Pay out 120.00 EUR' }).click();
+    await staff.getByTestId('toast').filter({ hasText: 'Paid 120.00 EUR out to Dora Example.' }).waitFor();
+    await dora.getByTestId('toast').filter({ hasText: 'Your loan of 120.00 EUR was paid into Bike fund.' }).waitFor();
+    await staff.getByTestId('application').filter({ hasText: doraEmail }).waitFor({ state: 'detached' });
+
+    await dora.getByTestId('loan-status').filter({ hasText: 'Active' }).waitFor();
+    await dora.getByTestId('outstanding').filter({ hasText: '120.00 EUR' }).waitFor();
+    await dora.getByTestId('account-balance').filter({ hasText: 'Balance 120.00 EUR' }).waitFor();
+    const installments = dora.getByTestId('installment');
+    await installments.nth(2).waitFor();
+    assert.equal(await installments.count(), 3);
+    for (let i = 0; i < 3; i++) {
+      const row = installments.nth(i);
+      assert.match(await row.textContent(), /40\.00 EUR/);
+      assert.match(await row.textContent(), /Upcoming/);
+    }
+    await shot(dora, 'loan-active');
+
+    await dora.getByRole('link', { name: 'Accounts', exact: true }).click();
+    await heading(dora, 'Your accounts').waitFor();
+    await dora.locator('.account-card').filter({ hasText: 'Bike fund' }).getByText('120.00 EUR').waitFor();
+  });
+
+  test('the customer repays and sees what is owed drop; a repayment without the money is refused', async (t) => {
+    if (!staff) {
+      t.skip('the loan was not paid out');
+      return;
+    }
+    await dora.getByRole('link', { name: 'Loans', exact: true }).click();
+    await heading(dora, 'Loans').waitFor();
+    await dora.getByTestId('loan').filter({ hasText: 'Outstanding 120.00 EUR' }).waitFor();
+    await dora.getByRole('link', { name: loanTitle }).click();
+    await heading(dora, loanTitle).waitFor();
+
+    await dora.getByLabel('Amount (EUR)').fill('500');
+    await dora.getByRole('button', { name: 'Repay', exact: true }).click();
+    await dora.getByText('You owe 120.00 EUR; enter that or less.').waitFor();
+
+    await dora.getByRole('button', { name: 'Next installment' }).click();
+    assert.equal(await dora.getByLabel('Amount (EUR)').inputValue(), '40.00');
+    await dora.getByRole('button', { name: 'Repay', exact: true }).click();
+    await dora.getByTestId('toast').filter({ hasText: 'Repaid 40.00 EUR.' }).waitFor();
+    await dora.getByTestId('outstanding').filter({ hasText: '80.00 EUR' }).waitFor();
+    await dora.getByTestId('repaid').filter({ hasText: '40.00 EUR' }).waitFor();
+    await dora.getByTestId('account-balance').filter({ hasText: 'Balance 80.00 EUR' }).waitFor();
+    await dora.getByTestId('installment').first().getByText('Paid', { exact: true }).waitFor();
+    await dora.getByTestId('repayment').filter({ hasText: '40.00 EUR' }).filter({ hasText: 'Paid' }).waitFor();
+    await shot(dora, 'loan-repaid');
+
+    // Empty the account, then try to repay from it.
+    await dora.getByRole('link', { name: 'Bike fund' }).click();
+    await heading(dora, 'Bike fund').waitFor();
+    await moveMoney(dora, 'Withdraw', '80');
+    await expectBalance(dora, '0.00 EUR');
+    await dora.goBack();
+    await heading(dora, loanTitle).waitFor();
+    await dora.getByLabel('Amount (EUR)').fill('10');
+    await dora.getByRole('button', { name: 'Repay', exact: true }).click();
+    await dora
+      .getByRole('alert')
+      .filter({ hasText: 'There is not enough money in the account to repay this much.' })
+      .waitFor();
+    await dora.getByTestId('repayment').filter({ hasText: 'Failed' }).waitFor();
+    assert.equal((await dora.getByTestId('outstanding').textContent()).trim(), '80.00 EUR');
+
+    await dora.getByRole('link', { name: '← Your loans' }).click();
+    await heading(dora, 'Loans').waitFor();
+    await dora.getByTestId('loan').filter({ hasText: 'Outstanding 80.00 EUR' }).waitFor();
+  });
+});

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { isStaff, restore, signOut, useSession } from './auth/session';
 import { Notifications, NotificationsPage, PreferencesPage } from './notifications';
+import { LoanDetail, LoansPage, StaffLoans } from './loans';
 import { LIVE_NOTIFICATIONS } from './notifications/config';
 import { Link, Redirect, navigate, usePageTitle, usePath } from './router';
 import { AccountDetail } from './screens/AccountDetail';
@@ -24,7 +25,10 @@ export function App() {
   else if (path === '/') page = <Dashboard />;
   else if (path === '/accounts/new') page = <OpenAccount />;
   else if (path.startsWith('/accounts/')) page = <AccountDetail key={path} id={decodeURIComponent(path.slice('/accounts/'.length))} />;
+  else if (path === '/loans') page = <LoansPage />;
+  else if (path.startsWith('/loans/')) page = <LoanDetail key={path} id={decodeURIComponent(path.slice('/loans/'.length))} />;
   else if (path === '/staff' && isStaff(session.user)) page = <Staff />;
+  else if (path === '/staff/loans' && isStaff(session.user)) page = <StaffLoans />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications') page = <NotificationsPage />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications/settings') page = <PreferencesPage />;
   else page = <NotFound />;
@@ -46,10 +50,18 @@ export function App() {
             <Link href="/accounts/new" aria-current={path === '/accounts/new' ? 'page' : undefined}>
               Open account
             </Link>
+            <Link href="/loans" aria-current={path === '/loans' || path.startsWith('/loans/') ? 'page' : undefined}>
+              Loans
+            </Link>
             {isStaff(session.user) && (
-              <Link href="/staff" aria-current={path === '/staff' ? 'page' : undefined}>
-                Staff
-              </Link>
+              <>
+                <Link href="/staff" aria-current={path === '/staff' ? 'page' : undefined}>
+                  Staff
+                </Link>
+                <Link href="/staff/loans" aria-current={path === '/staff/loans' ? 'page' : undefined}>
+                  Loan applications
+                </Link>
+              </>
             )}
             <Notifications />
             <span className="who" title={session.user.email}>

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CURRENCIES, exponentOf, formatMoney, isNegative, parseAmount } from './money';
+import {
+  CURRENCIES,
+  compareAmounts,
+  exponentOf,
+  formatMoney,
+  fromMinorUnits,
+  isNegative,
+  parseAmount,
+  toMinorUnits,
+} from './money';
 
 describe('exponentOf', () => {
   it('knows every currency the bank offers', () => {
@@ -81,5 +90,36 @@ describe('isNegative', () => {
     expect(isNegative('-1.00')).toBe(true);
     expect(isNegative('1.00')).toBe(false);
     expect(isNegative('-0.00')).toBe(false);
+  });
+});
+
+describe('toMinorUnits and compareAmounts', () => {
+  it('counts minor units exactly', () => {
+    expect(toMinorUnits('12.5', 'EUR')).toBe(1250n);
+    expect(toMinorUnits('-0.01', 'USD')).toBe(-1n);
+    expect(toMinorUnits('1500', 'JPY')).toBe(1500n);
+    expect(toMinorUnits('123456789012345678.91', 'EUR')).toBe(12345678901234567891n);
+    expect(toMinorUnits('10.00', 'EUR')).toBe(1000n);
+  });
+
+  it('refuses text that is not an amount of the currency', () => {
+    expect(() => toMinorUnits('abc', 'EUR')).toThrow();
+    expect(() => toMinorUnits('1.234', 'EUR')).toThrow();
+    expect(() => toMinorUnits('1.5', 'JPY')).toThrow();
+  });
+
+  it('turns minor units back into decimal strings', () => {
+    expect(fromMinorUnits(1250n, 'EUR')).toBe('12.50');
+    expect(fromMinorUnits(5n, 'USD')).toBe('0.05');
+    expect(fromMinorUnits(-101n, 'EUR')).toBe('-1.01');
+    expect(fromMinorUnits(1500n, 'JPY')).toBe('1500');
+    expect(fromMinorUnits(0n, 'EUR')).toBe('0.00');
+  });
+
+  it('compares without floating point', () => {
+    expect(compareAmounts('10.00', '10', 'EUR')).toBe(0);
+    expect(compareAmounts('9.99', '10.00', 'EUR')).toBe(-1);
+    expect(compareAmounts('25000.01', '25000.00', 'EUR')).toBe(1);
+    expect(compareAmounts('90071992547409.93', '90071992547409.92', 'EUR')).toBe(1);
   });
 });

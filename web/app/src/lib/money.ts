@@ -90,3 +90,34 @@ export function formatMoney(amount: string, currency: string, options: { signed?
 export function isNegative(amount: string): boolean {
   return /^-/.test(amount.trim()) && !/^-0*(\.0*)?$/.test(amount.trim());
 }
+
+/**
+ * A decimal string from the API or from `parseAmount` as a whole number of the currency's
+ * minor units ("12.5" EUR → 1250n), exact at any size. Throws on text that is not a number or
+ * has more decimals than the currency.
+ */
+export function toMinorUnits(amount: string, currency: string): bigint {
+  const exponent = exponentOf(currency);
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(amount.trim());
+  if (!match || (match[2] === '' && (match[3] ?? '') === '')) throw new Error(`not an amount: ${amount}`);
+  const fraction = (match[3] ?? '').replace(/0+$/, '');
+  if (fraction.length > exponent) throw new Error(`${amount} has more decimals than ${currency}`);
+  const minor = BigInt((match[2] || '0') + fraction.padEnd(exponent, '0'));
+  return match[1] === '-' ? -minor : minor;
+}
+
+/** -1, 0 or 1 as `a` is less than, equal to or more than `b` (both in `currency`). */
+export function compareAmounts(a: string, b: string, currency: string): -1 | 0 | 1 {
+  const difference = toMinorUnits(a, currency) - toMinorUnits(b, currency);
+  return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+}
+
+/** Minor units back to the decimal string the API expects (1250n EUR → "12.50"). */
+export function fromMinorUnits(minor: bigint, currency: string): string {
+  const exponent = exponentOf(currency);
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(exponent + 1, '0');
+  const integer = digits.slice(0, digits.length - exponent);
+  const fraction = digits.slice(digits.length - exponent);
+  return `${negative ? '-' : ''}${integer}${exponent ? `.${fraction}` : ''}`;
+}

@@ -23,6 +23,15 @@ describe('alertText', () => {
     expect(alertText(alert({ direction: 'DEBIT' }))).toMatch(/^Sent 25\.50 EUR from Savings pot\./);
   });
 
+  it('names loan payouts and repayments', () => {
+    expect(alertText(alert({ transaction: { id: 't', kind: 'LOAN_DISBURSEMENT' }, amount: { amount: '120.00', currency: 'EUR' } }))).toBe(
+      'Your loan of 120.00 EUR was paid into Savings pot. Balance 125.50 EUR.',
+    );
+    expect(alertText(alert({ direction: 'DEBIT', transaction: { id: 't', kind: 'LOAN_REPAYMENT' } }))).toMatch(
+      /^Repaid 25\.50 EUR on a loan from Savings pot\./,
+    );
+  });
+
   it('uses the spaced account number without a nickname, the currency decimals and the description', () => {
     const text = alertText(
       alert({

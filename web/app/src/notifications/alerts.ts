@@ -42,8 +42,12 @@ export function alertText(alert: AlertLike): string {
   const name = alert.account.nickname?.trim() || spaced(alert.account.number);
   const kind = alert.transaction.kind;
   let what: string;
-  if (alert.direction === 'CREDIT') what = kind === 'DEPOSIT' ? `Deposited ${money} into ${name}` : `Received ${money} on ${name}`;
-  else if (kind === 'WITHDRAWAL') what = `Withdrew ${money} from ${name}`;
+  if (alert.direction === 'CREDIT') {
+    if (kind === 'DEPOSIT') what = `Deposited ${money} into ${name}`;
+    else if (kind === 'LOAN_DISBURSEMENT') what = `Your loan of ${money} was paid into ${name}`;
+    else what = `Received ${money} on ${name}`;
+  } else if (kind === 'WITHDRAWAL') what = `Withdrew ${money} from ${name}`;
+  else if (kind === 'LOAN_REPAYMENT') what = `Repaid ${money} on a loan from ${name}`;
   else if (kind === 'HOLD_CAPTURE') what = `Paid ${money} from ${name}`;
   else what = `Sent ${money} from ${name}`;
   const description = alert.description?.trim();

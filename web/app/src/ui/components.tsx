@@ -85,8 +85,9 @@ export function formatAccountNumber(number: string): string {
 export const KIND_LABELS: Record<string, string> = { CHECKING: 'Checking', SAVINGS: 'Savings' };
 export const STATUS_LABELS: Record<string, string> = { ACTIVE: 'Active', FROZEN: 'Frozen', CLOSED: 'Closed' };
 
-export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge badge-${status.toLowerCase()}`}>{STATUS_LABELS[status] ?? status}</span>;
+/** A status as a badge; `labels` gives the words (accounts' statuses by default). */
+export function StatusBadge({ status, labels = STATUS_LABELS }: { status: string; labels?: Record<string, string> }) {
+  return <span className={`badge badge-${status.toLowerCase()}`}>{labels[status] ?? status}</span>;
 }
 
 export function accountName(account: { nickname?: string | null; kind: string; currency: string }) {

@@ -1,0 +1,3 @@
+export { LoanDetail } from './LoanDetail';
+export { LoansPage } from './LoansPage';
+export { StaffLoans } from './StaffLoans';
