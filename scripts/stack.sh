@@ -65,9 +65,6 @@ service_env() {
   # consumers discard a retried duplicate by event id. Apache Kafka (compose, Kubernetes) keeps
   # the idempotent producer.
   echo "${prefix}_KAFKA_IDEMPOTENCE=false"
-  # tansu holds a fetch for its full wait even when data arrives meanwhile (Kafka answers at
-  # once), so a short wait keeps commit-to-alert latency low locally.
-  echo "${prefix}_KAFKA_FETCH_WAIT_MS=10"
 }
 
 start_service() {
@@ -85,6 +82,9 @@ start_service() {
   fi
   if [ "$name" = notifications ]; then
     env+=("NOTIFICATIONS_SMTP_URL=smtp://127.0.0.1:$MAIL_PORT" "NOTIFICATIONS_SMS_URL=http://127.0.0.1:$SMS_PORT/sms")
+    # tansu holds a fetch for its full wait even when data arrives meanwhile (Kafka answers at
+    # once), so the alert feed polls with a short wait to keep commit-to-alert latency low.
+    env+=("NOTIFICATIONS_KAFKA_FETCH_WAIT_MS=10")
   fi
   start_bg "$name" env "${env[@]}" "$BIN/$name" serve
   PIDNAME="$name" wait_for "$name" "http://127.0.0.1:$port/readyz" 60 || die "$name did not become ready; see .data/logs/$name.log"

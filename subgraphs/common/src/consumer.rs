@@ -6,14 +6,23 @@
 //! refusal) goes to the dead-letter topic with the reason, and consumption continues. Transient
 //! failures (the database is down) are retried with backoff, without end: skipping an event
 //! would be worse than waiting.
+//!
+//! Offsets are committed in bulk, at most every [`COMMIT_INTERVAL`] (and when the consumer goes
+//! quiet), not once per message: a commit is a round trip to the group coordinator, and one per
+//! event piled up thousands of requests against a slow broker until the group's session timed
+//! out. A crash loses at most that interval of commits, which only means redelivery.
 
-use std::{future::Future, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use rdkafka::{
-    consumer::{CommitMode, Consumer as _},
+    consumer::{CommitMode, Consumer as _, StreamConsumer},
     message::{BorrowedMessage, Header, Headers, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
-    Message,
+    Message, Offset, TopicPartitionList,
 };
 use serde_json::Value;
 
@@ -66,6 +75,41 @@ where
 /// Messages already fetched are handed to a batch handler together, up to this many.
 pub const MAX_BATCH: usize = 200;
 
+/// The longest applied offsets wait before they are committed.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Offsets applied but not yet committed: the next offset to read, per topic and partition.
+#[derive(Default)]
+struct Uncommitted(HashMap<(String, i32), i64>);
+
+impl Uncommitted {
+    fn applied(&mut self, message: &BorrowedMessage<'_>) {
+        let next = message.offset() + 1;
+        let entry = self
+            .0
+            .entry((message.topic().to_string(), message.partition()))
+            .or_insert(next);
+        *entry = (*entry).max(next);
+    }
+
+    /// Commits everything applied so far in one request.
+    fn commit(&mut self, consumer: &StreamConsumer) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in self.0.drain() {
+            if let Err(err) = list.add_partition_offset(&topic, partition, Offset::Offset(offset)) {
+                tracing::warn!(error = %err, topic, partition, "offset not committed");
+            }
+        }
+        if let Err(err) = consumer.commit(&list, CommitMode::Async) {
+            // The effects are stored; a lost commit only means a harmless redelivery.
+            tracing::warn!(error = %err, "offset commit failed");
+        }
+    }
+}
+
 /// Like [`run`], but hands over every message already fetched (up to [`MAX_BATCH`]) at once, so
 /// a handler can apply them in one database transaction. `handle` answers one outcome per
 /// event, in order; a transient failure of any retries the whole batch (handlers are
@@ -86,10 +130,26 @@ where
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names)?;
     tokio::pin!(shutdown);
+    let mut uncommitted = Uncommitted::default();
+    let mut last_commit = Instant::now();
     loop {
+        // With offsets waiting, a quiet spell commits them.
+        let wait = if uncommitted.0.is_empty() {
+            Duration::MAX
+        } else {
+            COMMIT_INTERVAL
+        };
         let first = tokio::select! {
-            message = consumer.recv() => message,
-            _ = &mut shutdown => return Ok(()),
+            message = tokio::time::timeout(wait, consumer.recv()) => message,
+            _ = &mut shutdown => {
+                uncommitted.commit(&consumer);
+                return Ok(());
+            }
+        };
+        let Ok(first) = first else {
+            uncommitted.commit(&consumer);
+            last_commit = Instant::now();
+            continue;
         };
         let first = match first {
             Ok(message) => message,
@@ -149,10 +209,11 @@ where
             break;
         }
         for message in &messages {
-            if let Err(err) = consumer.commit_message(message, CommitMode::Async) {
-                // The effect is stored; a lost commit only means a harmless redelivery.
-                tracing::warn!(error = %err, "offset commit failed");
-            }
+            uncommitted.applied(message);
+        }
+        if last_commit.elapsed() >= COMMIT_INTERVAL {
+            uncommitted.commit(&consumer);
+            last_commit = Instant::now();
         }
     }
 }

@@ -288,6 +288,8 @@ async fn account_for_service(
     let result = async {
         let principal = state.principal(&headers).await?;
         let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("account"))?;
+        // A just-opened account may still be on its way from the accounts service.
+        store::wait_for_accounts(&state.db, &[id], state.config.account_sync_wait).await?;
         let accounts = store::find_accounts(&state.db, &[id]).await?;
         match accounts.into_iter().next() {
             Some(account)
