@@ -92,8 +92,11 @@ async function moveMoney(page, action, amount, { to } = {}) {
 
 const balance = (page) => page.getByTestId('balance').first();
 
+const exactly = (text) => new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+
 async function expectBalance(page, text) {
-  await page.getByTestId('balance').filter({ hasText: text }).first().waitFor();
+  // Exactly: "80.00 EUR" contains "0.00 EUR".
+  await page.getByTestId('balance').filter({ hasText: exactly(text) }).first().waitFor();
   assert.equal((await balance(page).textContent()).trim(), text);
 }
 
@@ -483,7 +486,7 @@ describe('loans in a browser', () => {
     const approved = await findApplication(staff, /^Approved, to be paid out/, doraEmail);
     await approved.getByRole('button', { name: 'Pay out 120.00 EUR' }).click();
     await staff.getByTestId('toast').filter({ hasText: 'Paid 120.00 EUR out to Dora Example.' }).waitFor();
-    await dora.getByTestId('toast').filter({ hasText: 'Your loan of 120.00 EUR was paid into Bike fund.' }).waitFor();
+    await dora.getByTestId('toast').filter({ hasText: 'Your loan of 120.00 EUR was paid into Bike fund. Balance 120.00 EUR.' }).waitFor();
     await staff.getByTestId('application').filter({ hasText: doraEmail }).waitFor({ state: 'detached' });
 
     await dora.getByTestId('loan-status').filter({ hasText: 'Active' }).waitFor();

@@ -24,11 +24,12 @@ describe('alertText', () => {
   });
 
   it('names loan payouts and repayments', () => {
-    expect(alertText(alert({ transaction: { id: 't', kind: 'LOAN_DISBURSEMENT' }, amount: { amount: '120.00', currency: 'EUR' } }))).toBe(
+    const payout = alert({ transaction: { id: 't', kind: 'LOAN_DISBURSEMENT' }, amount: { amount: '120.00', currency: 'EUR' }, description: 'Loan payout' });
+    expect(alertText(payout)).toBe(
       'Your loan of 120.00 EUR was paid into Savings pot. Balance 125.50 EUR.',
     );
-    expect(alertText(alert({ direction: 'DEBIT', transaction: { id: 't', kind: 'LOAN_REPAYMENT' } }))).toMatch(
-      /^Repaid 25\.50 EUR on a loan from Savings pot\./,
+    expect(alertText(alert({ direction: 'DEBIT', transaction: { id: 't', kind: 'LOAN_REPAYMENT' }, description: 'Loan repayment' }))).toBe(
+      'Repaid 25.50 EUR on a loan from Savings pot. Balance 125.50 EUR.',
     );
   });
 

@@ -50,7 +50,8 @@ export function alertText(alert: AlertLike): string {
   else if (kind === 'LOAN_REPAYMENT') what = `Repaid ${money} on a loan from ${name}`;
   else if (kind === 'HOLD_CAPTURE') what = `Paid ${money} from ${name}`;
   else what = `Sent ${money} from ${name}`;
-  const description = alert.description?.trim();
+  // A loan's payout or repayment says what it is already; its description would repeat it.
+  const description = kind === 'LOAN_DISBURSEMENT' || kind === 'LOAN_REPAYMENT' ? undefined : alert.description?.trim();
   const balance = formatMoney(alert.balanceAfter.amount, alert.balanceAfter.currency);
   return `${what}${description ? `: ${description}` : ''}. Balance ${balance}.`;
 }
