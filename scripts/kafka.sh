@@ -13,7 +13,7 @@ KAFKA_DIR="$DATA/kafka"
 BROKER="tcp://127.0.0.1:$KAFKA_PORT"
 
 # topic:partitions
-TOPICS=(bank.users:3 bank.accounts:3 bank.ledger:6 bank.loans:3 bank.dead-letter:1)
+TOPICS=(bank.users:3 bank.accounts:3 bank.ledger:6 bank.loans:3 bank.payments:3 bank.dead-letter:1)
 
 install() {
   if [ -x "$TANSU" ] && "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then

@@ -5,7 +5,7 @@
 # Composition uses @theguild/federation-composition (schema/compose.mjs), as Hive does.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SUBGRAPHS=(users accounts transactions notifications loans)
+SUBGRAPHS=(users accounts transactions notifications loans payments)
 
 export_sdl() {
   local out_dir="$1" name

@@ -23,9 +23,17 @@ ensure_secrets() {
     )
     ok "generated development credentials in .data/secrets.env"
   fi
+  # Service-to-service secrets (added to files made before they existed).
+  if ! grep -q '^BANK_SERVICE_TOKEN=' "$SECRETS"; then
+    (umask 077; echo "BANK_SERVICE_TOKEN=$(openssl rand -hex 24)" >>"$SECRETS")
+  fi
+  if ! grep -q '^BANK_GATEWAY_SECRET=' "$SECRETS"; then
+    (umask 077; echo "BANK_GATEWAY_SECRET=$(openssl rand -hex 24)" >>"$SECRETS")
+  fi
   # shellcheck disable=SC1090
   source "$SECRETS"
   export BANK_ADMIN_EMAIL BANK_ADMIN_PASSWORD BANK_DEMO_EMAIL BANK_DEMO_PASSWORD
+  export BANK_SERVICE_TOKEN BANK_GATEWAY_SECRET
 }
 
 build() {
@@ -80,6 +88,16 @@ start_service() {
   if [ "$name" = loans ]; then
     env+=("LOANS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
   fi
+  if [ "$name" = transactions ]; then
+    env+=("TRANSACTIONS_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
+  fi
+  if [ "$name" = payments ]; then
+    env+=("PAYMENTS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT"
+      "PAYMENTS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN"
+      "PAYMENTS_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT"
+      "PAYMENTS_CALLBACK_URL=http://127.0.0.1:$PAYMENTS_PORT/webhooks/gateway"
+      "PAYMENTS_GATEWAY_WEBHOOK_SECRET=$BANK_GATEWAY_SECRET")
+  fi
   if [ "$name" = notifications ]; then
     env+=("NOTIFICATIONS_SMTP_URL=smtp://127.0.0.1:$MAIL_PORT" "NOTIFICATIONS_SMS_URL=http://127.0.0.1:$SMS_PORT/sms")
     # tansu holds a fetch for its full wait even when data arrives meanwhile (Kafka answers at
@@ -99,7 +117,7 @@ up() {
   "$ROOT/scripts/pg.sh" start
   "$ROOT/scripts/kafka.sh" start
   say "migrations"
-  for service in users accounts transactions notifications loans; do
+  for service in users accounts transactions notifications loans payments; do
     env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$DATABASE_URL" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
       || die "$service migrations failed; see .data/logs/$service.log"
     ok "$service"
@@ -108,12 +126,15 @@ up() {
   mkdir -p "$DATA/mail"
   start_bg mail "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Mailbox "$DATA/mail"
   start_bg sms python3 "$ROOT/scripts/sms_sink.py" --port "$SMS_PORT" --out "$DATA/sms.log"
+  start_bg gateway python3 "$ROOT/scripts/payment_gateway.py" --port "$GATEWAY_PORT" \
+    --secret "$BANK_GATEWAY_SECRET" --log "$DATA/gateway.log"
   say "subgraphs"
   start_service users "$USERS_PORT"
   start_service accounts "$ACCOUNTS_PORT"
   start_service transactions "$TRANSACTIONS_PORT"
   start_service notifications "$NOTIFICATIONS_PORT"
   start_service loans "$LOANS_PORT"
+  start_service payments "$PAYMENTS_PORT"
   say "router on 127.0.0.1:$ROUTER_PORT"
   start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" \
     ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
@@ -122,6 +143,7 @@ up() {
     ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$TRANSACTIONS_PORT/graphql" \
     ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
     ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
+    ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
     "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
   "$ROOT/scripts/nginx.sh" start
@@ -136,9 +158,10 @@ up() {
     GraphiQL   $BANK_URL/graphiql/
     Router     http://127.0.0.1:$ROUTER_PORT/graphql (behind NGINX)
     Postgres   postgres://bank@127.0.0.1:$PG_PORT/bank
-    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.users, bank.accounts, bank.ledger, bank.loans, bank.dead-letter)
+    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.users, bank.accounts, bank.ledger, bank.loans, bank.payments, bank.dead-letter)
     Mail       .data/mail/new (every e-mail the bank sends; SMTP 127.0.0.1:$MAIL_PORT)
     SMS        .data/sms.log (every text message; provider stand-in on 127.0.0.1:$SMS_PORT)
+    Payments   .data/gateway.log (the stand-in payment gateway on 127.0.0.1:$GATEWAY_PORT)
 
     Demo customer  $BANK_DEMO_EMAIL / $BANK_DEMO_PASSWORD
     Administrator  $BANK_ADMIN_EMAIL / $BANK_ADMIN_PASSWORD
@@ -152,12 +175,14 @@ down() {
   say "stopping the bank"
   "$ROOT/scripts/nginx.sh" stop
   stop_bg router
+  stop_bg payments
   stop_bg loans
   stop_bg notifications
   stop_bg transactions
   stop_bg accounts
   stop_bg users
   stop_bg sms
+  stop_bg gateway
   stop_bg mail
   "$ROOT/scripts/kafka.sh" stop
   "$ROOT/scripts/pg.sh" stop
@@ -165,7 +190,7 @@ down() {
 
 status() {
   local name
-  for name in nginx router users accounts transactions notifications loans mail sms kafka; do
+  for name in nginx router users accounts transactions notifications loans payments mail sms gateway kafka; do
     if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
   done
 }

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod citus;
 pub mod loans;
 pub mod notifications;
+pub mod payments;
 pub mod transactions;
 pub mod users;
 

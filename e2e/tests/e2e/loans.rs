@@ -25,7 +25,10 @@ async fn a_loan_is_applied_for_paid_out_and_repaid_through_the_gateway() {
             json!({ "i": { "productCode": "MICRO_EUR", "amount": "500", "termMonths": 5 } }),
         )
         .await;
-    assert_eq!(quote.data()["loanQuote"]["monthlyPayment"]["amount"], "100.00");
+    assert_eq!(
+        quote.data()["loanQuote"]["monthlyPayment"]["amount"],
+        "100.00"
+    );
 
     let applied = bank
         .query(
@@ -111,13 +114,18 @@ async fn a_loan_is_applied_for_paid_out_and_repaid_through_the_gateway() {
             .filter(|e| e["node"]["kind"] == "LOAN")
             .map(|e| e["node"]["title"].clone())
             .collect();
-        if titles.iter().any(|t| t == "500.00 EUR paid into your account") {
+        if titles
+            .iter()
+            .any(|t| t == "500.00 EUR paid into your account")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(
-        titles.iter().any(|t| t == "500.00 EUR paid into your account"),
+        titles
+            .iter()
+            .any(|t| t == "500.00 EUR paid into your account"),
         "loan notifications: {titles:?}"
     );
 }

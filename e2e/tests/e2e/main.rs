@@ -10,5 +10,6 @@ mod gateway;
 mod ledger;
 mod limits;
 mod loans;
+mod payments;
 mod staff;
 mod websocket;

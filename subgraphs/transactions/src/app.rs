@@ -52,6 +52,27 @@ pub struct LedgerConfig {
     pub consumer_group: String,
     /// Where the ledger's events go (tests use topics of their own).
     pub topic: String,
+    /// The token other services send as `X-Service-Token` for movements no customer is
+    /// present for (a returned payment's reversal). Unset: such calls are refused.
+    pub service_token: Option<ServiceToken>,
+}
+
+/// A shared secret, kept out of `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceToken(pub String);
+
+impl std::fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceToken(..)")
+    }
+}
+
+impl ServiceToken {
+    /// Compares in constant time.
+    fn matches(&self, presented: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), presented.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+    }
 }
 
 impl Default for LedgerConfig {
@@ -64,6 +85,7 @@ impl Default for LedgerConfig {
             consume_account_events: true,
             consumer_group: "transactions-ledger".into(),
             topic: crate::events::TOPIC.into(),
+            service_token: None,
         }
     }
 }
@@ -87,6 +109,10 @@ impl LedgerConfig {
             consume_account_events: env.get_or("CONSUME_ACCOUNT_EVENTS", true)?,
             consumer_group: env.get_or("CONSUMER_GROUP", defaults.consumer_group)?,
             topic: env.get_or("LEDGER_TOPIC", defaults.topic)?,
+            service_token: env
+                .raw("SERVICE_TOKEN")
+                .filter(|token| !token.is_empty())
+                .map(ServiceToken),
         };
         if config.daily_withdrawal_limit < 0 {
             return Err(ConfigError {
@@ -191,6 +217,7 @@ pub async fn build(
         .route("/internal/accounts/{id}/close", post(close_account))
         .route("/internal/accounts/{id}", get(account_for_service))
         .route("/internal/loan-movements", post(loan_movement))
+        .route("/internal/payment-movements", post(payment_movement))
         .with_state(InternalState {
             db: db.clone(),
             verifier: verifier.clone(),
@@ -439,5 +466,94 @@ async fn close_account(
             )
                 .into_response()
         }
+    }
+}
+
+/// What the payments service asks the ledger to move.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentMovementRequest {
+    kind: String,
+    payment_id: Uuid,
+    account_id: Uuid,
+    owner_id: Uuid,
+    amount: String,
+    currency: String,
+    key: String,
+    reference: String,
+    description: Option<String>,
+}
+
+/// `POST /internal/payment-movements`: a payment to another bank (`EXTERNAL_PAYMENT`: the
+/// owner's account → clearing) or its return (`REVERSAL`: clearing → the owner's account).
+/// A debit comes with the customer's token (owner or staff), or with the service token when
+/// the payments service finishes one a crash interrupted; a reversal only with the service
+/// token (no customer is present when the other bank rejects a payment). Either way the
+/// account must be the payment owner's, in the payment's currency. Keys are scoped to the
+/// payment, so a retry by anyone moves money once.
+async fn payment_movement(
+    State(state): State<InternalState>,
+    headers: HeaderMap,
+    Json(request): Json<PaymentMovementRequest>,
+) -> Response {
+    use crate::domain::{Description, IdempotencyKey, TransactionKind};
+    let result = async {
+        let presented = headers.get("x-service-token").and_then(|v| v.to_str().ok());
+        let as_service = match (presented, &state.config.service_token) {
+            (Some(presented), Some(expected)) if expected.matches(presented) => true,
+            (Some(_), _) => return Err(ApiError::unauthenticated()),
+            (None, _) => false,
+        };
+        let principal = if as_service {
+            // The bank itself: staff rights, no person behind it.
+            bank_common::auth::Principal {
+                user_id: Uuid::nil(),
+                roles: vec![bank_common::auth::Role::Admin],
+            }
+        } else {
+            state.principal(&headers).await?
+        };
+        let (kind, from, to) = match request.kind.as_str() {
+            "EXTERNAL_PAYMENT" => (
+                TransactionKind::ExternalPayment,
+                Some(request.account_id),
+                None,
+            ),
+            "REVERSAL" if as_service => (TransactionKind::Reversal, None, Some(request.account_id)),
+            "REVERSAL" => return Err(ApiError::forbidden()),
+            other => {
+                return Err(ApiError::bad_input(
+                    "kind",
+                    format!("{other:?} is not a payment movement"),
+                ))
+            }
+        };
+        let movement = store::Movement {
+            kind,
+            key: IdempotencyKey::parse(&request.key)?,
+            from,
+            to,
+            amount: request.amount,
+            description: Description::parse(request.description.as_deref())?,
+            topic: state.config.topic.clone(),
+            principal,
+            key_scope: Some(request.payment_id),
+            owner: Some(request.owner_id),
+            currency: Some(
+                bank_common::money::Currency::parse(&request.currency)
+                    .map_err(|message| ApiError::bad_input("currency", message))?,
+            ),
+            reference: Some(request.reference),
+        };
+        store::move_money(&state.db, &movement, state.config.account_sync_wait).await
+    }
+    .await;
+    match result {
+        Ok(row) => Json(serde_json::json!({
+            "transactionId": row.id,
+            "createdAt": row.created_at,
+        }))
+        .into_response(),
+        Err(err) => internal_error(err, "a payment movement"),
     }
 }

@@ -143,6 +143,9 @@ pub enum InternalAccount {
     Settlement,
     /// The other side of loan payouts and repayments: what customers owe the bank.
     LoanFunding,
+    /// The other side of payments to other banks: money on its way out through the payment
+    /// gateway (and back, when a payment is returned).
+    Clearing,
 }
 
 impl InternalAccount {
@@ -152,6 +155,7 @@ impl InternalAccount {
             InternalAccount::Cash => "cash",
             InternalAccount::Settlement => "settlement",
             InternalAccount::LoanFunding => "loan-funding",
+            InternalAccount::Clearing => "clearing",
         };
         let digest = Sha256::digest(format!("bank.ledger.internal/{purpose}/{currency}"));
         let mut bytes = [0u8; 16];
@@ -169,6 +173,7 @@ pub async fn ensure_internal_accounts(db: &DatabaseConnection) -> Result<(), DbE
             InternalAccount::Cash,
             InternalAccount::Settlement,
             InternalAccount::LoanFunding,
+            InternalAccount::Clearing,
         ] {
             db.execute(stmt(
                 "INSERT INTO ledger_accounts (account_id, kind, currency, status, daily_withdrawal_limit_minor) \
@@ -544,7 +549,9 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         }
     }
     let (currency, counter) = match m.kind {
-        TransactionKind::Deposit | TransactionKind::LoanDisbursement => {
+        TransactionKind::Deposit
+        | TransactionKind::LoanDisbursement
+        | TransactionKind::Reversal => {
             let to = visible(
                 &mut accounts,
                 m.to.expect("deposits and payouts name an account"),
@@ -552,7 +559,9 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
             )?;
             (to.currency, counter_of(m.kind))
         }
-        TransactionKind::Withdrawal | TransactionKind::LoanRepayment => {
+        TransactionKind::Withdrawal
+        | TransactionKind::LoanRepayment
+        | TransactionKind::ExternalPayment => {
             let from = visible(
                 &mut accounts,
                 m.from.expect("withdrawals and repayments name an account"),
@@ -587,12 +596,12 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         account.require_active()?;
     }
     let (debit_id, credit_id) = match m.kind {
-        TransactionKind::Deposit | TransactionKind::LoanDisbursement => {
-            (counter.id(currency), m.to.unwrap())
-        }
-        TransactionKind::Withdrawal | TransactionKind::LoanRepayment => {
-            (m.from.unwrap(), counter.id(currency))
-        }
+        TransactionKind::Deposit
+        | TransactionKind::LoanDisbursement
+        | TransactionKind::Reversal => (counter.id(currency), m.to.unwrap()),
+        TransactionKind::Withdrawal
+        | TransactionKind::LoanRepayment
+        | TransactionKind::ExternalPayment => (m.from.unwrap(), counter.id(currency)),
         _ => (m.from.unwrap(), m.to.unwrap()),
     };
     if m.kind != TransactionKind::Transfer {
@@ -640,6 +649,7 @@ fn counter_of(kind: TransactionKind) -> InternalAccount {
         TransactionKind::LoanDisbursement | TransactionKind::LoanRepayment => {
             InternalAccount::LoanFunding
         }
+        TransactionKind::ExternalPayment | TransactionKind::Reversal => InternalAccount::Clearing,
         _ => InternalAccount::Cash,
     }
 }

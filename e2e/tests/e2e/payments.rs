@@ -1,0 +1,93 @@
+//! Payments to other banks through the gateway: NGINX → router → payments → ledger, then the
+//! stand-in payment gateway (a real process) and its signed callback; a rejected payment's
+//! money comes back.
+
+use std::time::Duration;
+
+use bank_e2e::Bank;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const PAYMENT: &str = "id status failureCode amount { amount } debit { kind amount { amount } } \
+    reversal { kind } fromAccount { number balance { amount } }";
+
+async fn wait_for(bank: &Bank, token: &str, id: &Value, status: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let reply = bank
+            .query(
+                Some(token),
+                &format!("query($id: ID!) {{ payment(id: $id) {{ {PAYMENT} }} }}"),
+                json!({ "id": id }),
+            )
+            .await;
+        last = reply.data()["payment"].clone();
+        if last["status"] == status {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("payment never reached {status}: {last:#}");
+}
+
+#[tokio::test]
+async fn payments_settle_or_come_back_through_the_gateway() {
+    let bank = Bank::from_env().unwrap();
+    let ada = bank.new_customer("payer").await;
+    let account = bank.open_account(&ada, "EUR").await;
+    let deposit = bank
+        .query(
+            Some(&ada.token),
+            "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+            json!({ "i": { "accountId": account["id"], "amount": "100", "idempotencyKey": Uuid::new_v4() } }),
+        )
+        .await;
+    deposit.data();
+    let payee = bank
+        .query(
+            Some(&ada.token),
+            "mutation($i: AddPayeeInput!) { addPayee(input: $i) { id iban } }",
+            json!({ "i": { "name": "Grace Hopper", "iban": "GB82 WEST 1234 5698 7654 32" } }),
+        )
+        .await;
+    let payee_id = payee.data()["addPayee"]["id"].clone();
+    let send = |remittance: &'static str| {
+        let (bank, token, account, payee_id) = (
+            &bank,
+            ada.token.clone(),
+            account["id"].clone(),
+            payee_id.clone(),
+        );
+        async move {
+            bank.query(
+                Some(&token),
+                &format!(
+                    "mutation($i: SendPaymentInput!) {{ sendPayment(input: $i) {{ {PAYMENT} }} }}"
+                ),
+                json!({ "i": { "fromAccountId": account, "payeeId": payee_id, "amount": "30",
+                               "remittance": remittance, "idempotencyKey": Uuid::new_v4() } }),
+            )
+            .await
+        }
+    };
+    let paid = send("Invoice 7").await;
+    let payment = &paid.data()["sendPayment"];
+    assert_eq!(payment["status"], "QUEUED");
+    // The debit is a ledger transaction, resolved by the transactions subgraph.
+    assert_eq!(payment["debit"]["kind"], "EXTERNAL_PAYMENT");
+    assert_eq!(payment["fromAccount"]["balance"]["amount"], "70.00");
+    let done = wait_for(&bank, &ada.token, &payment["id"], "COMPLETED").await;
+    assert_eq!(done["fromAccount"]["number"], account["number"]);
+
+    let rejected = send("REJECT: closed account").await;
+    let back = wait_for(
+        &bank,
+        &ada.token,
+        &rejected.data()["sendPayment"]["id"],
+        "RETURNED",
+    )
+    .await;
+    assert_eq!(back["failureCode"], "REJECTED_BY_GATEWAY");
+    assert_eq!(back["reversal"]["kind"], "REVERSAL");
+    assert_eq!(back["fromAccount"]["balance"]["amount"], "70.00");
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A stand-in payment gateway for the local stack, compose and the tests, with the interface
+the payments service uses (subgraphs/payments/src/gateway.rs):
+
+  POST /payments   {"paymentId", "amount", "currency", "creditorName", "creditorIban",
+                    "remittance", "callbackUrl"} with an Idempotency-Key header.
+                   202 {"reference"}: accepted; the same key again gets the same answer and
+                   no second callback. 422 {"reason"}: rejected at once.
+  then, after --delay seconds, a callback to callbackUrl:
+                   {"eventId", "paymentId", "status": "SETTLED" | "REJECTED", "reason"},
+                   signed X-Gateway-Signature: sha256=<HMAC-SHA256 of the body> with --secret.
+
+What it does with a payment depends on its remittance text, so tests and demos can steer it:
+  contains "REFUSE"  -> 422 at once (rejected without a callback)
+  contains "REJECT"  -> accepted, then a REJECTED callback
+  contains "FLAKY"   -> 503 for the first two attempts, then as usual
+  otherwise          -> accepted, then a SETTLED callback
+Every request is appended as a JSON line to --log. Listens on loopback unless --host says
+otherwise."""
+
+import argparse
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4091)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--delay", type=float, default=0.2)
+    parser.add_argument("--log")
+    args = parser.parse_args()
+
+    lock = threading.Lock()
+    accepted: dict[str, str] = {}
+    attempts: dict[str, int] = {}
+    counter = [0]
+
+    def log(entry: dict) -> None:
+        if args.log:
+            with lock, open(args.log, "a", encoding="utf-8") as out:
+                out.write(json.dumps(entry) + "\n")
+
+    def callback(payment: dict, status: str, reason: str | None) -> None:
+        time.sleep(args.delay)
+        body = json.dumps({
+            "eventId": f"evt-{payment['paymentId']}-{status}",
+            "paymentId": payment["paymentId"],
+            "status": status,
+            "reason": reason,
+        }).encode()
+        signature = "sha256=" + hmac.new(args.secret.encode(), body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            payment["callbackUrl"], data=body, method="POST",
+            headers={"Content-Type": "application/json", "X-Gateway-Signature": signature},
+        )
+        for attempt in range(10):
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    log({"callback": payment["paymentId"], "status": status, "answer": response.status})
+                    return
+            except Exception as err:  # the service may be restarting: try again
+                log({"callback": payment["paymentId"], "status": status, "error": str(err)})
+                time.sleep(0.5 * (attempt + 1))
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            length = int(self.headers.get("Content-Length", "0"))
+            if self.path != "/payments" or length > 65536:
+                self.answer(404, {"reason": "not found"})
+                return
+            payment = json.loads(self.rfile.read(length) or b"{}")
+            key = self.headers.get("Idempotency-Key") or payment.get("paymentId", "")
+            remittance = payment.get("remittance") or ""
+            log({"request": payment, "key": key})
+            with lock:
+                if key in accepted:
+                    self.answer(202, {"reference": accepted[key]})
+                    return
+                attempts[key] = attempts.get(key, 0) + 1
+                if "FLAKY" in remittance and attempts[key] <= 2:
+                    self.answer(503, {"reason": "temporarily unavailable"})
+                    return
+                if "REFUSE" in remittance:
+                    self.answer(422, {"reason": "creditor account closed"})
+                    return
+                counter[0] += 1
+                reference = f"GW{counter[0]:08d}"
+                accepted[key] = reference
+            self.answer(202, {"reference": reference})
+            if "REJECT" in remittance:
+                outcome = ("REJECTED", "creditor bank rejected the payment")
+            else:
+                outcome = ("SETTLED", None)
+            threading.Thread(target=callback, args=(payment, *outcome), daemon=True).start()
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,509 @@
+//! The payments subgraph's GraphQL API: payees, `Payment @key(id)`, `User.payments`, and
+//! sending money to an account at another bank.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    dataloader::{DataLoader, Loader},
+    Context, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use bank_common::{
+    auth::ContextAuth,
+    money::{format_minor, graphql::Decimal, graphql::Money, parse_minor, Currency},
+    pagination::{decode_cursor, encode_cursor, page_size, PageInfo},
+    server::BearerToken,
+    ApiError, ApiResult,
+};
+
+use crate::{
+    domain::{parse_name, parse_remittance, Iban, PaymentStatus},
+    ledger::{Caller, LedgerClient, PaymentMovement, Refused},
+    store::{self, PayeeRow, PaymentRow},
+};
+
+pub type PaymentsSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// What resolvers share.
+pub struct PaymentsContext {
+    pub db: DatabaseConnection,
+    pub ledger: LedgerClient,
+    /// Wakes the gateway worker when a payment is queued.
+    pub wake: Arc<Notify>,
+}
+
+fn context<'a>(ctx: &Context<'a>) -> &'a PaymentsContext {
+    ctx.data_unchecked::<PaymentsContext>()
+}
+
+/// Someone the customer pays: a name and an IBAN at another bank.
+pub struct Payee(PayeeRow);
+
+#[Object]
+impl Payee {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Without spaces, upper case.
+    async fn iban(&self) -> &str {
+        &self.0.iban
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A ledger transaction, resolved by the transactions subgraph.
+#[derive(SimpleObject)]
+#[graphql(name = "Transaction", unresolvable = "id")]
+pub struct TransactionRef {
+    pub id: ID,
+}
+
+/// An account, resolved by the accounts and transactions subgraphs.
+#[derive(SimpleObject)]
+#[graphql(name = "Account", unresolvable = "id")]
+pub struct AccountRef {
+    pub id: ID,
+}
+
+/// Money sent to an account at another bank.
+#[derive(Clone)]
+pub struct Payment(Arc<PaymentRow>);
+
+impl From<PaymentRow> for Payment {
+    fn from(row: PaymentRow) -> Self {
+        Payment(Arc::new(row))
+    }
+}
+
+#[Object]
+impl Payment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn status(&self) -> PaymentStatus {
+        PaymentStatus::from_db(&self.0.status)
+    }
+
+    async fn amount(&self) -> async_graphql::Result<Money> {
+        let currency = Currency::parse(&self.0.currency).map_err(ApiError::internal_msg)?;
+        Ok(Money::new(self.0.amount_minor, currency))
+    }
+
+    /// The account the money left.
+    async fn from_account(&self) -> AccountRef {
+        AccountRef {
+            id: ID(self.0.from_account_id.to_string()),
+        }
+    }
+
+    async fn creditor_name(&self) -> &str {
+        &self.0.creditor_name
+    }
+
+    async fn creditor_iban(&self) -> &str {
+        &self.0.creditor_iban
+    }
+
+    /// What the creditor sees with the money.
+    async fn remittance(&self) -> Option<&str> {
+        self.0.remittance.as_deref()
+    }
+
+    /// Why it failed or came back: a ledger code (`INSUFFICIENT_FUNDS`, ...) or
+    /// `REJECTED_BY_GATEWAY`.
+    async fn failure_code(&self) -> Option<&str> {
+        self.0.failure_code.as_deref()
+    }
+
+    async fn failure_reason(&self) -> Option<&str> {
+        match PaymentStatus::from_db(&self.0.status) {
+            PaymentStatus::Failed | PaymentStatus::Returning | PaymentStatus::Returned => {
+                self.0.failure_reason.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The ledger transaction that debited the account.
+    async fn debit(&self) -> Option<TransactionRef> {
+        self.0.debit_transaction_id.map(|id| TransactionRef {
+            id: ID(id.to_string()),
+        })
+    }
+
+    /// The ledger transaction that gave a returned payment's money back.
+    async fn reversal(&self) -> Option<TransactionRef> {
+        self.0.reversal_transaction_id.map(|id| TransactionRef {
+            id: ID(id.to_string()),
+        })
+    }
+
+    /// The gateway's reference, once it accepted the payment.
+    async fn gateway_reference(&self) -> Option<&str> {
+        self.0.gateway_reference.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PaymentEdge {
+    pub cursor: String,
+    pub node: Payment,
+}
+
+#[derive(SimpleObject)]
+pub struct PaymentConnection {
+    pub edges: Vec<PaymentEdge>,
+    pub page_info: PageInfo,
+}
+
+/// The users service's `User`, extended here with payees and payments.
+pub struct UserRef {
+    id: Uuid,
+}
+
+#[Object(name = "User")]
+impl UserRef {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The user's payees, by name (the user themselves, or staff).
+    async fn payees(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payee>> {
+        let principal = ctx.principal()?;
+        if !principal.can_access(self.id) {
+            return Err(ApiError::forbidden().into());
+        }
+        let rows = store::payees_of(&context(ctx).db, self.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Payee).collect())
+    }
+
+    /// The user's payments to other banks, newest first.
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<PaymentConnection> {
+        let principal = ctx.principal()?;
+        if !principal.can_access(self.id) {
+            return Err(ApiError::forbidden().into());
+        }
+        let limit = page_size(first)?;
+        let before = after
+            .as_deref()
+            .map(|cursor| decode_cursor("p", cursor))
+            .transpose()?;
+        let mut rows = store::payments_of(
+            &context(ctx).db,
+            self.id,
+            before.unwrap_or(i64::MAX),
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let edges: Vec<PaymentEdge> = rows
+            .into_iter()
+            .map(|row| PaymentEdge {
+                cursor: encode_cursor("p", row.seq),
+                node: row.into(),
+            })
+            .collect();
+        Ok(PaymentConnection {
+            page_info: PageInfo {
+                has_next_page,
+                has_previous_page: before.is_some(),
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+        })
+    }
+}
+
+/// Batches payment lookups by id (entity references, `payment(id)`).
+pub struct PaymentLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for PaymentLoader {
+    type Value = PaymentRow;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, PaymentRow>, Self::Error> {
+        let rows = store::find_payments(&self.db, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+fn parse_id(id: &ID, what: &'static str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::NotFound(what))
+}
+
+async fn visible_payment(ctx: &Context<'_>, id: Uuid) -> ApiResult<PaymentRow> {
+    let principal = ctx.principal()?;
+    let loader = ctx.data_unchecked::<DataLoader<PaymentLoader>>();
+    match loader
+        .load_one(id)
+        .await
+        .map_err(|err| ApiError::internal(anyhow::anyhow!(err)))?
+    {
+        Some(row) if principal.can_access(row.owner_id) => Ok(row),
+        _ => Err(ApiError::NotFound("payment")),
+    }
+}
+
+fn token(ctx: &Context<'_>) -> ApiResult<String> {
+    Ok(ctx
+        .data_opt::<BearerToken>()
+        .ok_or_else(ApiError::unauthenticated)?
+        .0
+        .clone())
+}
+
+/// Idempotency keys: 1 to 100 letters, digits or `-_.:`.
+fn idempotency_key(text: &str) -> ApiResult<String> {
+    let valid = !text.is_empty()
+        && text.len() <= 100
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(ApiError::bad_input(
+            "idempotencyKey",
+            "an idempotency key is 1 to 100 letters, digits or -_.: (a UUID works)",
+        ))
+    }
+}
+
+#[derive(InputObject)]
+pub struct AddPayeeInput {
+    /// 1 to 70 characters.
+    pub name: String,
+    pub iban: String,
+}
+
+#[derive(InputObject)]
+pub struct SendPaymentInput {
+    /// One of the caller's accounts; the payment is in its currency.
+    pub from_account_id: ID,
+    /// A saved payee, or `creditorName` and `creditorIban`.
+    pub payee_id: Option<ID>,
+    pub creditor_name: Option<String>,
+    pub creditor_iban: Option<String>,
+    pub amount: Decimal,
+    /// What the creditor sees: at most 140 characters.
+    pub remittance: Option<String>,
+    pub idempotency_key: String,
+}
+
+pub struct Query;
+
+#[Object(name = "Query")]
+impl Query {
+    /// One of the caller's payments (any for staff); `NOT_FOUND` otherwise.
+    async fn payment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Payment> {
+        let id = parse_id(&id, "payment")?;
+        Ok(visible_payment(ctx, id).await?.into())
+    }
+
+    /// Resolves `Payment` references from other subgraphs; others' payments resolve to null.
+    #[graphql(entity)]
+    async fn find_payment_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Payment>> {
+        let Ok(id) = parse_id(&id, "payment") else {
+            return Ok(None);
+        };
+        match visible_payment(ctx, id).await {
+            Ok(row) => Ok(Some(row.into())),
+            Err(ApiError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// `User` references: the payments subgraph contributes `User.payees` and `User.payments`.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> async_graphql::Result<UserRef> {
+        let id = Uuid::parse_str(id.as_str()).map_err(|_| ApiError::NotFound("user"))?;
+        Ok(UserRef { id })
+    }
+}
+
+pub struct Mutation;
+
+#[Object(name = "Mutation")]
+impl Mutation {
+    /// Saves a payee for the caller; the same IBAN again updates its name. At most 100.
+    async fn add_payee(
+        &self,
+        ctx: &Context<'_>,
+        input: AddPayeeInput,
+    ) -> async_graphql::Result<Payee> {
+        let principal = ctx.principal()?;
+        let name = parse_name(&input.name).map_err(|msg| ApiError::bad_input("name", msg))?;
+        let iban = Iban::parse(&input.iban).map_err(|msg| ApiError::bad_input("iban", msg))?;
+        let row =
+            store::add_payee(&context(ctx).db, principal.user_id, &name, iban.as_str()).await?;
+        Ok(Payee(row))
+    }
+
+    /// Removes one of the caller's payees; `false` if there was none.
+    async fn remove_payee(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let principal = ctx.principal()?;
+        let id = parse_id(&id, "payee")?;
+        Ok(store::remove_payee(&context(ctx).db, principal.user_id, id)
+            .await
+            .map_err(ApiError::from)?)
+    }
+
+    /// Sends money from one of the caller's accounts to an account at another bank. The
+    /// account is debited at once (one ledger transaction into the bank's clearing account);
+    /// the payment then goes to the payment gateway, and comes back (`RETURNED`, the money
+    /// credited again) if the other bank rejects it. Safe to retry with the same
+    /// `idempotencyKey`.
+    async fn send_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: SendPaymentInput,
+    ) -> async_graphql::Result<Payment> {
+        let principal = ctx.principal()?;
+        let key = idempotency_key(&input.idempotency_key)?;
+        let payments = context(ctx);
+        let (creditor_name, creditor_iban) =
+            match (&input.payee_id, &input.creditor_name, &input.creditor_iban) {
+                (Some(id), None, None) => {
+                    let id = parse_id(id, "payee")?;
+                    let payee = store::find_payee(&payments.db, principal.user_id, id)
+                        .await?
+                        .ok_or(ApiError::NotFound("payee"))?;
+                    (payee.name, payee.iban)
+                }
+                (None, Some(name), Some(iban)) => (
+                    parse_name(name).map_err(|msg| ApiError::bad_input("creditorName", msg))?,
+                    Iban::parse(iban)
+                        .map_err(|msg| ApiError::bad_input("creditorIban", msg))?
+                        .as_str()
+                        .to_string(),
+                ),
+                _ => {
+                    return Err(ApiError::bad_input(
+                        "payeeId",
+                        "give a payeeId, or both creditorName and creditorIban",
+                    )
+                    .into())
+                }
+            };
+        let remittance = parse_remittance(input.remittance.as_deref())
+            .map_err(|msg| ApiError::bad_input("remittance", msg))?;
+        let from = parse_id(&input.from_account_id, "account")?;
+        let token = token(ctx)?;
+        let account = payments.ledger.account(&token, from).await?;
+        if !principal.can_access(account.owner_id) {
+            return Err(ApiError::NotFound("account").into());
+        }
+        let currency = Currency::parse(&account.currency).map_err(ApiError::internal_msg)?;
+        let amount_minor = match parse_minor(&input.amount.0, currency) {
+            Ok(minor) if minor > 0 => minor,
+            Ok(_) => {
+                return Err(ApiError::bad_input("amount", "the amount must be positive").into())
+            }
+            Err(message) => return Err(ApiError::bad_input("amount", message).into()),
+        };
+        let recorded = store::record_payment(
+            &payments.db,
+            store::NewPayment {
+                owner_id: account.owner_id,
+                from_account_id: from,
+                creditor_name,
+                creditor_iban,
+                currency: currency.code().to_string(),
+                amount_minor,
+                remittance,
+                key,
+                initiated_by: principal.user_id,
+            },
+        )
+        .await?;
+        let payment = match recorded {
+            store::Recorded::Existing(row)
+                if PaymentStatus::from_db(&row.status) != PaymentStatus::Pending =>
+            {
+                if PaymentStatus::from_db(&row.status) == PaymentStatus::Failed {
+                    return Err(failure(&row).into());
+                }
+                return Ok(row.into());
+            }
+            store::Recorded::Existing(row) | store::Recorded::New(row) => row,
+        };
+        // The payment as recorded (a replay's first request), not this request's input.
+        let movement =
+            PaymentMovement::debit(&payment, format_minor(payment.amount_minor, currency));
+        match payments
+            .ledger
+            .move_money(Caller::User(&token), &movement)
+            .await
+        {
+            Ok(posted) => {
+                let row = store::debited(&payments.db, payment.id, posted.transaction_id).await?;
+                payments.wake.notify_one();
+                tracing::info!(payment_id = %row.id, by = %principal.user_id, "payment debited and queued");
+                Ok(row.into())
+            }
+            Err(Refused::Rule(err)) => {
+                let row =
+                    store::debit_refused(&payments.db, payment.id, err.code(), &err.message())
+                        .await?;
+                tracing::info!(payment_id = %row.id, code = err.code(), "payment refused by the ledger");
+                Err(err.into())
+            }
+            // Unknown: the payment stays PENDING; a retry with the same key, or the worker's
+            // recovery, asks the ledger again (which moves the money at most once).
+            Err(Refused::Unknown(err)) => Err(err.into()),
+        }
+    }
+}
+
+/// The error a failed payment answers with again when replayed.
+fn failure(row: &PaymentRow) -> ApiError {
+    let message = row.failure_reason.clone().unwrap_or_default();
+    match row.failure_code.as_deref() {
+        Some("INSUFFICIENT_FUNDS") => ApiError::InsufficientFunds,
+        Some("ACCOUNT_NOT_ACTIVE") => ApiError::AccountNotActive(message),
+        Some("CURRENCY_MISMATCH") => ApiError::CurrencyMismatch(message),
+        Some("LIMIT_EXCEEDED") => ApiError::LimitExceeded(message),
+        Some("NOT_FOUND") => ApiError::NotFound("account"),
+        Some("FORBIDDEN") => ApiError::forbidden(),
+        _ => ApiError::bad_input("amount", format!("the payment failed: {message}")),
+    }
+}

@@ -1,0 +1,190 @@
+//! The background work, leased row by row so replicas share it and a crashed worker's rows are
+//! taken over when its lease runs out:
+//!
+//! 1. `QUEUED` payments go to the gateway. Accepted: `SUBMITTED`. Rejected for good: their
+//!    money goes back (`RETURNING`). Unavailable: retried with exponential backoff; after the
+//!    last attempt the payment is returned too, so money never waits in clearing for a gateway
+//!    that will not take it.
+//! 2. `RETURNING` payments get their reversal posted by the ledger (`RETURNED`); a frozen or
+//!    closed account holds that up, retried until staff resolve it.
+//! 3. `PENDING` payments older than a grace period (the debit's outcome unknown: the service
+//!    stopped, or the ledger did not answer) get their debit asked for again. The ledger keys it
+//!    by the payment, so if it was posted the first time, nothing moves twice.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+
+use bank_common::money::{format_minor, Currency};
+
+use crate::{
+    domain::{backoff, PaymentStatus},
+    gateway::{GatewayClient, Submitted},
+    ledger::{Caller, LedgerClient, PaymentMovement, Refused},
+    store::{self, PaymentRow},
+};
+
+#[derive(Clone)]
+pub struct Worker {
+    pub db: DatabaseConnection,
+    pub ledger: LedgerClient,
+    pub gateway: GatewayClient,
+    pub settings: WorkerSettings,
+    /// Woken when a payment is queued, so it goes out without waiting for the next poll.
+    pub wake: Arc<Notify>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub poll: Duration,
+    pub lease: Duration,
+    pub max_attempts: i32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How old a `PENDING` payment must be before its debit is asked for again.
+    pub debit_recovery_after: Duration,
+}
+
+const BATCH: u64 = 50;
+
+impl Worker {
+    pub async fn run(self) {
+        loop {
+            let worked = self.once().await;
+            if worked == 0 {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(self.settings.poll) => {}
+                }
+            }
+        }
+    }
+
+    /// One round of all three kinds of work; returns how many payments it handled.
+    pub async fn once(&self) -> usize {
+        let mut handled = 0;
+        let now = chrono::Utc::now();
+        let recovery_cutoff = now
+            - chrono::Duration::from_std(self.settings.debit_recovery_after)
+                .unwrap_or_else(|_| chrono::Duration::seconds(30));
+        for (status, older_than) in [
+            (PaymentStatus::Queued, now),
+            (PaymentStatus::Returning, now),
+            (PaymentStatus::Pending, recovery_cutoff),
+        ] {
+            let leased =
+                match store::lease_due(&self.db, status, older_than, BATCH, self.settings.lease)
+                    .await
+                {
+                    Ok(rows) => rows,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "leasing payments failed; retrying later");
+                        continue;
+                    }
+                };
+            for payment in leased {
+                handled += 1;
+                let outcome = match status {
+                    PaymentStatus::Queued => self.submit(&payment).await,
+                    PaymentStatus::Returning => self.reverse(&payment).await,
+                    _ => self.recover_debit(&payment).await,
+                };
+                if let Err(err) = outcome {
+                    tracing::warn!(payment_id = %payment.id, error = ?err, "payment work failed; retrying later");
+                    let delay = self.delay(payment.attempts);
+                    let _ = store::retry_later(&self.db, payment.id, delay, "internal error").await;
+                }
+            }
+        }
+        handled
+    }
+
+    fn delay(&self, attempts: i32) -> Duration {
+        backoff(
+            self.settings.retry_base,
+            self.settings.retry_max,
+            attempts.max(1) as u32,
+        )
+    }
+
+    fn amount(payment: &PaymentRow) -> anyhow::Result<String> {
+        let currency = Currency::parse(&payment.currency).map_err(anyhow::Error::msg)?;
+        Ok(format_minor(payment.amount_minor, currency))
+    }
+
+    async fn submit(&self, payment: &PaymentRow) -> anyhow::Result<()> {
+        match self.gateway.submit(payment, &Self::amount(payment)?).await {
+            Submitted::Accepted { reference } => {
+                store::submitted(&self.db, payment.id, &reference)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+                tracing::info!(payment_id = %payment.id, reference, "payment submitted to the gateway");
+            }
+            Submitted::Rejected { reason } => {
+                tracing::info!(payment_id = %payment.id, reason, "the gateway rejected a payment");
+                store::rejected(&self.db, payment.id, &reason)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+                self.wake.notify_one();
+            }
+            Submitted::Retry { reason } if payment.attempts >= self.settings.max_attempts => {
+                tracing::warn!(payment_id = %payment.id, reason, attempts = payment.attempts, "the gateway never took a payment; returning it");
+                let reason = format!(
+                    "the gateway did not take it after {} attempts: {reason}",
+                    payment.attempts
+                );
+                store::rejected(&self.db, payment.id, &reason)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+                self.wake.notify_one();
+            }
+            Submitted::Retry { reason } => {
+                let delay = self.delay(payment.attempts);
+                tracing::info!(payment_id = %payment.id, reason, ?delay, "gateway unavailable; retrying later");
+                store::retry_later(&self.db, payment.id, delay, &reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reverse(&self, payment: &PaymentRow) -> anyhow::Result<()> {
+        let movement = PaymentMovement::reversal(payment, Self::amount(payment)?);
+        match self.ledger.move_money(Caller::Service, &movement).await {
+            Ok(posted) => {
+                store::returned(&self.db, payment.id, posted.transaction_id)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+                tracing::info!(payment_id = %payment.id, "payment returned to its account");
+            }
+            Err(Refused::Rule(err)) | Err(Refused::Unknown(err)) => {
+                let delay = self.delay(payment.attempts);
+                tracing::warn!(payment_id = %payment.id, code = err.code(), message = err.message(), ?delay, "a reversal could not be posted; retrying later");
+                store::retry_later(&self.db, payment.id, delay, &err.message()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn recover_debit(&self, payment: &PaymentRow) -> anyhow::Result<()> {
+        let movement = PaymentMovement::debit(payment, Self::amount(payment)?);
+        match self.ledger.move_money(Caller::Service, &movement).await {
+            Ok(posted) => {
+                store::debited(&self.db, payment.id, posted.transaction_id)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+                tracing::info!(payment_id = %payment.id, "an interrupted payment's debit is confirmed");
+            }
+            Err(Refused::Rule(err)) => {
+                store::debit_refused(&self.db, payment.id, err.code(), &err.message())
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+            }
+            Err(Refused::Unknown(err)) => {
+                let delay = self.delay(payment.attempts);
+                store::retry_later(&self.db, payment.id, delay, &err.message()).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,274 @@
+use std::{net::TcpListener, process::Stdio, time::Duration};
+
+use bank_common::auth::Role;
+use bank_testkit::{self as testkit, data, Client, TestKeys};
+use payments_subgraph::{
+    app::{self as payments_app, PaymentsConfig},
+    gateway::GatewayClient,
+};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde_json::{json, Value};
+use transactions_subgraph::{
+    app::{self as ledger_app, LedgerConfig, ServiceToken},
+    events::{self as ledger_events, AccountChanged},
+    store as ledger_store,
+};
+use uuid::Uuid;
+
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+const SERVICE_TOKEN: &str = "test-service-token";
+
+pub struct TestApp {
+    pub client: Client,
+    pub keys: TestKeys,
+    pub db: DatabaseConnection,
+    pub ledger_db: DatabaseConnection,
+    pub ledger_client: Client,
+    pub ledger_addr: std::net::SocketAddr,
+    pub addr: std::net::SocketAddr,
+    _gateway: tokio::process::Child,
+}
+
+#[derive(Clone)]
+pub struct Caller {
+    pub id: Uuid,
+    pub token: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The stand-in gateway as a child process, killed with the test.
+async fn start_gateway() -> (tokio::process::Child, String) {
+    let port = free_port();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/payment_gateway.py"
+    );
+    let child = tokio::process::Command::new("python3")
+        .args([
+            script,
+            "--port",
+            &port.to_string(),
+            "--secret",
+            WEBHOOK_SECRET,
+            "--delay",
+            "0.1",
+        ])
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs the stand-in gateway");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (child, format!("http://127.0.0.1:{port}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the stand-in gateway did not start");
+}
+
+/// The ledger, the gateway and the payments service; `recovery_after` is how old a `PENDING`
+/// payment must be before the worker asks the ledger for its debit again.
+pub async fn spawn_app_with(recovery_after: Duration) -> TestApp {
+    let keys = TestKeys::new();
+    let ledger = LedgerConfig {
+        account_sync_wait: Duration::from_millis(200),
+        consume_account_events: false,
+        topic: testkit::fresh_topic("test-ledger").await,
+        service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
+        ..LedgerConfig::default()
+    };
+    let ledger_config = testkit::service_config(
+        ledger_app::NAME,
+        testkit::fresh_database(ledger_app::NAME).await,
+    );
+    let ledger_subgraph = ledger_app::build(ledger_config, ledger, keys.verifier())
+        .await
+        .expect("the ledger starts");
+    let ledger_db = ledger_subgraph.db.clone();
+    let ledger_addr = testkit::serve(ledger_subgraph.router()).await;
+
+    let (gateway, gateway_url) = start_gateway().await;
+    let mut settings = PaymentsConfig {
+        ledger_url: format!("http://{ledger_addr}"),
+        ledger_service_token: Some(SERVICE_TOKEN.into()),
+        gateway_url: gateway_url.clone(),
+        webhook_secret: Some(WEBHOOK_SECRET.into()),
+        gateway_timeout: Duration::from_secs(5),
+        run_worker: false,
+        ..PaymentsConfig::default()
+    };
+    settings.worker.poll = Duration::from_millis(100);
+    settings.worker.retry_base = Duration::from_millis(100);
+    settings.worker.retry_max = Duration::from_millis(400);
+    settings.worker.debit_recovery_after = recovery_after;
+    let mut config = testkit::service_config(
+        payments_app::NAME,
+        testkit::fresh_database(payments_app::NAME).await,
+    );
+    config.database.max_connections = 20;
+    let built = payments_app::build_with_worker(config, settings, keys.verifier())
+        .await
+        .expect("the payments service starts");
+    let db = built.subgraph.db.clone();
+    let addr = testkit::serve(built.subgraph.router()).await;
+    // The worker starts once the callback address is known.
+    let mut worker = built.worker;
+    worker.gateway = GatewayClient::new(
+        &gateway_url,
+        &format!("http://{addr}/webhooks/gateway"),
+        Duration::from_secs(5),
+    );
+    tokio::spawn(worker.clone().run());
+    TestApp {
+        client: Client::new(addr),
+        keys,
+        db,
+        ledger_db,
+        ledger_client: Client::new(ledger_addr),
+        ledger_addr,
+        addr,
+        _gateway: gateway,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Duration::from_secs(30)).await
+}
+
+pub const PAYMENT_FIELDS: &str = "id status amount { amount currency } creditorName creditorIban \
+    remittance failureCode failureReason debit { id } reversal { id } gatewayReference fromAccount { id }";
+
+impl TestApp {
+    pub fn caller(&self, roles: &[Role]) -> Caller {
+        let id = Uuid::now_v7();
+        Caller {
+            id,
+            token: self.keys.token(id, roles),
+        }
+    }
+
+    pub fn customer(&self) -> Caller {
+        self.caller(&[Role::Customer])
+    }
+
+    pub async fn gql(&self, caller: &Caller, query: &str, variables: Value) -> Value {
+        self.client
+            .query(Some(&caller.token), query, variables)
+            .await
+    }
+
+    /// A ledger account for `owner` (as the accounts service's event would open it), funded.
+    pub async fn funded_account(&self, owner: &Caller, currency: &str, amount: &str) -> Uuid {
+        let account_id = Uuid::now_v7();
+        let changed = AccountChanged {
+            account_id,
+            owner_id: owner.id,
+            number: format!("XB00{:014}", Uuid::new_v4().as_u128() % 100_000_000_000_000),
+            currency: currency.into(),
+        };
+        ledger_store::apply_account_event(
+            &self.ledger_db,
+            Uuid::now_v7(),
+            ledger_events::ACCOUNT_OPENED,
+            &changed,
+            5_000,
+        )
+        .await
+        .expect("the account opens in the ledger");
+        if amount != "0" {
+            let response = self
+                .ledger_client
+                .query(
+                    Some(&owner.token),
+                    "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+                    json!({ "i": { "accountId": account_id, "amount": amount, "idempotencyKey": Uuid::new_v4() } }),
+                )
+                .await;
+            data(&response);
+        }
+        account_id
+    }
+
+    pub async fn balance(&self, account: Uuid) -> i64 {
+        let row = self
+            .ledger_db
+            .query_one(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT balance_minor FROM ledger_accounts WHERE account_id = $1",
+                [account.into()],
+            ))
+            .await
+            .unwrap()
+            .expect("the account exists");
+        row.try_get("", "balance_minor").unwrap()
+    }
+
+    pub async fn ledger_transactions(&self, kind: &str) -> i64 {
+        let row = self
+            .ledger_db
+            .query_one(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT count(*) AS n FROM transactions WHERE kind = $1",
+                [kind.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    }
+
+    pub async fn assert_ledger_consistent(&self) {
+        let check = ledger_store::check_ledger(&self.ledger_db).await.unwrap();
+        assert!(check.ok(), "ledger check failed: {check:?}");
+    }
+
+    pub async fn send(
+        &self,
+        caller: &Caller,
+        from: Uuid,
+        amount: &str,
+        remittance: &str,
+        key: &str,
+    ) -> Value {
+        self.gql(
+            caller,
+            &format!("mutation($i: SendPaymentInput!) {{ sendPayment(input: $i) {{ {PAYMENT_FIELDS} }} }}"),
+            json!({ "i": { "fromAccountId": from, "creditorName": "Grace Hopper",
+                           "creditorIban": "DE89 3704 0044 0532 0130 00", "amount": amount,
+                           "remittance": remittance, "idempotencyKey": key } }),
+        )
+        .await
+    }
+
+    pub async fn payment(&self, caller: &Caller, id: &str) -> Value {
+        self.gql(
+            caller,
+            &format!("query($id: ID!) {{ payment(id: $id) {{ {PAYMENT_FIELDS} }} }}"),
+            json!({ "id": id }),
+        )
+        .await
+    }
+
+    /// Waits until the payment reaches `status` (up to 30 s) and returns it.
+    pub async fn wait_for_status(&self, caller: &Caller, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..150 {
+            last = self.payment(caller, id).await;
+            if last["data"]["payment"]["status"] == status {
+                return last["data"]["payment"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("payment {id} never reached {status}: {last:#}");
+    }
+}

@@ -1,0 +1,9 @@
+//! The payments subgraph against a real PostgreSQL, a real broker, the real ledger (the
+//! transactions service, in process) and the stand-in payment gateway
+//! (`scripts/payment_gateway.py`, a real HTTP process that calls back with signed callbacks).
+
+mod helpers;
+
+mod callbacks;
+mod payees;
+mod payments;
