@@ -7,16 +7,21 @@
 #   docker build --target transactions -t bank/transactions .
 #   docker build --target notifications -t bank/notifications .
 #   docker build --target loans        -t bank/loans .
+#   docker build --target payments     -t bank/payments .
 #   docker build --target router       -t bank/router .
 #   docker build --target gateway      -t bank/gateway .    # NGINX with the built web assets
+#   docker build --target payment-gateway -t bank/payment-gateway .  # development stand-in
 #
 # `docker compose build` builds them all; the Rust build runs once and every target copies
 # its binary out of it. Runtime images are debian:bookworm-slim with CA certificates, run as
-# the unprivileged user 10001 and write nothing outside mounted volumes.
+# the unprivileged user 10001 and write nothing outside mounted volumes; the development
+# stand-in payment-gateway is Python's slim image with one standard-library script.
 
 ARG RUST_VERSION=1.95
 ARG NODE_VERSION=20
 ARG DEBIAN_RELEASE=bookworm
+# The stand-in payment gateway's base: the same Python image as compose's SMS sink.
+ARG PYTHON_IMAGE=python:3.12.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
 # Rust toolchain with what the workspace needs to build: clang and mold (.cargo/config.toml
@@ -58,7 +63,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # ---------------------------------------------------------------------------------------------
 # The real build: every binary of the workspace; the images need users, accounts, transactions,
-# notifications, loans and bank-router, and the build fails if one of them is missing.
+# notifications, loans, payments and bank-router, and the build fails if one of them is missing.
 FROM deps AS build
 COPY . .
 # The stand-ins were compiled after the real files were last changed: make the real ones newer.
@@ -68,7 +73,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     find . -name '*.rs' -not -path './target/*' -exec touch {} +; \
     cargo build --release --locked --workspace --bins; \
     mkdir -p /out; \
-    for bin in users accounts transactions notifications loans bank-router; do \
+    for bin in users accounts transactions notifications loans payments bank-router; do \
       cp "target/release/$bin" /out/; \
     done; \
     ls -l /out
@@ -146,6 +151,16 @@ EXPOSE 4005
 ENTRYPOINT ["/usr/local/bin/loans"]
 CMD ["serve"]
 
+# Payments: GraphQL over HTTP, events to bank.payments, the payment gateway's callbacks on
+# /webhooks/gateway; debits and returns go through the ledger's internal endpoints at
+# PAYMENTS_LEDGER_URL, submissions to the gateway at PAYMENTS_GATEWAY_URL.
+FROM runtime AS payments
+COPY --from=build /out/payments /usr/local/bin/payments
+ENV PAYMENTS_LISTEN_ADDR=0.0.0.0:4006
+EXPOSE 4006
+ENTRYPOINT ["/usr/local/bin/payments"]
+CMD ["serve"]
+
 # The router carries its configuration and the supergraph it was built with, so an image is
 # one consistent version; deployments change only URLs and origins through the environment.
 FROM runtime AS router
@@ -155,6 +170,17 @@ COPY schema/supergraph.graphql /etc/bank/schema/supergraph.graphql
 ENV ROUTER_CONFIG_FILE_PATH=/etc/bank/router/router.config.yaml HOST=0.0.0.0 PORT=4000
 EXPOSE 4000
 ENTRYPOINT ["/usr/local/bin/bank-router"]
+
+# ---------------------------------------------------------------------------------------------
+# Development only: the stand-in payment gateway (scripts/payment_gateway.py, Python's standard
+# library alone) for compose and the dev cluster; never deployed to production, where
+# PAYMENTS_GATEWAY_URL is the real provider. Arguments: --secret (the callbacks' HMAC key, equal
+# to PAYMENTS_GATEWAY_WEBHOOK_SECRET), and --host, --port, --delay, --log as needed.
+FROM ${PYTHON_IMAGE} AS payment-gateway
+COPY scripts/payment_gateway.py /opt/bank/payment_gateway.py
+USER 10001:10001
+EXPOSE 4091
+ENTRYPOINT ["python3", "/opt/bank/payment_gateway.py"]
 
 # ---------------------------------------------------------------------------------------------
 # The gateway: Debian's NGINX (the version `nginx -t` checks in the test suite), the same
