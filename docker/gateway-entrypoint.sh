@@ -3,6 +3,7 @@
 # for a container, then run NGINX in the foreground as the unprivileged user.
 #
 #   BANK_ROUTER_ADDRS   router instances, space-separated host:port (default router:4000)
+#   BANK_PAYMENTS_ADDR  the payments service, host:port, for gateway callbacks (default payments:4006)
 #   BANK_HTTPS_PORT     TLS port, on all addresses (default 8443)
 #   BANK_GRAPHQL_RATE   requests per second per client on /graphql (default 200)
 #   BANK_ANON_RATE      requests per minute per client without a token (default 60)
@@ -34,7 +35,12 @@ for addr in ${BANK_ROUTER_ADDRS:-router:4000}; do
 "
 done
 
-awk -v data="$DATA" -v graphiql="$WEB_ROOT/graphiql" -v webapp="$WEB_ROOT/app" \
+payments="${BANK_PAYMENTS_ADDR:-payments:4006}"
+case "$payments" in
+  *[!A-Za-z0-9.:_-]*|"") echo "gateway: bad payments address: $payments" >&2; exit 1 ;;
+esac
+
+awk -v data="$DATA" -v payments="$payments" -v graphiql="$WEB_ROOT/graphiql" -v webapp="$WEB_ROOT/app" \
     -v listen="${BANK_HTTPS_PORT:-8443}" -v rate="${BANK_GRAPHQL_RATE:-200}" \
     -v anon="${BANK_ANON_RATE:-60}" -v servers="$servers" '
   function sub_all(s, key, value,    out, i) {
@@ -53,6 +59,7 @@ awk -v data="$DATA" -v graphiql="$WEB_ROOT/graphiql" -v webapp="$WEB_ROOT/app" \
     line = sub_all(line, "__GRAPHQL_RATE__", rate)
     line = sub_all(line, "__ANON_RATE__", anon)
     line = sub_all(line, "__USER__", "")
+    line = sub_all(line, "__PAYMENTS_SERVER__", payments)
     print line
   }' "$TEMPLATE" >"$CONF"
 

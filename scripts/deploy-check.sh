@@ -40,7 +40,7 @@ mkdir -p "$gateway/certs"
 cp "$CERTS/server.pem" "$CERTS/server.key" "$gateway/certs/"
 # The router addresses must resolve here, where `nginx -t` runs; in the image they are router names.
 conf="$(BANK_RENDER_ONLY=1 BANK_NGINX_DATA="$gateway" BANK_NGINX_TEMPLATE="$ROOT/nginx/nginx.conf.template" \
-  BANK_WEB_ROOT="$ROOT/web" BANK_ROUTER_ADDRS="127.0.0.1:4000 127.0.0.2:4000" \
+  BANK_WEB_ROOT="$ROOT/web" BANK_ROUTER_ADDRS="127.0.0.1:4000 127.0.0.2:4000" BANK_PAYMENTS_ADDR="127.0.0.1:4006" \
   sh "$ROOT/docker/gateway-entrypoint.sh")"
 grep -q 'listen 8443 ssl' "$conf" || die "the gateway configuration does not listen on all addresses"
 nginx -t -q -c "$conf" -p "$gateway/nginx"

@@ -41,6 +41,7 @@ render() {
   template="${template//__ANON_RATE__/${BANK_ANON_RATE:-60}}"
   template="${template//__USER__/$user_line}"
   template="${template//__ROUTER_SERVERS__/${servers%$'\n'}}"
+  template="${template//__PAYMENTS_SERVER__/127.0.0.1:$PAYMENTS_PORT}"
   printf '%s\n' "$template" >"$CONF"
 }
 

@@ -49,6 +49,7 @@ pub struct NotificationsConfig {
     pub ledger_topic: String,
     pub users_topic: String,
     pub loans_topic: String,
+    pub payments_topic: String,
 }
 
 impl Default for NotificationsConfig {
@@ -72,6 +73,7 @@ impl Default for NotificationsConfig {
             ledger_topic: events::LEDGER_TOPIC.into(),
             users_topic: events::USERS_TOPIC.into(),
             loans_topic: events::LOANS_TOPIC.into(),
+            payments_topic: events::PAYMENTS_TOPIC.into(),
         }
     }
 }
@@ -101,6 +103,7 @@ impl NotificationsConfig {
             ledger_topic: d.ledger_topic,
             users_topic: d.users_topic,
             loans_topic: d.loans_topic,
+            payments_topic: d.payments_topic,
         };
         if config.retry.max_attempts < 1 {
             return Err(ConfigError {
@@ -211,6 +214,7 @@ fn spawn_consumer(config: &ServiceConfig, settings: &NotificationsConfig, db: Da
         settings.ledger_topic.clone(),
         settings.users_topic.clone(),
         settings.loans_topic.clone(),
+        settings.payments_topic.clone(),
     ];
     tokio::spawn(async move {
         let handle = move |events: Vec<Envelope<serde_json::Value>>| {
@@ -247,6 +251,17 @@ pub async fn apply_events(
             kind if kind.starts_with(events::LOAN_PREFIX) => {
                 serde_json::from_value::<events::LoanEvent>(event.data.clone())
                     .map(|loan| Some(store::Applicable::Loan(event.id, kind.to_string(), loan)))
+                    .map_err(malformed)
+            }
+            kind if kind.starts_with(events::PAYMENT_PREFIX) => {
+                serde_json::from_value::<events::PaymentEvent>(event.data.clone())
+                    .map(|payment| {
+                        Some(store::Applicable::Payment(
+                            event.id,
+                            kind.to_string(),
+                            payment,
+                        ))
+                    })
                     .map_err(malformed)
             }
             // Hold events and future types: nothing to say yet.

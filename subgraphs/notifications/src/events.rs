@@ -2,7 +2,8 @@
 //!
 //! Consumed (consumer group `notifications`): `bank.ledger.posted.v1` (alerts),
 //! `bank.user.registered.v1` (where to send e-mail) and the loans service's `bank.loan.*`
-//! events (decisions, payouts with a reminder before each due date, repayments). Published through the outbox: deliveries
+//! events (decisions, payouts with a reminder before each due date, repayments) and the
+//! payments service's `bank.payment.*` events (completed, returned). Published through the outbox: deliveries
 //! that failed for good, on `bank.dead-letter`.
 
 use chrono::{DateTime, Utc};
@@ -14,10 +15,13 @@ use bank_common::events::{Envelope, OutgoingEvent};
 pub const LEDGER_TOPIC: &str = "bank.ledger";
 pub const USERS_TOPIC: &str = "bank.users";
 pub const LOANS_TOPIC: &str = "bank.loans";
+pub const PAYMENTS_TOPIC: &str = "bank.payments";
 pub const POSTED: &str = "bank.ledger.posted.v1";
 pub const USER_REGISTERED: &str = "bank.user.registered.v1";
 /// Loan events start with this (`bank.loan.approved.v1`, ...).
 pub const LOAN_PREFIX: &str = "bank.loan.";
+/// Payment events start with this (`bank.payment.completed.v1`, ...).
+pub const PAYMENT_PREFIX: &str = "bank.payment.";
 
 pub const SOURCE: &str = "/notifications";
 pub const DELIVERY_FAILED: &str = "bank.notification.delivery_failed.v1";
@@ -71,6 +75,18 @@ pub struct LoanEvent {
     pub amount_minor: Option<i64>,
     #[serde(default)]
     pub installments: Vec<LoanInstallment>,
+}
+
+/// A payment event, as the payments service publishes it (the part read here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentEvent {
+    pub payment_id: Uuid,
+    pub owner_id: Uuid,
+    pub amount: String,
+    pub currency: String,
+    pub creditor_name: String,
+    pub failure_reason: Option<String>,
 }
 
 /// A delivery given up after its last attempt.

@@ -269,6 +269,8 @@ pub enum Applicable {
     Registration(Uuid, UserRegistered),
     /// A loan event: its type and data.
     Loan(Uuid, String, crate::events::LoanEvent),
+    /// A payment event: its type and data.
+    Payment(Uuid, String, crate::events::PaymentEvent),
 }
 
 /// Applies a batch of events in one transaction, each once (ids already processed are
@@ -281,6 +283,7 @@ pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<
             Applicable::Posting(id, posted) => posting_in(&txn, *id, posted).await?,
             Applicable::Registration(id, user) => registration_in(&txn, *id, user).await?,
             Applicable::Loan(id, kind, loan) => loan_in(&txn, *id, kind, loan).await?,
+            Applicable::Payment(id, kind, payment) => payment_in(&txn, *id, kind, payment).await?,
         };
         fresh += usize::from(applied);
     }
@@ -378,6 +381,34 @@ async fn loan_in(
         ))
         .await?;
     }
+    Ok(true)
+}
+
+/// A payment event: a notification to the payer when it completes or comes back.
+async fn payment_in(
+    txn: &impl ConnectionTrait,
+    event_id: Uuid,
+    kind: &str,
+    payment: &crate::events::PaymentEvent,
+) -> Result<bool, DbErr> {
+    if !first_time(txn, event_id, kind).await? {
+        return Ok(false);
+    }
+    let Some(message) = crate::domain::payment_message(kind, payment) else {
+        return Ok(true);
+    };
+    let recipient = recipient(txn, payment.owner_id).await?;
+    notify(
+        txn,
+        Outgoing {
+            recipient: &recipient,
+            kind: "PAYMENT",
+            message: &message,
+            data: serde_json::json!({ "paymentId": payment.payment_id }),
+            in_app: true,
+        },
+    )
+    .await?;
     Ok(true)
 }
 

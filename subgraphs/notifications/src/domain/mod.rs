@@ -63,6 +63,32 @@ pub fn loan_message(kind: &str, loan: &crate::events::LoanEvent) -> Option<Messa
     Some(Message { title, body })
 }
 
+/// What a payment event tells its payer; `None` for events they learn of otherwise (the
+/// debit's own alert, or the error answered to their request).
+pub fn payment_message(kind: &str, payment: &crate::events::PaymentEvent) -> Option<Message> {
+    let what = format!(
+        "Payment of {} {} to {}",
+        payment.amount, payment.currency, payment.creditor_name
+    );
+    match kind {
+        "bank.payment.completed.v1" => Some(Message {
+            title: format!("{what} completed"),
+            body: "The other bank has the money.".into(),
+        }),
+        "bank.payment.returned.v1" => Some(Message {
+            title: format!("{what} returned"),
+            body: format!(
+                "{}. The money is back in your account.",
+                payment
+                    .failure_reason
+                    .as_deref()
+                    .unwrap_or("The other bank did not accept it")
+            ),
+        }),
+        _ => None,
+    }
+}
+
 /// How long before a loan installment's due date its reminder is sent.
 pub const LOAN_REMINDER_DAYS_BEFORE: i64 = 3;
 

@@ -218,3 +218,53 @@ async fn a_disbursed_loan_notifies_its_borrower_and_schedules_a_reminder_per_ins
         1
     );
 }
+
+#[tokio::test]
+async fn a_returned_payment_tells_its_payer_why_and_a_sent_one_says_nothing_more() {
+    let app = spawn_app(test_settings()).await;
+    let ada = app.customer();
+    let producer = producer();
+    let payment = |kind: &str, reason: Option<&str>| {
+        let id = Uuid::now_v7();
+        Envelope::new(
+            "/payments",
+            kind,
+            id,
+            json!({
+                "paymentId": id, "ownerId": ada.id, "fromAccountId": Uuid::now_v7(),
+                "status": "RETURNED", "amount": "30.00", "amountMinor": 3000, "currency": "EUR",
+                "creditorName": "Grace Hopper", "creditorIban": "DE89370400440532013000",
+                "failureCode": "REJECTED_BY_GATEWAY", "failureReason": reason
+            }),
+        )
+    };
+    publish(
+        &producer,
+        &app.payments_topic,
+        &payment("bank.payment.sent.v1", None),
+    )
+    .await;
+    let returned = payment("bank.payment.returned.v1", Some("creditor account closed"));
+    publish(&producer, &app.payments_topic, &returned).await;
+    publish(&producer, &app.payments_topic, &returned).await;
+    let list = app.wait_for_notifications(&ada, 1).await;
+    let node = &list["edges"][0]["node"];
+    assert_eq!(node["kind"], "PAYMENT");
+    assert_eq!(
+        node["title"],
+        "Payment of 30.00 EUR to Grace Hopper returned"
+    );
+    assert_eq!(
+        node["body"],
+        "creditor account closed. The money is back in your account."
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        app.notifications(&ada).await["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the sent event says nothing, the repeated return is stored once"
+    );
+}

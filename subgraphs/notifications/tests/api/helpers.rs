@@ -22,6 +22,7 @@ pub struct TestApp {
     pub ledger_topic: String,
     pub users_topic: String,
     pub loans_topic: String,
+    pub payments_topic: String,
 }
 
 /// Test settings: a consumer group of its own (so this app reads every event it is sent),
@@ -35,6 +36,7 @@ pub fn test_settings() -> NotificationsConfig {
         ledger_topic: format!("test-ledger-{}", Uuid::new_v4()),
         users_topic: format!("test-users-{}", Uuid::new_v4()),
         loans_topic: format!("test-loans-{}", Uuid::new_v4()),
+        payments_topic: format!("test-payments-{}", Uuid::new_v4()),
         breaker_cooldown: Duration::from_millis(300),
         delivery_poll: Duration::from_millis(100),
         reminder_interval: Duration::from_millis(200),
@@ -51,6 +53,7 @@ pub async fn spawn_app(settings: NotificationsConfig) -> TestApp {
         &settings.ledger_topic,
         &settings.users_topic,
         &settings.loans_topic,
+        &settings.payments_topic,
     ])
     .await;
     let database = testkit::fresh_database(app::NAME).await;
@@ -97,10 +100,11 @@ pub async fn spawn_replica(
     settings: NotificationsConfig,
 ) -> TestApp {
     let config = testkit::service_config(app::NAME, database.clone());
-    let (ledger_topic, users_topic, loans_topic) = (
+    let (ledger_topic, users_topic, loans_topic, payments_topic) = (
         settings.ledger_topic.clone(),
         settings.users_topic.clone(),
         settings.loans_topic.clone(),
+        settings.payments_topic.clone(),
     );
     let subgraph = app::build(config, settings, keys.verifier())
         .await
@@ -116,6 +120,7 @@ pub async fn spawn_replica(
         ledger_topic,
         users_topic,
         loans_topic,
+        payments_topic,
     }
 }
 
