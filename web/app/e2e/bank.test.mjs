@@ -554,3 +554,128 @@ describe('loans in a browser', () => {
     await dora.getByTestId('loan').filter({ hasText: 'Outstanding 80.00 EUR' }).waitFor();
   });
 });
+
+describe('payments to other banks in a browser', () => {
+  let erin;
+  const fromBalance = () => erin.getByTestId('from-balance');
+  const payment = (text) => erin.getByTestId('payment').filter({ hasText: text });
+
+  test('a customer adds a payee, with the IBAN checked before it is saved', async () => {
+    erin = await newPage();
+    await signUp(erin, 'Erin Example');
+    await openAccount(erin, { currency: 'EUR', nickname: 'Everyday' });
+    await moveMoney(erin, 'Deposit', '100');
+    await expectBalance(erin, '100.00 EUR');
+
+    await erin.getByRole('link', { name: 'Payments', exact: true }).click();
+    await heading(erin, 'Payments').waitFor();
+    await erin.getByText('No payees yet.').waitFor();
+    await erin.getByText('You have not sent money to another bank yet.').waitFor();
+    await fromBalance().filter({ hasText: 'Balance 100.00 EUR' }).waitFor();
+
+    // One digit off: refused next to the field before anything is sent.
+    await erin.getByLabel("Payee's name").fill('Acme GmbH');
+    await erin.getByLabel("Payee's IBAN").fill('de89 3704 0044 0532 0130 01');
+    await erin.getByRole('button', { name: 'Save payee' }).click();
+    await erin.getByText('This IBAN’s check digits do not match').waitFor();
+    assert.equal(await erin.getByLabel("Payee's IBAN").getAttribute('aria-invalid'), 'true');
+
+    await erin.getByLabel("Payee's IBAN").fill('de89 3704 0044 0532 0130 00');
+    await erin.getByRole('button', { name: 'Save payee' }).click();
+    await erin.getByTestId('toast').filter({ hasText: 'Saved Acme GmbH as a payee.' }).waitFor();
+    await erin.getByTestId('payee').filter({ hasText: 'Acme GmbH' }).filter({ hasText: 'DE89 3704 0044 0532 0130 00' }).waitFor();
+    assert.equal(await erin.getByTestId('payee').count(), 1);
+  });
+
+  test('sends a payment to the payee and sees it complete and the balance drop; a double click sends once', async (t) => {
+    if (!erin) {
+      t.skip('no customer');
+      return;
+    }
+    // The send form offers the saved payee.
+    await erin.getByRole('radio', { name: 'A saved payee' }).waitFor();
+    assert.equal(await erin.getByRole('radio', { name: 'A saved payee' }).isChecked(), true);
+    assert.match(await erin.getByLabel('Payee', { exact: true }).locator('option:checked').textContent(), /^Acme GmbH/);
+
+    await erin.getByLabel(/^Amount/).fill('12.345');
+    await erin.getByRole('button', { name: 'Send payment' }).click();
+    await erin.getByText('EUR amounts have at most 2 decimals.').waitFor();
+
+    await erin.getByLabel(/^Amount/).fill('10');
+    await erin.getByLabel('Reference (optional)').fill('Invoice 42');
+    await erin.getByRole('button', { name: 'Send payment' }).dblclick();
+    await erin.getByTestId('toast').filter({ hasText: 'Sent 10.00 EUR to Acme GmbH.' }).first().waitFor();
+    await fromBalance().filter({ hasText: exactly('Balance 90.00 EUR') }).waitFor();
+
+    // The gateway settles it within a second or so; the list follows without a reload.
+    await erin.evaluate(() => {
+      window.__samePaymentsPage = true;
+    });
+    const sent = payment('Acme GmbH');
+    await sent.getByTestId('payment-status').filter({ hasText: 'Completed' }).waitFor();
+    await sent.getByText('Reference: Invoice 42').waitFor();
+    await sent.getByText('The other bank has the money.').waitFor();
+    assert.equal((await sent.getByTestId('payment-amount').textContent()).trim(), '-10.00 EUR');
+    assert.equal(await erin.evaluate(() => window.__samePaymentsPage), true, 'the page was not reloaded');
+    assert.equal(await erin.getByTestId('payment').count(), 1, 'a double click sent one payment');
+    await shot(erin, 'payments-completed');
+
+    await erin.getByRole('link', { name: 'Accounts', exact: true }).click();
+    await heading(erin, 'Your accounts').waitFor();
+    await expectBalance(erin, '90.00 EUR');
+  });
+
+  test('a payment the other bank rejects comes back: returned, and the balance restored', async (t) => {
+    if (!erin) {
+      t.skip('no customer');
+      return;
+    }
+    await erin.getByRole('link', { name: 'Payments', exact: true }).click();
+    await heading(erin, 'Payments').waitFor();
+    await erin.getByRole('radio', { name: 'Someone new' }).check();
+    await erin.getByLabel("Recipient's name").fill('Bob Builder');
+    await erin.getByLabel("Recipient's IBAN").fill('GB82 WEST 1234 5698 7654 32');
+    await erin.getByLabel(/^Amount/).fill('20');
+    await erin.getByLabel('Reference (optional)').fill('REJECT test');
+    await erin.getByRole('button', { name: 'Send payment' }).click();
+    await erin.getByTestId('toast').filter({ hasText: 'Sent 20.00 EUR to Bob Builder.' }).waitFor();
+
+    const back = payment('Bob Builder');
+    await back.getByTestId('payment-status').filter({ hasText: 'Returned — money back in your account' }).waitFor();
+    await back.getByText(/^The other bank did not take the payment.*The money is back in your account\.$/).waitFor();
+    // The money coming back is a live alert, and the balance on the page follows it.
+    await erin.getByTestId('toast').filter({ hasText: 'Your payment of 20.00 EUR to Bob Builder came back to Everyday. Balance 90.00 EUR.' }).waitFor();
+    await fromBalance().filter({ hasText: exactly('Balance 90.00 EUR') }).waitFor();
+    assert.match(await erin.getByTestId('payment').first().textContent(), /Bob Builder/); // newest first
+    await shot(erin, 'payments-returned');
+
+    await erin.getByRole('link', { name: 'Accounts', exact: true }).click();
+    await heading(erin, 'Your accounts').waitFor();
+    await expectBalance(erin, '90.00 EUR');
+    await erin.getByRole('link', { name: 'Everyday' }).click();
+    await heading(erin, 'Everyday').waitFor();
+    await erin.locator('.transaction').filter({ hasText: 'Money returned' }).filter({ hasText: '+20.00 EUR' }).waitFor();
+    assert.equal(await erin.locator('.transaction').filter({ hasText: 'Payment to another bank' }).count(), 2);
+  });
+
+  test('a payment without the money is refused and listed as not sent; a payee can be removed', async (t) => {
+    if (!erin) {
+      t.skip('no customer');
+      return;
+    }
+    await erin.getByRole('link', { name: 'Payments', exact: true }).click();
+    await heading(erin, 'Payments').waitFor();
+    await erin.getByRole('radio', { name: 'A saved payee' }).check();
+    await erin.getByLabel(/^Amount/).fill('1000');
+    await erin.getByRole('button', { name: 'Send payment' }).click();
+    await erin.getByRole('alert').filter({ hasText: 'There is not enough money in the account to send this.' }).waitFor();
+    await payment('Acme GmbH').filter({ hasText: 'Not sent' }).filter({ hasText: '1,000.00 EUR' }).waitFor();
+    assert.equal((await fromBalance().textContent()).trim(), 'Balance 90.00 EUR');
+
+    await erin.getByRole('button', { name: 'Remove Acme GmbH' }).click();
+    await erin.getByRole('button', { name: 'Yes, remove' }).click();
+    await erin.getByTestId('toast').filter({ hasText: 'Removed Acme GmbH.' }).waitFor();
+    await erin.getByText('No payees yet.').waitFor();
+    assert.equal(await erin.getByRole('radio', { name: 'Someone new' }).isChecked(), true);
+  });
+});

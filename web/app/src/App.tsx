@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { isStaff, restore, signOut, useSession } from './auth/session';
 import { Notifications, NotificationsPage, PreferencesPage } from './notifications';
 import { LoanDetail, LoansPage, StaffLoans } from './loans';
+import { PaymentsPage } from './payments';
 import { LIVE_NOTIFICATIONS } from './notifications/config';
 import { Link, Redirect, navigate, usePageTitle, usePath } from './router';
 import { AccountDetail } from './screens/AccountDetail';
@@ -25,6 +26,7 @@ export function App() {
   else if (path === '/') page = <Dashboard />;
   else if (path === '/accounts/new') page = <OpenAccount />;
   else if (path.startsWith('/accounts/')) page = <AccountDetail key={path} id={decodeURIComponent(path.slice('/accounts/'.length))} />;
+  else if (path === '/payments') page = <PaymentsPage />;
   else if (path === '/loans') page = <LoansPage />;
   else if (path.startsWith('/loans/')) page = <LoanDetail key={path} id={decodeURIComponent(path.slice('/loans/'.length))} />;
   else if (path === '/staff' && isStaff(session.user)) page = <Staff />;
@@ -49,6 +51,9 @@ export function App() {
             </Link>
             <Link href="/accounts/new" aria-current={path === '/accounts/new' ? 'page' : undefined}>
               Open account
+            </Link>
+            <Link href="/payments" aria-current={path === '/payments' ? 'page' : undefined}>
+              Payments
             </Link>
             <Link href="/loans" aria-current={path === '/loans' || path.startsWith('/loans/') ? 'page' : undefined}>
               Loans

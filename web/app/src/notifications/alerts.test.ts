@@ -33,6 +33,27 @@ describe('alertText', () => {
     );
   });
 
+  it('names payments to other banks and their money coming back, without repeating the description', () => {
+    const sent = alert({
+      direction: 'DEBIT',
+      transaction: { id: 't', kind: 'EXTERNAL_PAYMENT' },
+      amount: { amount: '10.00', currency: 'EUR' },
+      balanceAfter: { amount: '90', currency: 'EUR' },
+      description: 'Payment to Acme GmbH',
+    });
+    expect(alertText(sent)).toBe('Sent 10.00 EUR from Savings pot to Acme GmbH. Balance 90.00 EUR.');
+    const back = alert({
+      transaction: { id: 't', kind: 'REVERSAL' },
+      amount: { amount: '10.00', currency: 'EUR' },
+      balanceAfter: { amount: '100', currency: 'EUR' },
+      description: 'Returned payment to Acme GmbH',
+    });
+    expect(alertText(back)).toBe('Your payment of 10.00 EUR to Acme GmbH came back to Savings pot. Balance 100.00 EUR.');
+    // Without the usual description: still plain words.
+    expect(alertText({ ...sent, description: null })).toBe('Sent 10.00 EUR from Savings pot to another bank. Balance 90.00 EUR.');
+    expect(alertText({ ...back, description: 'Correction' })).toBe('A payment of 10.00 EUR came back to Savings pot. Balance 100.00 EUR.');
+  });
+
   it('uses the spaced account number without a nickname, the currency decimals and the description', () => {
     const text = alertText(
       alert({

@@ -36,22 +36,37 @@ export class RecentSet {
 
 const spaced = (number: string) => number.replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 ');
 
+const SAYS_ITSELF = new Set(['LOAN_DISBURSEMENT', 'LOAN_REPAYMENT', 'EXTERNAL_PAYMENT', 'REVERSAL']);
+
+/** "Payment to Acme GmbH" or "Returned payment to Acme GmbH" → "Acme GmbH". */
+function creditorOf(description: string | null | undefined): string | undefined {
+  const match = /^(?:returned )?payment to (.+)$/i.exec(description?.trim() ?? '');
+  return match?.[1].trim() || undefined;
+}
+
 /** "Received 25.50 EUR on Savings pot: Rent. Balance 125.50 EUR." */
 export function alertText(alert: AlertLike): string {
   const money = formatMoney(alert.amount.amount.replace(/^[-+]/, ''), alert.amount.currency);
   const name = alert.account.nickname?.trim() || spaced(alert.account.number);
   const kind = alert.transaction.kind;
+  // A payment to another bank names its creditor in the description ("Payment to Acme").
+  const creditor = kind === 'EXTERNAL_PAYMENT' || kind === 'REVERSAL' ? creditorOf(alert.description) : undefined;
   let what: string;
   if (alert.direction === 'CREDIT') {
     if (kind === 'DEPOSIT') what = `Deposited ${money} into ${name}`;
     else if (kind === 'LOAN_DISBURSEMENT') what = `Your loan of ${money} was paid into ${name}`;
-    else what = `Received ${money} on ${name}`;
+    else if (kind === 'REVERSAL') {
+      what = creditor
+        ? `Your payment of ${money} to ${creditor} came back to ${name}`
+        : `A payment of ${money} came back to ${name}`;
+    } else what = `Received ${money} on ${name}`;
   } else if (kind === 'WITHDRAWAL') what = `Withdrew ${money} from ${name}`;
   else if (kind === 'LOAN_REPAYMENT') what = `Repaid ${money} on a loan from ${name}`;
   else if (kind === 'HOLD_CAPTURE') what = `Paid ${money} from ${name}`;
+  else if (kind === 'EXTERNAL_PAYMENT') what = `Sent ${money} from ${name} to ${creditor ?? 'another bank'}`;
   else what = `Sent ${money} from ${name}`;
-  // A loan's payout or repayment says what it is already; its description would repeat it.
-  const description = kind === 'LOAN_DISBURSEMENT' || kind === 'LOAN_REPAYMENT' ? undefined : alert.description?.trim();
+  // Loans' and payments' movements say what they are already; their description would repeat it.
+  const description = SAYS_ITSELF.has(kind ?? '') ? undefined : alert.description?.trim();
   const balance = formatMoney(alert.balanceAfter.amount, alert.balanceAfter.currency);
   return `${what}${description ? `: ${description}` : ''}. Balance ${balance}.`;
 }

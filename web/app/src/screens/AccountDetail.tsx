@@ -16,10 +16,10 @@ const KIND_TEXT: Record<string, string> = {
   WITHDRAWAL: 'Withdrawal',
   TRANSFER: 'Transfer',
   HOLD_CAPTURE: 'Card payment',
-  REVERSAL: 'Reversal',
+  REVERSAL: 'Money returned',
   LOAN_DISBURSEMENT: 'Loan paid out',
   LOAN_REPAYMENT: 'Loan repayment',
-  EXTERNAL_PAYMENT: 'Payment',
+  EXTERNAL_PAYMENT: 'Payment to another bank',
 };
 
 export function AccountDetail({ id }: { id: string }) {

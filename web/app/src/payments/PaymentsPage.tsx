@@ -1,0 +1,567 @@
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from 'urql';
+import type { PayeeFieldsFragment, PaymentFieldsFragment, PaymentsSetupQuery as SetupResult } from '../gql/graphql';
+import { useCatchUp } from '../graphql/useCatchUp';
+import { formatMoment } from '../lib/dates';
+import { balancesChanged, onBalancesChanged } from '../lib/events';
+import { SubmissionKeys } from '../lib/idempotency';
+import { exponentOf, formatMoney } from '../lib/money';
+import { hasErrors, type FieldErrors } from '../lib/validation';
+import { rememberOwnTransaction } from '../notifications/alerts';
+import { LIVE_NOTIFICATIONS } from '../notifications/config';
+import { onNotificationEvent } from '../notifications/events';
+import { useToasts } from '../notifications/Toasts';
+import { Link, usePageTitle } from '../router';
+import { Field, FormError, Notice, SelectField, StatusBadge, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
+import { AddPayeeMutation, MyPaymentsQuery, PaymentsSetupQuery, RemovePayeeMutation, SendPaymentMutation } from './documents';
+import { IBAN_EXAMPLE, formatIban } from './iban';
+import { flightKey, pollDelayMs, statusChanges, statusMap } from './live';
+import { PAYMENT_STATUS_LABELS, describePaymentError, paymentStatusNote, sendErrorField } from './messages';
+import { MAX_REMITTANCE_LENGTH, payeeWithIban, payingAccounts, validatePayee, validatePayment, type Recipient } from './rules';
+
+const PAGE_SIZE = 10;
+
+type Account = NonNullable<SetupResult['me']>['accounts'][number];
+
+/** Payments to other banks: sending one, following them, and the payees to send to. */
+export function PaymentsPage() {
+  usePageTitle('Payments');
+  const [{ data, fetching, error }, refetch] = useQuery({ query: PaymentsSetupQuery });
+  const refresh = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
+  // Balances move (this tab's payments, live alerts such as a payment's money coming back).
+  useEffect(() => onBalancesChanged(() => refresh()), [refresh]);
+  const catchingUp = useCatchUp(Boolean(data && !data.me && !error), fetching, refetch);
+  // Bumped by a new payment: the list starts again from its first page, the new one on top.
+  const [listVersion, setListVersion] = useState(0);
+  const [payTo, setPayTo] = useState<{ payeeId: string; n: number }>();
+  const me = data?.me;
+
+  return (
+    <section>
+      <h1 tabIndex={-1}>Payments</h1>
+      <p className="muted">Send money to accounts at other banks by IBAN. Money between accounts at this bank moves from an account’s page.</p>
+      {((fetching && !data) || catchingUp) && <p aria-live="polite">Loading…</p>}
+      {error && !data && <FormError message={describePaymentError(error, 'load').message} />}
+      {me && (
+        <SendPayment
+          accounts={me.accounts}
+          payees={me.payees}
+          preselect={payTo}
+          onSent={() => {
+            setListVersion((v) => v + 1);
+            refresh();
+          }}
+        />
+      )}
+      <section className="card" aria-labelledby="your-payments">
+        <h2 id="your-payments">Your payments</h2>
+        <PaymentsList version={listVersion} accounts={me?.accounts ?? []} />
+      </section>
+      {me && (
+        <Payees payees={me.payees} onChanged={refresh} onPay={(payeeId) => setPayTo((last) => ({ payeeId, n: (last?.n ?? 0) + 1 }))} />
+      )}
+    </section>
+  );
+}
+
+/** "Sent 10.00 EUR to Acme GmbH." */
+const sentText = (payment: PaymentFieldsFragment) =>
+  `Sent ${formatMoney(payment.amount.amount, payment.amount.currency)} to ${payment.creditorName}.`;
+
+function SendPayment({
+  accounts,
+  payees,
+  preselect,
+  onSent,
+}: {
+  accounts: Account[];
+  payees: PayeeFieldsFragment[];
+  preselect?: { payeeId: string; n: number };
+  onSent: () => void;
+}) {
+  const paying = useMemo(() => payingAccounts(accounts), [accounts]);
+  const [fromAccountId, setFromAccountId] = useState('');
+  const [chosenRecipient, setChosenRecipient] = useState<Recipient>();
+  const [payeeId, setPayeeId] = useState('');
+  const [creditorName, setCreditorName] = useState('');
+  const [creditorIban, setCreditorIban] = useState('');
+  const [amount, setAmount] = useState('');
+  const [remittance, setRemittance] = useState('');
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submitting = useRef(false);
+  const keys = useRef(new SubmissionKeys());
+  const amountId = useId();
+  const toasts = useToasts();
+  const [, send] = useMutation(SendPaymentMutation);
+
+  // To a saved payee when there are any, unless the person chose otherwise.
+  const recipient: Recipient = payees.length === 0 ? 'new' : (chosenRecipient ?? 'payee');
+  const account = paying.find((a) => a.id === fromAccountId);
+  const currency = account?.currency;
+
+  // Keep valid choices as accounts and payees come and go.
+  useEffect(() => {
+    if (!paying.some((a) => a.id === fromAccountId)) setFromAccountId(paying[0]?.id ?? '');
+  }, [paying, fromAccountId]);
+  useEffect(() => {
+    if (!payees.some((p) => p.id === payeeId)) setPayeeId(payees[0]?.id ?? '');
+  }, [payees, payeeId]);
+  // "Pay" next to a payee: this form, that payee, the amount field ready.
+  useEffect(() => {
+    if (!preselect) return;
+    setChosenRecipient('payee');
+    setPayeeId(preselect.payeeId);
+    setErrors({});
+    setError(undefined);
+    document.getElementById(amountId)?.querySelector('input')?.focus();
+  }, [preselect, amountId]);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (submitting.current) return;
+    const checked = validatePayment(
+      { fromAccountId, recipient, payeeId, creditorName, creditorIban, amount, remittance },
+      accounts,
+      payees,
+    );
+    setErrors(checked.errors);
+    setError(undefined);
+    if (hasErrors(checked.errors) || !checked.input) return;
+
+    const input = checked.input;
+    const idempotencyKey = keys.current.keyFor(input);
+    submitting.current = true;
+    setBusy(true);
+    const result = await send({ input: { ...input, idempotencyKey } });
+    submitting.current = false;
+    setBusy(false);
+
+    const payment = result.data?.sendPayment;
+    if (payment) {
+      if (payment.debit) rememberOwnTransaction(payment.debit.id); // its alert needs no second toast
+      keys.current.settle();
+      setAmount('');
+      setRemittance('');
+      toasts.show(sentText(payment), 'success');
+      balancesChanged({ accountIds: [payment.fromAccount.id] });
+      onSent();
+      return;
+    }
+    const described = describePaymentError(result.error, 'send', checked.currency);
+    if (described.retryable) keys.current.keepForRetry();
+    else {
+      keys.current.settle();
+      onSent(); // a payment the ledger refused is listed as not sent; a payee removed elsewhere goes
+    }
+    const field = sendErrorField(described, recipient);
+    if (field) setErrors({ [field]: described.message });
+    else setError(described.message);
+  };
+
+  if (paying.length === 0) {
+    return (
+      <section className="card" aria-labelledby="send">
+        <h2 id="send">Send money to another bank</h2>
+        <Notice tone="warning">
+          You need an active account to send money from. <Link href="/accounts/new">Open an account</Link> first.
+        </Notice>
+      </section>
+    );
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="card" aria-labelledby="send">
+      <h2 id="send">Send money to another bank</h2>
+      <div>
+        <SelectField label="From" value={fromAccountId} onChange={(e) => setFromAccountId(e.target.value)} error={errors.fromAccountId}>
+          {paying.map((a) => (
+            <option key={a.id} value={a.id}>
+              {accountName(a)} · {formatAccountNumber(a.number)}
+            </option>
+          ))}
+        </SelectField>
+        {account && (
+          <p className="hint" data-testid="from-balance">
+            Balance {formatMoney(account.balance.amount, account.balance.currency)}
+            {account.availableBalance.amount !== account.balance.amount &&
+              `, available ${formatMoney(account.availableBalance.amount, account.availableBalance.currency)}`}
+          </p>
+        )}
+      </div>
+      <fieldset>
+        <legend>To</legend>
+        <label className="choice">
+          <input
+            type="radio"
+            name="recipient"
+            checked={recipient === 'payee'}
+            disabled={payees.length === 0}
+            onChange={() => setChosenRecipient('payee')}
+          />
+          A saved payee
+        </label>
+        <label className="choice">
+          <input type="radio" name="recipient" checked={recipient === 'new'} onChange={() => setChosenRecipient('new')} />
+          Someone new
+        </label>
+        {recipient === 'payee' ? (
+          <SelectField label="Payee" value={payeeId} onChange={(e) => setPayeeId(e.target.value)} error={errors.payeeId}>
+            {payees.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name} · {formatIban(p.iban)}
+              </option>
+            ))}
+          </SelectField>
+        ) : (
+          <div className="two-fields">
+            <Field
+              label="Recipient's name"
+              autoComplete="off"
+              value={creditorName}
+              onChange={(e) => setCreditorName(e.target.value)}
+              error={errors.creditorName}
+            />
+            <Field
+              label="Recipient's IBAN"
+              hint={`Spaces are fine, e.g. ${IBAN_EXAMPLE}.`}
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellCheck={false}
+              value={creditorIban}
+              onChange={(e) => setCreditorIban(e.target.value)}
+              error={errors.creditorIban}
+            />
+          </div>
+        )}
+      </fieldset>
+      <div id={amountId}>
+        <Field
+          label={currency ? `Amount (${currency})` : 'Amount'}
+          hint={currency ? (exponentOf(currency) === 0 ? `Whole ${currency} only.` : `Up to ${exponentOf(currency)} decimals.`) : undefined}
+          inputMode={currency && exponentOf(currency) === 0 ? 'numeric' : 'decimal'}
+          autoComplete="off"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value)}
+          error={errors.amount}
+        />
+      </div>
+      <Field
+        label="Reference (optional)"
+        hint={`What the recipient sees with the money, up to ${MAX_REMITTANCE_LENGTH} characters, e.g. an invoice number.`}
+        autoComplete="off"
+        value={remittance}
+        onChange={(e) => setRemittance(e.target.value)}
+        error={errors.remittance}
+      />
+      <FormError message={error} />
+      <SubmitButton busy={busy} busyText="Sending…">
+        Send payment
+      </SubmitButton>
+    </form>
+  );
+}
+
+/** The payments, newest first, paged with Load more; each page follows its payments in flight. */
+function PaymentsList({ version, accounts }: { version: number; accounts: Account[] }) {
+  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  // Bumped when something may have moved a payment on: loaded pages ask again.
+  const [signal, setSignal] = useState(0);
+  useEffect(() => setCursors([null]), [version]);
+  useEffect(() => {
+    const stopBalances = onBalancesChanged(() => setSignal((s) => s + 1));
+    const stopNotifications = onNotificationEvent((event) => {
+      if (event.type === 'added' && event.notification.kind === 'PAYMENT') setSignal((s) => s + 1);
+    });
+    return () => {
+      stopBalances();
+      stopNotifications();
+    };
+  }, []);
+  const names = useMemo(() => new Map(accounts.map((a) => [a.id, accountName(a)])), [accounts]);
+  return (
+    <ul className="payments" aria-label="Your payments, newest first">
+      {cursors.map((after, index) => (
+        <PaymentPage
+          key={`${version}-${after ?? 'first'}`}
+          after={after}
+          last={index === cursors.length - 1}
+          signal={signal}
+          names={names}
+          onMore={(cursor) => setCursors((list) => [...list, cursor])}
+        />
+      ))}
+    </ul>
+  );
+}
+
+function PaymentPage({
+  after,
+  last,
+  signal,
+  names,
+  onMore,
+}: {
+  after: string | null;
+  last: boolean;
+  signal: number;
+  names: Map<string, string>;
+  onMore: (cursor: string) => void;
+}) {
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: MyPaymentsQuery,
+    variables: { first: PAGE_SIZE, after },
+    requestPolicy: 'network-only',
+  });
+  const connection = data?.me?.payments;
+  const payments = useMemo(() => connection?.edges.map((edge) => edge.node) ?? [], [connection]);
+  useFollowPayments(payments, fetching, refetch);
+  const firstSignal = useRef(signal);
+  useEffect(() => {
+    if (signal !== firstSignal.current) refetch({ requestPolicy: 'network-only' });
+  }, [signal, refetch]);
+
+  return (
+    <>
+      {payments.map((payment) => (
+        <PaymentLine key={payment.id} payment={payment} names={names} />
+      ))}
+      {fetching && !data && <li aria-live="polite">Loading your payments…</li>}
+      {error && !data && (
+        <li>
+          <FormError message={describePaymentError(error, 'load').message} />
+        </li>
+      )}
+      {after === null && connection && connection.edges.length === 0 && (
+        <li className="muted">You have not sent money to another bank yet.</li>
+      )}
+      {last && connection?.pageInfo.hasNextPage && connection.pageInfo.endCursor && (
+        <li className="more">
+          <button type="button" onClick={() => onMore(connection.pageInfo.endCursor!)}>
+            Load more
+          </button>
+        </li>
+      )}
+    </>
+  );
+}
+
+/**
+ * While a payment on this page is in flight, asks again (every second, then less often); a
+ * payment that came back or failed refreshes the balances, one that completed says so.
+ */
+function useFollowPayments(payments: PaymentFieldsFragment[], fetching: boolean, refetch: (opts?: { requestPolicy: 'network-only' }) => void) {
+  const toasts = useToasts();
+  const key = flightKey(payments);
+  const attempt = useRef(0);
+  const lastKey = useRef('');
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (key !== lastKey.current) {
+      lastKey.current = key;
+      attempt.current = 0;
+    }
+    if (!key || fetching) return;
+    const timer = window.setTimeout(() => {
+      attempt.current += 1;
+      setTick((t) => t + 1);
+      refetch({ requestPolicy: 'network-only' });
+    }, pollDelayMs(attempt.current));
+    return () => window.clearTimeout(timer);
+  }, [key, fetching, tick, refetch]);
+
+  const before = useRef(new Map<string, string>());
+  useEffect(() => {
+    const changes = statusChanges(before.current, payments);
+    before.current = statusMap(payments);
+    const moved = new Set<string>();
+    for (const { payment } of changes) {
+      const money = formatMoney(payment.amount.amount, payment.amount.currency);
+      if (payment.status === 'COMPLETED') toasts.show(`Your payment of ${money} to ${payment.creditorName} has arrived.`, 'success');
+      if (payment.status === 'RETURNED' || payment.status === 'FAILED') {
+        moved.add(payment.fromAccount.id);
+        // With live alerts on, the money coming back has its own toast.
+        if (payment.status === 'RETURNED' && !LIVE_NOTIFICATIONS) {
+          toasts.show(`Your payment of ${money} to ${payment.creditorName} came back; the money is in your account.`, 'info');
+        }
+      }
+    }
+    if (moved.size) balancesChanged({ accountIds: [...moved] });
+  }, [payments, toasts]);
+}
+
+function PaymentLine({ payment, names }: { payment: PaymentFieldsFragment; names: Map<string, string> }) {
+  const money = formatMoney(payment.amount.amount, payment.amount.currency);
+  const settledBack = payment.status === 'FAILED' || payment.status === 'RETURNED';
+  const from = names.get(payment.fromAccount.id) ?? formatAccountNumber(payment.fromAccount.number);
+  return (
+    <li className="payment-line" data-testid="payment">
+      <div>
+        <strong>{payment.creditorName}</strong> <span className="number small">{formatIban(payment.creditorIban)}</span>
+        {payment.remittance && <div className="muted">Reference: {payment.remittance}</div>}
+        <div className="small" data-testid="payment-note">
+          {paymentStatusNote(payment)}
+        </div>
+        <div className="muted small">
+          From {from} · <time dateTime={payment.createdAt}>{formatMoment(payment.createdAt)}</time>
+        </div>
+      </div>
+      <div className="amounts">
+        <span className={settledBack ? 'muted' : 'debit'} data-testid="payment-amount">
+          {settledBack ? money : `-${money}`}
+        </span>
+        <span data-testid="payment-status">
+          <StatusBadge status={payment.status} labels={PAYMENT_STATUS_LABELS} />
+        </span>
+      </div>
+    </li>
+  );
+}
+
+function Payees({
+  payees,
+  onChanged,
+  onPay,
+}: {
+  payees: PayeeFieldsFragment[];
+  onChanged: () => void;
+  onPay: (payeeId: string) => void;
+}) {
+  return (
+    <section className="card" aria-labelledby="payees">
+      <h2 id="payees">Payees</h2>
+      <ul className="payees" aria-label="Your payees">
+        {payees.map((payee) => (
+          <PayeeLine key={payee.id} payee={payee} onPay={onPay} onRemoved={onChanged} />
+        ))}
+        {payees.length === 0 && <li className="muted">No payees yet. Save the people and businesses you pay often.</li>}
+      </ul>
+      <AddPayee payees={payees} onAdded={onChanged} />
+    </section>
+  );
+}
+
+function PayeeLine({ payee, onPay, onRemoved }: { payee: PayeeFieldsFragment; onPay: (id: string) => void; onRemoved: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const toasts = useToasts();
+  const [, remove] = useMutation(RemovePayeeMutation);
+
+  const removeIt = async () => {
+    setBusy(true);
+    setError(undefined);
+    const result = await remove({ id: payee.id });
+    setBusy(false);
+    if (result.data) {
+      toasts.show(result.data.removePayee ? `Removed ${payee.name}.` : `${payee.name} was already removed.`, 'info');
+      onRemoved();
+      return;
+    }
+    const described = describePaymentError(result.error, 'removePayee');
+    if (described.code === 'NOT_FOUND') onRemoved();
+    setError(described.message);
+  };
+
+  return (
+    <li className="payee-line" data-testid="payee">
+      <div>
+        <strong>{payee.name}</strong>
+        <div className="number small">{formatIban(payee.iban)}</div>
+        {error && <p className="field-error">{error}</p>}
+      </div>
+      <div className="row">
+        {confirming ? (
+          <>
+            <span className="small">Remove {payee.name}?</span>
+            <button type="button" className="danger" disabled={busy} onClick={() => void removeIt()}>
+              {busy ? 'Removing…' : 'Yes, remove'}
+            </button>
+            <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </>
+        ) : (
+          <>
+            <button type="button" aria-label={`Pay ${payee.name}`} onClick={() => onPay(payee.id)}>
+              Pay
+            </button>
+            <button type="button" aria-label={`Remove ${payee.name}`} onClick={() => setConfirming(true)}>
+              Remove…
+            </button>
+          </>
+        )}
+      </div>
+    </li>
+  );
+}
+
+function AddPayee({ payees, onAdded }: { payees: PayeeFieldsFragment[]; onAdded: () => void }) {
+  const [name, setName] = useState('');
+  const [iban, setIban] = useState('');
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const toasts = useToasts();
+  const [, add] = useMutation(AddPayeeMutation);
+  const existing = payeeWithIban(payees, iban);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (busy) return;
+    const checked = validatePayee({ name, iban });
+    setErrors(checked.errors);
+    setError(undefined);
+    if (!checked.input) return;
+    setBusy(true);
+    // Saving is safe to repeat: the same IBAN again only sets the name.
+    const result = await add({ input: checked.input });
+    setBusy(false);
+    const payee = result.data?.addPayee;
+    if (payee) {
+      toasts.show(
+        existing && existing.name !== payee.name ? `Renamed ${existing.name} to ${payee.name}.` : `Saved ${payee.name} as a payee.`,
+        'success',
+      );
+      setName('');
+      setIban('');
+      onAdded();
+      return;
+    }
+    const described = describePaymentError(result.error, 'addPayee');
+    if (described.code === 'BAD_USER_INPUT' && (described.field === 'name' || described.field === 'iban')) {
+      setErrors({ [described.field]: described.message });
+    } else setError(described.message);
+  };
+
+  return (
+    <form onSubmit={submit} noValidate aria-labelledby="add-payee" className="add-payee">
+      <h3 id="add-payee">Add a payee</h3>
+      <div className="two-fields">
+        <Field
+          label="Payee's name"
+          hint="A person or a business, as their bank knows them."
+          autoComplete="off"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={errors.name}
+        />
+        <Field
+          label="Payee's IBAN"
+          hint={existing ? `Already saved as ${existing.name}: saving changes its name.` : `Spaces are fine, e.g. ${IBAN_EXAMPLE}.`}
+          autoComplete="off"
+          autoCapitalize="characters"
+          spellCheck={false}
+          value={iban}
+          onChange={(e) => setIban(e.target.value)}
+          error={errors.iban}
+        />
+      </div>
+      <FormError message={error} />
+      <SubmitButton busy={busy} busyText="Saving…">
+        {existing ? 'Rename payee' : 'Save payee'}
+      </SubmitButton>
+    </form>
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * The payment forms' checks, pure: the same rules the payments service applies (names of 1 to
+ * 70 characters, IBANs by their check digits, at most 140 characters of reference, an amount in
+ * the account's currency with its decimals, an account that can pay), so people learn what is
+ * wrong next to the field without a round trip. The service checks everything again.
+ */
+import { parseAmount } from '../lib/money';
+import type { FieldErrors } from '../lib/validation';
+import { ibanProblem, normalizeIban } from './iban';
+
+export const MAX_NAME_LENGTH = 70;
+export const MAX_REMITTANCE_LENGTH = 140;
+
+// What the service counts as control characters (Unicode's Cc).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Characters as the service counts them (code points, not UTF-16 units). */
+const length = (text: string) => [...text].length;
+
+/** What is wrong with a payee's or creditor's name, or undefined. */
+export function nameProblem(input: string): string | undefined {
+  const name = input.trim();
+  if (!name) return 'Enter the name of the person or business.';
+  if (length(name) > MAX_NAME_LENGTH) return `Keep the name to ${MAX_NAME_LENGTH} characters.`;
+  if (CONTROL.test(name)) return 'The name cannot contain line breaks or control characters.';
+  return undefined;
+}
+
+/** What is wrong with the reference the recipient sees, or undefined (it may be empty). */
+export function remittanceProblem(input: string): string | undefined {
+  const text = input.trim();
+  if (length(text) > MAX_REMITTANCE_LENGTH) {
+    return `Keep the reference to ${MAX_REMITTANCE_LENGTH} characters (it has ${length(text)}).`;
+  }
+  if (CONTROL.test(text)) return 'The reference cannot contain line breaks or control characters.';
+  return undefined;
+}
+
+export interface PayeeLike {
+  id: string;
+  name: string;
+  iban: string;
+}
+
+export interface AccountLike {
+  id: string;
+  currency: string;
+  status: string;
+}
+
+export interface PayeeForm {
+  name: string;
+  iban: string;
+}
+
+export interface CheckedPayee {
+  errors: FieldErrors;
+  input?: { name: string; iban: string };
+}
+
+export function validatePayee(form: PayeeForm): CheckedPayee {
+  const errors: FieldErrors = {};
+  const name = nameProblem(form.name);
+  if (name) errors.name = name;
+  const iban = ibanProblem(form.iban);
+  if (iban) errors.iban = iban;
+  if (name || iban) return { errors };
+  return { errors, input: { name: form.name.trim(), iban: normalizeIban(form.iban) } };
+}
+
+/** The saved payee with this IBAN, if any: saving it again renames it. */
+export function payeeWithIban<P extends PayeeLike>(payees: readonly P[], iban: string): P | undefined {
+  const wanted = normalizeIban(iban);
+  return wanted ? payees.find((payee) => normalizeIban(payee.iban) === wanted) : undefined;
+}
+
+/** The accounts a payment can leave from: active ones (frozen and closed accounts cannot pay). */
+export function payingAccounts<A extends AccountLike>(accounts: readonly A[]): A[] {
+  return accounts.filter((account) => account.status === 'ACTIVE');
+}
+
+/** To a saved payee, or to someone typed in once (name and IBAN). */
+export type Recipient = 'payee' | 'new';
+
+export interface PaymentForm {
+  fromAccountId: string;
+  recipient: Recipient;
+  payeeId: string;
+  creditorName: string;
+  creditorIban: string;
+  amount: string;
+  remittance: string;
+}
+
+export interface PaymentInput {
+  fromAccountId: string;
+  payeeId?: string;
+  creditorName?: string;
+  creditorIban?: string;
+  amount: string;
+  remittance: string | null;
+}
+
+export interface CheckedPayment {
+  errors: FieldErrors;
+  /** What `sendPayment` gets (with an idempotency key) when the form is valid. */
+  input?: PaymentInput;
+  /** The currency of the chosen account. */
+  currency?: string;
+}
+
+export function validatePayment(
+  form: PaymentForm,
+  accounts: readonly AccountLike[],
+  payees: readonly PayeeLike[],
+): CheckedPayment {
+  const errors: FieldErrors = {};
+  const paying = payingAccounts(accounts);
+  const account = paying.find((a) => a.id === form.fromAccountId);
+  if (paying.length === 0) errors.fromAccountId = 'You need an active account to send money from. Open one first.';
+  else if (!account) errors.fromAccountId = 'Choose the account the money leaves from.';
+
+  let recipient: Pick<PaymentInput, 'payeeId' | 'creditorName' | 'creditorIban'> = {};
+  if (form.recipient === 'payee') {
+    if (!payees.some((payee) => payee.id === form.payeeId)) errors.payeeId = 'Choose who to pay.';
+    else recipient = { payeeId: form.payeeId };
+  } else {
+    const name = nameProblem(form.creditorName);
+    if (name) errors.creditorName = name;
+    const iban = ibanProblem(form.creditorIban);
+    if (iban) errors.creditorIban = iban;
+    recipient = { creditorName: form.creditorName.trim(), creditorIban: normalizeIban(form.creditorIban) };
+  }
+
+  let amount: string | undefined;
+  if (account) {
+    const parsed = parseAmount(form.amount, account.currency);
+    if (parsed.ok) amount = parsed.amount;
+    else errors.amount = parsed.error;
+  }
+
+  const remittance = remittanceProblem(form.remittance);
+  if (remittance) errors.remittance = remittance;
+
+  if (Object.values(errors).some(Boolean) || !account || amount === undefined) return { errors, currency: account?.currency };
+  return {
+    errors,
+    currency: account.currency,
+    input: { fromAccountId: account.id, ...recipient, amount, remittance: form.remittance.trim() || null },
+  };
+}
