@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use bank_common::{ApiError, ApiResult};
+use bank_common::{internal, ApiResult};
 
 #[derive(Clone)]
 pub struct LedgerClient {
@@ -39,23 +39,10 @@ impl LedgerClient {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|err| {
-                ApiError::internal(anyhow::anyhow!("the ledger is unreachable: {err}"))
-            })?;
+            .map_err(|err| internal::unreachable("ledger", err))?;
         if response.status().is_success() {
             return Ok(());
         }
-        let status = response.status();
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        let message = body["message"].as_str().unwrap_or_default().to_string();
-        Err(match body["code"].as_str() {
-            Some("BAD_USER_INPUT") => ApiError::bad_input("id", message),
-            Some("ACCOUNT_NOT_ACTIVE") => ApiError::AccountNotActive(message),
-            Some("NOT_FOUND") => ApiError::NotFound("account"),
-            Some("UNAUTHENTICATED") => ApiError::unauthenticated(),
-            _ => ApiError::internal(anyhow::anyhow!(
-                "the ledger refused to close {account}: {status} {body}"
-            )),
-        })
+        Err(internal::error_from(response, "id", "account").await)
     }
 }

@@ -283,11 +283,7 @@ impl Mutation {
     async fn close_account(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Account> {
         let principal = ctx.principal()?;
         let id = parse_account_id(&id)?;
-        let token = ctx
-            .data_opt::<bank_common::server::BearerToken>()
-            .ok_or_else(ApiError::unauthenticated)?
-            .0
-            .clone();
+        let token = bank_common::server::BearerToken::of(ctx)?;
         let accounts = ctx.data_unchecked::<AccountsContext>();
         let check = |row: &AccountRow| {
             if principal.can_access(row.owner_id) {

@@ -12,6 +12,7 @@
 //! - [`events`], [`outbox`], [`kafka`]: domain events, written in the business transaction
 //!   and relayed to Kafka;
 //! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown);
+//! - [`internal`]: calls between services and their errors; idempotency keys;
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod consumer;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod internal;
 pub mod kafka;
 pub mod metrics;
 pub mod money;

@@ -16,6 +16,7 @@ use async_graphql::{
     ServerError, SubscriptionType,
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::serve::ListenerExt;
 use axum::{
     extract::{State, WebSocketUpgrade},
     http::{header::AUTHORIZATION, HeaderMap, HeaderName, StatusCode},
@@ -44,10 +45,21 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 const WS_BUFFER_BYTES: usize = 4 * 1024;
 const WS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
-/// The caller's verified access token, for the rare call a service makes on the caller's
-/// behalf (the accounts service asking the ledger to close an account).
+/// The caller's verified access token, for the calls a service makes to another on the
+/// caller's behalf (closing an account, a loan's or a payment's money movements).
 #[derive(Clone)]
 pub struct BearerToken(pub String);
+
+impl BearerToken {
+    /// The request's token, or `UNAUTHENTICATED`.
+    pub fn of(ctx: &async_graphql::Context<'_>) -> Result<String, crate::ApiError> {
+        Ok(ctx
+            .data_opt::<BearerToken>()
+            .ok_or_else(crate::ApiError::unauthenticated)?
+            .0
+            .clone())
+    }
+}
 
 /// Adds what every subgraph schema needs: federation (with subscriptions in the SDL), limits
 /// on depth and complexity, and a tracing span per request.
@@ -292,6 +304,14 @@ pub async fn serve(
         tracing::info!("shutting down: draining in-flight requests");
         let _ = stopping_tx.send(true);
     };
+    // Small writes (a subscription's next event, a short response) go out at once: with
+    // Nagle's algorithm on, a write waits for the peer's delayed ACK (up to 40 ms on Linux)
+    // whenever earlier data is unacknowledged.
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "TCP_NODELAY not set on a connection");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let deadline = async move {
         let _ = stopping_rx.wait_for(|stopping| *stopping).await;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use bank_common::{
     auth::{ContextAuth, Principal},
+    internal,
     money::{graphql::Decimal, graphql::Money, parse_minor, Currency},
     pagination::{decode_cursor, encode_cursor, page_size, PageInfo},
     server::BearerToken,
@@ -547,31 +548,6 @@ fn require_staff(principal: &Principal) -> ApiResult<()> {
     }
 }
 
-fn token(ctx: &Context<'_>) -> ApiResult<String> {
-    Ok(ctx
-        .data_opt::<BearerToken>()
-        .ok_or_else(ApiError::unauthenticated)?
-        .0
-        .clone())
-}
-
-/// Idempotency keys: 1 to 100 letters, digits or `-_.:`.
-fn idempotency_key(text: &str) -> ApiResult<String> {
-    let valid = !text.is_empty()
-        && text.len() <= 100
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    if valid {
-        Ok(text.to_string())
-    } else {
-        Err(ApiError::bad_input(
-            "idempotencyKey",
-            "an idempotency key is 1 to 100 letters, digits or -_.: (a UUID works)",
-        ))
-    }
-}
-
 fn positive_amount(amount: &Decimal, currency: &str) -> ApiResult<i64> {
     let currency = Currency::parse(currency).map_err(ApiError::internal_msg)?;
     match parse_minor(&amount.0, currency) {
@@ -745,7 +721,7 @@ impl Mutation {
         input: ApplyForLoanInput,
     ) -> async_graphql::Result<Loan> {
         let principal = ctx.principal()?;
-        let key = idempotency_key(&input.idempotency_key)?;
+        let key = internal::idempotency_key(&input.idempotency_key)?;
         let loans = context(ctx);
         let product = active_product(&loans.db, &input.product_code).await?;
         let principal_minor = check_terms(&product, &input.amount, input.term_months)?;
@@ -763,7 +739,10 @@ impl Mutation {
         let account_id = Uuid::parse_str(input.account_id.as_str())
             .map_err(|_| ApiError::NotFound("account"))?;
         // The account must be the caller's own, open, and in the product's currency.
-        let account = loans.ledger.account(&token(ctx)?, account_id).await?;
+        let account = loans
+            .ledger
+            .account(&BearerToken::of(ctx)?, account_id)
+            .await?;
         if account.owner_id != principal.user_id {
             return Err(ApiError::NotFound("account").into());
         }
@@ -857,7 +836,7 @@ impl Mutation {
         };
         let posted = loans
             .ledger
-            .move_money(&token(ctx)?, &movement)
+            .move_money(&BearerToken::of(ctx)?, &movement)
             .await
             .map_err(Refused::into_api)?;
         let row = store::complete_disbursement(
@@ -880,7 +859,7 @@ impl Mutation {
         input: RepayLoanInput,
     ) -> async_graphql::Result<Repayment> {
         let principal = ctx.principal()?;
-        let key = idempotency_key(&input.idempotency_key)?;
+        let key = internal::idempotency_key(&input.idempotency_key)?;
         let loan_id = parse_id(&input.loan_id, "loan")?;
         let loans = context(ctx);
         let loan = visible_loan(ctx, loan_id).await?;
@@ -932,7 +911,11 @@ impl Mutation {
             }
             .render(),
         };
-        match loans.ledger.move_money(&token(ctx)?, &movement).await {
+        match loans
+            .ledger
+            .move_money(&BearerToken::of(ctx)?, &movement)
+            .await
+        {
             Ok(posted) => {
                 let (_, row) = store::complete_repayment(
                     &loans.db,

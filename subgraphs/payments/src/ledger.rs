@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use bank_common::{ApiError, ApiResult};
+use bank_common::{internal, ApiError, ApiResult};
 
 #[derive(Clone)]
 pub struct LedgerClient {
@@ -211,23 +211,9 @@ impl LedgerClient {
 }
 
 fn unreachable(err: reqwest::Error) -> ApiError {
-    ApiError::internal(anyhow::anyhow!("the ledger is unreachable: {err}"))
+    internal::unreachable("ledger", err)
 }
 
 async fn refusal(response: reqwest::Response) -> ApiError {
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    let message = body["message"].as_str().unwrap_or_default().to_string();
-    match body["code"].as_str() {
-        Some("BAD_USER_INPUT") => ApiError::bad_input("amount", message),
-        Some("ACCOUNT_NOT_ACTIVE") => ApiError::AccountNotActive(message),
-        Some("INSUFFICIENT_FUNDS") => ApiError::InsufficientFunds,
-        Some("CURRENCY_MISMATCH") => ApiError::CurrencyMismatch(message),
-        Some("LIMIT_EXCEEDED") => ApiError::LimitExceeded(message),
-        Some("IDEMPOTENCY_KEY_REUSED") => ApiError::IdempotencyKeyReused,
-        Some("NOT_FOUND") => ApiError::NotFound("account"),
-        Some("FORBIDDEN") => ApiError::forbidden(),
-        Some("UNAUTHENTICATED") => ApiError::Unauthenticated(message),
-        _ => ApiError::internal(anyhow::anyhow!("the ledger failed: {status} {body}")),
-    }
+    internal::error_from(response, "amount", "account").await
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use bank_common::{
     auth::ContextAuth,
+    internal,
     money::{format_minor, graphql::Decimal, graphql::Money, parse_minor, Currency},
     pagination::{decode_cursor, encode_cursor, page_size, PageInfo},
     server::BearerToken,
@@ -279,31 +280,6 @@ async fn visible_payment(ctx: &Context<'_>, id: Uuid) -> ApiResult<PaymentRow> {
     }
 }
 
-fn token(ctx: &Context<'_>) -> ApiResult<String> {
-    Ok(ctx
-        .data_opt::<BearerToken>()
-        .ok_or_else(ApiError::unauthenticated)?
-        .0
-        .clone())
-}
-
-/// Idempotency keys: 1 to 100 letters, digits or `-_.:`.
-fn idempotency_key(text: &str) -> ApiResult<String> {
-    let valid = !text.is_empty()
-        && text.len() <= 100
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    if valid {
-        Ok(text.to_string())
-    } else {
-        Err(ApiError::bad_input(
-            "idempotencyKey",
-            "an idempotency key is 1 to 100 letters, digits or -_.: (a UUID works)",
-        ))
-    }
-}
-
 #[derive(InputObject)]
 pub struct AddPayeeInput {
     /// 1 to 70 characters.
@@ -398,7 +374,7 @@ impl Mutation {
         input: SendPaymentInput,
     ) -> async_graphql::Result<Payment> {
         let principal = ctx.principal()?;
-        let key = idempotency_key(&input.idempotency_key)?;
+        let key = internal::idempotency_key(&input.idempotency_key)?;
         let payments = context(ctx);
         let (creditor_name, creditor_iban) =
             match (&input.payee_id, &input.creditor_name, &input.creditor_iban) {
@@ -427,7 +403,7 @@ impl Mutation {
         let remittance = parse_remittance(input.remittance.as_deref())
             .map_err(|msg| ApiError::bad_input("remittance", msg))?;
         let from = parse_id(&input.from_account_id, "account")?;
-        let token = token(ctx)?;
+        let token = BearerToken::of(ctx)?;
         let account = payments.ledger.account(&token, from).await?;
         if !principal.can_access(account.owner_id) {
             return Err(ApiError::NotFound("account").into());

@@ -21,6 +21,7 @@ use bank_common::{
     consumer::{self, HandlerError},
     db,
     events::Envelope,
+    internal::error_response,
     outbox::Relay,
     server::{configure_schema, federation_sdl, RequestData, Subgraph},
     ApiError,
@@ -284,26 +285,6 @@ impl InternalState {
     }
 }
 
-/// An error as the internal endpoints answer it: `{code, message}` with a fitting status.
-fn internal_error(err: ApiError, what: &str) -> Response {
-    let status = match &err {
-        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::BadUserInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        ApiError::Internal(cause) => {
-            tracing::error!(error = ?cause, "{what} failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        _ => StatusCode::CONFLICT,
-    };
-    (
-        status,
-        Json(serde_json::json!({ "code": err.code(), "message": err.message() })),
-    )
-        .into_response()
-}
-
 /// `GET /internal/accounts/{id}`: a customer account's owner, currency and status, for a
 /// service acting for the caller (the loans service checks the account a loan is paid into).
 /// The caller must be its owner or staff; anything else is `NOT_FOUND`.
@@ -339,7 +320,19 @@ async fn account_for_service(
             "status": account.status,
         }))
         .into_response(),
-        Err(err) => internal_error(err, "reading an account"),
+        Err(err) => error_response(err, "reading an account"),
+    }
+}
+
+/// A movement's answer to another service: the transaction's id and time, or the error.
+fn posted_response(result: Result<store::TransactionRow, ApiError>, what: &str) -> Response {
+    match result {
+        Ok(row) => Json(serde_json::json!({
+            "transactionId": row.id,
+            "createdAt": row.created_at,
+        }))
+        .into_response(),
+        Err(err) => error_response(err, what),
     }
 }
 
@@ -415,14 +408,7 @@ async fn loan_movement(
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }
     .await;
-    match result {
-        Ok(row) => Json(serde_json::json!({
-            "transactionId": row.id,
-            "createdAt": row.created_at,
-        }))
-        .into_response(),
-        Err(err) => internal_error(err, "a loan movement"),
-    }
+    posted_response(result, "a loan movement")
 }
 
 /// `POST /internal/accounts/{id}/close`: the accounts service asks the ledger to close an
@@ -450,22 +436,7 @@ async fn close_account(
             Json(serde_json::json!({ "accountId": row.account_id, "status": row.status })),
         )
             .into_response(),
-        Err(err) => {
-            let status = match &err {
-                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-                ApiError::Internal(cause) => {
-                    tracing::error!(error = ?cause, "closing an account failed");
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                _ => StatusCode::CONFLICT,
-            };
-            (
-                status,
-                Json(serde_json::json!({ "code": err.code(), "message": err.message() })),
-            )
-                .into_response()
-        }
+        Err(err) => error_response(err, "closing an account"),
     }
 }
 
@@ -548,12 +519,5 @@ async fn payment_movement(
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }
     .await;
-    match result {
-        Ok(row) => Json(serde_json::json!({
-            "transactionId": row.id,
-            "createdAt": row.created_at,
-        }))
-        .into_response(),
-        Err(err) => internal_error(err, "a payment movement"),
-    }
+    posted_response(result, "a payment movement")
 }

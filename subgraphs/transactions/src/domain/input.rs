@@ -11,25 +11,9 @@ use bank_common::ApiError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(String);
 
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 100;
-
 impl IdempotencyKey {
     pub fn parse(text: &str) -> Result<Self, ApiError> {
-        let valid = !text.is_empty()
-            && text.len() <= MAX_IDEMPOTENCY_KEY_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-        if valid {
-            Ok(Self(text.to_string()))
-        } else {
-            Err(ApiError::bad_input(
-                "idempotencyKey",
-                format!(
-                    "an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY_LEN} letters, digits or -_.: (a UUID works)"
-                ),
-            ))
-        }
+        bank_common::internal::idempotency_key(text).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

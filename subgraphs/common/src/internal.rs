@@ -1,0 +1,97 @@
+//! Calls between services. The ledger's internal endpoints (`/internal/...`, not routed
+//! through NGINX or the router) answer an error as `{"code", "message"}` with a fitting HTTP
+//! status; callers turn it back into the same [`ApiError`], so a refusal reaches the client
+//! with the code the ledger chose.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+
+use crate::ApiError;
+
+/// An internal endpoint's answer for `err` (`what` names the operation in the logs). Refusals
+/// by the rules (funds, status, input) are `409 Conflict`; callers read the code.
+pub fn error_response(err: ApiError, what: &str) -> Response {
+    let status = match &err {
+        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::Internal(cause) => {
+            tracing::error!(error = ?cause, "{what} failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::CONFLICT,
+    };
+    (
+        status,
+        Json(serde_json::json!({ "code": err.code(), "message": err.message() })),
+    )
+        .into_response()
+}
+
+/// The error for a service that could not be reached (the outcome is unknown).
+pub fn unreachable(service: &str, err: reqwest::Error) -> ApiError {
+    ApiError::internal(anyhow::anyhow!("the {service} is unreachable: {err}"))
+}
+
+/// The caller's side of [`error_response`]: the error an internal endpoint answered.
+/// `field` names the input a `BAD_USER_INPUT` is about; `object` what a `NOT_FOUND` did not
+/// find. Anything without a known code is `INTERNAL`.
+pub async fn error_from(
+    response: reqwest::Response,
+    field: &'static str,
+    object: &'static str,
+) -> ApiError {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let message = body["message"].as_str().unwrap_or_default().to_string();
+    match body["code"].as_str() {
+        Some("BAD_USER_INPUT") => ApiError::bad_input(field, message),
+        Some("ACCOUNT_NOT_ACTIVE") => ApiError::AccountNotActive(message),
+        Some("INSUFFICIENT_FUNDS") => ApiError::InsufficientFunds,
+        Some("CURRENCY_MISMATCH") => ApiError::CurrencyMismatch(message),
+        Some("LIMIT_EXCEEDED") => ApiError::LimitExceeded(message),
+        Some("IDEMPOTENCY_KEY_REUSED") => ApiError::IdempotencyKeyReused,
+        Some("NOT_FOUND") => ApiError::NotFound(object),
+        Some("FORBIDDEN") => ApiError::Forbidden(message),
+        Some("UNAUTHENTICATED") => ApiError::Unauthenticated(message),
+        _ => ApiError::internal(anyhow::anyhow!("{status} {body}")),
+    }
+}
+
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 100;
+
+/// Checks a client's idempotency key: 1 to 100 letters, digits or `-_.:` (a UUID works).
+pub fn idempotency_key(text: &str) -> Result<String, ApiError> {
+    let valid = !text.is_empty()
+        && text.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(ApiError::bad_input(
+            "idempotencyKey",
+            format!(
+                "an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY_LEN} letters, digits or -_.: (a UUID works)"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_short_and_plain() {
+        assert!(idempotency_key("0b4a7e4e-2a4c-4c1e-9b1e-8a6d8e6f1a2b").is_ok());
+        assert!(idempotency_key("").is_err());
+        assert!(idempotency_key("with space").is_err());
+        assert!(idempotency_key(&"k".repeat(101)).is_err());
+    }
+}
