@@ -15,6 +15,7 @@
 #   BENCH_SCALE (10)     pgbench scale factor
 #   BENCH_ALERT_RATE (100) transfers per second for the alert latency run
 #   BENCH_SUBSCRIBERS (10000) idle subscriptions
+#   BENCH_ONLY=alerts    only the live-alert measurement (or =idle: only the idle subscribers)
 #   BENCH_KEEP=1         leave the bench stack running afterwards
 #   BANK_NO_BUILD=1      use the release binaries already built
 set -euo pipefail
@@ -62,12 +63,17 @@ mkdir -p "$RUN" "$LOGS"
 source "$DATA/secrets.env"
 BENCH=(env BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench")
 
-ALERT_RATE="${BENCH_ALERT_RATE:-100}"
-say "live alerts: $ALERT_RATE transfers/s for ${SECONDS_PER_RUN}s, latency commit -> WSS client"
-# Steady state first, on a quiet stack with an empty outbox.
-alerts="$("${BENCH[@]}" alerts \
-  --rate "$ALERT_RATE" --seconds "$SECONDS_PER_RUN")"
-echo "    $alerts"
+ONLY="${BENCH_ONLY:-}"
+alerts="not measured"
+if [ -z "$ONLY" ] || [ "$ONLY" = alerts ]; then
+  ALERT_RATE="${BENCH_ALERT_RATE:-100}"
+  say "live alerts: $ALERT_RATE transfers/s for ${SECONDS_PER_RUN}s, latency commit -> WSS client"
+  # Steady state first, on a quiet stack with an empty outbox.
+  alerts="$("${BENCH[@]}" alerts \
+    --rate "$ALERT_RATE" --seconds "$SECONDS_PER_RUN")"
+  echo "    $alerts"
+fi
+if [ "$ONLY" = alerts ]; then exit 0; fi
 
 SUBSCRIBERS="${BENCH_SUBSCRIBERS:-10000}"
 say "$SUBSCRIBERS idle subscribers on one notifications instance"
@@ -86,6 +92,8 @@ done
 wait "$idle_pid"
 cat "$DATA/idle.json" | sed 's/^/    /'
 echo "    notifications RSS: $((before / 1024)) MiB idle, $((peak / 1024)) MiB peak with $SUBSCRIBERS subscribers"
+
+if [ "$ONLY" = idle ]; then exit 0; fi
 
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA)
 # Saturation: the bank, then pgbench on the same PostgreSQL with the same clients.

@@ -160,11 +160,18 @@ async fn alerts(bank: &Bank, options: &Options) -> anyhow::Result<()> {
         })
     };
     let mut latencies = Vec::new();
-    while (latencies.len() as u64) < total {
+    // Results with errors instead of an alert (counted, the first one shown).
+    let mut failed = 0u64;
+    let mut first_error = None;
+    while (latencies.len() as u64) + failed < total {
         let Some(alert) = subscription.next(Duration::from_secs(10)).await else {
             break;
         };
         let received = chrono::Utc::now();
+        if alert.get("errors").is_some_and(|e| !e.is_null()) {
+            failed += 1;
+            first_error.get_or_insert_with(|| alert["errors"].to_string());
+        }
         if let Some(posted) = alert["data"]["transactionAlerts"]["postedAt"]
             .as_str()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
@@ -177,6 +184,9 @@ async fn alerts(bank: &Bank, options: &Options) -> anyhow::Result<()> {
     }
     let sent = sending.await?;
     latencies.sort();
+    if let Some(error) = &first_error {
+        eprintln!("{failed} results carried errors; the first: {error}");
+    }
     eprintln!(
         "{sent} transfers, {} alerts: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         latencies.len(),
@@ -187,6 +197,7 @@ async fn alerts(bank: &Bank, options: &Options) -> anyhow::Result<()> {
     println!(
         "{}",
         json!({ "mode": "alerts", "rate": options.rate, "transfers": sent, "alerts": latencies.len(),
+                "errors": failed,
                 "p50_ms": percentile(&latencies, 0.50), "p99_ms": percentile(&latencies, 0.99),
                 "max_ms": percentile(&latencies, 1.0) })
     );

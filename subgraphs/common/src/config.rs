@@ -93,6 +93,8 @@ pub struct ServiceConfig {
     /// Query depth and complexity limits, enforced again behind the router.
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// `TCP_NODELAY` on accepted connections (small writes are sent at once).
+    pub tcp_nodelay: bool,
 }
 
 /// How access tokens are checked.
@@ -157,6 +159,7 @@ impl ServiceConfig {
             max_body_bytes: env.get_or("MAX_BODY_BYTES", 256 * 1024)?,
             max_query_depth: env.get_or("MAX_QUERY_DEPTH", 12)?,
             max_query_complexity: env.get_or("MAX_QUERY_COMPLEXITY", 1000)?,
+            tcp_nodelay: env.get_or("TCP_NODELAY", true)?,
         })
     }
 }

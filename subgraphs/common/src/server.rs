@@ -138,7 +138,15 @@ where
         let name = self.config.name;
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(%addr, service = name, "subgraph listening");
-        serve(listener, self.router(), grace, std::future::pending()).await?;
+        let nodelay = self.config.tcp_nodelay;
+        serve(
+            listener,
+            self.router(),
+            grace,
+            nodelay,
+            std::future::pending(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -293,6 +301,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     grace: Duration,
+    nodelay: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
@@ -307,8 +316,8 @@ pub async fn serve(
     // Small writes (a subscription's next event, a short response) go out at once: with
     // Nagle's algorithm on, a write waits for the peer's delayed ACK (up to 40 ms on Linux)
     // whenever earlier data is unacknowledged.
-    let listener = listener.tap_io(|stream| {
-        if let Err(err) = stream.set_nodelay(true) {
+    let listener = listener.tap_io(move |stream| {
+        if let Err(err) = stream.set_nodelay(nodelay) {
             tracing::debug!(error = %err, "TCP_NODELAY not set on a connection");
         }
     });
@@ -393,7 +402,7 @@ mod shutdown_tests {
         let url = format!("http://{}/slow", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            serve(listener, app, grace, async {
+            serve(listener, app, grace, true, async {
                 stopped.await.ok();
             })
             .await
