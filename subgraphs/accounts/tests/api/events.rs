@@ -96,8 +96,26 @@ async fn a_crash_mid_load_loses_no_committed_event() {
             }
         },
     ));
+    // The kill lands once some accounts are committed (however slow the machine), while the
+    // rest of the load is still coming.
+    let watcher = sea_orm::Database::connect(&database.url).await.unwrap();
     let kill = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        use sea_orm::ConnectionTrait;
+        for _ in 0..400 {
+            let row = watcher
+                .query_one(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    "SELECT count(*) AS n FROM accounts.accounts",
+                ))
+                .await
+                .ok()
+                .flatten();
+            let opened: i64 = row.and_then(|r| r.try_get("", "n").ok()).unwrap_or(0);
+            if opened >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         service.kill().await;
     };
     tokio::join!(load, kill);
