@@ -91,3 +91,28 @@ async fn payments_settle_or_come_back_through_the_gateway() {
     assert_eq!(back["reversal"]["kind"], "REVERSAL");
     assert_eq!(back["fromAccount"]["balance"]["amount"], "70.00");
 }
+
+/// The payment gateway reaches the payments service through NGINX at /webhooks/gateway; the
+/// service (not NGINX) refuses a callback without a valid signature.
+#[tokio::test]
+async fn gateway_callbacks_reach_the_payments_service_through_nginx() {
+    let bank = Bank::from_env().unwrap();
+    let url = bank.graphql_url().replace("/graphql", "/webhooks/gateway");
+    let ca =
+        reqwest::Certificate::from_pem(&std::fs::read(std::env::var("BANK_CA").unwrap()).unwrap())
+            .unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
+    let forged = json!({ "eventId": "forged", "paymentId": Uuid::now_v7(), "status": "SETTLED" });
+    let response = client
+        .post(&url)
+        .header("x-gateway-signature", "sha256=00")
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.text().await.unwrap(), "bad signature");
+}

@@ -95,3 +95,115 @@ mod tests {
         assert!(idempotency_key(&"k".repeat(101)).is_err());
     }
 }
+
+/// A customer account as the ledger knows it (`GET /internal/accounts/{id}`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerAccount {
+    pub account_id: uuid::Uuid,
+    pub owner_id: uuid::Uuid,
+    pub currency: String,
+    pub status: String,
+}
+
+/// A movement the ledger posted.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Posted {
+    pub transaction_id: uuid::Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Why a movement did not happen.
+#[derive(Debug)]
+pub enum Refused {
+    /// The ledger said no (funds, status, currency...): final for this request.
+    Rule(ApiError),
+    /// The ledger could not be asked, failed, or saw a key reused with other input (a bug on
+    /// the caller's side, never the customer's): the outcome is unknown; retrying is safe.
+    Unknown(ApiError),
+}
+
+impl Refused {
+    pub fn into_api(self) -> ApiError {
+        match self {
+            Refused::Rule(err) | Refused::Unknown(err) => err,
+        }
+    }
+}
+
+/// Who a call to the ledger is made for.
+pub enum Caller<'a> {
+    /// A customer or member of staff, by their access token.
+    User(&'a str),
+    /// The calling service itself, by the service token (`X-Service-Token`).
+    Service(&'a str),
+}
+
+/// The ledger's internal endpoints, as other services call them.
+#[derive(Clone)]
+pub struct LedgerHttp {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl LedgerHttp {
+    /// The ledger answers within `timeout`, or the call fails with `INTERNAL` (retry is safe).
+    pub fn new(base_url: &str, timeout: std::time::Duration) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .expect("an HTTP client"),
+            base_url: base_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The customer account, if the caller (by `token`) may see it.
+    pub async fn account(&self, token: &str, id: uuid::Uuid) -> Result<LedgerAccount, ApiError> {
+        let response = self
+            .http
+            .get(format!("{}/internal/accounts/{id}", self.base_url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|err| unreachable("ledger", err))?;
+        if response.status().is_success() {
+            return response.json().await.map_err(ApiError::internal);
+        }
+        Err(error_from(response, "accountId", "account").await)
+    }
+
+    /// Posts `body` to the movement endpoint `path` (e.g. `/internal/loan-movements`).
+    pub async fn movement(
+        &self,
+        path: &str,
+        caller: Caller<'_>,
+        body: &impl serde::Serialize,
+    ) -> Result<Posted, Refused> {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .json(body);
+        let request = match caller {
+            Caller::User(token) => request.bearer_auth(token),
+            Caller::Service(token) => request.header("x-service-token", token),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|err| Refused::Unknown(unreachable("ledger", err)))?;
+        if response.status().is_success() {
+            return response
+                .json()
+                .await
+                .map_err(|err| Refused::Unknown(ApiError::internal(err)));
+        }
+        match error_from(response, "amount", "account").await {
+            err @ (ApiError::Internal(_)
+            | ApiError::Unauthenticated(_)
+            | ApiError::IdempotencyKeyReused) => Err(Refused::Unknown(err)),
+            err => Err(Refused::Rule(err)),
+        }
+    }
+}

@@ -22,7 +22,7 @@ use bank_common::{
 use crate::{
     events::{self, LedgerPosted, Reference},
     ledger::LedgerClient,
-    schema::{LoanLoader, LoansContext, LoansSchema, Mutation, Query},
+    schema::{LoanLoader, LoansContext, LoansSchema, Mutation, ProductLoader, Query},
     store,
 };
 
@@ -119,6 +119,12 @@ pub async fn build(
     let request_data: RequestData = Arc::new(move |data| {
         data.insert(DataLoader::new(
             LoanLoader {
+                db: loader_db.clone(),
+            },
+            tokio::spawn,
+        ));
+        data.insert(DataLoader::new(
+            ProductLoader {
                 db: loader_db.clone(),
             },
             tokio::spawn,

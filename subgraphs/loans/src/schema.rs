@@ -284,9 +284,12 @@ impl Loan {
     }
 
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<LoanProduct> {
-        let row = store::product(&context(ctx).db, &self.0.product_code)
+        // One query for every loan on the page.
+        let row = ctx
+            .data_unchecked::<DataLoader<ProductLoader>>()
+            .load_one(self.0.product_code.clone())
             .await
-            .map_err(ApiError::from)?
+            .map_err(|err| ApiError::internal(anyhow::anyhow!(err)))?
             .ok_or_else(|| ApiError::internal_msg("a loan's product vanished"))?;
         Ok(LoanProduct(row))
     }
@@ -519,6 +522,26 @@ impl Loader<Uuid> for LoanLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, LoanRow>, Self::Error> {
         let rows = store::find_loans(&self.db, keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Batches product lookups by code (`Loan.product` on a page of loans).
+pub struct ProductLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<String> for ProductLoader {
+    type Value = ProductRow;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, ProductRow>, Self::Error> {
+        let rows = store::find_products(&self.db, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.code.clone(), row))
+            .collect())
     }
 }
 

@@ -165,6 +165,16 @@ pub async fn product(db: &impl ConnectionTrait, code: &str) -> Result<Option<Pro
         .await
 }
 
+pub async fn find_products(
+    db: &impl ConnectionTrait,
+    codes: &[String],
+) -> Result<Vec<ProductRow>, DbErr> {
+    loan_products::Entity::find()
+        .filter(loan_products::Column::Code.is_in(codes.iter().cloned()))
+        .all(db)
+        .await
+}
+
 /// What a customer asks for; checked against the product before it gets here.
 pub struct Application {
     pub owner_id: Uuid,

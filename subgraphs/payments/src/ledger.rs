@@ -11,30 +11,22 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
-use bank_common::{internal, ApiError, ApiResult};
+pub use bank_common::internal::{LedgerAccount, Posted, Refused};
+use bank_common::{
+    internal::{self, LedgerHttp},
+    ApiError, ApiResult,
+};
 
 #[derive(Clone)]
 pub struct LedgerClient {
-    http: reqwest::Client,
-    base_url: String,
+    http: LedgerHttp,
     service_token: Option<String>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A customer account as the ledger knows it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LedgerAccount {
-    pub account_id: Uuid,
-    pub owner_id: Uuid,
-    pub currency: String,
-    pub status: String,
-}
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -99,30 +91,6 @@ impl PaymentMovement {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Posted {
-    pub transaction_id: Uuid,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Why a movement did not happen.
-#[derive(Debug)]
-pub enum Refused {
-    /// The ledger said no (funds, status, currency...): final for this payment.
-    Rule(ApiError),
-    /// The ledger could not be asked or failed: the outcome is unknown; retrying is safe.
-    Unknown(ApiError),
-}
-
-impl Refused {
-    pub fn into_api(self) -> ApiError {
-        match self {
-            Refused::Rule(err) | Refused::Unknown(err) => err,
-        }
-    }
-}
-
 /// Who a call is made for.
 pub enum Caller<'a> {
     /// A customer or member of staff, by their access token.
@@ -134,28 +102,14 @@ pub enum Caller<'a> {
 impl LedgerClient {
     pub fn new(base_url: &str, service_token: Option<String>) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .build()
-                .expect("an HTTP client"),
-            base_url: base_url.trim_end_matches('/').to_string(),
+            http: LedgerHttp::new(base_url, TIMEOUT),
             service_token,
         }
     }
 
     /// The account, if the caller may see it.
     pub async fn account(&self, token: &str, id: Uuid) -> ApiResult<LedgerAccount> {
-        let response = self
-            .http
-            .get(format!("{}/internal/accounts/{id}", self.base_url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if response.status().is_success() {
-            return response.json().await.map_err(ApiError::internal);
-        }
-        Err(refusal(response).await)
+        self.http.account(token, id).await
     }
 
     /// Moves money for a payment, once per (payment, kind).
@@ -164,24 +118,10 @@ impl LedgerClient {
         caller: Caller<'_>,
         movement: &PaymentMovement,
     ) -> Result<Posted, Refused> {
-        let mut request = self
-            .http
-            .post(format!("{}/internal/payment-movements", self.base_url))
-            .json(&serde_json::json!({
-                "kind": movement.kind,
-                "paymentId": movement.payment_id,
-                "accountId": movement.account_id,
-                "ownerId": movement.owner_id,
-                "amount": movement.amount,
-                "currency": movement.currency,
-                "key": movement.key(),
-                "reference": movement.reference(),
-                "description": movement.description,
-            }));
-        request = match caller {
-            Caller::User(token) => request.bearer_auth(token),
+        let caller = match caller {
+            Caller::User(token) => internal::Caller::User(token),
             Caller::Service => match &self.service_token {
-                Some(token) => request.header("x-service-token", token),
+                Some(token) => internal::Caller::Service(token),
                 None => {
                     return Err(Refused::Unknown(ApiError::internal_msg(
                         "PAYMENTS_LEDGER_SERVICE_TOKEN is not set: background ledger calls are impossible",
@@ -189,31 +129,19 @@ impl LedgerClient {
                 }
             },
         };
-        let response = request
-            .send()
+        let body = serde_json::json!({
+            "kind": movement.kind,
+            "paymentId": movement.payment_id,
+            "accountId": movement.account_id,
+            "ownerId": movement.owner_id,
+            "amount": movement.amount,
+            "currency": movement.currency,
+            "key": movement.key(),
+            "reference": movement.reference(),
+            "description": movement.description,
+        });
+        self.http
+            .movement("/internal/payment-movements", caller, &body)
             .await
-            .map_err(|err| Refused::Unknown(unreachable(err)))?;
-        if response.status().is_success() {
-            return response
-                .json()
-                .await
-                .map_err(|err| Refused::Unknown(ApiError::internal(err)));
-        }
-        match refusal(response).await {
-            // A key reused with other input means this service asked for something else under
-            // the payment's key than before: a bug, never a reason to call the payment failed.
-            err @ (ApiError::Internal(_)
-            | ApiError::Unauthenticated(_)
-            | ApiError::IdempotencyKeyReused) => Err(Refused::Unknown(err)),
-            err => Err(Refused::Rule(err)),
-        }
     }
-}
-
-fn unreachable(err: reqwest::Error) -> ApiError {
-    internal::unreachable("ledger", err)
-}
-
-async fn refusal(response: reqwest::Response) -> ApiError {
-    internal::error_from(response, "amount", "account").await
 }
