@@ -72,6 +72,16 @@ if [ -z "$ONLY" ] || [ "$ONLY" = alerts ]; then
   alerts="$("${BENCH[@]}" alerts \
     --rate "$ALERT_RATE" --seconds "$SECONDS_PER_RUN")"
   echo "    $alerts"
+  # Where alerts could be dropped on the way: the router's subscription counters.
+  curl -fsS "http://127.0.0.1:$ROUTER_PORT/metrics" 2>/dev/null \
+    | grep -E '^hive_router_subscriptions_(clients_(lagged|sent)_messages|subgraphs_dropped_messages)' \
+    | sed 's/^/    router: /' || warn "router metrics unavailable"
+  # Where the time goes before the subscription's WebSocket: commit -> producer -> live feed.
+  notifications_metrics="$(curl -fsS "http://127.0.0.1:$NOTIFICATIONS_PORT/metrics" || true)"
+  echo "$notifications_metrics" | "$ROOT/bench/quantiles.py" live_alert_delay_seconds stage \
+    | sed 's/^/    notifications: /'
+  echo "$notifications_metrics" | grep -E '^live_(alerts_total|items_skipped_total)' \
+    | sed 's/^/    notifications: /' || true
 fi
 if [ "$ONLY" = alerts ]; then exit 0; fi
 

@@ -12,8 +12,11 @@ TANSU="$TOOLS/bin/tansu"
 KAFKA_DIR="$DATA/kafka"
 BROKER="tcp://127.0.0.1:$KAFKA_PORT"
 
-# topic:partitions
-TOPICS=(bank.users:3 bank.accounts:3 bank.ledger:6 bank.loans:3 bank.payments:3 bank.dead-letter:1)
+# topic:partitions. Fewer than compose and Kubernetes create (docs/events.md): tansu answers
+# every fetch with SQL queries per partition, each planned afresh, so on a laptop the consumers'
+# idle polling alone kept it busy (about 80% of a core with 6 ledger partitions). One broker
+# and a handful of consumers need no more than this.
+TOPICS=(bank.users:1 bank.accounts:1 bank.ledger:2 bank.loans:1 bank.payments:1 bank.dead-letter:1)
 
 install() {
   if [ -x "$TANSU" ] && "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
@@ -48,7 +51,28 @@ start() {
     sleep 1
   done
   printf ' ready (%ss)\n' "$(( SECONDS - start ))"
+  index_headers
   topics
+}
+
+# tansu 0.6's SQLite schema has no index on message headers, and it looks up each fetched
+# message's headers by (partition, offset): without one, every fetched message costs a scan of
+# every header ever stored, so the broker slows as its log grows (alert p99 from 74 ms to
+# seconds within a minute at 100 transfers/s). The index is the broker's storage, not the
+# bank's; CREATE INDEX IF NOT EXISTS makes this safe on every start.
+index_headers() {
+  python3 - "$KAFKA_DIR/tansu.db" <<'PY' || die "could not index the broker's header table"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=30)
+for _ in range(300):
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'header'").fetchone():
+        db.execute("CREATE INDEX IF NOT EXISTS bank_header_by_offset ON header (topition, offset_id)")
+        db.commit()
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("tansu created no header table")
+PY
 }
 
 # Creates missing topics. A broker that has just started (or restarted under load) may answer

@@ -23,6 +23,7 @@ pub struct Metrics {
     graphql_errors: IntCounterVec,
     pool_size: IntGauge,
     pool_idle: IntGauge,
+    service: String,
     db: DatabaseConnection,
 }
 
@@ -74,6 +75,7 @@ impl Metrics {
             graphql_errors,
             pool_size,
             pool_idle,
+            service: service.to_owned(),
             db,
         }
     }
@@ -98,10 +100,33 @@ impl Metrics {
         let pool = self.db.get_postgres_connection_pool();
         self.pool_size.set(i64::from(pool.size()));
         self.pool_idle.set(pool.num_idle() as i64);
+        let mut families = self.registry.gather();
+        // A service's own metrics (registered in the default registry, see `service_metric`)
+        // get the same `service` label.
+        for mut family in prometheus::default_registry().gather() {
+            for metric in family.mut_metric() {
+                let mut labels = metric.take_label();
+                let mut label = prometheus::proto::LabelPair::new();
+                label.set_name("service".to_owned());
+                label.set_value(self.service.clone());
+                labels.push(label);
+                metric.set_label(labels);
+            }
+            families.push(family);
+        }
         let mut buffer = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        TextEncoder::new().encode(&families, &mut buffer)?;
         Ok(String::from_utf8(buffer).unwrap_or_default())
     }
+}
+
+/// Registers one of a service's own metrics; `/metrics` serves it with the `service` label.
+/// Panics on a duplicate name, which is a programming error found at start-up.
+pub fn service_metric<C: prometheus::core::Collector + Clone + 'static>(collector: C) -> C {
+    prometheus::default_registry()
+        .register(Box::new(collector.clone()))
+        .expect("a metric name registered once");
+    collector
 }
 
 /// Middleware: counts and times every request by its route pattern (not its raw path, so the

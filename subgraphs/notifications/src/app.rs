@@ -45,6 +45,8 @@ pub struct NotificationsConfig {
     pub delivery_poll: Duration,
     pub reminder_interval: Duration,
     pub consumer_group: String,
+    /// The live alert feed's fetch wait; `None` uses the service's `KAFKA_FETCH_WAIT_MS`.
+    pub live_fetch_wait_ms: Option<u32>,
     /// The topics read (tests give each app topics of its own).
     pub ledger_topic: String,
     pub users_topic: String,
@@ -70,6 +72,7 @@ impl Default for NotificationsConfig {
             delivery_poll: Duration::from_millis(500),
             reminder_interval: Duration::from_secs(1),
             consumer_group: "notifications".into(),
+            live_fetch_wait_ms: None,
             ledger_topic: events::LEDGER_TOPIC.into(),
             users_topic: events::USERS_TOPIC.into(),
             loans_topic: events::LOANS_TOPIC.into(),
@@ -100,6 +103,7 @@ impl NotificationsConfig {
             delivery_poll: d.delivery_poll,
             reminder_interval: d.reminder_interval,
             consumer_group: env.get_or("CONSUMER_GROUP", d.consumer_group)?,
+            live_fetch_wait_ms: env.get("LIVE_FETCH_WAIT_MS")?,
             ledger_topic: d.ledger_topic,
             users_topic: d.users_topic,
             loans_topic: d.loans_topic,
@@ -159,8 +163,12 @@ pub async fn build(
     let live = Live::new();
 
     Relay::spawn(db.clone(), &config.kafka, store::SCHEMA)?;
+    let mut live_kafka = config.kafka.clone();
+    if let Some(wait) = settings.live_fetch_wait_ms {
+        live_kafka.fetch_wait_ms = wait;
+    }
     tokio::spawn(live::run_alert_feed(
-        config.kafka.clone(),
+        live_kafka,
         settings.ledger_topic.clone(),
         live.clone(),
     ));

@@ -12,7 +12,7 @@
 
 use std::{
     collections::{HashSet, VecDeque},
-    sync::Arc,
+    sync::{Arc, LazyLock},
     time::Duration,
 };
 
@@ -25,7 +25,8 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use bank_common::{events::Envelope, kafka::KafkaConfig};
+use bank_common::{events::Envelope, kafka::KafkaConfig, metrics::service_metric};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts};
 
 use crate::{
     events::{Posted, POSTED},
@@ -36,6 +37,47 @@ use crate::{
 pub const FEED_CAPACITY: usize = 4096;
 /// How many recent event ids a replica remembers to drop redelivered postings.
 const SEEN_IDS: usize = 10_000;
+
+/// How long a posting took to reach this replica's live feed, by stage: `relay` from the
+/// ledger's commit to its producer sending the event, `broker` from there to this feed.
+/// What follows (the subscription's WebSocket, the router, NGINX) is after `broker`.
+static FEED_DELAY: LazyLock<HistogramVec> = LazyLock::new(|| {
+    service_metric(
+        HistogramVec::new(
+            HistogramOpts::new(
+                "live_alert_delay_seconds",
+                "Time from a posting's commit to this replica's live feed, by stage",
+            )
+            .buckets(vec![
+                0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0,
+                2.0, 5.0,
+            ]),
+            &["stage"],
+        )
+        .expect("valid metric"),
+    )
+});
+static FED: LazyLock<IntCounter> = LazyLock::new(|| {
+    service_metric(
+        IntCounter::new(
+            "live_alerts_total",
+            "Postings this replica's live feed handed to its subscriptions",
+        )
+        .expect("valid metric"),
+    )
+});
+static SKIPPED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    service_metric(
+        IntCounterVec::new(
+            Opts::new(
+                "live_items_skipped_total",
+                "Items a subscriber fell too far behind for and skipped, by feed",
+            ),
+            &["feed"],
+        )
+        .expect("valid metric"),
+    )
+});
 
 #[derive(Clone)]
 pub struct Live {
@@ -59,7 +101,7 @@ impl Live {
 
     /// The postings on `owner`'s accounts from now on.
     pub fn alerts_for(&self, owner: Uuid) -> impl Stream<Item = Arc<Posted>> + use<> {
-        follow(self.alerts.subscribe()).filter(move |posted| {
+        follow(self.alerts.subscribe(), "alerts").filter(move |posted| {
             let mine = posted.owner_id == owner;
             async move { mine }
         })
@@ -70,7 +112,7 @@ impl Live {
         &self,
         user: Uuid,
     ) -> impl Stream<Item = Arc<NotificationRow>> + use<> {
-        follow(self.notifications.subscribe()).filter(move |row| {
+        follow(self.notifications.subscribe(), "notifications").filter(move |row| {
             let mine = row.user_id == user;
             async move { mine }
         })
@@ -79,13 +121,15 @@ impl Live {
 
 fn follow<T: Clone + Send + 'static>(
     receiver: broadcast::Receiver<T>,
+    feed: &'static str,
 ) -> impl Stream<Item = T> + Send + 'static {
-    futures::stream::unfold(receiver, |mut receiver| async move {
+    futures::stream::unfold(receiver, move |mut receiver| async move {
         loop {
             match receiver.recv().await {
                 Ok(item) => return Some((item, receiver)),
                 Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                    tracing::warn!(skipped, "a subscriber fell behind and skipped items");
+                    SKIPPED.with_label_values(&[feed]).inc_by(skipped);
+                    tracing::warn!(skipped, feed, "a subscriber fell behind and skipped items");
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
@@ -132,9 +176,31 @@ pub async fn run_alert_feed(kafka: KafkaConfig, topic: String, live: Live) {
             }
         }
         if let Ok(posted) = serde_json::from_value::<Posted>(envelope.data) {
+            observe_delay(&posted, message.timestamp().to_millis());
+            FED.inc();
             // No subscriber is not an error.
             let _ = live.alerts.send(Arc::new(posted));
         }
+    }
+}
+
+fn observe_delay(posted: &Posted, produced_ms: Option<i64>) {
+    let now = chrono::Utc::now();
+    let committed = posted.posted_at;
+    let seconds =
+        |delta: chrono::TimeDelta| delta.num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
+    match produced_ms.and_then(chrono::DateTime::from_timestamp_millis) {
+        Some(produced) => {
+            FEED_DELAY
+                .with_label_values(&["relay"])
+                .observe(seconds(produced - committed));
+            FEED_DELAY
+                .with_label_values(&["broker"])
+                .observe(seconds(now - produced));
+        }
+        None => FEED_DELAY
+            .with_label_values(&["total"])
+            .observe(seconds(now - committed)),
     }
 }
 

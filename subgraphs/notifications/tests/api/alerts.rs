@@ -39,6 +39,26 @@ async fn a_subscriber_gets_alerts_for_its_own_accounts_and_no_one_elses() {
         bob_alerts.next(Duration::from_secs(1)).await.is_none(),
         "bob sees nothing of ada's"
     );
+
+    // The live feed's own metrics: what it fanned out and how long each stage took.
+    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |prefix: &str| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in {metrics}"))
+    };
+    assert!(value(r#"live_alerts_total{service="notifications"}"#) >= 1.0);
+    assert!(
+        value(r#"live_alert_delay_seconds_count{stage="broker",service="notifications"}"#) >= 1.0
+    );
 }
 
 #[tokio::test]
