@@ -10,6 +10,15 @@ the payments service uses (subgraphs/payments/src/gateway.rs):
                    {"eventId", "paymentId", "status": "SETTLED" | "REJECTED", "reason"},
                    signed X-Gateway-Signature: sha256=<HMAC-SHA256 of the body> with --secret.
 
+It also stands in for creditors collecting direct debits from the bank's customers:
+
+  POST /collections {"creditorId", "mandateReference", "amount", "currency", "remittance",
+                     "collectionId" (optional: one is made up)}
+                   sends {"type": "collection.requested", ...} to --bank-url, signed like a
+                   callback, retrying while the bank answers 503, and answers with the bank's
+                   answer: {"status": "COLLECTED", "directDebitId"} or
+                   {"status": "REFUSED", "code", "reason"}.
+
 What it does with a payment depends on its remittance text, so tests and demos can steer it:
   contains "REFUSE"  -> 422 at once (rejected without a callback)
   contains "REJECT"  -> accepted, then a REJECTED callback
@@ -24,6 +33,7 @@ import hmac
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -35,6 +45,8 @@ def main() -> None:
     parser.add_argument("--secret", required=True)
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--log")
+    parser.add_argument("--bank-url", default="http://127.0.0.1:4006/webhooks/gateway",
+                        help="where collections are sent (the payments service's webhook)")
     args = parser.parse_args()
 
     lock = threading.Lock()
@@ -47,6 +59,43 @@ def main() -> None:
             with lock, open(args.log, "a", encoding="utf-8") as out:
                 out.write(json.dumps(entry) + "\n")
 
+    def signed(url: str, body: bytes) -> urllib.request.Request:
+        signature = "sha256=" + hmac.new(args.secret.encode(), body, hashlib.sha256).hexdigest()
+        return urllib.request.Request(
+            url, data=body, method="POST",
+            headers={"Content-Type": "application/json", "X-Gateway-Signature": signature},
+        )
+
+    def collect(request: dict) -> tuple[int, dict]:
+        with lock:
+            counter[0] += 1
+            generated = f"COL{counter[0]:08d}-{int(time.time() * 1000)}"
+        message = {
+            "type": "collection.requested",
+            "collectionId": request.get("collectionId") or generated,
+            "creditorId": request.get("creditorId"),
+            "mandateReference": request.get("mandateReference"),
+            "amount": request.get("amount"),
+            "currency": request.get("currency"),
+            "remittance": request.get("remittance"),
+        }
+        body = json.dumps(message).encode()
+        for attempt in range(10):
+            try:
+                with urllib.request.urlopen(signed(args.bank_url, body), timeout=10) as response:
+                    answer = json.loads(response.read() or b"{}")
+                    log({"collection": message, "answer": answer})
+                    return 200, answer
+            except urllib.error.HTTPError as err:
+                if err.code != 503:
+                    reason = err.read().decode(errors="replace")
+                    log({"collection": message, "error": err.code, "reason": reason})
+                    return err.code, {"reason": reason}
+            except OSError as err:  # the bank may be restarting: try again
+                log({"collection": message, "error": str(err)})
+            time.sleep(0.5 * (attempt + 1))
+        return 504, {"reason": "the bank did not answer"}
+
     def callback(payment: dict, status: str, reason: str | None) -> None:
         time.sleep(args.delay)
         body = json.dumps({
@@ -55,11 +104,7 @@ def main() -> None:
             "status": status,
             "reason": reason,
         }).encode()
-        signature = "sha256=" + hmac.new(args.secret.encode(), body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            payment["callbackUrl"], data=body, method="POST",
-            headers={"Content-Type": "application/json", "X-Gateway-Signature": signature},
-        )
+        request = signed(payment["callbackUrl"], body)
         for attempt in range(10):
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
@@ -80,6 +125,9 @@ def main() -> None:
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length", "0"))
+            if self.path == "/collections" and length <= 65536:
+                self.answer(*collect(json.loads(self.rfile.read(length) or b"{}")))
+                return
             if self.path != "/payments" or length > 65536:
                 self.answer(404, {"reason": "not found"})
                 return

@@ -129,7 +129,8 @@ up() {
   start_bg mail "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Mailbox "$DATA/mail"
   start_bg sms python3 "$ROOT/scripts/sms_sink.py" --port "$SMS_PORT" --out "$DATA/sms.log"
   start_bg gateway python3 "$ROOT/scripts/payment_gateway.py" --port "$GATEWAY_PORT" \
-    --secret "$BANK_GATEWAY_SECRET" --log "$DATA/gateway.log"
+    --secret "$BANK_GATEWAY_SECRET" --log "$DATA/gateway.log" \
+    --bank-url "http://127.0.0.1:$PAYMENTS_PORT/webhooks/gateway"
   say "subgraphs"
   start_service users "$USERS_PORT"
   start_service accounts "$ACCOUNTS_PORT"

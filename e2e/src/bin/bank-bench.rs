@@ -251,7 +251,7 @@ async fn transfers(bank: &Bank, options: &Options) -> anyhow::Result<()> {
         for _ in 0..options.accounts_per_customer {
             let account = bank.open_account(&customer, "EUR").await;
             let id = account["id"].as_str().unwrap().to_string();
-            fund(&bank, &customer.token, &id, "1000000.00").await?;
+            fund(bank, &customer.token, &id, "1000000.00").await?;
             accounts.push((c, id));
         }
         customers.push(customer);

@@ -116,3 +116,71 @@ async fn gateway_callbacks_reach_the_payments_service_through_nginx() {
     assert_eq!(response.status().as_u16(), 401);
     assert_eq!(response.text().await.unwrap(), "bad signature");
 }
+
+/// A creditor collects through the stand-in gateway (a real process) under a mandate the
+/// customer recorded through NGINX; the customer has it refunded.
+#[tokio::test]
+async fn a_creditor_collects_a_direct_debit_and_the_customer_has_it_refunded() {
+    let bank = Bank::from_env().unwrap();
+    let gateway =
+        std::env::var("BANK_GATEWAY_URL").unwrap_or_else(|_| "http://127.0.0.1:4091".into());
+    let ada = bank.new_customer("debtor").await;
+    let account = bank.open_account(&ada, "EUR").await;
+    bank.query(
+        Some(&ada.token),
+        "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+        json!({ "i": { "accountId": account["id"], "amount": "100", "idempotencyKey": Uuid::new_v4() } }),
+    )
+    .await
+    .data();
+    // Each run its own reference: a creditor's reference is one mandate.
+    let reference = format!("E2E-{}", &Uuid::new_v4().simple().to_string()[..20]);
+    let mandate = bank
+        .query(
+            Some(&ada.token),
+            "mutation($i: CreateMandateInput!) { createMandate(input: $i) { id status } }",
+            json!({ "i": { "accountId": account["id"], "creditorId": "DE98ZZZ09999999999",
+                           "creditorName": "Stadtwerke", "reference": reference, "maxAmount": "40" } }),
+        )
+        .await;
+    assert_eq!(mandate.data()["createMandate"]["status"], "ACTIVE");
+
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{gateway}/collections"))
+        .json(&json!({ "creditorId": "DE98ZZZ09999999999", "mandateReference": reference,
+                       "amount": "25.00", "currency": "EUR", "remittance": "Electricity 11/2026" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "COLLECTED", "{answer}");
+
+    const DEBIT: &str = "status debit { kind amount { amount } } refund { kind } \
+        account { number balance { amount } } mandate { reference }";
+    let collected = bank
+        .query(
+            Some(&ada.token),
+            &format!("query($id: ID!) {{ directDebit(id: $id) {{ {DEBIT} }} }}"),
+            json!({ "id": answer["directDebitId"] }),
+        )
+        .await;
+    let collected = &collected.data()["directDebit"];
+    assert_eq!(collected["status"], "COLLECTED");
+    assert_eq!(collected["debit"]["kind"], "EXTERNAL_PAYMENT");
+    assert_eq!(collected["account"]["balance"]["amount"], "75.00");
+    assert_eq!(collected["mandate"]["reference"], reference.as_str());
+
+    let refunded = bank
+        .query(
+            Some(&ada.token),
+            &format!("mutation($id: ID!) {{ refundDirectDebit(id: $id) {{ {DEBIT} }} }}"),
+            json!({ "id": answer["directDebitId"] }),
+        )
+        .await;
+    let refunded = &refunded.data()["refundDirectDebit"];
+    assert_eq!(refunded["status"], "REFUNDED");
+    assert_eq!(refunded["refund"]["kind"], "REVERSAL");
+    assert_eq!(refunded["account"]["balance"]["amount"], "100.00");
+}

@@ -1,15 +1,19 @@
 //! The payments service's schema: payees, payments to other banks, the payment gateway's
-//! callbacks already applied, and the outbox.
+//! callbacks already applied, the outbox, and direct debits (mandates and collections).
 
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
+mod m20261126_000002_direct_debits;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_init::Migration)]
+        vec![
+            Box::new(m20261125_000001_init::Migration),
+            Box::new(m20261126_000002_direct_debits::Migration),
+        ]
     }
 }

@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn schedules_always_repay_the_principal_exactly() {
-        for principal in [1, 99, 50_000, 1_234_567, 2_500_000_00] {
+        for principal in [1, 99, 50_000, 1_234_567, 250_000_000] {
             for rate in [0, 1, 499, 1999, 10_000] {
                 for months in [1, 2, 7, 12, 60, 360] {
                     let s = Schedule::annuity(principal, rate, months);

@@ -204,6 +204,7 @@ pub async fn build_with_worker(
             db: db.clone(),
             secret: payments.webhook_secret.clone(),
             wake,
+            ledger: worker.ledger.clone(),
         });
     Ok(Built {
         subgraph: Subgraph {
@@ -223,6 +224,7 @@ struct CallbackState {
     db: DatabaseConnection,
     secret: Option<String>,
     wake: Arc<Notify>,
+    ledger: LedgerClient,
 }
 
 /// A gateway callback: the payment settled or was rejected.
@@ -238,8 +240,12 @@ pub struct Callback {
 
 pub const SIGNATURE_HEADER: &str = "x-gateway-signature";
 
-/// `POST /webhooks/gateway`: applies a signed callback once. Unsigned or wrongly signed
-/// callbacks are refused (401) and change nothing; a repeat of an applied one is answered 200.
+/// The message type of a creditor's collection; callbacks about payments carry no type.
+pub const COLLECTION_REQUESTED: &str = "collection.requested";
+
+/// `POST /webhooks/gateway`: applies a signed callback once, or answers a creditor's
+/// collection (`"type": "collection.requested"`, see `collections`). Unsigned or wrongly signed
+/// messages are refused (401) and change nothing; a repeat of an applied one is answered 200.
 async fn gateway_callback(
     State(state): State<CallbackState>,
     headers: HeaderMap,
@@ -259,6 +265,12 @@ async fn gateway_callback(
     if !verify(secret.as_bytes(), &body, signature) {
         tracing::warn!("a gateway callback with a bad signature was refused");
         return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+    }
+    let kind = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|value| value.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+    if kind.as_deref() == Some(COLLECTION_REQUESTED) {
+        return collection(&state, &body).await;
     }
     let callback: Callback = match serde_json::from_slice(&body) {
         Ok(callback) => callback,
@@ -304,6 +316,30 @@ async fn gateway_callback(
                 tracing::error!(error = ?cause, "applying a gateway callback failed");
             }
             (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response()
+        }
+    }
+}
+
+/// A creditor's collection: answered at once with `COLLECTED` or `REFUSED` (200); 503 if the
+/// ledger's answer is unknown, and the gateway asks again with the same collection id.
+async fn collection(state: &CallbackState, body: &[u8]) -> Response {
+    let request: crate::collections::CollectionRequest = match serde_json::from_slice(body) {
+        Ok(request) => request,
+        Err(err) => {
+            return (StatusCode::BAD_REQUEST, format!("bad collection: {err}")).into_response()
+        }
+    };
+    match crate::collections::collect(&state.db, &state.ledger, &request).await {
+        Err(crate::collections::BadRequest(message)) => {
+            (StatusCode::BAD_REQUEST, format!("bad collection: {message}")).into_response()
+        }
+        Ok(Ok(Some(answer))) => Json(answer).into_response(),
+        Ok(Ok(None)) => (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response(),
+        Ok(Err(err)) => {
+            if let ApiError::Internal(cause) = &err {
+                tracing::error!(error = ?cause, "a collection failed");
+            }
+            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
         }
     }
 }

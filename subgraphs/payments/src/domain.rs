@@ -112,6 +112,147 @@ impl PaymentStatus {
     }
 }
 
+/// A SEPA creditor identifier: country code, two check digits, a three-character business code
+/// (often `ZZZ`) and the national identifier (1 to 28 letters and digits). The check digits are
+/// ISO 7064 mod 97-10 over the national identifier and the country code, without the business
+/// code. Spaces are dropped and letters upper-cased on input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditorId(String);
+
+impl CreditorId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let well_formed = (8..=35).contains(&compact.len())
+            && compact.is_ascii()
+            && compact[..2].bytes().all(|b| b.is_ascii_uppercase())
+            && compact[2..4].bytes().all(|b| b.is_ascii_digit())
+            && compact[4..].bytes().all(|b| b.is_ascii_alphanumeric());
+        if !well_formed {
+            return Err(format!("{raw:?} is not a SEPA creditor identifier"));
+        }
+        let checked = format!("{}{}", &compact[7..], &compact[..4]);
+        if mod97(&checked) != 1 {
+            return Err(format!("{raw:?} has wrong check digits"));
+        }
+        Ok(CreditorId(compact))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A mandate reference, as the creditor writes it: 1 to 35 characters of the SEPA character
+/// set (letters, digits, space and `/ - ? : ( ) . , ' +`), without leading or trailing spaces.
+pub fn parse_mandate_reference(raw: &str) -> Result<String, String> {
+    let reference = raw.trim();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || " /-?:().,'+".contains(c);
+    if reference.is_empty() || reference.chars().count() > 35 || !reference.chars().all(allowed)
+    {
+        Err("a mandate reference is 1 to 35 letters, digits, spaces or / - ? : ( ) . , ' +".into())
+    } else {
+        Ok(reference.to_string())
+    }
+}
+
+/// How long after a collection its debtor may have it refunded, no questions asked (the SEPA
+/// Core rule: eight weeks).
+pub const REFUND_WINDOW_DAYS: i64 = 56;
+
+/// Whether a mandate still allows collections.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MandateStatus {
+    /// Creditors may collect under it.
+    Active,
+    /// Revoked by the customer: every further collection is refused.
+    Revoked,
+}
+
+impl MandateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MandateStatus::Active => "ACTIVE",
+            MandateStatus::Revoked => "REVOKED",
+        }
+    }
+
+    pub fn from_db(text: &str) -> Self {
+        if text == "ACTIVE" {
+            MandateStatus::Active
+        } else {
+            MandateStatus::Revoked
+        }
+    }
+}
+
+/// Where a creditor's collection is in its life.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectDebitStatus {
+    /// Recorded; the debit of the account is not confirmed yet.
+    Pending,
+    /// The account was debited.
+    Collected,
+    /// Not collected (see `failureCode`); no money moved.
+    Refused,
+    /// The customer asked for a refund; the money is on its way back.
+    Refunding,
+    /// Refunded: the money is back in the account.
+    Refunded,
+}
+
+impl DirectDebitStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirectDebitStatus::Pending => "PENDING",
+            DirectDebitStatus::Collected => "COLLECTED",
+            DirectDebitStatus::Refused => "REFUSED",
+            DirectDebitStatus::Refunding => "REFUNDING",
+            DirectDebitStatus::Refunded => "REFUNDED",
+        }
+    }
+
+    pub fn from_db(text: &str) -> Self {
+        match text {
+            "PENDING" => DirectDebitStatus::Pending,
+            "COLLECTED" => DirectDebitStatus::Collected,
+            "REFUSED" => DirectDebitStatus::Refused,
+            "REFUNDING" => DirectDebitStatus::Refunding,
+            _ => DirectDebitStatus::Refunded,
+        }
+    }
+}
+
+/// Why a collection is refused before the ledger is asked (the ledger's own refusals,
+/// `INSUFFICIENT_FUNDS` and the like, keep its codes).
+pub fn mandate_refusal(
+    status: MandateStatus,
+    currency: &str,
+    max_amount_minor: Option<i64>,
+    requested_currency: &str,
+    amount_minor: i64,
+) -> Option<(&'static str, String)> {
+    if status == MandateStatus::Revoked {
+        return Some(("MANDATE_REVOKED", "the customer revoked the mandate".into()));
+    }
+    if currency != requested_currency {
+        return Some((
+            "CURRENCY_MISMATCH",
+            format!("the mandate's account is in {currency}, not {requested_currency}"),
+        ));
+    }
+    match max_amount_minor {
+        Some(max) if amount_minor > max => Some((
+            "AMOUNT_ABOVE_LIMIT",
+            "the amount is above the mandate's limit per collection".into(),
+        )),
+        _ => None,
+    }
+}
+
 /// The signature a gateway callback carries: `sha256=<hex HMAC-SHA256 of the body>`.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
@@ -200,5 +341,45 @@ mod tests {
         assert_eq!(backoff(base, max, 1), Duration::from_secs(1));
         assert_eq!(backoff(base, max, 3), Duration::from_secs(4));
         assert_eq!(backoff(base, max, 9), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn creditor_ids_are_checked_without_their_business_code() {
+        let id = CreditorId::parse("de98 zzz 09999999999").unwrap();
+        assert_eq!(id.as_str(), "DE98ZZZ09999999999");
+        // The business code is not part of the check.
+        assert!(CreditorId::parse("DE98ABC09999999999").is_ok());
+        assert!(CreditorId::parse("DE97ZZZ09999999999").is_err(), "check digits off");
+        assert!(CreditorId::parse("DE98ZZZ09999999990").is_err(), "one digit off");
+        assert!(CreditorId::parse("DE98ZZZ").is_err());
+        assert!(CreditorId::parse("no creditor id").is_err());
+    }
+
+    #[test]
+    fn mandate_references_use_the_sepa_characters() {
+        assert_eq!(parse_mandate_reference(" M-2026/001 ").unwrap(), "M-2026/001");
+        assert!(parse_mandate_reference("").is_err());
+        assert!(parse_mandate_reference(&"x".repeat(36)).is_err());
+        assert!(parse_mandate_reference("M_1").is_err());
+        assert!(parse_mandate_reference("Mandat ü").is_err());
+    }
+
+    #[test]
+    fn a_collection_is_refused_by_its_mandate_before_the_ledger_is_asked() {
+        let active = MandateStatus::Active;
+        assert_eq!(mandate_refusal(active, "EUR", Some(5000), "EUR", 5000), None);
+        assert_eq!(mandate_refusal(active, "EUR", None, "EUR", 10_000_000), None);
+        assert_eq!(
+            mandate_refusal(active, "EUR", Some(5000), "EUR", 5001).map(|r| r.0),
+            Some("AMOUNT_ABOVE_LIMIT")
+        );
+        assert_eq!(
+            mandate_refusal(active, "EUR", None, "USD", 100).map(|r| r.0),
+            Some("CURRENCY_MISMATCH")
+        );
+        assert_eq!(
+            mandate_refusal(MandateStatus::Revoked, "EUR", None, "EUR", 100).map(|r| r.0),
+            Some("MANDATE_REVOKED")
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! What the payments service publishes on `bank.payments`, keyed by payment id, through its
 //! outbox (docs/events.md): sent (the account is debited), completed (settled at the other
-//! bank), returned (rejected; the money is back) and failed (the debit was refused).
+//! bank), returned (rejected; the money is back) and failed (the debit was refused); and, for
+//! direct debits, collections collected, refused and refunded (keyed by the direct debit's id).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -10,7 +11,7 @@ use bank_common::{
     money::{format_minor, Currency},
 };
 
-use crate::store::PaymentRow;
+use crate::store::{DirectDebitRow, PaymentRow};
 
 pub const TOPIC: &str = "bank.payments";
 pub const SOURCE: &str = "/payments";
@@ -48,6 +49,43 @@ pub fn event(kind: &str, row: &PaymentRow) -> OutgoingEvent {
         currency: row.currency.clone(),
         creditor_name: row.creditor_name.clone(),
         creditor_iban: row.creditor_iban.clone(),
+        failure_code: row.failure_code.clone(),
+        failure_reason: row.failure_reason.clone(),
+    };
+    OutgoingEvent::new(TOPIC, &Envelope::new(SOURCE, kind, row.id, data))
+}
+
+pub const DIRECT_DEBIT_COLLECTED: &str = "bank.payment.direct-debit.collected.v1";
+pub const DIRECT_DEBIT_REFUSED: &str = "bank.payment.direct-debit.refused.v1";
+pub const DIRECT_DEBIT_REFUNDED: &str = "bank.payment.direct-debit.refunded.v1";
+
+/// A creditor's collection under a mandate: collected, refused, or refunded to the debtor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectDebitEvent {
+    pub direct_debit_id: Uuid,
+    pub mandate_id: Uuid,
+    pub owner_id: Uuid,
+    pub account_id: Uuid,
+    pub status: String,
+    pub amount: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub failure_code: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+pub fn direct_debit_event(kind: &str, row: &DirectDebitRow) -> OutgoingEvent {
+    let currency = Currency::parse(&row.currency).expect("stored currencies are supported");
+    let data = DirectDebitEvent {
+        direct_debit_id: row.id,
+        mandate_id: row.mandate_id,
+        owner_id: row.owner_id,
+        account_id: row.account_id,
+        status: row.status.clone(),
+        amount: format_minor(row.amount_minor, currency),
+        amount_minor: row.amount_minor,
+        currency: row.currency.clone(),
         failure_code: row.failure_code.clone(),
         failure_reason: row.failure_reason.clone(),
     };

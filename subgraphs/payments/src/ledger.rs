@@ -48,6 +48,9 @@ pub struct PaymentMovement {
     pub amount: String,
     pub currency: String,
     pub description: Option<String>,
+    /// What the money moves for: `payment` or `direct-debit` (in the ledger's reference).
+    #[serde(skip)]
+    pub subject: &'static str,
 }
 
 impl PaymentMovement {
@@ -62,6 +65,7 @@ impl PaymentMovement {
             amount,
             currency: payment.currency.clone(),
             description: Some(format!("Payment to {}", payment.creditor_name)),
+            subject: "payment",
         }
     }
 
@@ -75,12 +79,50 @@ impl PaymentMovement {
             amount,
             currency: payment.currency.clone(),
             description: Some(format!("Returned payment to {}", payment.creditor_name)),
+            subject: "payment",
         }
     }
 
-    /// `payment:<id>:debit` or `payment:<id>:reversal`, on the ledger transaction.
+    /// A creditor's collection under a mandate: the debtor's account → clearing.
+    pub fn collection(
+        debit: &crate::store::DirectDebitRow,
+        creditor_name: &str,
+        amount: String,
+    ) -> Self {
+        PaymentMovement {
+            kind: PaymentMovementKind::ExternalPayment,
+            payment_id: debit.id,
+            account_id: debit.account_id,
+            owner_id: debit.owner_id,
+            amount,
+            currency: debit.currency.clone(),
+            description: Some(format!("Direct debit by {creditor_name}")),
+            subject: "direct-debit",
+        }
+    }
+
+    /// The refund of a collection the debtor disputed: clearing → the debtor's account.
+    pub fn refund(
+        debit: &crate::store::DirectDebitRow,
+        creditor_name: &str,
+        amount: String,
+    ) -> Self {
+        PaymentMovement {
+            kind: PaymentMovementKind::Reversal,
+            payment_id: debit.id,
+            account_id: debit.account_id,
+            owner_id: debit.owner_id,
+            amount,
+            currency: debit.currency.clone(),
+            description: Some(format!("Refunded direct debit by {creditor_name}")),
+            subject: "direct-debit",
+        }
+    }
+
+    /// `payment:<id>:debit`, `payment:<id>:reversal`, `direct-debit:<id>:debit` or
+    /// `direct-debit:<id>:reversal`, on the ledger transaction.
     pub fn reference(&self) -> String {
-        format!("payment:{}:{}", self.payment_id, self.key())
+        format!("{}:{}:{}", self.subject, self.payment_id, self.key())
     }
 
     fn key(&self) -> &'static str {

@@ -1,5 +1,5 @@
-//! The payments subgraph's GraphQL API: payees, `Payment @key(id)`, `User.payments`, and
-//! sending money to an account at another bank.
+//! The payments subgraph's GraphQL API: payees, `Payment @key(id)`, `User.payments`, sending
+//! money to an account at another bank, and direct debit mandates with their collections.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -22,9 +22,13 @@ use bank_common::{
 };
 
 use crate::{
-    domain::{parse_name, parse_remittance, Iban, PaymentStatus},
+    collections,
+    domain::{
+        parse_mandate_reference, parse_name, parse_remittance, CreditorId, DirectDebitStatus,
+        Iban, MandateStatus, PaymentStatus,
+    },
     ledger::{Caller, LedgerClient, PaymentMovement, Refused},
-    store::{self, PayeeRow, PaymentRow},
+    store::{self, DirectDebitRow, MandateRow, PayeeRow, PaymentRow},
 };
 
 pub type PaymentsSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -178,7 +182,204 @@ pub struct PaymentConnection {
     pub page_info: PageInfo,
 }
 
-/// The users service's `User`, extended here with payees and payments.
+/// Consent the customer gave a creditor to collect from one of their accounts (a SEPA
+/// direct debit mandate). The bank collects only under a mandate the customer recorded here.
+pub struct Mandate(MandateRow);
+
+#[Object]
+impl Mandate {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The account collections are taken from.
+    async fn account(&self) -> AccountRef {
+        AccountRef {
+            id: ID(self.0.account_id.to_string()),
+        }
+    }
+
+    /// The creditor's SEPA identifier, without spaces.
+    async fn creditor_id(&self) -> &str {
+        &self.0.creditor_id
+    }
+
+    async fn creditor_name(&self) -> &str {
+        &self.0.creditor_name
+    }
+
+    /// The creditor's reference for the mandate, which its collections quote.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+
+    /// The most one collection may take; none if unlimited.
+    async fn max_amount(&self) -> async_graphql::Result<Option<Money>> {
+        let currency = Currency::parse(&self.0.currency).map_err(ApiError::internal_msg)?;
+        Ok(self
+            .0
+            .max_amount_minor
+            .map(|minor| Money::new(minor, currency)))
+    }
+
+    async fn status(&self) -> MandateStatus {
+        MandateStatus::from_db(&self.0.status)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+
+    /// The collections made under this mandate, newest first.
+    async fn direct_debits(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<DirectDebitConnection> {
+        direct_debit_page(ctx, self.0.owner_id, Some(self.0.id), first, after).await
+    }
+}
+
+/// A creditor's collection from the customer's account under a mandate.
+pub struct DirectDebit(DirectDebitRow);
+
+#[Object]
+impl DirectDebit {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn mandate(&self, ctx: &Context<'_>) -> async_graphql::Result<Mandate> {
+        let row = store::find_mandate(&context(ctx).db, self.0.mandate_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::internal_msg("a direct debit without its mandate"))?;
+        Ok(Mandate(row))
+    }
+
+    async fn account(&self) -> AccountRef {
+        AccountRef {
+            id: ID(self.0.account_id.to_string()),
+        }
+    }
+
+    async fn amount(&self) -> async_graphql::Result<Money> {
+        let currency = Currency::parse(&self.0.currency).map_err(ApiError::internal_msg)?;
+        Ok(Money::new(self.0.amount_minor, currency))
+    }
+
+    async fn status(&self) -> DirectDebitStatus {
+        DirectDebitStatus::from_db(&self.0.status)
+    }
+
+    /// What the creditor wrote with the collection.
+    async fn remittance(&self) -> Option<&str> {
+        self.0.remittance.as_deref()
+    }
+
+    /// Why it was refused: `NO_MANDATE` is never stored (there is no customer to show it to);
+    /// `MANDATE_REVOKED`, `AMOUNT_ABOVE_LIMIT`, `CURRENCY_MISMATCH`, or the ledger's code
+    /// (`INSUFFICIENT_FUNDS`, `ACCOUNT_NOT_ACTIVE`, ...).
+    async fn failure_code(&self) -> Option<&str> {
+        self.0.failure_code.as_deref()
+    }
+
+    async fn failure_reason(&self) -> Option<&str> {
+        self.0.failure_reason.as_deref()
+    }
+
+    /// The ledger transaction that debited the account.
+    async fn debit(&self) -> Option<TransactionRef> {
+        self.0.debit_transaction_id.map(|id| TransactionRef {
+            id: ID(id.to_string()),
+        })
+    }
+
+    /// The ledger transaction that refunded it.
+    async fn refund(&self) -> Option<TransactionRef> {
+        self.0.refund_transaction_id.map(|id| TransactionRef {
+            id: ID(id.to_string()),
+        })
+    }
+
+    /// Until when `refundDirectDebit` may give a collected debit back (eight weeks).
+    async fn refundable_until(&self) -> Option<DateTime<Utc>> {
+        (DirectDebitStatus::from_db(&self.0.status) == DirectDebitStatus::Collected)
+            .then(|| collections::refundable_until(&self.0))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct DirectDebitEdge {
+    pub cursor: String,
+    pub node: DirectDebit,
+}
+
+#[derive(SimpleObject)]
+pub struct DirectDebitConnection {
+    pub edges: Vec<DirectDebitEdge>,
+    pub page_info: PageInfo,
+}
+
+async fn direct_debit_page(
+    ctx: &Context<'_>,
+    owner_id: Uuid,
+    mandate: Option<Uuid>,
+    first: i32,
+    after: Option<String>,
+) -> async_graphql::Result<DirectDebitConnection> {
+    let principal = ctx.principal()?;
+    if !principal.can_access(owner_id) {
+        return Err(ApiError::forbidden().into());
+    }
+    let limit = page_size(first)?;
+    let before = after
+        .as_deref()
+        .map(|cursor| decode_cursor("d", cursor))
+        .transpose()?;
+    let mut rows = store::direct_debits_of(
+        &context(ctx).db,
+        owner_id,
+        mandate,
+        before.unwrap_or(i64::MAX),
+        limit + 1,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let edges: Vec<DirectDebitEdge> = rows
+        .into_iter()
+        .map(|row| DirectDebitEdge {
+            cursor: encode_cursor("d", row.seq),
+            node: DirectDebit(row),
+        })
+        .collect();
+    Ok(DirectDebitConnection {
+        page_info: PageInfo {
+            has_next_page,
+            has_previous_page: before.is_some(),
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        },
+        edges,
+    })
+}
+
+/// The users service's `User`, extended here with payees, payments and direct debits.
 pub struct UserRef {
     id: Uuid,
 }
@@ -244,6 +445,28 @@ impl UserRef {
             edges,
         })
     }
+
+    /// The user's direct debit mandates: active first, then newest first.
+    async fn mandates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Mandate>> {
+        let principal = ctx.principal()?;
+        if !principal.can_access(self.id) {
+            return Err(ApiError::forbidden().into());
+        }
+        let rows = store::mandates_of(&context(ctx).db, self.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Mandate).collect())
+    }
+
+    /// Collections from the user's accounts under their mandates, newest first.
+    async fn direct_debits(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<DirectDebitConnection> {
+        direct_debit_page(ctx, self.id, None, first, after).await
+    }
 }
 
 /// Batches payment lookups by id (entity references, `payment(id)`).
@@ -280,6 +503,15 @@ async fn visible_payment(ctx: &Context<'_>, id: Uuid) -> ApiResult<PaymentRow> {
     }
 }
 
+async fn visible_direct_debit(ctx: &Context<'_>, id: &ID) -> ApiResult<DirectDebitRow> {
+    let principal = ctx.principal()?;
+    let id = parse_id(id, "direct debit")?;
+    match store::find_direct_debit(&context(ctx).db, id).await? {
+        Some(row) if principal.can_access(row.owner_id) => Ok(row),
+        _ => Err(ApiError::NotFound("direct debit")),
+    }
+}
+
 #[derive(InputObject)]
 pub struct AddPayeeInput {
     /// 1 to 70 characters.
@@ -301,6 +533,20 @@ pub struct SendPaymentInput {
     pub idempotency_key: String,
 }
 
+#[derive(InputObject)]
+pub struct CreateMandateInput {
+    /// One of the caller's accounts; collections are in its currency.
+    pub account_id: ID,
+    /// The creditor's SEPA identifier (`DE98ZZZ09999999999`).
+    pub creditor_id: String,
+    /// 1 to 70 characters.
+    pub creditor_name: String,
+    /// The creditor's mandate reference: 1 to 35 characters.
+    pub reference: String,
+    /// The most one collection may take; unlimited if absent.
+    pub max_amount: Option<Decimal>,
+}
+
 pub struct Query;
 
 #[Object(name = "Query")]
@@ -309,6 +555,24 @@ impl Query {
     async fn payment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Payment> {
         let id = parse_id(&id, "payment")?;
         Ok(visible_payment(ctx, id).await?.into())
+    }
+
+    /// One of the caller's mandates (any for staff); `NOT_FOUND` otherwise.
+    async fn mandate(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Mandate> {
+        let principal = ctx.principal()?;
+        let id = parse_id(&id, "mandate")?;
+        match store::find_mandate(&context(ctx).db, id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            Some(row) if principal.can_access(row.owner_id) => Ok(Mandate(row)),
+            _ => Err(ApiError::NotFound("mandate").into()),
+        }
+    }
+
+    /// One of the caller's direct debits (any for staff); `NOT_FOUND` otherwise.
+    async fn direct_debit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<DirectDebit> {
+        Ok(DirectDebit(visible_direct_debit(ctx, &id).await?))
     }
 
     /// Resolves `Payment` references from other subgraphs; others' payments resolve to null.
@@ -361,6 +625,117 @@ impl Mutation {
         Ok(store::remove_payee(&context(ctx).db, principal.user_id, id)
             .await
             .map_err(ApiError::from)?)
+    }
+
+    /// Records a direct debit mandate: the creditor may then collect from the account, within
+    /// `maxAmount` per collection if given. Giving the same mandate again returns it; a
+    /// creditor's reference names one mandate. At most 50 active mandates.
+    async fn create_mandate(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMandateInput,
+    ) -> async_graphql::Result<Mandate> {
+        let principal = ctx.principal()?;
+        let payments = context(ctx);
+        let creditor_id = CreditorId::parse(&input.creditor_id)
+            .map_err(|msg| ApiError::bad_input("creditorId", msg))?;
+        let creditor_name = parse_name(&input.creditor_name)
+            .map_err(|msg| ApiError::bad_input("creditorName", msg))?;
+        let reference = parse_mandate_reference(&input.reference)
+            .map_err(|msg| ApiError::bad_input("reference", msg))?;
+        let account_id = parse_id(&input.account_id, "account")?;
+        let token = BearerToken::of(ctx)?;
+        let account = payments.ledger.account(&token, account_id).await?;
+        if account.owner_id != principal.user_id {
+            // A mandate is the account holder's own consent: not even staff give it for them.
+            return Err(ApiError::NotFound("account").into());
+        }
+        let currency = Currency::parse(&account.currency).map_err(ApiError::internal_msg)?;
+        let max_amount_minor = match &input.max_amount {
+            None => None,
+            Some(amount) => match parse_minor(&amount.0, currency) {
+                Ok(minor) if minor > 0 => Some(minor),
+                Ok(_) => {
+                    return Err(
+                        ApiError::bad_input("maxAmount", "the limit must be positive").into(),
+                    )
+                }
+                Err(message) => return Err(ApiError::bad_input("maxAmount", message).into()),
+            },
+        };
+        let row = store::create_mandate(
+            &payments.db,
+            store::NewMandate {
+                owner_id: principal.user_id,
+                account_id,
+                currency: currency.code().to_string(),
+                creditor_id: creditor_id.as_str().to_string(),
+                creditor_name,
+                reference,
+                max_amount_minor,
+            },
+        )
+        .await?;
+        tracing::info!(mandate_id = %row.id, owner = %row.owner_id, "mandate recorded");
+        Ok(Mandate(row))
+    }
+
+    /// Revokes one of the caller's mandates: every later collection under it is refused.
+    /// Revoking a revoked mandate changes nothing.
+    async fn revoke_mandate(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Mandate> {
+        let principal = ctx.principal()?;
+        let id = parse_id(&id, "mandate")?;
+        let row = store::revoke_mandate(&context(ctx).db, principal.user_id, id).await?;
+        Ok(Mandate(row))
+    }
+
+    /// Gives a collected direct debit back to the account, no questions asked, within eight
+    /// weeks of the collection (the SEPA Core rule). Asking again changes nothing.
+    async fn refund_direct_debit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<DirectDebit> {
+        let principal = ctx.principal()?;
+        let payments = context(ctx);
+        let row = visible_direct_debit(ctx, &id).await?;
+        if row.owner_id != principal.user_id {
+            return Err(ApiError::forbidden().into());
+        }
+        match DirectDebitStatus::from_db(&row.status) {
+            DirectDebitStatus::Refunding | DirectDebitStatus::Refunded => {
+                return Ok(DirectDebit(row))
+            }
+            DirectDebitStatus::Collected => {}
+            _ => {
+                return Err(ApiError::bad_input(
+                    "id",
+                    "only a collected direct debit can be refunded",
+                )
+                .into())
+            }
+        }
+        if Utc::now() > collections::refundable_until(&row) {
+            return Err(ApiError::bad_input(
+                "id",
+                "the eight weeks in which a direct debit can be refunded are over",
+            )
+            .into());
+        }
+        let (row, _) = store::refunding(&payments.db, row.id).await?;
+        if DirectDebitStatus::from_db(&row.status) != DirectDebitStatus::Refunding {
+            return Ok(DirectDebit(row));
+        }
+        let creditor_name = store::find_mandate(&payments.db, row.mandate_id)
+            .await
+            .map_err(ApiError::from)?
+            .map(|mandate| mandate.creditor_name)
+            .unwrap_or_default();
+        // If the ledger does not answer now, the refund stays REFUNDING and the worker posts it.
+        let row = collections::refund(&payments.db, &payments.ledger, &row, &creditor_name)
+            .await?
+            .unwrap_or(row);
+        Ok(DirectDebit(row))
     }
 
     /// Sends money from one of the caller's accounts to an account at another bank. The

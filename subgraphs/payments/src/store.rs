@@ -13,7 +13,10 @@ use uuid::Uuid;
 
 use bank_common::{outbox, ApiError, ApiResult};
 
-use crate::{domain::PaymentStatus, events};
+use crate::{
+    domain::{DirectDebitStatus, PaymentStatus},
+    events,
+};
 
 /// The PostgreSQL schema this service owns.
 pub const SCHEMA: &str = "payments";
@@ -177,10 +180,10 @@ pub struct NewPayment {
     pub initiated_by: Uuid,
 }
 
-/// A payment recorded now, or one recorded before under the same idempotency key.
-pub enum Recorded {
-    New(PaymentRow),
-    Existing(PaymentRow),
+/// A row recorded now, or one recorded before under the same key.
+pub enum Recorded<T = PaymentRow> {
+    New(T),
+    Existing(T),
 }
 
 /// Records a payment (`PENDING`) once per idempotency key.
@@ -478,6 +481,480 @@ pub async fn retry_later(
         "UPDATE payments SET leased_until = NULL, failure_reason = $3, \
            next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1",
         [id.into(), delay.as_secs_f64().into(), reason.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct debits: mandates and the collections made under them
+
+/// Active mandates a customer may hold.
+pub const MAX_MANDATES_PER_OWNER: u64 = 50;
+
+pub mod mandates {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mandates")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub owner_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub account_id: Uuid,
+        pub currency: String,
+        pub creditor_id: String,
+        pub creditor_name: String,
+        pub reference: String,
+        pub max_amount_minor: Option<i64>,
+        pub status: String,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod direct_debits {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "direct_debits")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub owner_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub seq: i64,
+        pub mandate_id: Uuid,
+        pub account_id: Uuid,
+        pub gateway_collection_id: String,
+        pub currency: String,
+        pub amount_minor: i64,
+        pub remittance: Option<String>,
+        pub status: String,
+        pub failure_code: Option<String>,
+        pub failure_reason: Option<String>,
+        pub debit_transaction_id: Option<Uuid>,
+        pub refund_transaction_id: Option<Uuid>,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        pub leased_until: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub type MandateRow = mandates::Model;
+pub type DirectDebitRow = direct_debits::Model;
+
+pub struct NewMandate {
+    pub owner_id: Uuid,
+    pub account_id: Uuid,
+    pub currency: String,
+    pub creditor_id: String,
+    pub creditor_name: String,
+    pub reference: String,
+    pub max_amount_minor: Option<i64>,
+}
+
+/// Records a mandate. The same mandate again (creditor, reference, owner and account) returns
+/// the one recorded; a creditor's reference is one mandate, so any other use of it is refused.
+pub async fn create_mandate(db: &DatabaseConnection, new: NewMandate) -> ApiResult<MandateRow> {
+    let txn = db.begin().await?;
+    txn.execute(stmt(
+        "SELECT pg_advisory_xact_lock(hashtext('payments.mandates:' || $1::text))",
+        [new.owner_id.into()],
+    ))
+    .await?;
+    let id = Uuid::now_v7();
+    let claimed = txn
+        .execute(stmt(
+            "INSERT INTO mandate_keys (creditor_id, reference, owner_id, mandate_id) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            [
+                new.creditor_id.clone().into(),
+                new.reference.clone().into(),
+                new.owner_id.into(),
+                id.into(),
+            ],
+        ))
+        .await?
+        .rows_affected()
+        == 1;
+    if !claimed {
+        txn.rollback().await?;
+        let existing = mandate_by_key(db, &new.creditor_id, &new.reference)
+            .await?
+            .ok_or_else(|| ApiError::internal_msg("a claimed mandate reference has no mandate"))?;
+        let same = existing.owner_id == new.owner_id
+            && existing.account_id == new.account_id
+            && existing.creditor_name == new.creditor_name
+            && existing.max_amount_minor == new.max_amount_minor
+            && existing.status == crate::domain::MandateStatus::Active.as_str();
+        return if same {
+            Ok(existing)
+        } else {
+            Err(ApiError::bad_input(
+                "reference",
+                "this creditor already has a mandate with this reference",
+            ))
+        };
+    }
+    let active = mandates::Entity::find()
+        .filter(mandates::Column::OwnerId.eq(new.owner_id))
+        .filter(mandates::Column::Status.eq("ACTIVE"))
+        .count(&txn)
+        .await?;
+    if active >= MAX_MANDATES_PER_OWNER {
+        return Err(ApiError::LimitExceeded(format!(
+            "a customer may hold at most {MAX_MANDATES_PER_OWNER} active mandates"
+        )));
+    }
+    let row = mandates::Entity::find()
+        .from_raw_sql(stmt(
+            "INSERT INTO mandates (owner_id, id, account_id, currency, creditor_id, creditor_name, \
+               reference, max_amount_minor, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ACTIVE') RETURNING *",
+            [
+                new.owner_id.into(),
+                id.into(),
+                new.account_id.into(),
+                new.currency.into(),
+                new.creditor_id.into(),
+                new.creditor_name.into(),
+                new.reference.into(),
+                new.max_amount_minor.into(),
+            ],
+        ))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::internal_msg("the inserted mandate vanished"))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The mandate a creditor names by its identifier and reference.
+pub async fn mandate_by_key(
+    db: &impl ConnectionTrait,
+    creditor_id: &str,
+    reference: &str,
+) -> Result<Option<MandateRow>, DbErr> {
+    mandates::Entity::find()
+        .from_raw_sql(stmt(
+            "SELECT m.* FROM mandate_keys k \
+               JOIN mandates m ON m.owner_id = k.owner_id AND m.id = k.mandate_id \
+              WHERE k.creditor_id = $1 AND k.reference = $2",
+            [creditor_id.into(), reference.into()],
+        ))
+        .one(db)
+        .await
+}
+
+pub async fn find_mandate(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<MandateRow>, DbErr> {
+    mandates::Entity::find()
+        .filter(mandates::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+/// A customer's mandates, active first, then newest first.
+pub async fn mandates_of(db: &impl ConnectionTrait, owner_id: Uuid) -> Result<Vec<MandateRow>, DbErr> {
+    mandates::Entity::find()
+        .filter(mandates::Column::OwnerId.eq(owner_id))
+        .order_by_asc(mandates::Column::Status)
+        .order_by_desc(mandates::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// Revokes an active mandate; revoking a revoked one changes nothing.
+pub async fn revoke_mandate(db: &DatabaseConnection, owner_id: Uuid, id: Uuid) -> ApiResult<MandateRow> {
+    let revoked = mandates::Entity::find()
+        .from_raw_sql(stmt(
+            "UPDATE mandates SET status = 'REVOKED', revoked_at = now() \
+             WHERE owner_id = $1 AND id = $2 AND status = 'ACTIVE' RETURNING *",
+            [owner_id.into(), id.into()],
+        ))
+        .one(db)
+        .await?;
+    match revoked {
+        Some(row) => Ok(row),
+        None => mandates::Entity::find_by_id((owner_id, id))
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("mandate")),
+    }
+}
+
+pub struct NewDirectDebit {
+    pub mandate: MandateRow,
+    pub gateway_collection_id: String,
+    pub amount_minor: i64,
+    pub remittance: Option<String>,
+    /// Set when the mandate refuses the collection: recorded `REFUSED` with this code and reason.
+    pub refusal: Option<(&'static str, String)>,
+}
+
+/// Records a creditor's collection once per gateway collection id: a repeat of the request
+/// returns the collection recorded the first time, whatever it asks.
+pub async fn record_direct_debit(
+    db: &DatabaseConnection,
+    new: NewDirectDebit,
+) -> ApiResult<Recorded<DirectDebitRow>> {
+    let txn = db.begin().await?;
+    let id = Uuid::now_v7();
+    let claimed = txn
+        .execute(stmt(
+            "INSERT INTO collection_requests (gateway_collection_id, owner_id, direct_debit_id) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [
+                new.gateway_collection_id.clone().into(),
+                new.mandate.owner_id.into(),
+                id.into(),
+            ],
+        ))
+        .await?
+        .rows_affected()
+        == 1;
+    if !claimed {
+        txn.rollback().await?;
+        let existing = direct_debits::Entity::find()
+            .from_raw_sql(stmt(
+                "SELECT d.* FROM collection_requests r \
+                   JOIN direct_debits d ON d.owner_id = r.owner_id AND d.id = r.direct_debit_id \
+                  WHERE r.gateway_collection_id = $1",
+                [new.gateway_collection_id.into()],
+            ))
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::internal_msg("a claimed collection has no direct debit"))?;
+        return Ok(Recorded::Existing(existing));
+    }
+    let (status, code, reason) = match new.refusal {
+        Some((code, reason)) => ("REFUSED", Some(code.to_string()), Some(reason)),
+        None => ("PENDING", None, None),
+    };
+    let row = direct_debits::Entity::find()
+        .from_raw_sql(stmt(
+            "INSERT INTO direct_debits (owner_id, id, mandate_id, account_id, gateway_collection_id, \
+               currency, amount_minor, remittance, status, failure_code, failure_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
+            [
+                new.mandate.owner_id.into(),
+                id.into(),
+                new.mandate.id.into(),
+                new.mandate.account_id.into(),
+                new.gateway_collection_id.into(),
+                new.mandate.currency.into(),
+                new.amount_minor.into(),
+                new.remittance.into(),
+                status.into(),
+                code.into(),
+                reason.into(),
+            ],
+        ))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::internal_msg("the inserted direct debit vanished"))?;
+    if status == "REFUSED" {
+        outbox::enqueue(&txn, SCHEMA, &events::direct_debit_event(events::DIRECT_DEBIT_REFUSED, &row))
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(Recorded::New(row))
+}
+
+pub async fn find_direct_debit(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<DirectDebitRow>, DbErr> {
+    direct_debits::Entity::find()
+        .filter(direct_debits::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+/// Direct debits newest first: an owner's (`mandate` None) or one mandate's, `limit` of them
+/// with `seq` below `before`.
+pub async fn direct_debits_of(
+    db: &impl ConnectionTrait,
+    owner_id: Uuid,
+    mandate: Option<Uuid>,
+    before: i64,
+    limit: u64,
+) -> Result<Vec<DirectDebitRow>, DbErr> {
+    let mut query = direct_debits::Entity::find()
+        .filter(direct_debits::Column::OwnerId.eq(owner_id))
+        .filter(direct_debits::Column::Seq.lt(before));
+    if let Some(mandate) = mandate {
+        query = query.filter(direct_debits::Column::MandateId.eq(mandate));
+    }
+    query
+        .order_by_desc(direct_debits::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Moves a direct debit from one of `from` to `to` (see `transition` for payments).
+async fn direct_debit_transition(
+    db: &DatabaseConnection,
+    id: Uuid,
+    from: &[DirectDebitStatus],
+    to: DirectDebitStatus,
+    changes: &str,
+    values: Vec<Value>,
+    event: Option<&str>,
+) -> ApiResult<(DirectDebitRow, bool)> {
+    let txn = db.begin().await?;
+    let from: Vec<String> = from.iter().map(|s| s.as_str().to_string()).collect();
+    let mut all: Vec<Value> = vec![id.into(), from.into(), to.as_str().into()];
+    all.extend(values);
+    let set = if changes.is_empty() {
+        String::new()
+    } else {
+        format!(", {changes}")
+    };
+    let moved = direct_debits::Entity::find()
+        .from_raw_sql(stmt(
+            &format!(
+                "UPDATE direct_debits SET status = $3, updated_at = now(), leased_until = NULL{set} \
+                 WHERE id = $1 AND status = ANY($2) RETURNING *"
+            ),
+            all,
+        ))
+        .one(&txn)
+        .await?;
+    match moved {
+        Some(row) => {
+            if let Some(kind) = event {
+                outbox::enqueue(&txn, SCHEMA, &events::direct_debit_event(kind, &row)).await?;
+            }
+            txn.commit().await?;
+            Ok((row, true))
+        }
+        None => {
+            txn.rollback().await?;
+            let row = find_direct_debit(db, id)
+                .await?
+                .ok_or(ApiError::NotFound("direct debit"))?;
+            Ok((row, false))
+        }
+    }
+}
+
+/// The ledger posted the collection's debit.
+pub async fn collected(db: &DatabaseConnection, id: Uuid, transaction_id: Uuid) -> ApiResult<DirectDebitRow> {
+    direct_debit_transition(
+        db,
+        id,
+        &[DirectDebitStatus::Pending],
+        DirectDebitStatus::Collected,
+        "debit_transaction_id = $4",
+        vec![transaction_id.into()],
+        Some(events::DIRECT_DEBIT_COLLECTED),
+    )
+    .await
+    .map(|(row, _)| row)
+}
+
+/// The ledger refused the collection's debit: nothing moved.
+pub async fn collection_refused(
+    db: &DatabaseConnection,
+    id: Uuid,
+    code: &str,
+    reason: &str,
+) -> ApiResult<DirectDebitRow> {
+    direct_debit_transition(
+        db,
+        id,
+        &[DirectDebitStatus::Pending],
+        DirectDebitStatus::Refused,
+        "failure_code = $4, failure_reason = $5",
+        vec![code.into(), reason.into()],
+        Some(events::DIRECT_DEBIT_REFUSED),
+    )
+    .await
+    .map(|(row, _)| row)
+}
+
+/// The debtor asked for a refund of a collected debit within the refund window.
+pub async fn refunding(db: &DatabaseConnection, id: Uuid) -> ApiResult<(DirectDebitRow, bool)> {
+    direct_debit_transition(
+        db,
+        id,
+        &[DirectDebitStatus::Collected],
+        DirectDebitStatus::Refunding,
+        "next_attempt_at = now(), attempts = 0",
+        vec![],
+        None,
+    )
+    .await
+}
+
+/// The refund is posted: the money is back.
+pub async fn refunded(db: &DatabaseConnection, id: Uuid, transaction_id: Uuid) -> ApiResult<DirectDebitRow> {
+    direct_debit_transition(
+        db,
+        id,
+        &[DirectDebitStatus::Refunding],
+        DirectDebitStatus::Refunded,
+        "refund_transaction_id = $4",
+        vec![transaction_id.into()],
+        Some(events::DIRECT_DEBIT_REFUNDED),
+    )
+    .await
+    .map(|(row, _)| row)
+}
+
+/// Takes up to `batch` due direct debits in `status` created before `older_than`, for `lease`.
+pub async fn lease_due_direct_debits(
+    db: &DatabaseConnection,
+    status: DirectDebitStatus,
+    older_than: DateTime<Utc>,
+    batch: u64,
+    lease: std::time::Duration,
+) -> Result<Vec<DirectDebitRow>, DbErr> {
+    direct_debits::Entity::find()
+        .from_raw_sql(stmt(
+            "UPDATE direct_debits SET leased_until = now() + make_interval(secs => $4), attempts = attempts + 1 \
+             WHERE (owner_id, id) IN ( \
+               SELECT owner_id, id FROM direct_debits \
+                WHERE status = $1 AND next_attempt_at <= now() AND created_at <= $2 \
+                  AND (leased_until IS NULL OR leased_until < now()) \
+                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+            [
+                status.as_str().into(),
+                older_than.into(),
+                (batch as i64).into(),
+                lease.as_secs_f64().into(),
+            ],
+        ))
+        .all(db)
+        .await
+}
+
+/// Tries a leased direct debit again after `delay`.
+pub async fn retry_direct_debit_later(
+    db: &DatabaseConnection,
+    id: Uuid,
+    delay: std::time::Duration,
+) -> Result<(), DbErr> {
+    db.execute(stmt(
+        "UPDATE direct_debits SET leased_until = NULL, \
+           next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1",
+        [id.into(), delay.as_secs_f64().into()],
     ))
     .await?;
     Ok(())

@@ -10,6 +10,8 @@
 //! 3. `PENDING` payments older than a grace period (the debit's outcome unknown: the service
 //!    stopped, or the ledger did not answer) get their debit asked for again. The ledger keys it
 //!    by the payment, so if it was posted the first time, nothing moves twice.
+//! 4. The same for direct debits: `PENDING` collections older than the grace period get their
+//!    debit asked for again, and `REFUNDING` ones get their refund posted.
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,7 +21,8 @@ use tokio::sync::Notify;
 use bank_common::money::{format_minor, Currency};
 
 use crate::{
-    domain::{backoff, PaymentStatus},
+    collections,
+    domain::{backoff, DirectDebitStatus, PaymentStatus},
     gateway::{GatewayClient, Submitted},
     ledger::{Caller, LedgerClient, PaymentMovement, Refused},
     store::{self, PaymentRow},
@@ -94,6 +97,55 @@ impl Worker {
                     tracing::warn!(payment_id = %payment.id, error = ?err, "payment work failed; retrying later");
                     let delay = self.delay(payment.attempts);
                     let _ = store::retry_later(&self.db, payment.id, delay, "internal error").await;
+                }
+            }
+        }
+        handled + self.direct_debits(recovery_cutoff).await
+    }
+
+    /// Finishes interrupted collections and posts refunds; returns how many it handled.
+    async fn direct_debits(&self, recovery_cutoff: chrono::DateTime<chrono::Utc>) -> usize {
+        let mut handled = 0;
+        for (status, older_than) in [
+            (DirectDebitStatus::Refunding, chrono::Utc::now()),
+            (DirectDebitStatus::Pending, recovery_cutoff),
+        ] {
+            let leased = match store::lease_due_direct_debits(
+                &self.db,
+                status,
+                older_than,
+                BATCH,
+                self.settings.lease,
+            )
+            .await
+            {
+                Ok(rows) => rows,
+                Err(err) => {
+                    tracing::warn!(error = %err, "leasing direct debits failed; retrying later");
+                    continue;
+                }
+            };
+            for row in leased {
+                handled += 1;
+                let outcome = async {
+                    let creditor_name = store::find_mandate(&self.db, row.mandate_id)
+                        .await?
+                        .map(|mandate| mandate.creditor_name)
+                        .unwrap_or_default();
+                    let done = if status == DirectDebitStatus::Refunding {
+                        collections::refund(&self.db, &self.ledger, &row, &creditor_name).await
+                    } else {
+                        collections::debit(&self.db, &self.ledger, &row, &creditor_name).await
+                    };
+                    done.map_err(|err| anyhow::anyhow!(err.message()))
+                }
+                .await;
+                if !matches!(outcome, Ok(Some(_))) {
+                    if let Err(err) = &outcome {
+                        tracing::warn!(direct_debit_id = %row.id, error = ?err, "direct debit work failed; retrying later");
+                    }
+                    let delay = self.delay(row.attempts);
+                    let _ = store::retry_direct_debit_later(&self.db, row.id, delay).await;
                 }
             }
         }

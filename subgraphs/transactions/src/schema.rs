@@ -312,6 +312,7 @@ impl Transaction {
     }
 
     /// The account money left; null for deposits, and for accounts the caller cannot see.
+    #[allow(clippy::wrong_self_convention)] // the GraphQL field `fromAccount`
     async fn from_account(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
         Ok(linked_account(ctx, self.0.from_account_id).await?)
     }

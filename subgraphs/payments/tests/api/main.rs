@@ -5,5 +5,6 @@
 mod helpers;
 
 mod callbacks;
+mod direct_debits;
 mod payees;
 mod payments;
