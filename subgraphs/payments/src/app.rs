@@ -268,7 +268,12 @@ async fn gateway_callback(
     }
     let kind = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
-        .and_then(|value| value.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+        .and_then(|value| {
+            value
+                .get("type")
+                .and_then(|t| t.as_str())
+                .map(str::to_owned)
+        });
     if kind.as_deref() == Some(COLLECTION_REQUESTED) {
         return collection(&state, &body).await;
     }
@@ -330,9 +335,11 @@ async fn collection(state: &CallbackState, body: &[u8]) -> Response {
         }
     };
     match crate::collections::collect(&state.db, &state.ledger, &request).await {
-        Err(crate::collections::BadRequest(message)) => {
-            (StatusCode::BAD_REQUEST, format!("bad collection: {message}")).into_response()
-        }
+        Err(crate::collections::BadRequest(message)) => (
+            StatusCode::BAD_REQUEST,
+            format!("bad collection: {message}"),
+        )
+            .into_response(),
         Ok(Ok(Some(answer))) => Json(answer).into_response(),
         Ok(Ok(None)) => (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response(),
         Ok(Err(err)) => {

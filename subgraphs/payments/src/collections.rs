@@ -41,7 +41,11 @@ pub struct CollectionRequest {
 
 /// The bank's answer to a collection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "status", rename_all_fields = "camelCase")]
+#[serde(
+    rename_all = "camelCase",
+    tag = "status",
+    rename_all_fields = "camelCase"
+)]
 pub enum CollectionAnswer {
     /// The account was debited.
     #[serde(rename = "COLLECTED")]
@@ -111,12 +115,10 @@ pub async fn collect(
         .await?;
         let (store::Recorded::New(row) | store::Recorded::Existing(row)) = recorded;
         let row = match DirectDebitStatus::from_db(&row.status) {
-            DirectDebitStatus::Pending => {
-                match debit(db, ledger, &row, &creditor_name).await? {
-                    Some(row) => row,
-                    None => return Ok(None),
-                }
-            }
+            DirectDebitStatus::Pending => match debit(db, ledger, &row, &creditor_name).await? {
+                Some(row) => row,
+                None => return Ok(None),
+            },
             _ => row,
         };
         Ok(Some(answer(&row)))
@@ -204,7 +206,10 @@ mod tests {
     fn answers_read_as_the_gateway_expects() {
         let id = Uuid::nil();
         assert_eq!(
-            serde_json::to_value(CollectionAnswer::Collected { direct_debit_id: id }).unwrap(),
+            serde_json::to_value(CollectionAnswer::Collected {
+                direct_debit_id: id
+            })
+            .unwrap(),
             serde_json::json!({ "status": "COLLECTED", "directDebitId": id })
         );
         assert_eq!(

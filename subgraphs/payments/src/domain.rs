@@ -10,16 +10,8 @@ pub struct Iban(String);
 
 impl Iban {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let compact: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let well_formed = (15..=34).contains(&compact.len())
-            && compact[..2].bytes().all(|b| b.is_ascii_uppercase())
-            && compact[2..4].bytes().all(|b| b.is_ascii_digit())
-            && compact[4..].bytes().all(|b| b.is_ascii_alphanumeric());
-        if !well_formed {
+        let compact = compact(raw);
+        if !well_formed(&compact, 15..=34) {
             return Err(format!("{raw:?} is not an IBAN"));
         }
         let rearranged = format!("{}{}", &compact[4..], &compact[..4]);
@@ -32,6 +24,24 @@ impl Iban {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Spaces dropped, letters upper-cased.
+fn compact(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// The shape IBANs and creditor identifiers share: a country code, two check digits, then
+/// letters and digits, `len` characters in all.
+fn well_formed(compact: &str, len: std::ops::RangeInclusive<usize>) -> bool {
+    len.contains(&compact.len())
+        && compact.is_ascii()
+        && compact[..2].bytes().all(|b| b.is_ascii_uppercase())
+        && compact[2..4].bytes().all(|b| b.is_ascii_digit())
+        && compact[4..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// The remainder modulo 97 of a string of digits and letters (A=10 ... Z=35).
@@ -121,17 +131,8 @@ pub struct CreditorId(String);
 
 impl CreditorId {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let compact: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let well_formed = (8..=35).contains(&compact.len())
-            && compact.is_ascii()
-            && compact[..2].bytes().all(|b| b.is_ascii_uppercase())
-            && compact[2..4].bytes().all(|b| b.is_ascii_digit())
-            && compact[4..].bytes().all(|b| b.is_ascii_alphanumeric());
-        if !well_formed {
+        let compact = compact(raw);
+        if !well_formed(&compact, 8..=35) {
             return Err(format!("{raw:?} is not a SEPA creditor identifier"));
         }
         let checked = format!("{}{}", &compact[7..], &compact[..4]);
@@ -151,8 +152,7 @@ impl CreditorId {
 pub fn parse_mandate_reference(raw: &str) -> Result<String, String> {
     let reference = raw.trim();
     let allowed = |c: char| c.is_ascii_alphanumeric() || " /-?:().,'+".contains(c);
-    if reference.is_empty() || reference.chars().count() > 35 || !reference.chars().all(allowed)
-    {
+    if reference.is_empty() || reference.chars().count() > 35 || !reference.chars().all(allowed) {
         Err("a mandate reference is 1 to 35 letters, digits, spaces or / - ? : ( ) . , ' +".into())
     } else {
         Ok(reference.to_string())
@@ -349,15 +349,24 @@ mod tests {
         assert_eq!(id.as_str(), "DE98ZZZ09999999999");
         // The business code is not part of the check.
         assert!(CreditorId::parse("DE98ABC09999999999").is_ok());
-        assert!(CreditorId::parse("DE97ZZZ09999999999").is_err(), "check digits off");
-        assert!(CreditorId::parse("DE98ZZZ09999999990").is_err(), "one digit off");
+        assert!(
+            CreditorId::parse("DE97ZZZ09999999999").is_err(),
+            "check digits off"
+        );
+        assert!(
+            CreditorId::parse("DE98ZZZ09999999990").is_err(),
+            "one digit off"
+        );
         assert!(CreditorId::parse("DE98ZZZ").is_err());
         assert!(CreditorId::parse("no creditor id").is_err());
     }
 
     #[test]
     fn mandate_references_use_the_sepa_characters() {
-        assert_eq!(parse_mandate_reference(" M-2026/001 ").unwrap(), "M-2026/001");
+        assert_eq!(
+            parse_mandate_reference(" M-2026/001 ").unwrap(),
+            "M-2026/001"
+        );
         assert!(parse_mandate_reference("").is_err());
         assert!(parse_mandate_reference(&"x".repeat(36)).is_err());
         assert!(parse_mandate_reference("M_1").is_err());
@@ -367,8 +376,14 @@ mod tests {
     #[test]
     fn a_collection_is_refused_by_its_mandate_before_the_ledger_is_asked() {
         let active = MandateStatus::Active;
-        assert_eq!(mandate_refusal(active, "EUR", Some(5000), "EUR", 5000), None);
-        assert_eq!(mandate_refusal(active, "EUR", None, "EUR", 10_000_000), None);
+        assert_eq!(
+            mandate_refusal(active, "EUR", Some(5000), "EUR", 5000),
+            None
+        );
+        assert_eq!(
+            mandate_refusal(active, "EUR", None, "EUR", 10_000_000),
+            None
+        );
         assert_eq!(
             mandate_refusal(active, "EUR", Some(5000), "EUR", 5001).map(|r| r.0),
             Some("AMOUNT_ABOVE_LIMIT")

@@ -24,8 +24,8 @@ use bank_common::{
 use crate::{
     collections,
     domain::{
-        parse_mandate_reference, parse_name, parse_remittance, CreditorId, DirectDebitStatus,
-        Iban, MandateStatus, PaymentStatus,
+        parse_mandate_reference, parse_name, parse_remittance, CreditorId, DirectDebitStatus, Iban,
+        MandateStatus, PaymentStatus,
     },
     ledger::{Caller, LedgerClient, PaymentMovement, Refused},
     store::{self, DirectDebitRow, MandateRow, PayeeRow, PaymentRow},

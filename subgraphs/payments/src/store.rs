@@ -267,8 +267,71 @@ pub async fn payments_of(
         .await
 }
 
-/// Moves a payment from one of `from` to `to`, setting `changes` (SQL assignments using $3
-/// onwards) and writing `event` if it moved. Returns the row after, moved or not.
+/// Moves a row of `table` (payments or direct debits) from one of the statuses `from` to `to`,
+/// setting `changes` (SQL assignments using $4 onwards) and writing the event `event` makes of
+/// the row, if it moved, in the same transaction. Returns the row after, moved or not: a worker,
+/// a callback and a client retry racing for the same row change it once.
+#[allow(clippy::too_many_arguments)]
+async fn guarded_transition<E>(
+    db: &DatabaseConnection,
+    table: &str,
+    id: Uuid,
+    from: Vec<String>,
+    to: &str,
+    changes: &str,
+    values: Vec<Value>,
+    event: impl FnOnce(&E::Model) -> Option<bank_common::events::OutgoingEvent>,
+) -> ApiResult<(E::Model, bool)>
+where
+    E: EntityTrait,
+    E::Model: sea_orm::FromQueryResult + Send + Sync,
+{
+    let txn = db.begin().await?;
+    let mut all: Vec<Value> = vec![id.into(), from.into(), to.into()];
+    all.extend(values);
+    let set = if changes.is_empty() {
+        String::new()
+    } else {
+        format!(", {changes}")
+    };
+    let moved = E::find()
+        .from_raw_sql(stmt(
+            &format!(
+                "UPDATE {table} SET status = $3, updated_at = now(), leased_until = NULL{set} \
+                 WHERE id = $1 AND status = ANY($2) RETURNING *"
+            ),
+            all,
+        ))
+        .one(&txn)
+        .await?;
+    match moved {
+        Some(row) => {
+            if let Some(event) = event(&row) {
+                outbox::enqueue(&txn, SCHEMA, &event).await?;
+            }
+            txn.commit().await?;
+            Ok((row, true))
+        }
+        None => {
+            txn.rollback().await?;
+            let row = E::find()
+                .from_raw_sql(stmt(
+                    &format!("SELECT * FROM {table} WHERE id = $1"),
+                    [id.into()],
+                ))
+                .one(db)
+                .await?
+                .ok_or(ApiError::NotFound(if table == "payments" {
+                    "payment"
+                } else {
+                    "direct debit"
+                }))?;
+            Ok((row, false))
+        }
+    }
+}
+
+/// Moves a payment (see `guarded_transition`).
 async fn transition(
     db: &DatabaseConnection,
     id: Uuid,
@@ -278,41 +341,17 @@ async fn transition(
     values: Vec<Value>,
     event: Option<&str>,
 ) -> ApiResult<(PaymentRow, bool)> {
-    let txn = db.begin().await?;
-    let from: Vec<String> = from.iter().map(|s| s.as_str().to_string()).collect();
-    let mut all: Vec<Value> = vec![id.into(), from.into(), to.as_str().into()];
-    all.extend(values);
-    let set = if changes.is_empty() {
-        String::new()
-    } else {
-        format!(", {changes}")
-    };
-    let moved = payments::Entity::find()
-        .from_raw_sql(stmt(
-            &format!(
-                "UPDATE payments SET status = $3, updated_at = now(), leased_until = NULL{set} \
-                 WHERE id = $1 AND status = ANY($2) RETURNING *"
-            ),
-            all,
-        ))
-        .one(&txn)
-        .await?;
-    match moved {
-        Some(row) => {
-            if let Some(kind) = event {
-                outbox::enqueue(&txn, SCHEMA, &events::event(kind, &row)).await?;
-            }
-            txn.commit().await?;
-            Ok((row, true))
-        }
-        None => {
-            txn.rollback().await?;
-            let row = find_payment(db, id)
-                .await?
-                .ok_or(ApiError::NotFound("payment"))?;
-            Ok((row, false))
-        }
-    }
+    guarded_transition::<payments::Entity>(
+        db,
+        "payments",
+        id,
+        from.iter().map(|s| s.as_str().to_string()).collect(),
+        to.as_str(),
+        changes,
+        values,
+        |row| event.map(|kind| events::event(kind, row)),
+    )
+    .await
 }
 
 /// The debit is posted: queue the payment for the gateway.
@@ -450,17 +489,37 @@ pub async fn lease_due(
     batch: u64,
     lease: std::time::Duration,
 ) -> Result<Vec<PaymentRow>, DbErr> {
-    payments::Entity::find()
+    lease_due_in::<payments::Entity>(db, "payments", status.as_str(), older_than, batch, lease)
+        .await
+}
+
+/// Leases due rows of `table` (payments or direct debits) in `status`, created before
+/// `older_than`.
+async fn lease_due_in<E>(
+    db: &DatabaseConnection,
+    table: &str,
+    status: &str,
+    older_than: DateTime<Utc>,
+    batch: u64,
+    lease: std::time::Duration,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: sea_orm::FromQueryResult + Send + Sync,
+{
+    E::find()
         .from_raw_sql(stmt(
-            "UPDATE payments SET leased_until = now() + make_interval(secs => $4), attempts = attempts + 1 \
-             WHERE (owner_id, id) IN ( \
-               SELECT owner_id, id FROM payments \
-                WHERE status = $1 AND next_attempt_at <= now() AND created_at <= $2 \
-                  AND (leased_until IS NULL OR leased_until < now()) \
-                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING *",
+            &format!(
+                "UPDATE {table} SET leased_until = now() + make_interval(secs => $4), attempts = attempts + 1 \
+                 WHERE (owner_id, id) IN ( \
+                   SELECT owner_id, id FROM {table} \
+                    WHERE status = $1 AND next_attempt_at <= now() AND created_at <= $2 \
+                      AND (leased_until IS NULL OR leased_until < now()) \
+                    ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 RETURNING *"
+            ),
             [
-                status.as_str().into(),
+                status.into(),
                 older_than.into(),
                 (batch as i64).into(),
                 lease.as_secs_f64().into(),
@@ -660,7 +719,10 @@ pub async fn mandate_by_key(
         .await
 }
 
-pub async fn find_mandate(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<MandateRow>, DbErr> {
+pub async fn find_mandate(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<MandateRow>, DbErr> {
     mandates::Entity::find()
         .filter(mandates::Column::Id.eq(id))
         .one(db)
@@ -668,7 +730,10 @@ pub async fn find_mandate(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<
 }
 
 /// A customer's mandates, active first, then newest first.
-pub async fn mandates_of(db: &impl ConnectionTrait, owner_id: Uuid) -> Result<Vec<MandateRow>, DbErr> {
+pub async fn mandates_of(
+    db: &impl ConnectionTrait,
+    owner_id: Uuid,
+) -> Result<Vec<MandateRow>, DbErr> {
     mandates::Entity::find()
         .filter(mandates::Column::OwnerId.eq(owner_id))
         .order_by_asc(mandates::Column::Status)
@@ -678,7 +743,11 @@ pub async fn mandates_of(db: &impl ConnectionTrait, owner_id: Uuid) -> Result<Ve
 }
 
 /// Revokes an active mandate; revoking a revoked one changes nothing.
-pub async fn revoke_mandate(db: &DatabaseConnection, owner_id: Uuid, id: Uuid) -> ApiResult<MandateRow> {
+pub async fn revoke_mandate(
+    db: &DatabaseConnection,
+    owner_id: Uuid,
+    id: Uuid,
+) -> ApiResult<MandateRow> {
     let revoked = mandates::Entity::find()
         .from_raw_sql(stmt(
             "UPDATE mandates SET status = 'REVOKED', revoked_at = now() \
@@ -767,8 +836,12 @@ pub async fn record_direct_debit(
         .await?
         .ok_or_else(|| ApiError::internal_msg("the inserted direct debit vanished"))?;
     if status == "REFUSED" {
-        outbox::enqueue(&txn, SCHEMA, &events::direct_debit_event(events::DIRECT_DEBIT_REFUSED, &row))
-            .await?;
+        outbox::enqueue(
+            &txn,
+            SCHEMA,
+            &events::direct_debit_event(events::DIRECT_DEBIT_REFUSED, &row),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(Recorded::New(row))
@@ -806,7 +879,7 @@ pub async fn direct_debits_of(
         .await
 }
 
-/// Moves a direct debit from one of `from` to `to` (see `transition` for payments).
+/// Moves a direct debit (see `guarded_transition`).
 async fn direct_debit_transition(
     db: &DatabaseConnection,
     id: Uuid,
@@ -816,45 +889,25 @@ async fn direct_debit_transition(
     values: Vec<Value>,
     event: Option<&str>,
 ) -> ApiResult<(DirectDebitRow, bool)> {
-    let txn = db.begin().await?;
-    let from: Vec<String> = from.iter().map(|s| s.as_str().to_string()).collect();
-    let mut all: Vec<Value> = vec![id.into(), from.into(), to.as_str().into()];
-    all.extend(values);
-    let set = if changes.is_empty() {
-        String::new()
-    } else {
-        format!(", {changes}")
-    };
-    let moved = direct_debits::Entity::find()
-        .from_raw_sql(stmt(
-            &format!(
-                "UPDATE direct_debits SET status = $3, updated_at = now(), leased_until = NULL{set} \
-                 WHERE id = $1 AND status = ANY($2) RETURNING *"
-            ),
-            all,
-        ))
-        .one(&txn)
-        .await?;
-    match moved {
-        Some(row) => {
-            if let Some(kind) = event {
-                outbox::enqueue(&txn, SCHEMA, &events::direct_debit_event(kind, &row)).await?;
-            }
-            txn.commit().await?;
-            Ok((row, true))
-        }
-        None => {
-            txn.rollback().await?;
-            let row = find_direct_debit(db, id)
-                .await?
-                .ok_or(ApiError::NotFound("direct debit"))?;
-            Ok((row, false))
-        }
-    }
+    guarded_transition::<direct_debits::Entity>(
+        db,
+        "direct_debits",
+        id,
+        from.iter().map(|s| s.as_str().to_string()).collect(),
+        to.as_str(),
+        changes,
+        values,
+        |row| event.map(|kind| events::direct_debit_event(kind, row)),
+    )
+    .await
 }
 
 /// The ledger posted the collection's debit.
-pub async fn collected(db: &DatabaseConnection, id: Uuid, transaction_id: Uuid) -> ApiResult<DirectDebitRow> {
+pub async fn collected(
+    db: &DatabaseConnection,
+    id: Uuid,
+    transaction_id: Uuid,
+) -> ApiResult<DirectDebitRow> {
     direct_debit_transition(
         db,
         id,
@@ -903,7 +956,11 @@ pub async fn refunding(db: &DatabaseConnection, id: Uuid) -> ApiResult<(DirectDe
 }
 
 /// The refund is posted: the money is back.
-pub async fn refunded(db: &DatabaseConnection, id: Uuid, transaction_id: Uuid) -> ApiResult<DirectDebitRow> {
+pub async fn refunded(
+    db: &DatabaseConnection,
+    id: Uuid,
+    transaction_id: Uuid,
+) -> ApiResult<DirectDebitRow> {
     direct_debit_transition(
         db,
         id,
@@ -925,24 +982,15 @@ pub async fn lease_due_direct_debits(
     batch: u64,
     lease: std::time::Duration,
 ) -> Result<Vec<DirectDebitRow>, DbErr> {
-    direct_debits::Entity::find()
-        .from_raw_sql(stmt(
-            "UPDATE direct_debits SET leased_until = now() + make_interval(secs => $4), attempts = attempts + 1 \
-             WHERE (owner_id, id) IN ( \
-               SELECT owner_id, id FROM direct_debits \
-                WHERE status = $1 AND next_attempt_at <= now() AND created_at <= $2 \
-                  AND (leased_until IS NULL OR leased_until < now()) \
-                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING *",
-            [
-                status.as_str().into(),
-                older_than.into(),
-                (batch as i64).into(),
-                lease.as_secs_f64().into(),
-            ],
-        ))
-        .all(db)
-        .await
+    lease_due_in::<direct_debits::Entity>(
+        db,
+        "direct_debits",
+        status.as_str(),
+        older_than,
+        batch,
+        lease,
+    )
+    .await
 }
 
 /// Tries a leased direct debit again after `delay`.

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::helpers::{spawn_app, spawn_app_with, Caller, TestApp, WEBHOOK_SECRET};
 
 const CREDITOR: &str = "DE98ZZZ09999999999";
-const MANDATE_FIELDS: &str = "id status creditorId creditorName reference maxAmount { amount currency } \
+const MANDATE_FIELDS: &str =
+    "id status creditorId creditorName reference maxAmount { amount currency } \
     account { id } revokedAt";
 const DEBIT_FIELDS: &str = "id status amount { amount currency } remittance failureCode \
     debit { id } refund { id } refundableUntil mandate { id }";
@@ -23,7 +24,12 @@ async fn create_mandate(app: &TestApp, caller: &Caller, input: Value) -> Value {
 }
 
 /// What the gateway sends when a creditor collects; returns the HTTP status and the answer.
-async fn collect(app: &TestApp, collection_id: &str, reference: &str, amount: &str) -> (u16, Value) {
+async fn collect(
+    app: &TestApp,
+    collection_id: &str,
+    reference: &str,
+    amount: &str,
+) -> (u16, Value) {
     let body = json!({
         "type": "collection.requested",
         "collectionId": collection_id,
@@ -37,7 +43,10 @@ async fn collect(app: &TestApp, collection_id: &str, reference: &str, amount: &s
     let response = reqwest::Client::new()
         .post(format!("http://{}/webhooks/gateway", app.addr))
         .header("content-type", "application/json")
-        .header("x-gateway-signature", sign(WEBHOOK_SECRET.as_bytes(), body.as_bytes()))
+        .header(
+            "x-gateway-signature",
+            sign(WEBHOOK_SECRET.as_bytes(), body.as_bytes()),
+        )
         .body(body)
         .send()
         .await
@@ -80,9 +89,15 @@ async fn a_creditor_collects_under_a_mandate_and_the_customer_gets_it_refunded()
     let mandate = data(&create_mandate(&app, &ada, input.clone()).await)["createMandate"].clone();
     assert_eq!(mandate["status"], "ACTIVE");
     assert_eq!(mandate["creditorId"], CREDITOR);
-    assert_eq!(mandate["maxAmount"], json!({ "amount": "50.00", "currency": "EUR" }));
+    assert_eq!(
+        mandate["maxAmount"],
+        json!({ "amount": "50.00", "currency": "EUR" })
+    );
     let again = data(&create_mandate(&app, &ada, input.clone()).await)["createMandate"].clone();
-    assert_eq!(again["id"], mandate["id"], "the same mandate again is the same mandate");
+    assert_eq!(
+        again["id"], mandate["id"],
+        "the same mandate again is the same mandate"
+    );
     let mut stolen = input.clone();
     stolen["accountId"] = json!(bobs);
     assert_eq!(
@@ -93,7 +108,11 @@ async fn a_creditor_collects_under_a_mandate_and_the_customer_gets_it_refunded()
 
     // A collection within the limit is taken once, however often it is sent.
     let (status, first) = collect(&app, "col-1", "SW-2026/001", "30.00").await;
-    assert_eq!((status, first["status"].as_str()), (200, Some("COLLECTED")), "{first}");
+    assert_eq!(
+        (status, first["status"].as_str()),
+        (200, Some("COLLECTED")),
+        "{first}"
+    );
     let (_, repeat) = collect(&app, "col-1", "SW-2026/001", "30.00").await;
     assert_eq!(repeat, first);
     assert_eq!(app.balance(account).await, 7_000);
@@ -104,7 +123,10 @@ async fn a_creditor_collects_under_a_mandate_and_the_customer_gets_it_refunded()
     assert_eq!(above["status"], "REFUSED");
     assert_eq!(above["code"], "AMOUNT_ABOVE_LIMIT");
     let (_, unknown) = collect(&app, "col-3", "NO-SUCH-MANDATE", "1.00").await;
-    assert_eq!((unknown["code"].as_str(), &unknown["directDebitId"]), (Some("NO_MANDATE"), &Value::Null));
+    assert_eq!(
+        (unknown["code"].as_str(), &unknown["directDebitId"]),
+        (Some("NO_MANDATE"), &Value::Null)
+    );
     let unsigned = reqwest::Client::new()
         .post(format!("http://{}/webhooks/gateway", app.addr))
         .header("content-type", "application/json")
@@ -137,7 +159,11 @@ async fn a_creditor_collects_under_a_mandate_and_the_customer_gets_it_refunded()
     assert!(collected["debit"]["id"].is_string());
     assert!(collected["refundableUntil"].is_string());
     let hidden = app
-        .gql(&bob, "query($id: ID!) { mandate(id: $id) { id } }", json!({ "id": mandate["id"] }))
+        .gql(
+            &bob,
+            "query($id: ID!) { mandate(id: $id) { id } }",
+            json!({ "id": mandate["id"] }),
+        )
         .await;
     assert_eq!(code(&hidden), "NOT_FOUND");
 
@@ -147,17 +173,24 @@ async fn a_creditor_collects_under_a_mandate_and_the_customer_gets_it_refunded()
         async move {
             app.gql(
                 &caller,
-                &format!("mutation($id: ID!) {{ refundDirectDebit(id: $id) {{ {DEBIT_FIELDS} }} }}"),
+                &format!(
+                    "mutation($id: ID!) {{ refundDirectDebit(id: $id) {{ {DEBIT_FIELDS} }} }}"
+                ),
                 json!({ "id": id }),
             )
             .await
         }
     };
-    assert_eq!(code(&refund(bob.clone(), collected["id"].clone()).await), "NOT_FOUND");
-    let refunded = data(&refund(ada.clone(), collected["id"].clone()).await)["refundDirectDebit"].clone();
+    assert_eq!(
+        code(&refund(bob.clone(), collected["id"].clone()).await),
+        "NOT_FOUND"
+    );
+    let refunded =
+        data(&refund(ada.clone(), collected["id"].clone()).await)["refundDirectDebit"].clone();
     assert_eq!(refunded["status"], "REFUNDED");
     assert!(refunded["refund"]["id"].is_string());
-    let twice = data(&refund(ada.clone(), collected["id"].clone()).await)["refundDirectDebit"].clone();
+    let twice =
+        data(&refund(ada.clone(), collected["id"].clone()).await)["refundDirectDebit"].clone();
     assert_eq!(twice["refund"], refunded["refund"]);
     assert_eq!(app.balance(account).await, 10_000);
     assert_eq!(app.ledger_transactions("REVERSAL").await, 1);
@@ -201,14 +234,20 @@ async fn concurrent_collections_take_no_more_than_the_balance_and_a_repeat_takes
         tasks.push(async move { collect(app, &format!("many-{i}"), "GYM-1", "10.00").await });
     }
     let answers = futures::future::join_all(tasks).await;
-    let collected = answers.iter().filter(|(_, a)| a["status"] == "COLLECTED").count();
+    let collected = answers
+        .iter()
+        .filter(|(_, a)| a["status"] == "COLLECTED")
+        .count();
     let refused: Vec<&Value> = answers
         .iter()
         .map(|(_, a)| a)
         .filter(|a| a["status"] == "REFUSED")
         .collect();
     assert_eq!(collected, 10, "{answers:?}");
-    assert!(refused.iter().all(|a| a["code"] == "INSUFFICIENT_FUNDS"), "{refused:?}");
+    assert!(
+        refused.iter().all(|a| a["code"] == "INSUFFICIENT_FUNDS"),
+        "{refused:?}"
+    );
     assert_eq!(app.balance(account).await, 0);
 
     let deposit = app
@@ -227,7 +266,11 @@ async fn concurrent_collections_take_no_more_than_the_balance_and_a_repeat_takes
     let ids: std::collections::HashSet<String> = replays
         .iter()
         .map(|(status, a)| {
-            assert_eq!((*status, a["status"].as_str()), (200, Some("COLLECTED")), "{a}");
+            assert_eq!(
+                (*status, a["status"].as_str()),
+                (200, Some("COLLECTED")),
+                "{a}"
+            );
             a["directDebitId"].as_str().unwrap().to_string()
         })
         .collect();
@@ -252,10 +295,11 @@ async fn the_worker_finishes_a_collection_a_crash_interrupted() {
     )["createMandate"]
         .clone();
     // What a crash right after recording leaves: a PENDING collection, no debit asked for.
-    let mandate_row = store::find_mandate(&app.db, mandate["id"].as_str().unwrap().parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let mandate_row =
+        store::find_mandate(&app.db, mandate["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     let recorded = store::record_direct_debit(
         &app.db,
         store::NewDirectDebit {
@@ -275,7 +319,11 @@ async fn the_worker_finishes_a_collection_a_crash_interrupted() {
     let mut last = Value::Null;
     for _ in 0..100 {
         last = app
-            .gql(&ada, "query($id: ID!) { directDebit(id: $id) { status debit { id } } }", json!({ "id": row.id }))
+            .gql(
+                &ada,
+                "query($id: ID!) { directDebit(id: $id) { status debit { id } } }",
+                json!({ "id": row.id }),
+            )
             .await;
         if last["data"]["directDebit"]["status"] == "COLLECTED" {
             break;
