@@ -76,6 +76,7 @@ BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_DATABASE_URL="$DATABASE_URL" \
 # The web app: Vitest unit tests, then UI tests in headless Chromium against the stack above.
 say "web app: unit tests and UI tests in Chromium"
 (cd "$ROOT/web/app" && npm test --silent && BANK_URL="$BANK_URL" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" \
-  BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" npm run --silent test:e2e)
+  BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" \
+  npm run --silent test:e2e)
 
 say "all suites passed in $(( SECONDS - started ))s"
