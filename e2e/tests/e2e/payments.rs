@@ -147,8 +147,10 @@ async fn a_creditor_collects_a_direct_debit_and_the_customer_has_it_refunded() {
 
     let answer: Value = reqwest::Client::new()
         .post(format!("{gateway}/collections"))
-        .json(&json!({ "creditorId": "DE98ZZZ09999999999", "mandateReference": reference,
-                       "amount": "25.00", "currency": "EUR", "remittance": "Electricity 11/2026" }))
+        .json(
+            &json!({ "creditorId": "DE98ZZZ09999999999", "mandateReference": reference,
+                       "amount": "25.00", "currency": "EUR", "remittance": "Electricity 11/2026" }),
+        )
         .send()
         .await
         .unwrap()

@@ -1,5 +1,7 @@
 // UI end-to-end tests: Debian's headless Chromium, driven by playwright-core, against the running
 // stack through NGINX (BANK_URL, default https://localhost:8443). Run with `npm run test:e2e`.
+// The direct debit tests play the creditor through the stand-in payment gateway (BANK_GATEWAY_URL,
+// default http://127.0.0.1:4091).
 // Screenshots of the main screens go to test-results/ (not committed).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const BANK_URL = (process.env.BANK_URL ?? 'https://localhost:8443').replace(/\/$/, '');
+const GATEWAY_URL = (process.env.BANK_GATEWAY_URL ?? 'http://127.0.0.1:4091').replace(/\/$/, '');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = new URL('../test-results/', import.meta.url).pathname;
 const PASSWORD = 'correct horse 42';
@@ -677,5 +680,132 @@ describe('payments to other banks in a browser', () => {
     await erin.getByTestId('toast').filter({ hasText: 'Removed Acme GmbH.' }).waitFor();
     await erin.getByText('No payees yet.').waitFor();
     assert.equal(await erin.getByRole('radio', { name: 'Someone new' }).isChecked(), true);
+  });
+});
+
+describe('direct debits in a browser', () => {
+  let frank;
+  const creditorId = 'DE98ZZZ09999999999';
+  // Each run its own reference: a creditor's reference names one mandate.
+  const reference = `SW-${Date.now()}`;
+  const accountBalance = () => frank.getByTestId('account-balance');
+  const directDebit = (text) => frank.getByTestId('direct-debit').filter({ hasText: text });
+  const mandate = () => frank.getByTestId('mandate').filter({ hasText: reference });
+
+  /** The creditor collects under the mandate (the stand-in gateway plays it); the bank's answer. */
+  async function collect(amount, remittance) {
+    const response = await fetch(`${GATEWAY_URL}/collections`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ creditorId, mandateReference: reference, amount, currency: 'EUR', remittance }),
+    });
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    return JSON.parse(text);
+  }
+
+  async function openDirectDebits() {
+    await frank.getByRole('link', { name: 'Direct debits', exact: true }).click();
+    await heading(frank, 'Direct debits').waitFor();
+  }
+
+  test('a customer gives a mandate, with the creditor identifier checked before it is sent', async () => {
+    frank = await newPage();
+    await signUp(frank, 'Frank Example');
+    await openAccount(frank, { currency: 'EUR', nickname: 'Everyday' });
+    await moveMoney(frank, 'Deposit', '100');
+    await expectBalance(frank, '100.00 EUR');
+
+    await openDirectDebits();
+    await frank.getByText('No mandates yet.').waitFor();
+    await frank.getByText('No direct debits yet.').waitFor();
+    await accountBalance().filter({ hasText: exactly('Balance 100.00 EUR') }).waitFor();
+
+    // Check digits off: refused next to the field before anything is sent.
+    await frank.getByLabel("Creditor's name").fill('Stadtwerke');
+    await frank.getByLabel('Creditor identifier').fill('DE97 ZZZ 0999 9999 999');
+    await frank.getByLabel('Mandate reference').fill(reference);
+    await frank.getByLabel('Limit per collection (optional)').fill('40');
+    await frank.getByRole('button', { name: 'Give mandate' }).click();
+    await frank.getByText('This creditor identifier’s check digits do not match').waitFor();
+    assert.equal(await frank.getByLabel('Creditor identifier').getAttribute('aria-invalid'), 'true');
+    assert.equal(await frank.getByTestId('mandate').count(), 0);
+
+    await frank.getByLabel('Creditor identifier').fill(creditorId);
+    await frank.getByRole('button', { name: 'Give mandate' }).click();
+    await frank.getByTestId('toast').filter({ hasText: 'Mandate for Stadtwerke recorded.' }).waitFor();
+    await mandate().filter({ hasText: 'DE98 ZZZ0 9999 9999 99' }).filter({ hasText: 'Limit 40.00 EUR per collection' }).waitFor();
+    await mandate().getByTestId('mandate-status').filter({ hasText: exactly('Active') }).waitFor();
+    assert.equal(await frank.getByTestId('mandate').count(), 1);
+    await shot(frank, 'direct-debits-mandate');
+  });
+
+  test('the creditor collects, the page follows without a reload, and the customer gets the money back', async (t) => {
+    if (!frank) {
+      t.skip('no customer');
+      return;
+    }
+    await frank.evaluate(() => {
+      window.__sameDirectDebitsPage = true;
+    });
+    const answer = await collect('25.00', 'Electricity 11/2026');
+    assert.equal(answer.status, 'COLLECTED', JSON.stringify(answer));
+    assert.ok(answer.directDebitId, JSON.stringify(answer));
+
+    // The debit's live alert refetches the direct debits and the balance.
+    const electricity = directDebit('Electricity 11/2026');
+    await electricity.getByTestId('direct-debit-status').filter({ hasText: exactly('Collected') }).waitFor();
+    await electricity.getByText('Reference: Electricity 11/2026').waitFor();
+    assert.match(await electricity.textContent(), /Stadtwerke/);
+    assert.equal((await electricity.getByTestId('direct-debit-amount').textContent()).trim(), '-25.00 EUR');
+    await accountBalance().filter({ hasText: exactly('Balance 75.00 EUR') }).waitFor();
+    assert.equal(await frank.evaluate(() => window.__sameDirectDebitsPage), true, 'the page was not reloaded');
+    await shot(frank, 'direct-debits-collected');
+
+    await electricity.getByRole('button', { name: 'Refund 25.00 EUR from Stadtwerke' }).click();
+    await electricity.getByText('Get 25.00 EUR back from Stadtwerke?').waitFor();
+    await electricity.getByRole('button', { name: 'Yes, refund' }).click();
+    await frank.getByTestId('toast').filter({ hasText: 'Refunded 25.00 EUR from Stadtwerke.' }).waitFor();
+    await electricity.getByTestId('direct-debit-status').filter({ hasText: 'Refunded — money back in your account' }).waitFor();
+    await accountBalance().filter({ hasText: exactly('Balance 100.00 EUR') }).waitFor();
+    assert.equal(await electricity.getByRole('button', { name: /^Refund/ }).count(), 0);
+  });
+
+  test('a collection above the limit is refused; a revoked mandate refuses every collection', async (t) => {
+    if (!frank) {
+      t.skip('no customer');
+      return;
+    }
+    const refused = await collect('50.00', 'Electricity 12/2026');
+    assert.equal(refused.status, 'REFUSED', JSON.stringify(refused));
+    assert.equal(refused.code, 'AMOUNT_ABOVE_LIMIT');
+
+    // Nothing moved, so no live alert: a reload shows it.
+    await frank.reload();
+    await heading(frank, 'Direct debits').waitFor();
+    const above = directDebit('Electricity 12/2026');
+    await above.getByTestId('direct-debit-status').filter({ hasText: exactly('Refused') }).waitFor();
+    await above.getByText("Above the mandate's limit.").waitFor();
+    assert.equal((await above.getByTestId('direct-debit-amount').textContent()).trim(), '50.00 EUR');
+    assert.match(await frank.getByTestId('direct-debit').first().textContent(), /Electricity 12\/2026/); // newest first
+    await accountBalance().filter({ hasText: exactly('Balance 100.00 EUR') }).waitFor();
+    await shot(frank, 'direct-debits-refused');
+
+    await mandate().getByRole('button', { name: /^Revoke the mandate for Stadtwerke/ }).click();
+    await mandate().getByRole('button', { name: 'Yes, revoke' }).click();
+    await frank.getByTestId('toast').filter({ hasText: 'Mandate for Stadtwerke revoked.' }).waitFor();
+    await mandate().getByTestId('mandate-status').filter({ hasText: /^\s*Revoked on \d{1,2} \w{3} \d{4}\s*$/ }).waitFor();
+    assert.equal(await mandate().getByRole('button', { name: /^Revoke/ }).count(), 0);
+
+    const afterRevoking = await collect('10.00', 'Electricity 01/2027');
+    assert.equal(afterRevoking.status, 'REFUSED', JSON.stringify(afterRevoking));
+    assert.equal(afterRevoking.code, 'MANDATE_REVOKED');
+    await frank.reload();
+    await heading(frank, 'Direct debits').waitFor();
+    await directDebit('Electricity 01/2027').getByText('You had revoked the mandate.').waitFor();
+
+    await frank.getByRole('link', { name: 'Accounts', exact: true }).click();
+    await heading(frank, 'Your accounts').waitFor();
+    await expectBalance(frank, '100.00 EUR');
   });
 });

@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { isStaff, restore, signOut, useSession } from './auth/session';
+import { DirectDebitsPage } from './directdebits';
 import { Notifications, NotificationsPage, PreferencesPage } from './notifications';
 import { LoanDetail, LoansPage, StaffLoans } from './loans';
 import { PaymentsPage } from './payments';
@@ -27,6 +28,7 @@ export function App() {
   else if (path === '/accounts/new') page = <OpenAccount />;
   else if (path.startsWith('/accounts/')) page = <AccountDetail key={path} id={decodeURIComponent(path.slice('/accounts/'.length))} />;
   else if (path === '/payments') page = <PaymentsPage />;
+  else if (path === '/direct-debits') page = <DirectDebitsPage />;
   else if (path === '/loans') page = <LoansPage />;
   else if (path.startsWith('/loans/')) page = <LoanDetail key={path} id={decodeURIComponent(path.slice('/loans/'.length))} />;
   else if (path === '/staff' && isStaff(session.user)) page = <Staff />;
@@ -54,6 +56,9 @@ export function App() {
             </Link>
             <Link href="/payments" aria-current={path === '/payments' ? 'page' : undefined}>
               Payments
+            </Link>
+            <Link href="/direct-debits" aria-current={path === '/direct-debits' ? 'page' : undefined}>
+              Direct debits
             </Link>
             <Link href="/loans" aria-current={path === '/loans' || path.startsWith('/loans/') ? 'page' : undefined}>
               Loans

@@ -17,3 +17,10 @@ export function formatMoment(moment: string): string {
   const parsed = new Date(moment);
   return Number.isNaN(parsed.getTime()) ? moment : parsed.toLocaleString();
 }
+
+/** The day of a moment (`DateTime`) in the person's own time zone: "25 Nov 2026". */
+export function formatDay(moment: string): string {
+  const parsed = new Date(moment);
+  if (Number.isNaN(parsed.getTime())) return moment;
+  return `${parsed.getDate()} ${MONTHS[parsed.getMonth()]} ${parsed.getFullYear()}`;
+}

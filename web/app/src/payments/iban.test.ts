@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatIban, ibanProblem, isValidIban, mod97, normalizeIban } from './iban';
+import { mod97 } from '../lib/mod97';
+import { formatIban, ibanProblem, isValidIban, normalizeIban } from './iban';
 
 /** Check digits for a country and account part, the way banks make them. */
 function withCheckDigits(country: string, bban: string): string {

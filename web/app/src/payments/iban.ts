@@ -4,6 +4,7 @@
  * digits right by ISO 7064 mod 97-10. The same rules as the service, so a typo is caught next to
  * the field; the service checks again.
  */
+import { mod97 } from '../lib/mod97';
 
 export const IBAN_EXAMPLE = 'DE89 3704 0044 0532 0130 00';
 
@@ -16,17 +17,6 @@ export function normalizeIban(input: string): string {
 /** "DE89370400440532013000" → "DE89 3704 0044 0532 0130 00", the way IBANs are printed. */
 export function formatIban(iban: string): string {
   return normalizeIban(iban).replace(/(.{4})(?=.)/g, '$1 ');
-}
-
-/** The remainder modulo 97 of digits and letters (A = 10 … Z = 35), read left to right. */
-export function mod97(text: string): number {
-  let remainder = 0;
-  for (const char of text) {
-    const value = parseInt(char, 36);
-    if (Number.isNaN(value)) throw new Error(`not a letter or digit: ${char}`);
-    remainder = value < 10 ? (remainder * 10 + value) % 97 : (remainder * 100 + value) % 97;
-  }
-  return remainder;
 }
 
 /** What is wrong with an IBAN as typed, or undefined when the service will take it. */
