@@ -54,6 +54,24 @@ describe('alertText', () => {
     expect(alertText({ ...back, description: 'Correction' })).toBe('A payment of 10.00 EUR came back to Savings pot. Balance 100.00 EUR.');
   });
 
+  it('names the creditor of a direct debit and of its refund', () => {
+    const collected = alert({
+      direction: 'DEBIT',
+      transaction: { id: 't', kind: 'EXTERNAL_PAYMENT' },
+      amount: { amount: '25.00', currency: 'EUR' },
+      balanceAfter: { amount: '75', currency: 'EUR' },
+      description: 'Direct debit by Stadtwerke',
+    });
+    expect(alertText(collected)).toBe('Stadtwerke collected 25.00 EUR from Savings pot by direct debit. Balance 75.00 EUR.');
+    const refunded = alert({
+      transaction: { id: 't', kind: 'REVERSAL' },
+      amount: { amount: '25.00', currency: 'EUR' },
+      balanceAfter: { amount: '100', currency: 'EUR' },
+      description: 'Refunded direct debit by Stadtwerke',
+    });
+    expect(alertText(refunded)).toBe('Your direct debit of 25.00 EUR to Stadtwerke was refunded to Savings pot. Balance 100.00 EUR.');
+  });
+
   it('uses the spaced account number without a nickname, the currency decimals and the description', () => {
     const text = alertText(
       alert({

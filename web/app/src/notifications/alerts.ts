@@ -44,6 +44,12 @@ function creditorOf(description: string | null | undefined): string | undefined 
   return match?.[1].trim() || undefined;
 }
 
+/** "Direct debit by Stadtwerke" or "Refunded direct debit by Stadtwerke" → "Stadtwerke". */
+function collectorOf(description: string | null | undefined): string | undefined {
+  const match = /^(?:refunded )?direct debit by (.+)$/i.exec(description?.trim() ?? '');
+  return match?.[1].trim() || undefined;
+}
+
 /** "Received 25.50 EUR on Savings pot: Rent. Balance 125.50 EUR." */
 export function alertText(alert: AlertLike): string {
   const money = formatMoney(alert.amount.amount.replace(/^[-+]/, ''), alert.amount.currency);
@@ -51,8 +57,12 @@ export function alertText(alert: AlertLike): string {
   const kind = alert.transaction.kind;
   // A payment to another bank names its creditor in the description ("Payment to Acme").
   const creditor = kind === 'EXTERNAL_PAYMENT' || kind === 'REVERSAL' ? creditorOf(alert.description) : undefined;
+  // A creditor's direct debit (and its refund) names the creditor ("Direct debit by Stadtwerke").
+  const collector = kind === 'EXTERNAL_PAYMENT' || kind === 'REVERSAL' ? collectorOf(alert.description) : undefined;
   let what: string;
-  if (alert.direction === 'CREDIT') {
+  if (collector && alert.direction === 'CREDIT') what = `Your direct debit of ${money} to ${collector} was refunded to ${name}`;
+  else if (collector) what = `${collector} collected ${money} from ${name} by direct debit`;
+  else if (alert.direction === 'CREDIT') {
     if (kind === 'DEPOSIT') what = `Deposited ${money} into ${name}`;
     else if (kind === 'LOAN_DISBURSEMENT') what = `Your loan of ${money} was paid into ${name}`;
     else if (kind === 'REVERSAL') {
