@@ -1,10 +1,11 @@
 //! The payments service's schema: payees, payments to other banks, the payment gateway's
-//! callbacks already applied, the outbox, and direct debits (mandates and collections).
+//! callbacks already applied, the outbox, direct debits (mandates and collections) and standing orders.
 
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
 mod m20261126_000002_direct_debits;
+mod m20261126_000003_standing_orders;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261126_000002_direct_debits::Migration),
+            Box::new(m20261126_000003_standing_orders::Migration),
         ]
     }
 }

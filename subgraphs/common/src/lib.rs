@@ -8,7 +8,7 @@
 //! - [`db`]: the pooled SeaORM connection to the service's own PostgreSQL schema;
 //! - [`auth`]: access-token verification against the users service's JWKS, and the principal;
 //! - [`error`]: the error type whose `extensions.code` is the public contract;
-//! - [`money`]: currencies and amounts in integer minor units;
+//! - [`money`]: currencies and amounts in integer minor units; [`calendar`]: the `Date` scalar;
 //! - [`events`], [`outbox`], [`kafka`]: domain events, written in the business transaction
 //!   and relayed to Kafka;
 //! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown);
@@ -16,6 +16,7 @@
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 
 pub mod auth;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod consumer;

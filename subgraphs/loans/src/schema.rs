@@ -5,10 +5,9 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     dataloader::{DataLoader, Loader},
-    Context, EmptySubscription, InputObject, InputValueError, InputValueResult, Object, Scalar,
-    ScalarType, Schema, SimpleObject, Value, ID,
+    Context, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
@@ -40,26 +39,7 @@ fn context<'a>(ctx: &Context<'a>) -> &'a LoansContext {
     ctx.data_unchecked::<LoansContext>()
 }
 
-/// A calendar date, `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Date(pub NaiveDate);
-
-/// A calendar date in ISO 8601 form, e.g. "2026-12-24".
-#[Scalar(name = "Date")]
-impl ScalarType for Date {
-    fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| InputValueError::custom("dates are written YYYY-MM-DD")),
-            _ => Err(InputValueError::expected_type(value)),
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
-    }
-}
+pub use bank_common::calendar::Date;
 
 fn money(minor: i64, currency: &str) -> async_graphql::Result<Money> {
     let currency = Currency::parse(currency).map_err(ApiError::internal_msg)?;

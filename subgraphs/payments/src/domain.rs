@@ -1,5 +1,6 @@
 //! The rules of payments, free of I/O.
 
+use chrono::{Datelike, NaiveDate};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -253,6 +254,112 @@ pub fn mandate_refusal(
     }
 }
 
+/// How often a standing order pays.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    /// Every seven days from the first date.
+    Weekly,
+    /// On the first date's day of every month (the month's last day when it is shorter).
+    Monthly,
+}
+
+impl Frequency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::Weekly => "WEEKLY",
+            Frequency::Monthly => "MONTHLY",
+        }
+    }
+
+    pub fn from_db(text: &str) -> Self {
+        if text == "WEEKLY" {
+            Frequency::Weekly
+        } else {
+            Frequency::Monthly
+        }
+    }
+}
+
+/// Whether a standing order still pays.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StandingOrderStatus {
+    /// Pays on `nextRunOn`.
+    Active,
+    /// Cancelled by the customer: no further payments.
+    Cancelled,
+    /// Its last date has been paid.
+    Ended,
+}
+
+impl StandingOrderStatus {
+    pub fn from_db(text: &str) -> Self {
+        match text {
+            "ACTIVE" => StandingOrderStatus::Active,
+            "CANCELLED" => StandingOrderStatus::Cancelled,
+            _ => StandingOrderStatus::Ended,
+        }
+    }
+}
+
+/// How far ahead a standing order's first date may be.
+pub const MAX_START_AHEAD_DAYS: i64 = 366;
+
+/// The date after `run_on` on which a standing order that started on `start_on` pays: seven
+/// days later, or the same day of the next month as `start_on` (the month's last day if it has
+/// fewer days), so an order started on 31 January pays on 28 or 29 February, then 31 March.
+pub fn next_run(frequency: Frequency, start_on: NaiveDate, run_on: NaiveDate) -> NaiveDate {
+    match frequency {
+        Frequency::Weekly => run_on + chrono::Duration::days(7),
+        Frequency::Monthly => {
+            let (year, month) = if run_on.month() == 12 {
+                (run_on.year() + 1, 1)
+            } else {
+                (run_on.year(), run_on.month() + 1)
+            };
+            let last = last_day_of_month(year, month);
+            NaiveDate::from_ymd_opt(year, month, start_on.day().min(last))
+                .expect("a day within the month")
+        }
+    }
+}
+
+fn last_day_of_month(year: i32, month: u32) -> u32 {
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(next_year, next_month, 1)
+        .and_then(|first| first.pred_opt())
+        .map(|last| last.day())
+        .expect("a valid month")
+}
+
+/// Checks a standing order's dates against `today`: the first date from today up to a year
+/// ahead, the last (if any) not before the first. Returns the field at fault and why.
+pub fn check_schedule(
+    today: NaiveDate,
+    start_on: NaiveDate,
+    end_on: Option<NaiveDate>,
+) -> Result<(), (&'static str, String)> {
+    if start_on < today {
+        return Err(("startOn", "the first payment cannot be in the past".into()));
+    }
+    if start_on > today + chrono::Duration::days(MAX_START_AHEAD_DAYS) {
+        return Err((
+            "startOn",
+            "the first payment is at most a year ahead".into(),
+        ));
+    }
+    if end_on.is_some_and(|end| end < start_on) {
+        return Err((
+            "endOn",
+            "the last payment cannot come before the first".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The signature a gateway callback carries: `sha256=<hex HMAC-SHA256 of the body>`.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
@@ -395,6 +502,51 @@ mod tests {
         assert_eq!(
             mandate_refusal(MandateStatus::Revoked, "EUR", None, "EUR", 100).map(|r| r.0),
             Some("MANDATE_REVOKED")
+        );
+    }
+
+    #[test]
+    fn monthly_orders_keep_their_day_and_fall_back_to_short_months_ends() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let start = d(2027, 1, 31);
+        let feb = next_run(Frequency::Monthly, start, start);
+        assert_eq!(feb, d(2027, 2, 28));
+        assert_eq!(next_run(Frequency::Monthly, start, feb), d(2027, 3, 31));
+        assert_eq!(
+            next_run(Frequency::Monthly, d(2028, 1, 30), d(2028, 1, 30)),
+            d(2028, 2, 29)
+        );
+        assert_eq!(
+            next_run(Frequency::Monthly, d(2026, 12, 15), d(2026, 12, 15)),
+            d(2027, 1, 15)
+        );
+        assert_eq!(
+            next_run(Frequency::Weekly, d(2026, 12, 29), d(2026, 12, 29)),
+            d(2027, 1, 5)
+        );
+    }
+
+    #[test]
+    fn a_schedule_starts_from_today_within_a_year_and_ends_after_it_starts() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let day = chrono::Duration::days(1);
+        assert!(check_schedule(today, today, None).is_ok());
+        assert!(check_schedule(today, today, Some(today)).is_ok());
+        assert_eq!(
+            check_schedule(today, today - day, None).unwrap_err().0,
+            "startOn"
+        );
+        assert_eq!(
+            check_schedule(today, today + day * 367, None)
+                .unwrap_err()
+                .0,
+            "startOn"
+        );
+        assert_eq!(
+            check_schedule(today, today + day, Some(today))
+                .unwrap_err()
+                .0,
+            "endOn"
         );
     }
 }

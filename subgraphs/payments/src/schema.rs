@@ -1,5 +1,6 @@
 //! The payments subgraph's GraphQL API: payees, `Payment @key(id)`, `User.payments`, sending
-//! money to an account at another bank, and direct debit mandates with their collections.
+//! money to an account at another bank, standing orders, and direct debit mandates with their
+//! collections.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use bank_common::{
     auth::ContextAuth,
+    calendar::Date,
     internal,
     money::{format_minor, graphql::Decimal, graphql::Money, parse_minor, Currency},
     pagination::{decode_cursor, encode_cursor, page_size, PageInfo},
@@ -24,11 +26,11 @@ use bank_common::{
 use crate::{
     collections,
     domain::{
-        parse_mandate_reference, parse_name, parse_remittance, CreditorId, DirectDebitStatus, Iban,
-        MandateStatus, PaymentStatus,
+        check_schedule, parse_mandate_reference, parse_name, parse_remittance, CreditorId,
+        DirectDebitStatus, Frequency, Iban, MandateStatus, PaymentStatus, StandingOrderStatus,
     },
     ledger::{Caller, LedgerClient, PaymentMovement, Refused},
-    store::{self, DirectDebitRow, MandateRow, PayeeRow, PaymentRow},
+    store::{self, DirectDebitRow, MandateRow, PayeeRow, PaymentRow, StandingOrderRow},
 };
 
 pub type PaymentsSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -180,6 +182,102 @@ pub struct PaymentEdge {
 pub struct PaymentConnection {
     pub edges: Vec<PaymentEdge>,
     pub page_info: PageInfo,
+}
+
+/// A payment to the same creditor, weekly or monthly, made by the bank on each due date.
+pub struct StandingOrder(StandingOrderRow);
+
+#[Object]
+impl StandingOrder {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The account each payment leaves.
+    async fn from_account(&self) -> AccountRef {
+        AccountRef {
+            id: ID(self.0.from_account_id.to_string()),
+        }
+    }
+
+    async fn creditor_name(&self) -> &str {
+        &self.0.creditor_name
+    }
+
+    async fn creditor_iban(&self) -> &str {
+        &self.0.creditor_iban
+    }
+
+    /// Each payment's amount.
+    async fn amount(&self) -> async_graphql::Result<Money> {
+        let currency = Currency::parse(&self.0.currency).map_err(ApiError::internal_msg)?;
+        Ok(Money::new(self.0.amount_minor, currency))
+    }
+
+    async fn remittance(&self) -> Option<&str> {
+        self.0.remittance.as_deref()
+    }
+
+    async fn frequency(&self) -> Frequency {
+        Frequency::from_db(&self.0.frequency)
+    }
+
+    async fn start_on(&self) -> Date {
+        Date(self.0.start_on)
+    }
+
+    /// The last date it pays on, if it ends.
+    async fn end_on(&self) -> Option<Date> {
+        self.0.end_on.map(Date)
+    }
+
+    /// The next date it pays on; none once cancelled or ended.
+    async fn next_run_on(&self) -> Option<Date> {
+        self.0.next_run_on.map(Date)
+    }
+
+    async fn last_run_on(&self) -> Option<Date> {
+        self.0.last_run_on.map(Date)
+    }
+
+    /// How many dates it has paid (a refused payment counts: its date is over).
+    async fn runs(&self) -> i32 {
+        self.0.runs
+    }
+
+    async fn status(&self) -> StandingOrderStatus {
+        StandingOrderStatus::from_db(&self.0.status)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The payments it made, newest first.
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<PaymentConnection> {
+        let limit = page_size(first)?;
+        let before = after
+            .as_deref()
+            .map(|cursor| decode_cursor("p", cursor))
+            .transpose()?;
+        let mut rows = store::payments_of_standing_order(
+            &context(ctx).db,
+            self.0.owner_id,
+            self.0.id,
+            before.unwrap_or(i64::MAX),
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        Ok(payment_page(rows, has_next_page, before.is_some()))
+    }
 }
 
 /// Consent the customer gave a creditor to collect from one of their accounts (a SEPA
@@ -379,6 +477,29 @@ async fn direct_debit_page(
     })
 }
 
+fn payment_page(
+    rows: Vec<PaymentRow>,
+    has_next_page: bool,
+    has_previous_page: bool,
+) -> PaymentConnection {
+    let edges: Vec<PaymentEdge> = rows
+        .into_iter()
+        .map(|row| PaymentEdge {
+            cursor: encode_cursor("p", row.seq),
+            node: row.into(),
+        })
+        .collect();
+    PaymentConnection {
+        page_info: PageInfo {
+            has_next_page,
+            has_previous_page,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        },
+        edges,
+    }
+}
+
 /// The users service's `User`, extended here with payees, payments and direct debits.
 pub struct UserRef {
     id: Uuid,
@@ -428,22 +549,7 @@ impl UserRef {
         .map_err(ApiError::from)?;
         let has_next_page = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        let edges: Vec<PaymentEdge> = rows
-            .into_iter()
-            .map(|row| PaymentEdge {
-                cursor: encode_cursor("p", row.seq),
-                node: row.into(),
-            })
-            .collect();
-        Ok(PaymentConnection {
-            page_info: PageInfo {
-                has_next_page,
-                has_previous_page: before.is_some(),
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
-            edges,
-        })
+        Ok(payment_page(rows, has_next_page, before.is_some()))
     }
 
     /// The user's direct debit mandates: active first, then newest first.
@@ -456,6 +562,21 @@ impl UserRef {
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(Mandate).collect())
+    }
+
+    /// The user's standing orders: active first, then newest first.
+    async fn standing_orders(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<StandingOrder>> {
+        let principal = ctx.principal()?;
+        if !principal.can_access(self.id) {
+            return Err(ApiError::forbidden().into());
+        }
+        let rows = store::standing_orders_of(&context(ctx).db, self.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(StandingOrder).collect())
     }
 
     /// Collections from the user's accounts under their mandates, newest first.
@@ -547,6 +668,25 @@ pub struct CreateMandateInput {
     pub max_amount: Option<Decimal>,
 }
 
+#[derive(InputObject)]
+pub struct CreateStandingOrderInput {
+    /// One of the caller's accounts; the payments are in its currency.
+    pub from_account_id: ID,
+    /// A saved payee, or `creditorName` and `creditorIban`.
+    pub payee_id: Option<ID>,
+    pub creditor_name: Option<String>,
+    pub creditor_iban: Option<String>,
+    pub amount: Decimal,
+    /// What the creditor sees with each payment: at most 140 characters.
+    pub remittance: Option<String>,
+    pub frequency: Frequency,
+    /// The first payment's date: today (UTC) up to a year ahead.
+    pub start_on: Date,
+    /// The last date it may pay on; it runs until cancelled if absent.
+    pub end_on: Option<Date>,
+    pub idempotency_key: String,
+}
+
 pub struct Query;
 
 #[Object(name = "Query")]
@@ -567,6 +707,23 @@ impl Query {
         {
             Some(row) if principal.can_access(row.owner_id) => Ok(Mandate(row)),
             _ => Err(ApiError::NotFound("mandate").into()),
+        }
+    }
+
+    /// One of the caller's standing orders (any for staff); `NOT_FOUND` otherwise.
+    async fn standing_order(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<StandingOrder> {
+        let principal = ctx.principal()?;
+        let id = parse_id(&id, "standing order")?;
+        match store::find_standing_order(&context(ctx).db, id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            Some(row) if principal.can_access(row.owner_id) => Ok(StandingOrder(row)),
+            _ => Err(ApiError::NotFound("standing order").into()),
         }
     }
 
@@ -625,6 +782,85 @@ impl Mutation {
         Ok(store::remove_payee(&context(ctx).db, principal.user_id, id)
             .await
             .map_err(ApiError::from)?)
+    }
+
+    /// Sets up a standing order: the bank pays the creditor the amount from the account on
+    /// `startOn` and then every week or month, until `endOn` or until cancelled. Each payment is
+    /// an ordinary payment (`sendPayment`'s rules, the gateway, returns); one refused for lack
+    /// of funds fails alone and the order goes on. At most 20 active. Safe to retry with the
+    /// same `idempotencyKey`.
+    async fn create_standing_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateStandingOrderInput,
+    ) -> async_graphql::Result<StandingOrder> {
+        let principal = ctx.principal()?;
+        let key = internal::idempotency_key(&input.idempotency_key)?;
+        let payments = context(ctx);
+        let (creditor_name, creditor_iban) = creditor(
+            payments,
+            principal.user_id,
+            &input.payee_id,
+            &input.creditor_name,
+            &input.creditor_iban,
+        )
+        .await?;
+        let remittance = parse_remittance(input.remittance.as_deref())
+            .map_err(|msg| ApiError::bad_input("remittance", msg))?;
+        check_schedule(
+            Utc::now().date_naive(),
+            input.start_on.0,
+            input.end_on.map(|d| d.0),
+        )
+        .map_err(|(field, msg)| ApiError::bad_input(field, msg))?;
+        let from = parse_id(&input.from_account_id, "account")?;
+        let token = BearerToken::of(ctx)?;
+        let account = payments.ledger.account(&token, from).await?;
+        if account.owner_id != principal.user_id {
+            // The bank pays from an account on its holder's standing instruction only.
+            return Err(ApiError::NotFound("account").into());
+        }
+        let currency = Currency::parse(&account.currency).map_err(ApiError::internal_msg)?;
+        let amount_minor = match parse_minor(&input.amount.0, currency) {
+            Ok(minor) if minor > 0 => minor,
+            Ok(_) => {
+                return Err(ApiError::bad_input("amount", "the amount must be positive").into())
+            }
+            Err(message) => return Err(ApiError::bad_input("amount", message).into()),
+        };
+        let row = store::create_standing_order(
+            &payments.db,
+            store::NewStandingOrder {
+                owner_id: principal.user_id,
+                from_account_id: from,
+                creditor_name,
+                creditor_iban,
+                currency: currency.code().to_string(),
+                amount_minor,
+                remittance,
+                frequency: input.frequency,
+                start_on: input.start_on.0,
+                end_on: input.end_on.map(|d| d.0),
+                key,
+            },
+        )
+        .await?;
+        payments.wake.notify_one();
+        tracing::info!(standing_order_id = %row.id, owner = %row.owner_id, "standing order set up");
+        Ok(StandingOrder(row))
+    }
+
+    /// Cancels one of the caller's standing orders: it makes no further payment. Payments it
+    /// already made go on. Cancelling one that is over changes nothing.
+    async fn cancel_standing_order(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<StandingOrder> {
+        let principal = ctx.principal()?;
+        let id = parse_id(&id, "standing order")?;
+        let row = store::cancel_standing_order(&context(ctx).db, principal.user_id, id).await?;
+        Ok(StandingOrder(row))
     }
 
     /// Records a direct debit mandate: the creditor may then collect from the account, within
@@ -751,30 +987,14 @@ impl Mutation {
         let principal = ctx.principal()?;
         let key = internal::idempotency_key(&input.idempotency_key)?;
         let payments = context(ctx);
-        let (creditor_name, creditor_iban) =
-            match (&input.payee_id, &input.creditor_name, &input.creditor_iban) {
-                (Some(id), None, None) => {
-                    let id = parse_id(id, "payee")?;
-                    let payee = store::find_payee(&payments.db, principal.user_id, id)
-                        .await?
-                        .ok_or(ApiError::NotFound("payee"))?;
-                    (payee.name, payee.iban)
-                }
-                (None, Some(name), Some(iban)) => (
-                    parse_name(name).map_err(|msg| ApiError::bad_input("creditorName", msg))?,
-                    Iban::parse(iban)
-                        .map_err(|msg| ApiError::bad_input("creditorIban", msg))?
-                        .as_str()
-                        .to_string(),
-                ),
-                _ => {
-                    return Err(ApiError::bad_input(
-                        "payeeId",
-                        "give a payeeId, or both creditorName and creditorIban",
-                    )
-                    .into())
-                }
-            };
+        let (creditor_name, creditor_iban) = creditor(
+            payments,
+            principal.user_id,
+            &input.payee_id,
+            &input.creditor_name,
+            &input.creditor_iban,
+        )
+        .await?;
         let remittance = parse_remittance(input.remittance.as_deref())
             .map_err(|msg| ApiError::bad_input("remittance", msg))?;
         let from = parse_id(&input.from_account_id, "account")?;
@@ -803,6 +1023,7 @@ impl Mutation {
                 remittance,
                 key,
                 initiated_by: principal.user_id,
+                standing_order_id: None,
             },
         )
         .await?;
@@ -842,6 +1063,36 @@ impl Mutation {
             // recovery, asks the ledger again (which moves the money at most once).
             Err(Refused::Unknown(err)) => Err(err.into()),
         }
+    }
+}
+
+/// Who a payment goes to: one of the caller's saved payees, or a name and IBAN typed in.
+async fn creditor(
+    payments: &PaymentsContext,
+    owner: Uuid,
+    payee_id: &Option<ID>,
+    name: &Option<String>,
+    iban: &Option<String>,
+) -> ApiResult<(String, String)> {
+    match (payee_id, name, iban) {
+        (Some(id), None, None) => {
+            let id = parse_id(id, "payee")?;
+            let payee = store::find_payee(&payments.db, owner, id)
+                .await?
+                .ok_or(ApiError::NotFound("payee"))?;
+            Ok((payee.name, payee.iban))
+        }
+        (None, Some(name), Some(iban)) => Ok((
+            parse_name(name).map_err(|msg| ApiError::bad_input("creditorName", msg))?,
+            Iban::parse(iban)
+                .map_err(|msg| ApiError::bad_input("creditorIban", msg))?
+                .as_str()
+                .to_string(),
+        )),
+        _ => Err(ApiError::bad_input(
+            "payeeId",
+            "give a payeeId, or both creditorName and creditorIban",
+        )),
     }
 }
 

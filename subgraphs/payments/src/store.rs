@@ -75,6 +75,8 @@ pub mod payments {
         pub initiated_by: Uuid,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// The standing order it was made for, if any.
+        pub standing_order_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -178,6 +180,7 @@ pub struct NewPayment {
     pub remittance: Option<String>,
     pub key: String,
     pub initiated_by: Uuid,
+    pub standing_order_id: Option<Uuid>,
 }
 
 /// A row recorded now, or one recorded before under the same key.
@@ -192,8 +195,9 @@ pub async fn record_payment(db: &DatabaseConnection, new: NewPayment) -> ApiResu
     let inserted = payments::Entity::find()
         .from_raw_sql(stmt(
             "INSERT INTO payments (owner_id, id, from_account_id, creditor_name, creditor_iban, \
-               currency, amount_minor, remittance, idempotency_key, status, initiated_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'PENDING', $10, $11, $11) \
+               currency, amount_minor, remittance, idempotency_key, status, initiated_by, created_at, updated_at, \
+               standing_order_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'PENDING', $10, $11, $11, $12) \
              ON CONFLICT (owner_id, idempotency_key) DO NOTHING RETURNING *",
             [
                 new.owner_id.into(),
@@ -207,6 +211,7 @@ pub async fn record_payment(db: &DatabaseConnection, new: NewPayment) -> ApiResu
                 new.key.clone().into(),
                 new.initiated_by.into(),
                 now.into(),
+                new.standing_order_id.into(),
             ],
         ))
         .one(db)
@@ -1006,4 +1011,255 @@ pub async fn retry_direct_debit_later(
     ))
     .await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standing orders
+
+/// Active standing orders a customer may hold.
+pub const MAX_STANDING_ORDERS_PER_OWNER: u64 = 20;
+
+pub mod standing_orders {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "standing_orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub owner_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub seq: i64,
+        pub from_account_id: Uuid,
+        pub creditor_name: String,
+        pub creditor_iban: String,
+        pub currency: String,
+        pub amount_minor: i64,
+        pub remittance: Option<String>,
+        pub frequency: String,
+        pub start_on: Date,
+        pub end_on: Option<Date>,
+        pub next_run_on: Option<Date>,
+        pub last_run_on: Option<Date>,
+        pub runs: i32,
+        pub status: String,
+        pub idempotency_key: String,
+        pub leased_until: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub type StandingOrderRow = standing_orders::Model;
+
+pub struct NewStandingOrder {
+    pub owner_id: Uuid,
+    pub from_account_id: Uuid,
+    pub creditor_name: String,
+    pub creditor_iban: String,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub remittance: Option<String>,
+    pub frequency: crate::domain::Frequency,
+    pub start_on: chrono::NaiveDate,
+    pub end_on: Option<chrono::NaiveDate>,
+    pub key: String,
+}
+
+/// Records a standing order once per idempotency key; at most
+/// `MAX_STANDING_ORDERS_PER_OWNER` active.
+pub async fn create_standing_order(
+    db: &DatabaseConnection,
+    new: NewStandingOrder,
+) -> ApiResult<StandingOrderRow> {
+    let txn = db.begin().await?;
+    txn.execute(stmt(
+        "SELECT pg_advisory_xact_lock(hashtext('payments.standing_orders:' || $1::text))",
+        [new.owner_id.into()],
+    ))
+    .await?;
+    let existing = standing_orders::Entity::find()
+        .filter(standing_orders::Column::OwnerId.eq(new.owner_id))
+        .filter(standing_orders::Column::IdempotencyKey.eq(new.key.clone()))
+        .one(&txn)
+        .await?;
+    if let Some(existing) = existing {
+        let same = existing.from_account_id == new.from_account_id
+            && existing.creditor_iban == new.creditor_iban
+            && existing.amount_minor == new.amount_minor
+            && existing.frequency == new.frequency.as_str()
+            && existing.start_on == new.start_on
+            && existing.end_on == new.end_on
+            && existing.remittance == new.remittance;
+        return if same {
+            Ok(existing)
+        } else {
+            Err(ApiError::IdempotencyKeyReused)
+        };
+    }
+    let active = standing_orders::Entity::find()
+        .filter(standing_orders::Column::OwnerId.eq(new.owner_id))
+        .filter(standing_orders::Column::Status.eq("ACTIVE"))
+        .count(&txn)
+        .await?;
+    if active >= MAX_STANDING_ORDERS_PER_OWNER {
+        return Err(ApiError::LimitExceeded(format!(
+            "a customer may hold at most {MAX_STANDING_ORDERS_PER_OWNER} active standing orders"
+        )));
+    }
+    let row = standing_orders::Entity::find()
+        .from_raw_sql(stmt(
+            "INSERT INTO standing_orders (owner_id, id, from_account_id, creditor_name, creditor_iban, \
+               currency, amount_minor, remittance, frequency, start_on, end_on, next_run_on, status, \
+               idempotency_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, 'ACTIVE', $12) RETURNING *",
+            [
+                new.owner_id.into(),
+                Uuid::now_v7().into(),
+                new.from_account_id.into(),
+                new.creditor_name.into(),
+                new.creditor_iban.into(),
+                new.currency.into(),
+                new.amount_minor.into(),
+                new.remittance.into(),
+                new.frequency.as_str().into(),
+                new.start_on.into(),
+                new.end_on.into(),
+                new.key.into(),
+            ],
+        ))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::internal_msg("the inserted standing order vanished"))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn find_standing_order(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<StandingOrderRow>, DbErr> {
+    standing_orders::Entity::find()
+        .filter(standing_orders::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+/// A customer's standing orders, active first, then newest first.
+pub async fn standing_orders_of(
+    db: &impl ConnectionTrait,
+    owner_id: Uuid,
+) -> Result<Vec<StandingOrderRow>, DbErr> {
+    standing_orders::Entity::find()
+        .filter(standing_orders::Column::OwnerId.eq(owner_id))
+        .order_by_asc(standing_orders::Column::Status)
+        .order_by_desc(standing_orders::Column::Seq)
+        .all(db)
+        .await
+}
+
+/// Cancels an active standing order; cancelling one that is over changes nothing.
+pub async fn cancel_standing_order(
+    db: &DatabaseConnection,
+    owner_id: Uuid,
+    id: Uuid,
+) -> ApiResult<StandingOrderRow> {
+    let cancelled = standing_orders::Entity::find()
+        .from_raw_sql(stmt(
+            "UPDATE standing_orders SET status = 'CANCELLED', next_run_on = NULL, updated_at = now() \
+             WHERE owner_id = $1 AND id = $2 AND status = 'ACTIVE' RETURNING *",
+            [owner_id.into(), id.into()],
+        ))
+        .one(db)
+        .await?;
+    match cancelled {
+        Some(row) => Ok(row),
+        None => standing_orders::Entity::find_by_id((owner_id, id))
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("standing order")),
+    }
+}
+
+/// Takes up to `batch` active standing orders due on or before `today`, for `lease`.
+pub async fn lease_due_standing_orders(
+    db: &DatabaseConnection,
+    today: chrono::NaiveDate,
+    batch: u64,
+    lease: std::time::Duration,
+) -> Result<Vec<StandingOrderRow>, DbErr> {
+    standing_orders::Entity::find()
+        .from_raw_sql(stmt(
+            "UPDATE standing_orders SET leased_until = now() + make_interval(secs => $3) \
+             WHERE (owner_id, id) IN ( \
+               SELECT owner_id, id FROM standing_orders \
+                WHERE status = 'ACTIVE' AND next_run_on <= $1 \
+                  AND (leased_until IS NULL OR leased_until < now()) \
+                ORDER BY next_run_on LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+            [
+                today.into(),
+                (batch as i64).into(),
+                lease.as_secs_f64().into(),
+            ],
+        ))
+        .all(db)
+        .await
+}
+
+/// Moves a standing order past `ran_on` (paid): to `next`, or `ENDED` when `next` is past its
+/// last date. Guarded by `ran_on`, so a second worker that paid the same date changes nothing.
+pub async fn advance_standing_order(
+    db: &DatabaseConnection,
+    id: Uuid,
+    ran_on: chrono::NaiveDate,
+    next: chrono::NaiveDate,
+) -> Result<(), DbErr> {
+    db.execute(stmt(
+        "UPDATE standing_orders SET \
+           status = CASE WHEN end_on IS NOT NULL AND $3 > end_on THEN 'ENDED' ELSE status END, \
+           next_run_on = CASE WHEN end_on IS NOT NULL AND $3 > end_on THEN NULL ELSE $3 END, \
+           last_run_on = $2, runs = runs + 1, leased_until = NULL, updated_at = now() \
+         WHERE id = $1 AND status = 'ACTIVE' AND next_run_on = $2",
+        [id.into(), ran_on.into(), next.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Lets another worker take a standing order again after `delay`.
+pub async fn release_standing_order(
+    db: &DatabaseConnection,
+    id: Uuid,
+    delay: std::time::Duration,
+) -> Result<(), DbErr> {
+    db.execute(stmt(
+        "UPDATE standing_orders SET leased_until = now() + make_interval(secs => $2) WHERE id = $1",
+        [id.into(), delay.as_secs_f64().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The payments a standing order made, newest first.
+pub async fn payments_of_standing_order(
+    db: &impl ConnectionTrait,
+    owner_id: Uuid,
+    standing_order_id: Uuid,
+    before: i64,
+    limit: u64,
+) -> Result<Vec<PaymentRow>, DbErr> {
+    payments::Entity::find()
+        .filter(payments::Column::OwnerId.eq(owner_id))
+        .filter(payments::Column::StandingOrderId.eq(standing_order_id))
+        .filter(payments::Column::Seq.lt(before))
+        .order_by_desc(payments::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
 }

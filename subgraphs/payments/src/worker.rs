@@ -12,6 +12,9 @@
 //!    by the payment, so if it was posted the first time, nothing moves twice.
 //! 4. The same for direct debits: `PENDING` collections older than the grace period get their
 //!    debit asked for again, and `REFUNDING` ones get their refund posted.
+//! 5. Standing orders due today (or before, if the service was down) make their payment: an
+//!    ordinary payment keyed by the order and the date, debited with the service token, then
+//!    queued for the gateway like any other. Each date is paid once, however often it is tried.
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,10 +25,10 @@ use bank_common::money::{format_minor, Currency};
 
 use crate::{
     collections,
-    domain::{backoff, DirectDebitStatus, PaymentStatus},
+    domain::{backoff, next_run, DirectDebitStatus, Frequency, PaymentStatus},
     gateway::{GatewayClient, Submitted},
     ledger::{Caller, LedgerClient, PaymentMovement, Refused},
-    store::{self, PaymentRow},
+    store::{self, PaymentRow, StandingOrderRow},
 };
 
 #[derive(Clone)]
@@ -100,7 +103,63 @@ impl Worker {
                 }
             }
         }
-        handled + self.direct_debits(recovery_cutoff).await
+        handled + self.direct_debits(recovery_cutoff).await + self.standing_orders().await
+    }
+
+    /// Makes the payments of standing orders that are due; returns how many orders it handled.
+    async fn standing_orders(&self) -> usize {
+        let today = chrono::Utc::now().date_naive();
+        let leased =
+            match store::lease_due_standing_orders(&self.db, today, BATCH, self.settings.lease)
+                .await
+            {
+                Ok(rows) => rows,
+                Err(err) => {
+                    tracing::warn!(error = %err, "leasing standing orders failed; retrying later");
+                    return 0;
+                }
+            };
+        for order in &leased {
+            if let Err(err) = self.pay_standing_order(order).await {
+                tracing::warn!(standing_order_id = %order.id, error = ?err, "a standing order's payment failed; retrying later");
+                let _ = store::release_standing_order(&self.db, order.id, self.delay(1)).await;
+            }
+        }
+        leased.len()
+    }
+
+    async fn pay_standing_order(&self, order: &StandingOrderRow) -> anyhow::Result<()> {
+        let Some(run_on) = order.next_run_on else {
+            return Ok(());
+        };
+        let recorded = store::record_payment(
+            &self.db,
+            store::NewPayment {
+                owner_id: order.owner_id,
+                from_account_id: order.from_account_id,
+                creditor_name: order.creditor_name.clone(),
+                creditor_iban: order.creditor_iban.clone(),
+                currency: order.currency.clone(),
+                amount_minor: order.amount_minor,
+                remittance: order.remittance.clone(),
+                key: format!("standing-order:{}:{run_on}", order.id),
+                initiated_by: order.owner_id,
+                standing_order_id: Some(order.id),
+            },
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!(err.message()))?;
+        let (store::Recorded::New(payment) | store::Recorded::Existing(payment)) = recorded;
+        if PaymentStatus::from_db(&payment.status) == PaymentStatus::Pending {
+            // Debited and queued, refused (FAILED, the order goes on), or left PENDING for the
+            // recovery above when the ledger does not answer.
+            self.recover_debit(&payment).await?;
+        }
+        let next = next_run(Frequency::from_db(&order.frequency), order.start_on, run_on);
+        store::advance_standing_order(&self.db, order.id, run_on, next).await?;
+        tracing::info!(standing_order_id = %order.id, %run_on, payment_id = %payment.id, "standing order paid");
+        self.wake.notify_one();
+        Ok(())
     }
 
     /// Finishes interrupted collections and posts refunds; returns how many it handled.

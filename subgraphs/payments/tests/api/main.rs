@@ -8,3 +8,4 @@ mod callbacks;
 mod direct_debits;
 mod payees;
 mod payments;
+mod standing_orders;

@@ -192,6 +192,7 @@ async fn an_interrupted_payment_is_finished_by_the_worker_without_a_second_debit
         remittance: None,
         key: key.into(),
         initiated_by: ada.id,
+        standing_order_id: None,
     };
     // One stopped before the ledger was asked...
     let store::Recorded::New(never_asked) =
