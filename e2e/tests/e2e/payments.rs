@@ -186,3 +186,59 @@ async fn a_creditor_collects_a_direct_debit_and_the_customer_has_it_refunded() {
     assert_eq!(refunded["refund"]["kind"], "REVERSAL");
     assert_eq!(refunded["account"]["balance"]["amount"], "100.00");
 }
+
+/// A standing order starting today: the stack's worker pays today's date through the stand-in
+/// gateway, and the order waits for next month.
+#[tokio::test]
+async fn a_standing_order_pays_its_first_date_through_the_gateway() {
+    let bank = Bank::from_env().unwrap();
+    let ada = bank.new_customer("standing").await;
+    let account = bank.open_account(&ada, "EUR").await;
+    bank.query(
+        Some(&ada.token),
+        "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+        json!({ "i": { "accountId": account["id"], "amount": "100", "idempotencyKey": Uuid::new_v4() } }),
+    )
+    .await
+    .data();
+    let today = chrono::Utc::now().date_naive().to_string();
+    const ORDER: &str = "id status runs lastRunOn nextRunOn fromAccount { balance { amount } } \
+        payments { edges { node { status debit { kind } } } }";
+    let created = bank
+        .query(
+            Some(&ada.token),
+            &format!("mutation($i: CreateStandingOrderInput!) {{ createStandingOrder(input: $i) {{ {ORDER} }} }}"),
+            json!({ "i": { "fromAccountId": account["id"], "creditorName": "Landlord",
+                           "creditorIban": "DE89 3704 0044 0532 0130 00", "amount": "30", "remittance": "Rent",
+                           "frequency": "MONTHLY", "startOn": today, "idempotencyKey": Uuid::new_v4() } }),
+        )
+        .await;
+    let id = created.data()["createStandingOrder"]["id"].clone();
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let reply = bank
+            .query(
+                Some(&ada.token),
+                &format!("query($id: ID!) {{ standingOrder(id: $id) {{ {ORDER} }} }}"),
+                json!({ "id": id }),
+            )
+            .await;
+        last = reply.data()["standingOrder"].clone();
+        if last["payments"]["edges"][0]["node"]["status"] == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        last["payments"]["edges"][0]["node"]["status"], "COMPLETED",
+        "{last:#}"
+    );
+    assert_eq!(
+        last["payments"]["edges"][0]["node"]["debit"]["kind"],
+        "EXTERNAL_PAYMENT"
+    );
+    assert_eq!(last["runs"], 1);
+    assert_eq!(last["lastRunOn"], today.as_str());
+    assert_eq!(last["status"], "ACTIVE");
+    assert_eq!(last["fromAccount"]["balance"]["amount"], "70.00");
+}
