@@ -809,3 +809,102 @@ describe('direct debits in a browser', () => {
     await expectBalance(frank, '100.00 EUR');
   });
 });
+
+describe('standing orders in a browser', () => {
+  let gina;
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  // The bank's dates are UTC dates: its today, and the day before.
+  const utcDay = (offsetDays = 0) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+  /** "2026-11-25" → "25 Nov 2026", as the page writes a date. */
+  const dayText = (date) => {
+    const [year, month, day] = date.split('-').map(Number);
+    return `${day} ${MONTHS[month - 1]} ${year}`;
+  };
+  const fromBalance = () => gina.getByTestId('from-balance');
+  const landlord = () => gina.getByTestId('standing-order').filter({ hasText: 'Landlord' });
+  const payment = (text) => gina.getByTestId('payment').filter({ hasText: text });
+
+  test('a customer sets up a monthly standing order; the bank pays today’s date and the payment completes', async () => {
+    gina = await newPage();
+    await signUp(gina, 'Gina Example');
+    await openAccount(gina, { currency: 'EUR', nickname: 'Everyday' });
+    await moveMoney(gina, 'Deposit', '100');
+    await expectBalance(gina, '100.00 EUR');
+
+    await gina.getByRole('link', { name: 'Payments', exact: true }).click();
+    await heading(gina, 'Payments').waitFor();
+    await gina.getByRole('heading', { level: 2, name: 'Standing orders' }).waitFor();
+    await gina.getByText('No standing orders yet.').waitFor();
+    await fromBalance().filter({ hasText: exactly('Balance 100.00 EUR') }).waitFor();
+
+    // No payees yet: the form is for someone new. Now is the default; Repeat sets up a standing order.
+    assert.equal(await gina.getByRole('radio', { name: 'Someone new' }).isChecked(), true);
+    assert.equal(await gina.getByRole('radio', { name: 'Now', exact: true }).isChecked(), true);
+    await gina.getByRole('radio', { name: 'Repeat', exact: true }).check();
+    await gina.getByRole('button', { name: 'Set up standing order' }).waitFor();
+    assert.equal(await gina.getByRole('button', { name: 'Send payment' }).count(), 0);
+
+    await gina.getByLabel("Recipient's name").fill('Landlord');
+    await gina.getByLabel("Recipient's IBAN").fill('DE89 3704 0044 0532 0130 00');
+    await gina.getByLabel(/^Amount/).fill('30');
+    await gina.getByLabel('Every', { exact: true }).selectOption({ label: 'Month' });
+    const today = utcDay();
+    assert.equal(await gina.getByLabel('First payment on').inputValue(), today); // today by default
+    assert.equal(await gina.getByLabel('Last payment on (optional)').inputValue(), '');
+    await gina.getByRole('button', { name: 'Set up standing order' }).click();
+    await gina
+      .getByTestId('toast')
+      .filter({ hasText: `Standing order to Landlord set up: 30.00 EUR every month from ${dayText(today)}.` })
+      .waitFor();
+
+    // Listed at once; the bank makes today's payment within a second or so and the page follows.
+    await gina.evaluate(() => {
+      window.__sameStandingOrdersPage = true;
+    });
+    await landlord().getByTestId('standing-order-schedule').filter({ hasText: /30\.00 EUR · Monthly on the \d{1,2}(st|nd|rd|th)/ }).waitFor();
+    await landlord().getByTestId('standing-order-runs').filter({ hasText: exactly('1 payment made') }).waitFor();
+    await landlord().filter({ hasText: `Last paid ${dayText(today)}` }).waitFor();
+    await landlord().getByTestId('standing-order-status').filter({ hasText: /^\s*Next: \d{1,2} \w{3} \d{4}\s*$/ }).waitFor();
+    assert.equal(await gina.getByTestId('standing-order').count(), 1);
+
+    // Its payment is an ordinary payment: listed with the others, completed by the gateway.
+    const paid = payment('Landlord');
+    await paid.getByTestId('payment-status').filter({ hasText: 'Completed' }).waitFor();
+    assert.equal((await paid.getByTestId('payment-amount').textContent()).trim(), '-30.00 EUR');
+    await fromBalance().filter({ hasText: exactly('Balance 70.00 EUR') }).waitFor();
+    assert.equal(await gina.getByTestId('payment').count(), 1);
+    assert.equal(await gina.evaluate(() => window.__sameStandingOrdersPage), true, 'the page was not reloaded');
+    await shot(gina, 'standing-orders');
+  });
+
+  test('a first payment in the past is refused before sending; cancelling stops the order', async (t) => {
+    if (!gina) {
+      t.skip('no customer');
+      return;
+    }
+    await gina.getByRole('radio', { name: 'Repeat', exact: true }).check();
+    await gina.getByLabel("Recipient's name").fill('Landlord');
+    await gina.getByLabel("Recipient's IBAN").fill('DE89 3704 0044 0532 0130 00');
+    await gina.getByLabel(/^Amount/).fill('30');
+    await gina.getByLabel('First payment on').fill(utcDay(-1));
+    await gina.getByRole('button', { name: 'Set up standing order' }).click();
+    await gina.getByText('The first payment cannot be in the past.').waitFor();
+    assert.equal(await gina.getByLabel('First payment on').getAttribute('aria-invalid'), 'true');
+    assert.equal(await gina.getByTestId('standing-order').count(), 1);
+
+    await landlord().getByRole('button', { name: /^Cancel the standing order to Landlord/ }).click();
+    await landlord().getByText('Stop paying Landlord 30.00 EUR every month?').waitFor();
+    await landlord().getByRole('button', { name: 'Yes, cancel' }).click();
+    await gina.getByTestId('toast').filter({ hasText: 'Standing order to Landlord cancelled.' }).waitFor();
+    await landlord().getByTestId('standing-order-status').filter({ hasText: exactly('Cancelled') }).waitFor();
+    assert.equal(await landlord().getByRole('button', { name: /^Cancel/ }).count(), 0);
+    // What it paid stays paid.
+    assert.equal((await landlord().getByTestId('standing-order-runs').textContent()).trim(), '1 payment made');
+    await payment('Landlord').getByTestId('payment-status').filter({ hasText: 'Completed' }).waitFor();
+    await shot(gina, 'standing-orders-cancelled');
+
+    await gina.getByRole('link', { name: 'Accounts', exact: true }).click();
+    await heading(gina, 'Your accounts').waitFor();
+    await expectBalance(gina, '70.00 EUR');
+  });
+});

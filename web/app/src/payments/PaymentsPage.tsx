@@ -1,8 +1,13 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import type { PayeeFieldsFragment, PaymentFieldsFragment, PaymentsSetupQuery as SetupResult } from '../gql/graphql';
+import type {
+  PayeeFieldsFragment,
+  PaymentFieldsFragment,
+  PaymentsSetupQuery as SetupResult,
+  StandingOrderFieldsFragment,
+} from '../gql/graphql';
 import { useCatchUp } from '../graphql/useCatchUp';
-import { formatMoment } from '../lib/dates';
+import { addDays, formatDate, formatMoment, todayUtc } from '../lib/dates';
 import { balancesChanged, onBalancesChanged } from '../lib/events';
 import { SubmissionKeys } from '../lib/idempotency';
 import { exponentOf, formatMoney } from '../lib/money';
@@ -13,17 +18,51 @@ import { onNotificationEvent } from '../notifications/events';
 import { useToasts } from '../notifications/Toasts';
 import { Link, usePageTitle } from '../router';
 import { Field, FormError, Notice, SelectField, StatusBadge, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
-import { AddPayeeMutation, MyPaymentsQuery, PaymentsSetupQuery, RemovePayeeMutation, SendPaymentMutation } from './documents';
+import {
+  AddPayeeMutation,
+  CancelStandingOrderMutation,
+  CreateStandingOrderMutation,
+  MyPaymentsQuery,
+  PaymentsSetupQuery,
+  RemovePayeeMutation,
+  SendPaymentMutation,
+} from './documents';
 import { IBAN_EXAMPLE, formatIban } from './iban';
-import { flightKey, pollDelayMs, statusChanges, statusMap } from './live';
-import { PAYMENT_STATUS_LABELS, describePaymentError, paymentStatusNote, sendErrorField } from './messages';
-import { MAX_REMITTANCE_LENGTH, payeeWithIban, payingAccounts, validatePayee, validatePayment, type Recipient } from './rules';
+import { dueKey, flightKey, isDue, ordersThatPaid, pollDelayMs, runsMap, statusChanges, statusMap } from './live';
+import {
+  PAYMENT_STATUS_LABELS,
+  cancelQuestion,
+  cancelledText,
+  describePaymentError,
+  paymentStatusNote,
+  periodText,
+  runsText,
+  scheduleText,
+  sendErrorField,
+  setUpText,
+  standingOrderStatusText,
+} from './messages';
+import {
+  MAX_REMITTANCE_LENGTH,
+  MAX_START_AHEAD_DAYS,
+  payeeWithIban,
+  payingAccounts,
+  validatePayee,
+  validatePayment,
+  validateStandingOrder,
+  type Frequency,
+  type Recipient,
+} from './rules';
 
 const PAGE_SIZE = 10;
 
 type Account = NonNullable<SetupResult['me']>['accounts'][number];
+type Refetch = (opts?: { requestPolicy: 'network-only' }) => void;
 
-/** Payments to other banks: sending one, following them, and the payees to send to. */
+/** Now (one payment), or Repeat (a standing order). */
+type When = 'now' | 'repeat';
+
+/** Payments to other banks: sending one, following them, standing orders, and the payees to send to. */
 export function PaymentsPage() {
   usePageTitle('Payments');
   const [{ data, fetching, error }, refetch] = useQuery({ query: PaymentsSetupQuery });
@@ -35,11 +74,21 @@ export function PaymentsPage() {
   const [listVersion, setListVersion] = useState(0);
   const [payTo, setPayTo] = useState<{ payeeId: string; n: number }>();
   const me = data?.me;
+  const names = useMemo(() => new Map((me?.accounts ?? []).map((a) => [a.id, accountName(a)])), [me?.accounts]);
+  // A standing order paid a date: its payment heads the list, and the balance moved.
+  const onOrdersPaid = useCallback(() => {
+    setListVersion((v) => v + 1);
+    refresh();
+  }, [refresh]);
+  useFollowStandingOrders(me?.standingOrders, fetching, refetch, onOrdersPaid);
 
   return (
     <section>
       <h1 tabIndex={-1}>Payments</h1>
-      <p className="muted">Send money to accounts at other banks by IBAN. Money between accounts at this bank moves from an account’s page.</p>
+      <p className="muted">
+        Send money to accounts at other banks by IBAN, once or every week or month. Money between accounts at this bank moves from an
+        account’s page.
+      </p>
       {((fetching && !data) || catchingUp) && <p aria-live="polite">Loading…</p>}
       {error && !data && <FormError message={describePaymentError(error, 'load').message} />}
       {me && (
@@ -51,12 +100,19 @@ export function PaymentsPage() {
             setListVersion((v) => v + 1);
             refresh();
           }}
+          onSetUp={(order) => {
+            // One due today is paid within a second or so: its payment joins the list.
+            if (isDue(order, todayUtc())) setListVersion((v) => v + 1);
+            refresh();
+          }}
+          onRefused={refresh}
         />
       )}
       <section className="card" aria-labelledby="your-payments">
         <h2 id="your-payments">Your payments</h2>
-        <PaymentsList version={listVersion} accounts={me?.accounts ?? []} />
+        <PaymentsList version={listVersion} names={names} />
       </section>
+      {me && <StandingOrders orders={me.standingOrders} names={names} onChanged={refresh} />}
       {me && (
         <Payees payees={me.payees} onChanged={refresh} onPay={(payeeId) => setPayTo((last) => ({ payeeId, n: (last?.n ?? 0) + 1 }))} />
       )}
@@ -73,11 +129,16 @@ function SendPayment({
   payees,
   preselect,
   onSent,
+  onSetUp,
+  onRefused,
 }: {
   accounts: Account[];
   payees: PayeeFieldsFragment[];
   preselect?: { payeeId: string; n: number };
   onSent: () => void;
+  onSetUp: (order: StandingOrderFieldsFragment) => void;
+  /** A standing order refused for good: the payees or orders shown may be out of date. */
+  onRefused: () => void;
 }) {
   const paying = useMemo(() => payingAccounts(accounts), [accounts]);
   const [fromAccountId, setFromAccountId] = useState('');
@@ -87,14 +148,22 @@ function SendPayment({
   const [creditorIban, setCreditorIban] = useState('');
   const [amount, setAmount] = useState('');
   const [remittance, setRemittance] = useState('');
+  const [when, setWhen] = useState<When>('now');
+  const [frequency, setFrequency] = useState<Frequency>('MONTHLY');
+  const [startOn, setStartOn] = useState(() => todayUtc());
+  const [endOn, setEndOn] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const submitting = useRef(false);
   const keys = useRef(new SubmissionKeys());
+  const orderKeys = useRef(new SubmissionKeys());
   const amountId = useId();
   const toasts = useToasts();
   const [, send] = useMutation(SendPaymentMutation);
+  const [, createOrder] = useMutation(CreateStandingOrderMutation);
+  // The services' today (UTC): a standing order's first payment is from today to a year ahead.
+  const today = todayUtc();
 
   // To a saved payee when there are any, unless the person chose otherwise.
   const recipient: Recipient = payees.length === 0 ? 'new' : (chosenRecipient ?? 'payee');
@@ -118,9 +187,54 @@ function SendPayment({
     document.getElementById(amountId)?.querySelector('input')?.focus();
   }, [preselect, amountId]);
 
+  const setUpStandingOrder = async () => {
+    const checked = validateStandingOrder(
+      { fromAccountId, recipient, payeeId, creditorName, creditorIban, amount, remittance, frequency, startOn, endOn },
+      accounts,
+      payees,
+      todayUtc(),
+    );
+    setErrors(checked.errors);
+    setError(undefined);
+    if (hasErrors(checked.errors) || !checked.input) return;
+
+    const input = checked.input;
+    const idempotencyKey = orderKeys.current.keyFor(input);
+    submitting.current = true;
+    setBusy(true);
+    const result = await createOrder({ input: { ...input, idempotencyKey } });
+    submitting.current = false;
+    setBusy(false);
+
+    const order = result.data?.createStandingOrder;
+    if (order) {
+      orderKeys.current.settle();
+      setAmount('');
+      setRemittance('');
+      setStartOn(todayUtc());
+      setEndOn('');
+      toasts.show(setUpText(order), 'success');
+      onSetUp(order);
+      return;
+    }
+    const described = describePaymentError(result.error, 'setUpStandingOrder', checked.currency);
+    if (described.retryable) orderKeys.current.keepForRetry();
+    else {
+      orderKeys.current.settle();
+      onRefused(); // a payee removed elsewhere goes; orders set up in another tab count
+    }
+    const field = sendErrorField(described, recipient, true);
+    if (field) setErrors({ [field]: described.message });
+    else setError(described.message);
+  };
+
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (submitting.current) return;
+    if (when === 'repeat') {
+      await setUpStandingOrder();
+      return;
+    }
     const checked = validatePayment(
       { fromAccountId, recipient, payeeId, creditorName, creditorIban, amount, remittance },
       accounts,
@@ -255,16 +369,205 @@ function SendPayment({
         onChange={(e) => setRemittance(e.target.value)}
         error={errors.remittance}
       />
+      <fieldset>
+        <legend>When</legend>
+        <label className="choice">
+          <input type="radio" name="when" checked={when === 'now'} onChange={() => setWhen('now')} />
+          Now
+        </label>
+        <label className="choice">
+          <input type="radio" name="when" checked={when === 'repeat'} onChange={() => setWhen('repeat')} />
+          Repeat
+        </label>
+        {when === 'repeat' && (
+          <>
+            <p className="hint">
+              A standing order: the bank sends this amount on each date until the last one, or until you cancel it. A date
+              without the money in the account is not paid; the next one is.
+            </p>
+            <div className="two-fields">
+              <SelectField label="Every" value={frequency} onChange={(e) => setFrequency(e.target.value as Frequency)} error={errors.frequency}>
+                <option value="WEEKLY">Week</option>
+                <option value="MONTHLY">Month</option>
+              </SelectField>
+              <Field
+                label="First payment on"
+                hint={`From today (${formatDate(today)}) up to a year ahead.`}
+                type="date"
+                min={today}
+                max={addDays(today, MAX_START_AHEAD_DAYS)}
+                value={startOn}
+                onChange={(e) => setStartOn(e.target.value)}
+                error={errors.startOn}
+              />
+              <Field
+                label="Last payment on (optional)"
+                hint="Leave it empty to pay until you cancel."
+                type="date"
+                min={startOn || today}
+                value={endOn}
+                onChange={(e) => setEndOn(e.target.value)}
+                error={errors.endOn}
+              />
+            </div>
+          </>
+        )}
+      </fieldset>
       <FormError message={error} />
-      <SubmitButton busy={busy} busyText="Sending…">
-        Send payment
-      </SubmitButton>
+      {when === 'repeat' ? (
+        <SubmitButton busy={busy} busyText="Setting up…">
+          Set up standing order
+        </SubmitButton>
+      ) : (
+        <SubmitButton busy={busy} busyText="Sending…">
+          Send payment
+        </SubmitButton>
+      )}
     </form>
   );
 }
 
+/**
+ * While a standing order is due (the bank pays today's date any second), asks again: every
+ * second at first, then less often, like a payment in flight. When one has paid a date,
+ * `onPaid` (its payment joins the list, the balance moved).
+ */
+function useFollowStandingOrders(
+  orders: StandingOrderFieldsFragment[] | undefined,
+  fetching: boolean,
+  refetch: Refetch,
+  onPaid: (orders: StandingOrderFieldsFragment[]) => void,
+) {
+  const key = orders ? dueKey(orders, todayUtc()) : '';
+  const attempt = useRef(0);
+  const lastKey = useRef('');
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (key !== lastKey.current) {
+      lastKey.current = key;
+      attempt.current = 0;
+    }
+    if (!key || fetching) return;
+    const timer = window.setTimeout(() => {
+      attempt.current += 1;
+      setTick((t) => t + 1);
+      refetch({ requestPolicy: 'network-only' });
+    }, pollDelayMs(attempt.current));
+    return () => window.clearTimeout(timer);
+  }, [key, fetching, tick, refetch]);
+
+  const before = useRef<Map<string, number>>(undefined);
+  useEffect(() => {
+    if (!orders) return;
+    const paid = ordersThatPaid(before.current, orders);
+    before.current = runsMap(orders);
+    if (paid.length) onPaid(paid);
+  }, [orders, onPaid]);
+}
+
+function StandingOrders({
+  orders,
+  names,
+  onChanged,
+}: {
+  orders: StandingOrderFieldsFragment[];
+  names: Map<string, string>;
+  onChanged: () => void;
+}) {
+  return (
+    <section className="card" aria-labelledby="standing-orders">
+      <h2 id="standing-orders">Standing orders</h2>
+      <ul className="payees" aria-label="Your standing orders, active first">
+        {orders.map((order) => (
+          <StandingOrderLine key={order.id} order={order} names={names} onCancelled={onChanged} />
+        ))}
+        {orders.length === 0 && (
+          <li className="muted">No standing orders yet. Choose Repeat when you send money to pay the same amount every week or month.</li>
+        )}
+      </ul>
+    </section>
+  );
+}
+
+function StandingOrderLine({
+  order,
+  names,
+  onCancelled,
+}: {
+  order: StandingOrderFieldsFragment;
+  names: Map<string, string>;
+  onCancelled: () => void;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const toasts = useToasts();
+  const [, cancel] = useMutation(CancelStandingOrderMutation);
+  const money = formatMoney(order.amount.amount, order.amount.currency);
+  const account = names.get(order.fromAccount.id) ?? formatAccountNumber(order.fromAccount.number);
+  const active = order.status === 'ACTIVE';
+
+  const cancelIt = async () => {
+    setBusy(true);
+    setError(undefined);
+    const result = await cancel({ id: order.id });
+    setBusy(false);
+    const cancelled = result.data?.cancelStandingOrder;
+    if (cancelled) {
+      setConfirming(false);
+      toasts.show(cancelledText(cancelled), 'info');
+      onCancelled();
+      return;
+    }
+    const described = describePaymentError(result.error, 'cancelStandingOrder');
+    if (described.code === 'NOT_FOUND') onCancelled();
+    setError(described.message);
+  };
+
+  return (
+    <li className="payee-line" data-testid="standing-order">
+      <div>
+        <strong>{order.creditorName}</strong> <span className="number small">{formatIban(order.creditorIban)}</span>
+        <div data-testid="standing-order-schedule">
+          {money} · {scheduleText(order)}
+        </div>
+        {order.remittance && <div className="muted">Reference: {order.remittance}</div>}
+        <div className="small">
+          <span data-testid="standing-order-runs">{runsText(order.runs)}</span>
+          {order.lastRunOn && ` · Last paid ${formatDate(order.lastRunOn)}`}
+        </div>
+        <div className="muted small">
+          From {account} · {periodText(order)}
+        </div>
+        {error && <p className="field-error">{error}</p>}
+      </div>
+      <div className="row">
+        <span data-testid="standing-order-status">
+          <StatusBadge status={order.status} labels={{ [order.status]: standingOrderStatusText(order) }} />
+        </span>
+        {active &&
+          (confirming ? (
+            <>
+              <span className="small">{cancelQuestion(order)}</span>
+              <button type="button" className="danger" disabled={busy} onClick={() => void cancelIt()}>
+                {busy ? 'Cancelling…' : 'Yes, cancel'}
+              </button>
+              <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+                Keep
+              </button>
+            </>
+          ) : (
+            <button type="button" aria-label={`Cancel the standing order to ${order.creditorName} (${money})`} onClick={() => setConfirming(true)}>
+              Cancel…
+            </button>
+          ))}
+      </div>
+    </li>
+  );
+}
+
 /** The payments, newest first, paged with Load more; each page follows its payments in flight. */
-function PaymentsList({ version, accounts }: { version: number; accounts: Account[] }) {
+function PaymentsList({ version, names }: { version: number; names: Map<string, string> }) {
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   // Bumped when something may have moved a payment on: loaded pages ask again.
   const [signal, setSignal] = useState(0);
@@ -279,7 +582,6 @@ function PaymentsList({ version, accounts }: { version: number; accounts: Accoun
       stopNotifications();
     };
   }, []);
-  const names = useMemo(() => new Map(accounts.map((a) => [a.id, accountName(a)])), [accounts]);
   return (
     <ul className="payments" aria-label="Your payments, newest first">
       {cursors.map((after, index) => (

@@ -13,7 +13,32 @@ export const PayeeFields = graphql(`
   }
 `);
 
-/** The person's accounts to pay from (with their balances) and their payees. */
+export const StandingOrderFields = graphql(`
+  fragment StandingOrderFields on StandingOrder {
+    id
+    fromAccount {
+      id
+      number
+    }
+    creditorName
+    creditorIban
+    amount {
+      amount
+      currency
+    }
+    remittance
+    frequency
+    startOn
+    endOn
+    nextRunOn
+    lastRunOn
+    runs
+    status
+    createdAt
+  }
+`);
+
+/** The person's accounts to pay from (with their balances), their payees and standing orders. */
 export const PaymentsSetupQuery = graphql(`
   query PaymentsSetup {
     me {
@@ -36,6 +61,9 @@ export const PaymentsSetupQuery = graphql(`
       }
       payees {
         ...PayeeFields
+      }
+      standingOrders {
+        ...StandingOrderFields
       }
     }
   }
@@ -108,6 +136,22 @@ export const SendPaymentMutation = graphql(`
   mutation SendPayment($input: SendPaymentInput!) {
     sendPayment(input: $input) {
       ...PaymentFields
+    }
+  }
+`);
+
+export const CreateStandingOrderMutation = graphql(`
+  mutation CreateStandingOrder($input: CreateStandingOrderInput!) {
+    createStandingOrder(input: $input) {
+      ...StandingOrderFields
+    }
+  }
+`);
+
+export const CancelStandingOrderMutation = graphql(`
+  mutation CancelStandingOrder($id: ID!) {
+    cancelStandingOrder(id: $id) {
+      ...StandingOrderFields
     }
   }
 `);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anyInFlight, flightKey, pollDelayMs, statusChanges, statusMap } from './live';
+import { anyInFlight, dueKey, flightKey, isDue, ordersThatPaid, pollDelayMs, runsMap, statusChanges, statusMap } from './live';
 
 describe('polling while a payment is in flight', () => {
   it('asks every second at first, then less often, never less than every 15 s', () => {
@@ -36,5 +36,35 @@ describe('statusChanges', () => {
     ];
     expect(statusChanges(before, after)).toEqual([{ payment: { id: 'a', status: 'COMPLETED' }, from: 'QUEUED' }]);
     expect(statusChanges(new Map(), after)).toEqual([]);
+  });
+});
+
+describe('standing orders the bank is about to pay', () => {
+  const today = '2026-11-25';
+  const order = (over: Partial<{ id: string; status: string; nextRunOn: string | null; runs: number }> = {}) => ({
+    id: 'o1',
+    status: 'ACTIVE',
+    nextRunOn: today,
+    runs: 0,
+    ...over,
+  });
+
+  it('follows an active order whose next date is today or past, and no other', () => {
+    expect(isDue(order(), today)).toBe(true);
+    expect(isDue(order({ nextRunOn: '2026-11-20' }), today)).toBe(true); // a missed date is caught up
+    expect(isDue(order({ nextRunOn: '2026-11-26' }), today)).toBe(false);
+    expect(isDue(order({ status: 'CANCELLED', nextRunOn: null }), today)).toBe(false);
+    expect(isDue(order({ status: 'ENDED', nextRunOn: today }), today)).toBe(false);
+    expect(dueKey([order(), order({ id: 'o2', nextRunOn: '2026-12-25', runs: 1 })], today)).toBe('o1:2026-11-25:0');
+    // Paid: the next date moves on, nothing is due, the asking stops.
+    expect(dueKey([order({ nextRunOn: '2026-12-25', runs: 1 })], today)).toBe('');
+  });
+
+  it('tells which orders paid a date since the last answer, including one new since then', () => {
+    const before = runsMap([order({ runs: 1 }), order({ id: 'o2', runs: 3 })]);
+    const after = [order({ runs: 2 }), order({ id: 'o2', runs: 3 }), order({ id: 'new', runs: 1 }), order({ id: 'newer', runs: 0 })];
+    expect(ordersThatPaid(before, after).map((o) => o.id)).toEqual(['o1', 'new']);
+    // The first answer is no change.
+    expect(ordersThatPaid(undefined, after)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Following payments without a reload, decided without React: how long to wait before asking
- * again while a payment is in flight, and which payments changed status between two answers.
+ * again while a payment is in flight, and which payments changed status between two answers;
+ * likewise the standing orders the bank is about to pay (due today) and which ones paid.
  */
 import { isInFlight } from './messages';
 
@@ -46,3 +47,36 @@ export function statusChanges<P extends PaymentState>(before: ReadonlyMap<string
 
 /** Where each payment stood, to compare the next answer with. */
 export const statusMap = (payments: readonly PaymentState[]) => new Map(payments.map((payment) => [payment.id, payment.status]));
+
+interface StandingOrderState {
+  id: string;
+  status: string;
+  nextRunOn?: string | null;
+  runs: number;
+}
+
+/**
+ * Whether the bank is about to pay this standing order: it is active and its next date is
+ * `today` (UTC) or earlier, so the payments service's worker makes that payment any second.
+ */
+export const isDue = (order: StandingOrderState, today: string) =>
+  order.status === 'ACTIVE' && Boolean(order.nextRunOn) && order.nextRunOn! <= today;
+
+/** A fingerprint of the standing orders due: asking again starts over when it changes. */
+export const dueKey = (orders: readonly StandingOrderState[], today: string) =>
+  orders
+    .filter((order) => isDue(order, today))
+    .map((order) => `${order.id}:${order.nextRunOn}:${order.runs}`)
+    .join(',');
+
+/** How many dates each standing order had paid, to compare the next answer with. */
+export const runsMap = (orders: readonly StandingOrderState[]) => new Map(orders.map((order) => [order.id, order.runs]));
+
+/**
+ * The standing orders that paid a date since `before` (one new since then that has paid counts:
+ * the bank may pay today's date before the page first sees the order); none without `before`.
+ */
+export function ordersThatPaid<O extends StandingOrderState>(before: ReadonlyMap<string, number> | undefined, after: readonly O[]): O[] {
+  if (!before) return [];
+  return after.filter((order) => order.runs > (before.get(order.id) ?? 0));
+}

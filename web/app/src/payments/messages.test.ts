@@ -4,12 +4,22 @@ import {
   IN_FLIGHT,
   PAYMENT_CONTEXTS,
   PAYMENT_STATUS_LABELS,
+  STANDING_ORDER_STATUS_LABELS,
+  cancelQuestion,
+  cancelledText,
   describePaymentError,
+  everyText,
   isInFlight,
   paymentFailureText,
   paymentStatusNote,
+  periodText,
+  runsText,
+  scheduleText,
   sendErrorField,
+  setUpText,
+  standingOrderStatusText,
 } from './messages';
+import { END_BEFORE_START, START_IN_PAST, START_TOO_FAR } from './rules';
 
 const failure = (code: string, message = 'something was wrong', extra: Record<string, unknown> = {}) => ({
   graphQLErrors: [{ message, extensions: { code, ...extra } }],
@@ -122,5 +132,108 @@ describe('payment statuses in plain words', () => {
     }
     expect(paymentFailureText('SOMETHING_NEW')).toBe('The payment could not be sent; no money left your account.');
     expect(paymentFailureText(null)).toBe('The payment could not be sent; no money left your account.');
+  });
+});
+
+describe('standing orders’ errors', () => {
+  it('has words for every refusal of a standing order', () => {
+    expect(PAYMENT_CONTEXTS).toEqual(expect.arrayContaining(['setUpStandingOrder', 'cancelStandingOrder']));
+    expect(describePaymentError(failure('LIMIT_EXCEEDED'), 'setUpStandingOrder').message).toBe(
+      'You have 20 active standing orders, the most you can have. Cancel one you no longer need first.',
+    );
+    expect(describePaymentError(failure('IDEMPOTENCY_KEY_REUSED'), 'setUpStandingOrder').message).toMatch(/already set up with different details/);
+    expect(describePaymentError(failure('NOT_FOUND', 'account not found'), 'setUpStandingOrder').message).toMatch(/account among yours/);
+    expect(describePaymentError(failure('UNAUTHENTICATED'), 'setUpStandingOrder').message).toMatch(/sign in again/);
+    expect(describePaymentError(failure('INTERNAL'), 'setUpStandingOrder').retryable).toBe(true);
+    expect(describePaymentError(failure('NOT_FOUND', 'standing order not found'), 'cancelStandingOrder').message).toMatch(/no longer there/);
+  });
+
+  it('puts the service’s complaints about the dates in words, next to the field', () => {
+    const past = describePaymentError(failure('BAD_USER_INPUT', 'the first payment cannot be in the past', { field: 'startOn' }), 'setUpStandingOrder');
+    expect(past.message).toBe(START_IN_PAST);
+    expect(sendErrorField(past, 'new', true)).toBe('startOn');
+    const ahead = describePaymentError(failure('BAD_USER_INPUT', 'the first payment is at most a year ahead', { field: 'startOn' }), 'setUpStandingOrder');
+    expect(ahead.message).toBe(START_TOO_FAR);
+    expect(sendErrorField(ahead, 'payee', true)).toBe('startOn');
+    // A complaint it does not know yet keeps the service's own words.
+    expect(describePaymentError(failure('BAD_USER_INPUT', 'not a date', { field: 'startOn' }), 'setUpStandingOrder').message).toBe('Not a date.');
+    const end = describePaymentError(failure('BAD_USER_INPUT', 'the last payment cannot come before the first', { field: 'endOn' }), 'setUpStandingOrder');
+    expect(end.message).toBe(END_BEFORE_START);
+    expect(sendErrorField(end, 'new', true)).toBe('endOn');
+    // The dates' fields are only shown when the form sets up a standing order.
+    expect(sendErrorField(end, 'new')).toBeUndefined();
+  });
+
+  it('puts the payment’s complaints next to the same fields as a payment’s', () => {
+    for (const field of ['amount', 'creditorName', 'creditorIban', 'remittance']) {
+      const described = describePaymentError(failure('BAD_USER_INPUT', 'x', { field }), 'setUpStandingOrder', 'EUR');
+      expect(described.message, field).toMatch(/\.$/);
+      expect(sendErrorField(described, 'new', true), field).toBe(field);
+    }
+    const payee = describePaymentError(failure('BAD_USER_INPUT', 'x', { field: 'payeeId' }), 'setUpStandingOrder');
+    expect(payee.message).toMatch(/saved payee/);
+    expect(sendErrorField(payee, 'payee', true)).toBe('payeeId');
+    const gone = describePaymentError(failure('NOT_FOUND', 'payee not found'), 'setUpStandingOrder');
+    expect(gone).toMatchObject({ field: 'payeeId', message: expect.stringMatching(/no longer saved/) });
+    expect(sendErrorField(describePaymentError(failure('LIMIT_EXCEEDED'), 'setUpStandingOrder'), 'new', true)).toBeUndefined();
+    expect(describePaymentError(failure('BAD_USER_INPUT', 'x', { field: 'idempotencyKey' }), 'setUpStandingOrder').message).toMatch(
+      /setting up this standing order/,
+    );
+  });
+
+  it('does not pass the service’s words on when cancelling', () => {
+    expect(describePaymentError(failure('BAD_USER_INPUT', 'bad id', { field: 'id' }), 'cancelStandingOrder').message).toBe(
+      'We could not cancel this standing order. Reload the page and try again.',
+    );
+  });
+});
+
+describe('standing orders in plain words', () => {
+  const order = {
+    creditorName: 'Landlord',
+    amount: { amount: '30.00', currency: 'EUR' },
+    frequency: 'MONTHLY',
+    startOn: '2026-11-25',
+    endOn: null,
+    nextRunOn: '2026-12-25',
+    lastRunOn: '2026-11-25',
+    runs: 1,
+    status: 'ACTIVE',
+  };
+
+  it('says when it pays: the first date’s day of the month, or of the week', () => {
+    expect(scheduleText(order)).toBe('Monthly on the 25th');
+    expect(scheduleText({ frequency: 'MONTHLY', startOn: '2026-12-01' })).toBe('Monthly on the 1st');
+    expect(scheduleText({ frequency: 'MONTHLY', startOn: '2027-01-31' })).toBe('Monthly on the 31st (the last day in shorter months)');
+    expect(scheduleText({ frequency: 'WEEKLY', startOn: '2026-11-25' })).toBe('Weekly on Wednesdays');
+    expect(scheduleText({ frequency: 'WEEKLY', startOn: 'soon' })).toBe('Weekly');
+    expect(everyText('WEEKLY')).toBe('every week');
+    expect(everyText('MONTHLY')).toBe('every month');
+  });
+
+  it('says where it stands: the next date while it pays, else cancelled or ended', () => {
+    expect(standingOrderStatusText(order)).toBe('Next: 25 Dec 2026');
+    expect(standingOrderStatusText({ status: 'CANCELLED', nextRunOn: null })).toBe('Cancelled');
+    expect(standingOrderStatusText({ status: 'ENDED', nextRunOn: null })).toBe('Ended');
+    expect(standingOrderStatusText({ status: 'ACTIVE', nextRunOn: null })).toBe('Active');
+    for (const status of ['ACTIVE', 'CANCELLED', 'ENDED']) expect(STANDING_ORDER_STATUS_LABELS[status], status).toBeTruthy();
+  });
+
+  it('counts what it paid and says for how long it runs', () => {
+    expect(runsText(0)).toBe('No payment made yet');
+    expect(runsText(1)).toBe('1 payment made');
+    expect(runsText(12)).toBe('12 payments made');
+    expect(periodText(order)).toBe('First payment 25 Nov 2026 · until you cancel it');
+    expect(periodText({ startOn: '2026-11-25', endOn: '2027-11-25' })).toBe('First payment 25 Nov 2026 · last 25 Nov 2027');
+  });
+
+  it('confirms setting one up and cancelling it', () => {
+    expect(setUpText(order)).toBe('Standing order to Landlord set up: 30.00 EUR every month from 25 Nov 2026.');
+    expect(setUpText({ ...order, frequency: 'WEEKLY', amount: { amount: '1500', currency: 'JPY' } })).toBe(
+      'Standing order to Landlord set up: 1,500 JPY every week from 25 Nov 2026.',
+    );
+    expect(cancelQuestion(order)).toBe('Stop paying Landlord 30.00 EUR every month?');
+    expect(cancelledText({ ...order, status: 'CANCELLED' })).toBe('Standing order to Landlord cancelled.');
+    expect(cancelledText({ ...order, status: 'ENDED' })).toBe('The standing order to Landlord had already ended.');
   });
 });

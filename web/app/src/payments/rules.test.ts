@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { nameProblem, payeeWithIban, payingAccounts, remittanceProblem, validatePayee, validatePayment, type PaymentForm } from './rules';
+import {
+  END_BEFORE_START,
+  START_IN_PAST,
+  START_TOO_FAR,
+  endOnProblem,
+  nameProblem,
+  payeeWithIban,
+  payingAccounts,
+  remittanceProblem,
+  startOnProblem,
+  validatePayee,
+  validatePayment,
+  validateStandingOrder,
+  type PaymentForm,
+  type StandingOrderForm,
+} from './rules';
 
 const accounts = [
   { id: 'eur', currency: 'EUR', status: 'ACTIVE' },
@@ -115,5 +130,87 @@ describe('validatePayment', () => {
     const checked = validatePayment(form({ remittance: 'x'.repeat(141) }), accounts, payees);
     expect(checked.input).toBeUndefined();
     expect(checked.errors.remittance).toMatch(/140 characters/);
+  });
+});
+
+describe('standing orders: the first date from today (UTC) to a year ahead, the last not before it', () => {
+  const today = '2026-11-25';
+  const order = (over: Partial<StandingOrderForm> = {}): StandingOrderForm => ({
+    ...form({ recipient: 'new', creditorName: 'Landlord', creditorIban: 'DE89 3704 0044 0532 0130 00', amount: '30' }),
+    frequency: 'MONTHLY',
+    startOn: today,
+    endOn: '',
+    ...over,
+  });
+
+  it('takes today, and refuses yesterday', () => {
+    expect(startOnProblem('2026-11-25', today)).toBeUndefined();
+    expect(startOnProblem('2026-11-24', today)).toBe(START_IN_PAST);
+    expect(startOnProblem('2025-12-31', today)).toBe(START_IN_PAST);
+  });
+
+  it('takes up to 366 days ahead, and refuses beyond', () => {
+    expect(startOnProblem('2026-11-26', today)).toBeUndefined();
+    expect(startOnProblem('2027-11-26', today)).toBeUndefined(); // 366 days
+    expect(startOnProblem('2027-11-27', today)).toBe(START_TOO_FAR);
+    expect(startOnProblem('2030-01-01', today)).toBe(START_TOO_FAR);
+  });
+
+  it('asks for a real date', () => {
+    expect(startOnProblem('', today)).toBe('Enter the date of the first payment.');
+    expect(startOnProblem('2026-02-30', today)).toMatch(/year-month-day/);
+    expect(startOnProblem('tomorrow', today)).toMatch(/year-month-day/);
+  });
+
+  it('takes no last date, or one on or after the first, and refuses one before it', () => {
+    expect(endOnProblem('', '2026-12-01')).toBeUndefined();
+    expect(endOnProblem('2026-12-01', '2026-12-01')).toBeUndefined();
+    expect(endOnProblem('2027-06-01', '2026-12-01')).toBeUndefined();
+    expect(endOnProblem('2026-11-30', '2026-12-01')).toBe(END_BEFORE_START);
+    expect(endOnProblem('someday', '2026-12-01')).toMatch(/year-month-day, or leave it empty/);
+  });
+
+  it('sends the payment as validatePayment does, with how often and the dates', () => {
+    expect(validateStandingOrder(order(), accounts, payees, today)).toEqual({
+      errors: {},
+      currency: 'EUR',
+      input: {
+        fromAccountId: 'eur',
+        creditorName: 'Landlord',
+        creditorIban: 'DE89370400440532013000',
+        amount: '30.00',
+        remittance: null,
+        frequency: 'MONTHLY',
+        startOn: '2026-11-25',
+        endOn: null,
+      },
+    });
+    const weekly = validateStandingOrder(
+      order({ recipient: 'payee', payeeId: 'p2', frequency: 'WEEKLY', startOn: '2026-12-02', endOn: '2027-03-31' }),
+      accounts,
+      payees,
+      today,
+    );
+    expect(weekly.input).toMatchObject({ payeeId: 'p2', frequency: 'WEEKLY', startOn: '2026-12-02', endOn: '2027-03-31' });
+    expect(weekly.input).not.toHaveProperty('creditorIban');
+  });
+
+  it('says what is wrong with each field, the payment’s and the dates', () => {
+    const wrong = validateStandingOrder(
+      order({ amount: '12.345', creditorIban: 'DE89 3704 0044 0532 0130 01', frequency: 'DAILY', startOn: '2026-11-24', endOn: '2026-11-01' }),
+      accounts,
+      payees,
+      today,
+    );
+    expect(wrong.input).toBeUndefined();
+    expect(wrong.errors).toMatchObject({
+      amount: 'EUR amounts have at most 2 decimals.',
+      creditorIban: expect.stringMatching(/check digits/),
+      frequency: expect.stringMatching(/every week or every month/),
+      startOn: START_IN_PAST,
+      endOn: END_BEFORE_START,
+    });
+    expect(validateStandingOrder(order({ fromAccountId: 'frozen' }), accounts, payees, today).errors.fromAccountId).toBeTruthy();
+    expect(validateStandingOrder(order({ startOn: '2027-12-01' }), accounts, payees, today).errors).toEqual({ startOn: START_TOO_FAR });
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The payment forms' checks, pure: the same rules the payments service applies (names of 1 to
  * 70 characters, IBANs by their check digits, at most 140 characters of reference, an amount in
- * the account's currency with its decimals, an account that can pay), so people learn what is
+ * the account's currency with its decimals, an account that can pay, a standing order's first
+ * date from today to a year ahead and its last not before its first), so people learn what is
  * wrong next to the field without a round trip. The service checks everything again.
  */
+import { addDays, isCalendarDate } from '../lib/dates';
 import { parseAmount } from '../lib/money';
 import type { FieldErrors } from '../lib/validation';
 import { ibanProblem, normalizeIban } from './iban';
@@ -147,5 +149,86 @@ export function validatePayment(
     errors,
     currency: account.currency,
     input: { fromAccountId: account.id, ...recipient, amount, remittance: form.remittance.trim() || null },
+  };
+}
+
+/** How often a standing order pays. */
+export type Frequency = 'WEEKLY' | 'MONTHLY';
+
+export const FREQUENCIES: readonly Frequency[] = ['WEEKLY', 'MONTHLY'];
+
+/** How far ahead (in days from today, UTC) a standing order's first payment may be. */
+export const MAX_START_AHEAD_DAYS = 366;
+
+export const START_IN_PAST = 'The first payment cannot be in the past. Choose today or a later day.';
+export const START_TOO_FAR = 'The first payment can be at most a year ahead.';
+export const END_BEFORE_START = 'The last payment cannot come before the first.';
+
+/**
+ * What is wrong with a standing order's first date ("2026-11-25"), or undefined: from `today`
+ * (the services' today, UTC) up to a year ahead.
+ */
+export function startOnProblem(startOn: string, today: string): string | undefined {
+  const date = startOn.trim();
+  if (!date) return 'Enter the date of the first payment.';
+  if (!isCalendarDate(date)) return 'Enter the date of the first payment as year-month-day.';
+  if (date < today) return START_IN_PAST;
+  if (date > addDays(today, MAX_START_AHEAD_DAYS)) return START_TOO_FAR;
+  return undefined;
+}
+
+/** What is wrong with a standing order's last date, or undefined (it may be empty: until cancelled). */
+export function endOnProblem(endOn: string, startOn: string): string | undefined {
+  const date = endOn.trim();
+  if (!date) return undefined;
+  if (!isCalendarDate(date)) return 'Enter the date of the last payment as year-month-day, or leave it empty.';
+  if (isCalendarDate(startOn.trim()) && date < startOn.trim()) return END_BEFORE_START;
+  return undefined;
+}
+
+export interface StandingOrderForm extends PaymentForm {
+  frequency: string;
+  startOn: string;
+  endOn: string;
+}
+
+export interface StandingOrderInput extends PaymentInput {
+  frequency: Frequency;
+  startOn: string;
+  endOn: string | null;
+}
+
+export interface CheckedStandingOrder {
+  errors: FieldErrors;
+  /** What `createStandingOrder` gets (with an idempotency key) when the form is valid. */
+  input?: StandingOrderInput;
+  /** The currency of the chosen account. */
+  currency?: string;
+}
+
+/**
+ * A standing order: the payment as `validatePayment` checks it (each date's payment is an
+ * ordinary payment), how often, and its first and last dates against `today` (UTC).
+ */
+export function validateStandingOrder(
+  form: StandingOrderForm,
+  accounts: readonly AccountLike[],
+  payees: readonly PayeeLike[],
+  today: string,
+): CheckedStandingOrder {
+  const payment = validatePayment(form, accounts, payees);
+  const errors: FieldErrors = { ...payment.errors };
+  const frequency = FREQUENCIES.find((f) => f === form.frequency);
+  if (!frequency) errors.frequency = 'Choose how often to pay: every week or every month.';
+  const start = startOnProblem(form.startOn, today);
+  if (start) errors.startOn = start;
+  const end = endOnProblem(form.endOn, form.startOn);
+  if (end) errors.endOn = end;
+
+  if (Object.values(errors).some(Boolean) || !payment.input || !frequency) return { errors, currency: payment.currency };
+  return {
+    errors,
+    currency: payment.currency,
+    input: { ...payment.input, frequency, startOn: form.startOn.trim(), endOn: form.endOn.trim() || null },
   };
 }
