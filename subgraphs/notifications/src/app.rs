@@ -261,6 +261,28 @@ pub async fn apply_events(
                     .map(|loan| Some(store::Applicable::Loan(event.id, kind.to_string(), loan)))
                     .map_err(malformed)
             }
+            // A refused collection moved no money, so no posting tells the customer of it.
+            events::DIRECT_DEBIT_REFUSED => {
+                serde_json::from_value::<events::DirectDebitEvent>(event.data.clone())
+                    .map(|debit| {
+                        Some(store::Applicable::Payment(
+                            event.id,
+                            events::DIRECT_DEBIT_REFUSED.to_string(),
+                            events::PaymentEvent {
+                                payment_id: debit.direct_debit_id,
+                                owner_id: debit.owner_id,
+                                amount: debit.amount,
+                                currency: debit.currency,
+                                creditor_name: debit.creditor_name,
+                                failure_reason: debit.failure_reason,
+                                standing_order_id: None,
+                            },
+                        ))
+                    })
+                    .map_err(malformed)
+            }
+            // Collected and refunded: the ledger's posting brings its alert and notification.
+            kind if kind.starts_with(events::DIRECT_DEBIT_PREFIX) => Ok(None),
             kind if kind.starts_with(events::PAYMENT_PREFIX) => {
                 serde_json::from_value::<events::PaymentEvent>(event.data.clone())
                     .map(|payment| {

@@ -3,7 +3,8 @@
 //! Consumed (consumer group `notifications`): `bank.ledger.posted.v1` (alerts),
 //! `bank.user.registered.v1` (where to send e-mail) and the loans service's `bank.loan.*`
 //! events (decisions, payouts with a reminder before each due date, repayments) and the
-//! payments service's `bank.payment.*` events (completed, returned). Published through the outbox: deliveries
+//! payments service's `bank.payment.*` events (completed, returned, a standing order's failed
+//! payment, a refused direct debit). Published through the outbox: deliveries
 //! that failed for good, on `bank.dead-letter`.
 
 use chrono::{DateTime, Utc};
@@ -22,6 +23,10 @@ pub const USER_REGISTERED: &str = "bank.user.registered.v1";
 pub const LOAN_PREFIX: &str = "bank.loan.";
 /// Payment events start with this (`bank.payment.completed.v1`, ...).
 pub const PAYMENT_PREFIX: &str = "bank.payment.";
+/// Direct debit events (`bank.payment.direct-debit.refused.v1`, ...): on the payments topic,
+/// with data of their own.
+pub const DIRECT_DEBIT_PREFIX: &str = "bank.payment.direct-debit.";
+pub const DIRECT_DEBIT_REFUSED: &str = "bank.payment.direct-debit.refused.v1";
 
 pub const SOURCE: &str = "/notifications";
 pub const DELIVERY_FAILED: &str = "bank.notification.delivery_failed.v1";
@@ -85,6 +90,22 @@ pub struct PaymentEvent {
     pub owner_id: Uuid,
     pub amount: String,
     pub currency: String,
+    pub creditor_name: String,
+    pub failure_reason: Option<String>,
+    /// Set when a standing order made the payment: no one was there to see it fail.
+    #[serde(default)]
+    pub standing_order_id: Option<Uuid>,
+}
+
+/// A direct debit event, as the payments service publishes it (the part read here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectDebitEvent {
+    pub direct_debit_id: Uuid,
+    pub owner_id: Uuid,
+    pub amount: String,
+    pub currency: String,
+    #[serde(default)]
     pub creditor_name: String,
     pub failure_reason: Option<String>,
 }

@@ -137,12 +137,14 @@ pub async fn debit(
     let movement = PaymentMovement::collection(row, creditor_name, amount(row)?);
     match ledger.move_money(Caller::Service, &movement).await {
         Ok(posted) => {
-            let row = store::collected(db, row.id, posted.transaction_id).await?;
+            let row = store::collected(db, row.id, posted.transaction_id, creditor_name).await?;
             tracing::info!(direct_debit_id = %row.id, "direct debit collected");
             Ok(Some(row))
         }
         Err(Refused::Rule(err)) => {
-            let row = store::collection_refused(db, row.id, err.code(), &err.message()).await?;
+            let row =
+                store::collection_refused(db, row.id, err.code(), &err.message(), creditor_name)
+                    .await?;
             tracing::info!(direct_debit_id = %row.id, code = err.code(), "direct debit refused by the ledger");
             Ok(Some(row))
         }
@@ -164,7 +166,7 @@ pub async fn refund(
     let movement = PaymentMovement::refund(row, creditor_name, amount(row)?);
     match ledger.move_money(Caller::Service, &movement).await {
         Ok(posted) => {
-            let row = store::refunded(db, row.id, posted.transaction_id).await?;
+            let row = store::refunded(db, row.id, posted.transaction_id, creditor_name).await?;
             tracing::info!(direct_debit_id = %row.id, "direct debit refunded");
             Ok(Some(row))
         }

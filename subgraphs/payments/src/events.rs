@@ -35,6 +35,8 @@ pub struct PaymentEvent {
     pub creditor_iban: String,
     pub failure_code: Option<String>,
     pub failure_reason: Option<String>,
+    /// The standing order the payment was made for, if any (no one was there to see it).
+    pub standing_order_id: Option<Uuid>,
 }
 
 pub fn event(kind: &str, row: &PaymentRow) -> OutgoingEvent {
@@ -51,6 +53,7 @@ pub fn event(kind: &str, row: &PaymentRow) -> OutgoingEvent {
         creditor_iban: row.creditor_iban.clone(),
         failure_code: row.failure_code.clone(),
         failure_reason: row.failure_reason.clone(),
+        standing_order_id: row.standing_order_id,
     };
     OutgoingEvent::new(TOPIC, &Envelope::new(SOURCE, kind, row.id, data))
 }
@@ -71,11 +74,12 @@ pub struct DirectDebitEvent {
     pub amount: String,
     pub amount_minor: i64,
     pub currency: String,
+    pub creditor_name: String,
     pub failure_code: Option<String>,
     pub failure_reason: Option<String>,
 }
 
-pub fn direct_debit_event(kind: &str, row: &DirectDebitRow) -> OutgoingEvent {
+pub fn direct_debit_event(kind: &str, row: &DirectDebitRow, creditor_name: &str) -> OutgoingEvent {
     let currency = Currency::parse(&row.currency).expect("stored currencies are supported");
     let data = DirectDebitEvent {
         direct_debit_id: row.id,
@@ -86,6 +90,7 @@ pub fn direct_debit_event(kind: &str, row: &DirectDebitRow) -> OutgoingEvent {
         amount: format_minor(row.amount_minor, currency),
         amount_minor: row.amount_minor,
         currency: row.currency.clone(),
+        creditor_name: creditor_name.to_string(),
         failure_code: row.failure_code.clone(),
         failure_reason: row.failure_reason.clone(),
     };

@@ -785,6 +785,7 @@ pub async fn record_direct_debit(
     db: &DatabaseConnection,
     new: NewDirectDebit,
 ) -> ApiResult<Recorded<DirectDebitRow>> {
+    let creditor_name = new.mandate.creditor_name.clone();
     let txn = db.begin().await?;
     let id = Uuid::now_v7();
     let claimed = txn
@@ -844,7 +845,7 @@ pub async fn record_direct_debit(
         outbox::enqueue(
             &txn,
             SCHEMA,
-            &events::direct_debit_event(events::DIRECT_DEBIT_REFUSED, &row),
+            &events::direct_debit_event(events::DIRECT_DEBIT_REFUSED, &row, &creditor_name),
         )
         .await?;
     }
@@ -884,7 +885,8 @@ pub async fn direct_debits_of(
         .await
 }
 
-/// Moves a direct debit (see `guarded_transition`).
+/// Moves a direct debit (see `guarded_transition`); its event names the mandate's creditor.
+#[allow(clippy::too_many_arguments)]
 async fn direct_debit_transition(
     db: &DatabaseConnection,
     id: Uuid,
@@ -893,6 +895,7 @@ async fn direct_debit_transition(
     changes: &str,
     values: Vec<Value>,
     event: Option<&str>,
+    creditor_name: &str,
 ) -> ApiResult<(DirectDebitRow, bool)> {
     guarded_transition::<direct_debits::Entity>(
         db,
@@ -902,7 +905,7 @@ async fn direct_debit_transition(
         to.as_str(),
         changes,
         values,
-        |row| event.map(|kind| events::direct_debit_event(kind, row)),
+        |row| event.map(|kind| events::direct_debit_event(kind, row, creditor_name)),
     )
     .await
 }
@@ -912,6 +915,7 @@ pub async fn collected(
     db: &DatabaseConnection,
     id: Uuid,
     transaction_id: Uuid,
+    creditor_name: &str,
 ) -> ApiResult<DirectDebitRow> {
     direct_debit_transition(
         db,
@@ -921,6 +925,7 @@ pub async fn collected(
         "debit_transaction_id = $4",
         vec![transaction_id.into()],
         Some(events::DIRECT_DEBIT_COLLECTED),
+        creditor_name,
     )
     .await
     .map(|(row, _)| row)
@@ -932,6 +937,7 @@ pub async fn collection_refused(
     id: Uuid,
     code: &str,
     reason: &str,
+    creditor_name: &str,
 ) -> ApiResult<DirectDebitRow> {
     direct_debit_transition(
         db,
@@ -941,6 +947,7 @@ pub async fn collection_refused(
         "failure_code = $4, failure_reason = $5",
         vec![code.into(), reason.into()],
         Some(events::DIRECT_DEBIT_REFUSED),
+        creditor_name,
     )
     .await
     .map(|(row, _)| row)
@@ -956,6 +963,7 @@ pub async fn refunding(db: &DatabaseConnection, id: Uuid) -> ApiResult<(DirectDe
         "next_attempt_at = now(), attempts = 0",
         vec![],
         None,
+        "",
     )
     .await
 }
@@ -965,6 +973,7 @@ pub async fn refunded(
     db: &DatabaseConnection,
     id: Uuid,
     transaction_id: Uuid,
+    creditor_name: &str,
 ) -> ApiResult<DirectDebitRow> {
     direct_debit_transition(
         db,
@@ -974,6 +983,7 @@ pub async fn refunded(
         "refund_transaction_id = $4",
         vec![transaction_id.into()],
         Some(events::DIRECT_DEBIT_REFUNDED),
+        creditor_name,
     )
     .await
     .map(|(row, _)| row)

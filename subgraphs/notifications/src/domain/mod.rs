@@ -85,6 +85,35 @@ pub fn payment_message(kind: &str, payment: &crate::events::PaymentEvent) -> Opt
                     .unwrap_or("The other bank did not accept it")
             ),
         }),
+        // Failed at once: the payer saw the error, unless a standing order made it.
+        "bank.payment.failed.v1" if payment.standing_order_id.is_some() => Some(Message {
+            title: format!(
+                "Standing order to {}: {} {} not paid",
+                payment.creditor_name, payment.amount, payment.currency
+            ),
+            body: format!(
+                "{}. The order goes on with its next date.",
+                payment
+                    .failure_reason
+                    .as_deref()
+                    .unwrap_or("The account could not pay it")
+                    .trim_end_matches('.')
+            ),
+        }),
+        "bank.payment.direct-debit.refused.v1" => Some(Message {
+            title: format!(
+                "Direct debit of {} {} by {} refused",
+                payment.amount, payment.currency, payment.creditor_name
+            ),
+            body: format!(
+                "{}. Nothing was taken from your account.",
+                payment
+                    .failure_reason
+                    .as_deref()
+                    .unwrap_or("It could not be collected")
+                    .trim_end_matches('.')
+            ),
+        }),
         _ => None,
     }
 }

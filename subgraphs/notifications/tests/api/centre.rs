@@ -268,3 +268,85 @@ async fn a_returned_payment_tells_its_payer_why_and_a_sent_one_says_nothing_more
         "the sent event says nothing, the repeated return is stored once"
     );
 }
+
+#[tokio::test]
+async fn a_refused_direct_debit_and_a_standing_orders_failed_payment_are_told_and_nothing_else() {
+    let app = spawn_app(test_settings()).await;
+    let ada = app.customer();
+    let producer = producer();
+    let debit = |kind: &str, reason: Option<&str>| {
+        let id = Uuid::now_v7();
+        Envelope::new(
+            "/payments",
+            kind,
+            id,
+            json!({
+                "directDebitId": id, "mandateId": Uuid::now_v7(), "ownerId": ada.id,
+                "accountId": Uuid::now_v7(), "status": "REFUSED", "amount": "25.00",
+                "amountMinor": 2500, "currency": "EUR", "creditorName": "Stadtwerke",
+                "failureCode": "INSUFFICIENT_FUNDS", "failureReason": reason
+            }),
+        )
+    };
+    let failed = |standing_order: Option<Uuid>| {
+        let id = Uuid::now_v7();
+        Envelope::new(
+            "/payments",
+            "bank.payment.failed.v1",
+            id,
+            json!({
+                "paymentId": id, "ownerId": ada.id, "fromAccountId": Uuid::now_v7(),
+                "status": "FAILED", "amount": "30.00", "amountMinor": 3000, "currency": "EUR",
+                "creditorName": "Landlord", "creditorIban": "DE89370400440532013000",
+                "failureCode": "INSUFFICIENT_FUNDS", "failureReason": "insufficient funds",
+                "standingOrderId": standing_order
+            }),
+        )
+    };
+    // Collected: the ledger's posting tells of it. A payment failing at once: its payer saw it.
+    for event in [
+        debit("bank.payment.direct-debit.collected.v1", None),
+        failed(None),
+        debit(
+            "bank.payment.direct-debit.refused.v1",
+            Some("insufficient funds"),
+        ),
+        failed(Some(Uuid::now_v7())),
+    ] {
+        publish(&producer, &app.payments_topic, &event).await;
+    }
+    let list = app.wait_for_notifications(&ada, 2).await;
+    let mut titles: Vec<(String, String)> = list["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["title"].as_str().unwrap().to_string(),
+                e["node"]["body"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            (
+                "Direct debit of 25.00 EUR by Stadtwerke refused".to_string(),
+                "insufficient funds. Nothing was taken from your account.".to_string()
+            ),
+            (
+                "Standing order to Landlord: 30.00 EUR not paid".to_string(),
+                "insufficient funds. The order goes on with its next date.".to_string()
+            ),
+        ]
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        app.notifications(&ada).await["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
