@@ -48,6 +48,8 @@ def quantile(q, series):
 
 for key in sorted(buckets):
     count = counts.get(key, 0)
+    if not count:
+        continue
     mean = sums.get(key, 0) / count * 1000 if count else float("nan")
     print(
         f"{label}={key}: {count:.0f} observed, mean {mean:.1f} ms, "

@@ -18,7 +18,7 @@ use bank_common::{
     calendar::Date,
     internal,
     money::{format_minor, graphql::Decimal, graphql::Money, parse_minor, Currency},
-    pagination::{decode_cursor, encode_cursor, page_size, PageInfo},
+    pagination::{PageInfo, SeqPage},
     server::BearerToken,
     ApiError, ApiResult,
 };
@@ -260,23 +260,8 @@ impl StandingOrder {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<PaymentConnection> {
-        let limit = page_size(first)?;
-        let before = after
-            .as_deref()
-            .map(|cursor| decode_cursor("p", cursor))
-            .transpose()?;
-        let mut rows = store::payments_of_standing_order(
-            &context(ctx).db,
-            self.0.owner_id,
-            self.0.id,
-            before.unwrap_or(i64::MAX),
-            limit + 1,
-        )
-        .await
-        .map_err(ApiError::from)?;
-        let has_next_page = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        Ok(payment_page(rows, has_next_page, before.is_some()))
+        let page = SeqPage::new("p", first, after.as_deref())?;
+        payment_page(ctx, self.0.owner_id, Some(self.0.id), page).await
     }
 }
 
@@ -443,61 +428,56 @@ async fn direct_debit_page(
     if !principal.can_access(owner_id) {
         return Err(ApiError::forbidden().into());
     }
-    let limit = page_size(first)?;
-    let before = after
-        .as_deref()
-        .map(|cursor| decode_cursor("d", cursor))
-        .transpose()?;
-    let mut rows = store::direct_debits_of(
+    let page = SeqPage::new("d", first, after.as_deref())?;
+    let rows = store::direct_debits_of(
         &context(ctx).db,
         owner_id,
         mandate,
-        before.unwrap_or(i64::MAX),
-        limit + 1,
+        page.before(),
+        page.fetch(),
     )
     .await
     .map_err(ApiError::from)?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let edges: Vec<DirectDebitEdge> = rows
-        .into_iter()
-        .map(|row| DirectDebitEdge {
-            cursor: encode_cursor("d", row.seq),
-            node: DirectDebit(row),
-        })
-        .collect();
+    let (edges, page_info) = page.finish(rows, |row| row.seq);
     Ok(DirectDebitConnection {
-        page_info: PageInfo {
-            has_next_page,
-            has_previous_page: before.is_some(),
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        },
-        edges,
+        edges: edges
+            .into_iter()
+            .map(|(cursor, row)| DirectDebitEdge {
+                cursor,
+                node: DirectDebit(row),
+            })
+            .collect(),
+        page_info,
     })
 }
 
-fn payment_page(
-    rows: Vec<PaymentRow>,
-    has_next_page: bool,
-    has_previous_page: bool,
-) -> PaymentConnection {
-    let edges: Vec<PaymentEdge> = rows
-        .into_iter()
-        .map(|row| PaymentEdge {
-            cursor: encode_cursor("p", row.seq),
-            node: row.into(),
-        })
-        .collect();
-    PaymentConnection {
-        page_info: PageInfo {
-            has_next_page,
-            has_previous_page,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        },
-        edges,
-    }
+/// A page of an owner's payments: all of them, or one standing order's.
+async fn payment_page(
+    ctx: &Context<'_>,
+    owner_id: Uuid,
+    standing_order: Option<Uuid>,
+    page: SeqPage,
+) -> async_graphql::Result<PaymentConnection> {
+    let rows = store::payments_of(
+        &context(ctx).db,
+        owner_id,
+        standing_order,
+        page.before(),
+        page.fetch(),
+    )
+    .await
+    .map_err(ApiError::from)?;
+    let (edges, page_info) = page.finish(rows, |row| row.seq);
+    Ok(PaymentConnection {
+        edges: edges
+            .into_iter()
+            .map(|(cursor, row)| PaymentEdge {
+                cursor,
+                node: row.into(),
+            })
+            .collect(),
+        page_info,
+    })
 }
 
 /// The users service's `User`, extended here with payees, payments and direct debits.
@@ -534,22 +514,8 @@ impl UserRef {
         if !principal.can_access(self.id) {
             return Err(ApiError::forbidden().into());
         }
-        let limit = page_size(first)?;
-        let before = after
-            .as_deref()
-            .map(|cursor| decode_cursor("p", cursor))
-            .transpose()?;
-        let mut rows = store::payments_of(
-            &context(ctx).db,
-            self.id,
-            before.unwrap_or(i64::MAX),
-            limit + 1,
-        )
-        .await
-        .map_err(ApiError::from)?;
-        let has_next_page = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        Ok(payment_page(rows, has_next_page, before.is_some()))
+        let page = SeqPage::new("p", first, after.as_deref())?;
+        payment_page(ctx, self.id, None, page).await
     }
 
     /// The user's direct debit mandates: active first, then newest first.

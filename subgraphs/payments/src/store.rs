@@ -256,16 +256,22 @@ pub async fn find_payments(
         .await
 }
 
-/// An owner's payments, newest first: `limit` of them with `seq` below `before`.
+/// An owner's payments newest first (all, or one standing order's): `limit` of them with `seq`
+/// below `before`.
 pub async fn payments_of(
     db: &impl ConnectionTrait,
     owner_id: Uuid,
+    standing_order: Option<Uuid>,
     before: i64,
     limit: u64,
 ) -> Result<Vec<PaymentRow>, DbErr> {
-    payments::Entity::find()
+    let mut query = payments::Entity::find()
         .filter(payments::Column::OwnerId.eq(owner_id))
-        .filter(payments::Column::Seq.lt(before))
+        .filter(payments::Column::Seq.lt(before));
+    if let Some(order) = standing_order {
+        query = query.filter(payments::Column::StandingOrderId.eq(order));
+    }
+    query
         .order_by_desc(payments::Column::Seq)
         .limit(limit)
         .all(db)
@@ -1254,22 +1260,4 @@ pub async fn release_standing_order(
     ))
     .await?;
     Ok(())
-}
-
-/// The payments a standing order made, newest first.
-pub async fn payments_of_standing_order(
-    db: &impl ConnectionTrait,
-    owner_id: Uuid,
-    standing_order_id: Uuid,
-    before: i64,
-    limit: u64,
-) -> Result<Vec<PaymentRow>, DbErr> {
-    payments::Entity::find()
-        .filter(payments::Column::OwnerId.eq(owner_id))
-        .filter(payments::Column::StandingOrderId.eq(standing_order_id))
-        .filter(payments::Column::Seq.lt(before))
-        .order_by_desc(payments::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await
 }

@@ -304,8 +304,10 @@ async fn a_refused_direct_debit_and_a_standing_orders_failed_payment_are_told_an
         )
     };
     // Collected: the ledger's posting tells of it. A payment failing at once: its payer saw it.
+    let collected = debit("bank.payment.direct-debit.collected.v1", None);
+    let collected_id = collected.id;
     for event in [
-        debit("bank.payment.direct-debit.collected.v1", None),
+        collected,
         failed(None),
         debit(
             "bank.payment.direct-debit.refused.v1",
@@ -349,4 +351,13 @@ async fn a_refused_direct_debit_and_a_standing_orders_failed_payment_are_told_an
             .len(),
         2
     );
+    // Read and let be, not dead-lettered as data it cannot read.
+    let dead = bank_testkit::collect_events(
+        bank_common::consumer::DEAD_LETTER_TOPIC,
+        |event| event["id"] == json!(collected_id),
+        |found| !found.is_empty(),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(dead.is_empty(), "dead-lettered: {dead:?}");
 }

@@ -338,3 +338,36 @@ async fn the_worker_finishes_a_collection_a_crash_interrupted() {
     assert_eq!(app.ledger_transactions("EXTERNAL_PAYMENT").await, 1);
     app.assert_ledger_consistent().await;
 }
+
+#[tokio::test]
+async fn a_customer_holds_at_most_fifty_active_mandates() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "0").await;
+    let input = |n: usize| {
+        json!({ "accountId": account, "creditorId": CREDITOR, "creditorName": "Club",
+                "reference": format!("LIMIT-{n}") })
+    };
+    let mut first = Value::Null;
+    for n in 0..50 {
+        let id = data(&create_mandate(&app, &ada, input(n)).await)["createMandate"]["id"].clone();
+        if n == 0 {
+            first = id;
+        }
+    }
+    assert_eq!(
+        code(&create_mandate(&app, &ada, input(50)).await),
+        "LIMIT_EXCEEDED"
+    );
+    // A revoked mandate no longer counts.
+    app.gql(
+        &ada,
+        "mutation($id: ID!) { revokeMandate(id: $id) { status } }",
+        json!({ "id": first }),
+    )
+    .await;
+    assert_eq!(
+        data(&create_mandate(&app, &ada, input(51)).await)["createMandate"]["status"],
+        "ACTIVE"
+    );
+}

@@ -243,3 +243,33 @@ async fn a_date_without_the_money_fails_alone_and_a_last_date_ends_the_order() {
     assert_eq!(app.balance(account).await, 500);
     app.assert_ledger_consistent().await;
 }
+
+#[tokio::test]
+async fn a_customer_holds_at_most_twenty_active_standing_orders() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "0").await;
+    // Starting next week: nothing is paid while the test runs.
+    let start = (Utc::now().date_naive() + chrono::Duration::days(7)).to_string();
+    let input = |n: usize| {
+        json!({ "fromAccountId": account, "creditorName": format!("Creditor {n}"),
+                "creditorIban": "DE89 3704 0044 0532 0130 00", "amount": "1", "frequency": "WEEKLY",
+                "startOn": start, "idempotencyKey": Uuid::new_v4() })
+    };
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(data(&create(&app, &ada, input(n)).await)["createStandingOrder"]["id"].clone());
+    }
+    assert_eq!(code(&create(&app, &ada, input(20)).await), "LIMIT_EXCEEDED");
+    // A cancelled order no longer counts.
+    app.gql(
+        &ada,
+        "mutation($id: ID!) { cancelStandingOrder(id: $id) { status } }",
+        json!({ "id": ids[0] }),
+    )
+    .await;
+    assert_eq!(
+        data(&create(&app, &ada, input(21)).await)["createStandingOrder"]["status"],
+        "ACTIVE"
+    );
+}
