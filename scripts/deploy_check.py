@@ -7,8 +7,9 @@ For every overlay given:
      same objects;
   2. validate every object against the Kubernetes schemas (kubernetes-validate, strict);
   3. apply the bank's policy: probes, resource limits, a hardened securityContext, pinned image
-     tags, and references that resolve (Services, autoscalers, disruption budgets and network
-     policies select something; ConfigMap and Secret keys exist).
+     tags, passwords, tokens and secrets only from Secrets, and references that resolve
+     (Services, autoscalers, disruption budgets and network policies select something;
+     ConfigMap and Secret keys exist unless marked optional).
 
 `--self-test` first proves that the policy rejects what it should.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +48,8 @@ MERGE_KEYS = {
 WRITABLE_ROOT_ANNOTATION = "policy.bank.local/writable-root-filesystem"
 # Secrets created outside the manifests on purpose (never committed).
 EXTERNAL_SECRETS = {"gateway-tls"}
+# Settings named like this belong in a Secret: never a ConfigMap key or a literal env value.
+SECRET_NAME = re.compile(r"(PASSWORD|_TOKEN|_SECRET)$")
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -251,12 +255,15 @@ def policy_problems(objects: list[dict]) -> list[str]:
             if sc.get("readOnlyRootFilesystem") is not True and not str(annotations.get(WRITABLE_ROOT_ANNOTATION, "")).strip():
                 problems.append(f"{c}: root filesystem is writable (set readOnlyRootFilesystem, or annotate the pod with {WRITABLE_ROOT_ANNOTATION}: <reason>)")
             for env in container.get("env", []):
+                if "value" in env and SECRET_NAME.search(env["name"]):
+                    problems.append(f"{c}: env {env['name']} is a secret given as a literal value (use a secretKeyRef)")
                 ref = (env.get("valueFrom") or {})
-                if "secretKeyRef" in ref:
+                # An optional key may be absent (the variable is then unset).
+                if "secretKeyRef" in ref and not ref["secretKeyRef"].get("optional"):
                     s = ref["secretKeyRef"]
                     if s["name"] not in secrets or s["key"] not in secrets[s["name"]]:
                         problems.append(f"{c}: env {env['name']} refers to missing secret key {s['name']}/{s['key']}")
-                if "configMapKeyRef" in ref:
+                if "configMapKeyRef" in ref and not ref["configMapKeyRef"].get("optional"):
                     m = ref["configMapKeyRef"]
                     if m["name"] not in configmaps or m["key"] not in configmaps[m["name"]]:
                         problems.append(f"{c}: env {env['name']} refers to missing ConfigMap key {m['name']}/{m['key']}")
@@ -272,6 +279,11 @@ def policy_problems(objects: list[dict]) -> list[str]:
                     problems.append(f"{where}: volume {volume['name']} refers to missing Secret {secret}")
             if "hostPath" in volume:
                 problems.append(f"{where}: volume {volume['name']} is a hostPath")
+
+    for name, data in configmaps.items():
+        for key in data or {}:
+            if SECRET_NAME.search(key):
+                problems.append(f"ConfigMap/{name}: key {key} is a secret (put it in a Secret)")
 
     def selects_a_pod(selector: dict) -> bool:
         return any(label_match(selector, labels) for _, labels in pods)
@@ -377,6 +389,12 @@ def self_test() -> None:
         "refers to missing secret key": lambda c, s, o: c.update(
             env=[{"name": "X", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}]
         ),
+        "is a secret given as a literal value": lambda c, s, o: c.update(
+            env=[{"name": "X_KAFKA_SASL_PASSWORD", "value": "p"}]
+        ),
+        "is a secret (put it in a Secret)": lambda c, s, o: o.append(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"X_KAFKA_SASL_PASSWORD": "p"}}
+        ),
     }
     for expected, mutate in cases.items():
         found = broken(mutate)
@@ -397,6 +415,12 @@ def self_test() -> None:
     for c in job["spec"]["template"]["spec"]["containers"]:
         c.pop("readinessProbe"), c.pop("livenessProbe")
     assert policy_problems([job]) == [], policy_problems([job])
+    # A key marked optional may be missing.
+    objects = copy.deepcopy(good)
+    objects[0]["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "X", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k", "optional": True}}}
+    ]
+    assert policy_problems(objects) == [], policy_problems(objects)
     # The schema check rejects an unknown field.
     bad = copy.deepcopy(good)
     bad[0]["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}

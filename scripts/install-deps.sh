@@ -17,6 +17,12 @@ have node || need_apt+=(nodejs npm)
 # The web app's UI tests drive Debian's headless Chromium (no browser downloads).
 have chromium || need_apt+=(chromium)
 have chromedriver || need_apt+=(chromium-driver)
+# Apache Kafka (scripts/kafka.sh) runs on Java 17 or newer; Maven resolves its jars.
+have java || need_apt+=(openjdk-17-jre-headless)
+have mvn || need_apt+=(maven)
+# rdkafka is built with TLS (for managed Kafka clusters): OpenSSL's headers, found by pkg-config.
+have pkg-config || need_apt+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 
 # Python's venv module (Debian ships it separately) for the tools below.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
@@ -33,6 +39,18 @@ fi
 
 # Debian's nginx package may start a default server on port 80; the bank runs its own.
 have cargo || die "cargo is missing: install Rust (rustup) first"
+
+# The test runner. Built from crates.io once per machine (a few minutes), into ~/.cargo/bin.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  say "installing cargo-nextest (once per machine)"
+  # Its own target directory, so the project's build cache is not disturbed.
+  CARGO_TARGET_DIR="$HOME/.cache/bank/nextest-build" cargo install cargo-nextest --locked --quiet
+  rm -rf "$HOME/.cache/bank/nextest-build"
+  ok "cargo-nextest $(cargo nextest --version | head -n1)"
+fi
+
+# Apache Kafka's jars from Maven Central (once per machine).
+"$ROOT/scripts/kafka.sh" install
 
 npm_install() {
   local dir="$1"

@@ -1,108 +1,218 @@
 #!/usr/bin/env bash
-# The local Kafka-protocol broker: tansu (Apache-2.0), with SQLite storage under .data/kafka.
-#   kafka.sh install   build tansu once per machine into ~/.cache/bank/tools (about 10 minutes cold)
-#   kafka.sh start     start the broker on 127.0.0.1:$BANK_KAFKA_PORT (19092) and create the topics
-#   kafka.sh stop
-# Compose and Kubernetes use Apache Kafka (KRaft) with the same client settings.
+# The local broker: Apache Kafka in KRaft mode (one node, broker and controller), the same broker
+# compose and Kubernetes run.
+#   kafka.sh install   resolve Apache Kafka's jars from Maven Central into ~/.cache/bank/ (once
+#                      per machine; about 55 MB, seconds)
+#   kafka.sh start     format the storage under .data/kafka on first start, start the broker on
+#                      127.0.0.1:$BANK_KAFKA_PORT (19092), wait until it answers, create the topics
+#   kafka.sh stop      a clean shutdown (SIGTERM; the broker flushes and closes its logs)
+#   kafka.sh kill      a crash: SIGKILL (what the broker-restart test does mid-load)
+#   kafka.sh groups    every consumer group with its members, partitions and lag
+#   kafka.sh topics    create missing topics
+#   kafka.sh tool CLASS ARGS...   run one of Kafka's own tools (e.g. org.apache.kafka.tools.TopicCommand)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TANSU_VERSION="0.6.0"
-TOOLS="${BANK_TOOLS_DIR:-$HOME/.cache/bank/tools}"
-TANSU="$TOOLS/bin/tansu"
+KAFKA_VERSION="${BANK_KAFKA_VERSION:-4.1.1}"
+LOG4J_VERSION="2.24.3"
+SLF4J_VERSION="2.0.17"
+KAFKA_HOME="${BANK_KAFKA_HOME:-$HOME/.cache/bank/kafka-$KAFKA_VERSION}"
 KAFKA_DIR="$DATA/kafka"
-BROKER="tcp://127.0.0.1:$KAFKA_PORT"
+CONTROLLER_PORT="${BANK_KAFKA_CONTROLLER_PORT:-19093}"
+BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
+# The broker shares two cores with PostgreSQL, six services, the router and NGINX: a small fixed
+# heap (Kafka keeps its data in the page cache, not the heap) and one GC thread.
+KAFKA_HEAP="${BANK_KAFKA_HEAP:--Xms256m -Xmx512m}"
 
-# topic:partitions. Fewer than compose and Kubernetes create (docs/events.md): tansu answers
-# every fetch with SQL queries per partition, each planned afresh, so on a laptop the consumers'
-# idle polling alone kept it busy (about 80% of a core with 6 ledger partitions). One broker
-# and a handful of consumers need no more than this.
-TOPICS=(bank.users:1 bank.accounts:1 bank.ledger:2 bank.loans:1 bank.payments:1 bank.dead-letter:1)
+# topic:partitions, the same as compose and Kubernetes (docs/events.md).
+TOPICS=(bank.users:3 bank.accounts:3 bank.ledger:6 bank.loans:3 bank.payments:3 bank.dead-letter:1)
 
-install() {
-  if [ -x "$TANSU" ] && "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
-    ok "tansu $TANSU_VERSION present"
-    return 0
-  fi
-  say "building the tansu broker $TANSU_VERSION (once per machine; about 10 minutes)"
-  mkdir -p "$TOOLS"
-  # The libsql feature provides the SQLite storage engine; without a storage feature the broker
-  # has none. Its own target directory keeps it apart from the project's build.
-  CARGO_TARGET_DIR="$TOOLS/build" cargo install tansu --version "$TANSU_VERSION" --locked \
-    --features libsql --root "$TOOLS" --quiet
-  rm -rf "$TOOLS/build"
-  ok "tansu installed in $TOOLS/bin"
+java_bin() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then echo "$JAVA_HOME/bin/java"; else command -v java; fi
 }
 
-start() {
-  install
-  say "Kafka-protocol broker (tansu) on 127.0.0.1:$KAFKA_PORT"
-  mkdir -p "$KAFKA_DIR"
-  # tansu resolves a sqlite:// path against its working directory, so it runs in its own.
-  start_bg kafka env -C "$KAFKA_DIR" "$TANSU" broker \
-    --listener-url "$BROKER" \
-    --advertised-listener-url "$BROKER" \
-    --storage-engine "sqlite://tansu.db"
+# A Maven project that only names Kafka (the broker and its tools) and a log4j2 binding; Maven
+# resolves their runtime dependencies and copies the jars into $KAFKA_HOME/libs.
+install() {
+  if [ -f "$KAFKA_HOME/.complete" ]; then
+    ok "Apache Kafka $KAFKA_VERSION present"
+    return 0
+  fi
+  command -v mvn >/dev/null || die "Maven is missing (install-deps.sh installs it)"
+  java_bin >/dev/null || die "Java 17 or newer is missing (install-deps.sh installs it)"
+  say "resolving Apache Kafka $KAFKA_VERSION from Maven Central (once per machine)"
+  rm -rf "$KAFKA_HOME"
+  mkdir -p "$KAFKA_HOME"
+  cat >"$KAFKA_HOME/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>bank.local</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>$KAFKA_VERSION</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <!-- Kafka logs through SLF4J 2; a dependency's older slf4j-api would otherwise win. -->
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  (cd "$KAFKA_HOME" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$KAFKA_HOME/libs") >"$KAFKA_HOME/maven.log" 2>&1 \
+    || die "Maven could not resolve Apache Kafka $KAFKA_VERSION; see $KAFKA_HOME/maven.log"
+  ls "$KAFKA_HOME/libs/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null || die "kafka_2.13 did not resolve"
+  touch "$KAFKA_HOME/.complete"
+  ok "Apache Kafka $KAFKA_VERSION in $KAFKA_HOME ($(ls "$KAFKA_HOME/libs" | wc -l) jars)"
+}
+
+# tool CLASS ARGS...: one of Kafka's command-line tools, on the same jars, with a small heap and
+# its own log4j configuration (warnings to stderr only).
+tool() {
+  local class="$1"
+  shift
+  "$(java_bin)" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" \
+    -cp "$KAFKA_HOME/libs/*" "$class" "$@"
+}
+
+write_config() {
+  mkdir -p "$KAFKA_DIR/data"
+  cat >"$KAFKA_DIR/server.properties" <<PROPS
+# Written by scripts/kafka.sh on every start; edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+# One node: the internal topics cannot have more replicas than that.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+min.insync.replicas=1
+# Topics are created below with their partition counts, never by a client's first use.
+auto.create.topics.enable=false
+# A group's first member starts at once instead of waiting 3 s for others.
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+background.threads=2
+log.retention.hours=168
+log.segment.bytes=67108864
+PROPS
+  cat >"$KAFKA_DIR/log4j2.properties" <<'LOG'
+status = warn
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = STDOUT
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.controller.name = org.apache.kafka.controller
+logger.controller.level = INFO
+LOG
+  cat >"$KAFKA_DIR/tools-log4j2.properties" <<'LOG'
+status = error
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = %p %m%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = STDERR
+LOG
+}
+
+# The storage is formatted once, with a cluster id kept beside it; a formatted directory is
+# never formatted again (that would lose the data).
+format_storage() {
+  [ -f "$KAFKA_DIR/data/meta.properties" ] && return 0
+  local id
+  id="$(tool kafka.tools.StorageTool random-uuid)"
+  echo "$id" >"$KAFKA_DIR/cluster-id"
+  tool kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_DIR/server.properties" \
+    >>"$LOGS/kafka.log" 2>&1 || die "formatting the broker's storage failed; see .data/logs/kafka.log"
+  ok "storage formatted (.data/kafka/data, cluster $id)"
+}
+
+# Ready means the broker answers Kafka requests (not only that its port is open): the API
+# versions tool completes a request round trip.
+wait_ready() {
   local start=$SECONDS
   printf '    waiting for kafka '
-  until (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; do
+  until tool org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$BOOTSTRAP" >/dev/null 2>&1; do
     is_running kafka || { printf ' it exited\n'; die "the broker did not start; see .data/logs/kafka.log"; }
-    (( SECONDS - start < 60 )) || { printf ' timed out\n'; die "the broker did not start"; }
+    (( SECONDS - start < 90 )) || { printf ' timed out\n'; die "the broker did not start; see .data/logs/kafka.log"; }
     printf '.'
     sleep 1
   done
   printf ' ready (%ss)\n' "$(( SECONDS - start ))"
-  index_headers
+}
+
+start() {
+  install
+  if is_running kafka; then
+    ok "kafka already running (pid $(cat "$RUN/kafka.pid"))"
+    return 0
+  fi
+  say "Apache Kafka $KAFKA_VERSION (KRaft) on $BOOTSTRAP"
+  write_config
+  format_storage
+  # shellcheck disable=SC2086
+  start_bg kafka "$(java_bin)" $KAFKA_HEAP -XX:+UseG1GC -XX:ParallelGCThreads=1 -XX:ConcGCThreads=1 \
+    -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
+    -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_DIR/server.properties"
+  wait_ready
   topics
 }
 
-# tansu 0.6's SQLite schema has no index on message headers, and it looks up each fetched
-# message's headers by (partition, offset): without one, every fetched message costs a scan of
-# every header ever stored, so the broker slows as its log grows (alert p99 from 74 ms to
-# seconds within a minute at 100 transfers/s). The index is the broker's storage, not the
-# bank's; CREATE INDEX IF NOT EXISTS makes this safe on every start.
-index_headers() {
-  python3 - "$KAFKA_DIR/tansu.db" <<'PY' || die "could not index the broker's header table"
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], timeout=30)
-for _ in range(300):
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'header'").fetchone():
-        db.execute("CREATE INDEX IF NOT EXISTS bank_header_by_offset ON header (topition, offset_id)")
-        db.commit()
-        break
-    time.sleep(0.1)
-else:
-    sys.exit("tansu created no header table")
-PY
-}
-
-# Creates missing topics. A broker that has just started (or restarted under load) may answer
-# its port before its storage is ready: list and create are retried for up to 30 s.
+# Creates missing topics and grows any with fewer partitions than listed.
 topics() {
-  local existing entry name partitions attempt
+  local existing entry name partitions
+  existing="$(tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list)" \
+    || die "could not list topics"
   for entry in "${TOPICS[@]}"; do
     name="${entry%%:*}"
     partitions="${entry##*:}"
-    for attempt in $(seq 1 30); do
-      if existing="$("$TANSU" topic list --broker "$BROKER" 2>/dev/null)"; then
-        grep -qw -- "$name" <<<"$existing" && break
-        if "$TANSU" topic create --broker "$BROKER" --partitions "$partitions" "$name" >>"$LOGS/kafka.log" 2>&1; then
-          ok "topic $name ($partitions partitions)"
-          break
-        fi
-      fi
-      [ "$attempt" -lt 30 ] || die "could not create topic $name; see .data/logs/kafka.log"
-      sleep 1
-    done
+    if grep -qx -- "$name" <<<"$existing"; then
+      continue
+    fi
+    tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+      --topic "$name" --partitions "$partitions" --replication-factor 1 >>"$LOGS/kafka.log" 2>&1 \
+      || die "could not create topic $name; see .data/logs/kafka.log"
+    ok "topic $name ($partitions partitions)"
   done
+}
+
+groups() {
+  tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" \
+    --describe --all-groups
 }
 
 case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop_bg kafka ;;
-  # A crash: SIGKILL, no shutdown at all (what the broker-restart test does mid-load).
   kill)
     if is_running kafka; then kill -KILL "$(cat "$RUN/kafka.pid")"; rm -f "$RUN/kafka.pid"; ok "kafka killed"; fi ;;
   topics) topics ;;
-  *) die "usage: kafka.sh install|start|stop|kill|topics" ;;
+  groups) groups ;;
+  tool) shift; tool "$@" ;;
+  *) die "usage: kafka.sh install|start|stop|kill|topics|groups|tool CLASS ARGS..." ;;
 esac

@@ -68,11 +68,6 @@ service_env() {
   echo "${prefix}_DATABASE_URL=$DATABASE_URL"
   echo "${prefix}_JWKS_URL=http://127.0.0.1:$USERS_PORT/.well-known/jwks.json"
   echo "${prefix}_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
-  # tansu 0.6 loses an idempotent producer's state when it restarts (and its storage then
-  # fails every request), so the local stack produces with acks=all and one request in flight;
-  # consumers discard a retried duplicate by event id. Apache Kafka (compose, Kubernetes) keeps
-  # the idempotent producer.
-  echo "${prefix}_KAFKA_IDEMPOTENCE=false"
 }
 
 start_service() {
@@ -100,11 +95,6 @@ start_service() {
   fi
   if [ "$name" = notifications ]; then
     env+=("NOTIFICATIONS_SMTP_URL=smtp://127.0.0.1:$MAIL_PORT" "NOTIFICATIONS_SMS_URL=http://127.0.0.1:$SMS_PORT/sms")
-    # tansu holds a fetch for its full wait even when data arrives meanwhile (Kafka answers at
-    # once), so the live alert feed polls with a short wait to keep commit-to-alert latency low.
-    # Only that feed: every fetch costs tansu a query per partition, and the consumer group
-    # (storing, e-mail) polling as often would double the broker's load for no one's benefit.
-    env+=("NOTIFICATIONS_LIVE_FETCH_WAIT_MS=${NOTIFICATIONS_LIVE_FETCH_WAIT_MS:-10}")
   fi
   start_bg "$name" env "${env[@]}" "$BIN/$name" serve
   PIDNAME="$name" wait_for "$name" "http://127.0.0.1:$port/readyz" 60 || die "$name did not become ready; see .data/logs/$name.log"
@@ -161,7 +151,7 @@ up() {
     GraphiQL   $BANK_URL/graphiql/
     Router     http://127.0.0.1:$ROUTER_PORT/graphql (behind NGINX)
     Postgres   postgres://bank@127.0.0.1:$PG_PORT/bank
-    Kafka      127.0.0.1:$KAFKA_PORT (tansu; topics bank.users, bank.accounts, bank.ledger, bank.loans, bank.payments, bank.dead-letter)
+    Kafka      127.0.0.1:$KAFKA_PORT (Apache Kafka, KRaft; groups and lag: scripts/kafka.sh groups)
     Mail       .data/mail/new (every e-mail the bank sends; SMTP 127.0.0.1:$MAIL_PORT)
     SMS        .data/sms.log (every text message; provider stand-in on 127.0.0.1:$SMS_PORT)
     Payments   .data/gateway.log (the stand-in payment gateway on 127.0.0.1:$GATEWAY_PORT)
@@ -198,9 +188,26 @@ status() {
   done
 }
 
+port_of() {
+  case "$1" in
+    users) echo "$USERS_PORT" ;; accounts) echo "$ACCOUNTS_PORT" ;;
+    transactions) echo "$TRANSACTIONS_PORT" ;; notifications) echo "$NOTIFICATIONS_PORT" ;;
+    loans) echo "$LOANS_PORT" ;; payments) echo "$PAYMENTS_PORT" ;;
+    *) die "not a subgraph: $1" ;;
+  esac
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) die "usage: stack.sh up|down|status" ;;
+  # A crash of one subgraph (SIGKILL: no shutdown, no leaving the consumer group), and its start
+  # again with the stack's settings; the fault tests use both.
+  kill)
+    port_of "${2:-}" >/dev/null
+    if is_running "$2"; then kill -KILL "$(cat "$RUN/$2.pid")"; rm -f "$RUN/$2.pid"; ok "$2 killed"; fi ;;
+  start)
+    ensure_secrets
+    start_service "${2:-}" "$(port_of "${2:-}")" ;;
+  *) die "usage: stack.sh up|down|status|kill SUBGRAPH|start SUBGRAPH" ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test suite, against one build:
 #   1. unit tests and each subgraph's integration tests (real PostgreSQL, a fresh database each;
-#      a real Kafka-protocol broker)
+#      Apache Kafka)
 #   2. the schema check (committed SDLs and supergraph match the code)
 #   3. `nginx -t` on the rendered configuration; the deployment checks (scripts/deploy-check.sh)
 #   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack)
@@ -72,6 +72,12 @@ BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL
 say "broker restart under load (alone: it restarts the shared broker)"
 BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_DATABASE_URL="$DATABASE_URL" \
   cargo nextest run --workspace --run-ignored only -E 'package(bank-e2e) & test(broker_restart)'
+
+say "each consumer group's service killed under load and restarted (one at a time)"
+BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" \
+  BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_DATABASE_URL="$DATABASE_URL" \
+  cargo nextest run --workspace --run-ignored only --test-threads 1 --no-capture \
+  -E 'package(bank-e2e) & test(consumer_restart)'
 
 # The web app: Vitest unit tests, then UI tests in headless Chromium against the stack above.
 say "web app: unit tests and UI tests in Chromium"

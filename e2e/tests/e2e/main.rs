@@ -5,6 +5,7 @@
 mod alerts;
 mod auth;
 mod broker_restart;
+mod consumer_restart;
 mod federation;
 mod gateway;
 mod ledger;

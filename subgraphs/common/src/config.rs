@@ -145,9 +145,9 @@ impl ServiceConfig {
         let kafka = crate::kafka::KafkaConfig {
             brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:19092".to_string())?,
             client_id: name.to_string(),
-            idempotence: env.get_or("KAFKA_IDEMPOTENCE", true)?,
             fetch_wait_ms: env
                 .get_or("KAFKA_FETCH_WAIT_MS", crate::kafka::DEFAULT_FETCH_WAIT_MS)?,
+            security: crate::kafka::KafkaSecurity::from_env(&env)?,
         };
         Ok(Self {
             name,

@@ -11,22 +11,35 @@
 //! quiet), not once per message: a commit is a round trip to the group coordinator, and one per
 //! event piled up thousands of requests against a slow broker until the group's session timed
 //! out. A crash loses at most that interval of commits, which only means redelivery.
+//!
+//! Operators see each member of a group (see [`GroupHealth`]): its assigned partitions and its
+//! lag per partition at `/metrics`, and a member that has had no partition for a while although
+//! its topics hold events that nobody consumes is logged as an error, reported by `/readyz` and
+//! made to rejoin its group. A consumer that stops with an error is started again.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     future::Future,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, LazyLock, Mutex,
+    },
     time::{Duration, Instant},
 };
 
+use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 use rdkafka::{
-    consumer::{CommitMode, Consumer as _, StreamConsumer},
+    consumer::{
+        BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+    },
     message::{BorrowedMessage, Header, Headers, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
-    Message, Offset, TopicPartitionList,
+    statistics::Statistics,
+    ClientContext, Message, Offset, TopicPartitionList,
 };
 use serde_json::Value;
 
-use crate::{events::Envelope, kafka::KafkaConfig};
+use crate::{events::Envelope, kafka::KafkaConfig, metrics::service_metric};
 
 pub const DEAD_LETTER_TOPIC: &str = "bank.dead-letter";
 
@@ -93,7 +106,7 @@ impl Uncommitted {
     }
 
     /// Commits everything applied so far in one request.
-    fn commit(&mut self, consumer: &StreamConsumer) {
+    fn commit(&mut self, consumer: &StreamConsumer<Observed>) {
         if self.0.is_empty() {
             return;
         }
@@ -125,10 +138,35 @@ where
     F: Fn(Vec<Envelope<Value>>) -> Fut,
     Fut: Future<Output = Vec<Result<(), HandlerError>>>,
 {
-    let consumer = kafka.consumer(&group)?;
+    run_batched_with(kafka, group, topics, handle, shutdown, Watch::default()).await
+}
+
+/// [`run_batched`] with the watchdog's timing given (tests shorten it).
+pub async fn run_batched_with<F, Fut>(
+    kafka: KafkaConfig,
+    group: String,
+    topics: Vec<String>,
+    handle: F,
+    shutdown: impl Future<Output = ()>,
+    watch: Watch,
+) -> anyhow::Result<()>
+where
+    F: Fn(Vec<Envelope<Value>>) -> Fut,
+    Fut: Future<Output = Vec<Result<(), HandlerError>>>,
+{
+    let health = GroupHealth::register(&group);
+    let consumer = Arc::new(kafka.consumer_with(
+        &group,
+        Observed {
+            health: health.clone(),
+        },
+        STATS_INTERVAL_MS,
+    )?);
     let dead_letters = kafka.producer()?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names)?;
+    let watchdog = tokio::spawn(watchdog(consumer.clone(), health, topics.clone(), watch));
+    let _stop_watchdog = AbortOnDrop(watchdog);
     tokio::pin!(shutdown);
     let mut uncommitted = Uncommitted::default();
     let mut last_commit = Instant::now();
@@ -277,4 +315,413 @@ async fn dead_letter(
         .await
         .map_err(|(err, _)| anyhow::anyhow!("publishing to {DEAD_LETTER_TOPIC}: {err}"))?;
     Ok(())
+}
+
+/// Starts a consumer that runs for the life of the process, handing each event to `handle`
+/// one at a time. If it stops with an error (the broker refused its configuration, the
+/// dead-letter topic could not be written), the error is logged, counted in
+/// `kafka_consumer_restarts_total` and the consumer starts again after a pause: events wait in
+/// the topic, and a consumer that is gone for good would leave them there silently.
+pub fn spawn<F, Fut>(kafka: KafkaConfig, group: String, topics: Vec<String>, handle: F)
+where
+    F: Fn(Envelope<Value>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandlerError>> + Send,
+{
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let handle = handle.clone();
+            let outcome = run(
+                kafka.clone(),
+                group.clone(),
+                topics.clone(),
+                handle,
+                std::future::pending(),
+            )
+            .await;
+            restarted(&group, outcome, &mut backoff).await;
+        }
+    });
+}
+
+/// [`spawn`] for a batch handler (see [`run_batched`]).
+pub fn spawn_batched<F, Fut>(kafka: KafkaConfig, group: String, topics: Vec<String>, handle: F)
+where
+    F: Fn(Vec<Envelope<Value>>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Result<(), HandlerError>>> + Send,
+{
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let handle = handle.clone();
+            let outcome = run_batched(
+                kafka.clone(),
+                group.clone(),
+                topics.clone(),
+                handle,
+                std::future::pending(),
+            )
+            .await;
+            restarted(&group, outcome, &mut backoff).await;
+        }
+    });
+}
+
+async fn restarted(group: &str, outcome: anyhow::Result<()>, backoff: &mut Duration) {
+    match outcome {
+        Err(err) => {
+            tracing::error!(group, error = %err, ?backoff, "consumer stopped; starting it again")
+        }
+        Ok(()) => tracing::warn!(group, "consumer ended; starting it again"),
+    }
+    METRICS.restarts.with_label_values(&[group]).inc();
+    tokio::time::sleep(*backoff).await;
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+}
+
+/// How often librdkafka reports statistics (the lag gauges).
+const STATS_INTERVAL_MS: u32 = 5_000;
+
+/// The watchdog's timing: how often it looks, and how long a member may have no partition
+/// before it checks whether events are waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct Watch {
+    pub check_every: Duration,
+    /// Longer than a rebalance takes after a member dies (the session timeout, 10 s).
+    pub stall_after: Duration,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Self {
+            check_every: Duration::from_secs(10),
+            stall_after: Duration::from_secs(30),
+        }
+    }
+}
+
+struct ConsumerMetrics {
+    assigned: IntGaugeVec,
+    lag: IntGaugeVec,
+    stalled: IntGaugeVec,
+    rejoins: IntCounterVec,
+    restarts: IntCounterVec,
+}
+
+static METRICS: LazyLock<ConsumerMetrics> = LazyLock::new(|| ConsumerMetrics {
+    assigned: service_metric(
+        IntGaugeVec::new(
+            Opts::new(
+                "kafka_consumer_assigned_partitions",
+                "Partitions assigned to this member of the consumer group",
+            ),
+            &["group"],
+        )
+        .expect("valid metric"),
+    ),
+    lag: service_metric(
+        IntGaugeVec::new(
+            Opts::new(
+                "kafka_consumer_lag",
+                "Events in the partition after the group's committed offset (librdkafka statistics)",
+            ),
+            &["group", "topic", "partition"],
+        )
+        .expect("valid metric"),
+    ),
+    stalled: service_metric(
+        IntGaugeVec::new(
+            Opts::new(
+                "kafka_consumer_stalled",
+                "1 while this member has no partition and its topics hold events nobody consumes",
+            ),
+            &["group"],
+        )
+        .expect("valid metric"),
+    ),
+    rejoins: service_metric(
+        IntCounterVec::new(
+            Opts::new(
+                "kafka_consumer_rejoins_total",
+                "Times a stalled member left and rejoined its group",
+            ),
+            &["group"],
+        )
+        .expect("valid metric"),
+    ),
+    restarts: service_metric(
+        IntCounterVec::new(
+            Opts::new(
+                "kafka_consumer_restarts_total",
+                "Times a consumer stopped with an error and was started again",
+            ),
+            &["group"],
+        )
+        .expect("valid metric"),
+    ),
+});
+
+/// What this process knows of its membership in one consumer group.
+pub struct GroupHealth {
+    pub group: String,
+    assigned: AtomicUsize,
+    /// When the member last had no partition (cleared on an assignment).
+    unassigned_since: Mutex<Option<Instant>>,
+    /// Why the member is stalled, while it is.
+    stalled: Mutex<Option<String>>,
+}
+
+static GROUPS: LazyLock<Mutex<Vec<Arc<GroupHealth>>>> = LazyLock::new(Default::default);
+
+impl GroupHealth {
+    /// The health record of `group` in this process (one per group; a restarted consumer takes
+    /// over its record).
+    fn register(group: &str) -> Arc<Self> {
+        let mut groups = GROUPS.lock().expect("group registry");
+        groups.retain(|health| health.group != group);
+        let health = Arc::new(Self {
+            group: group.to_string(),
+            assigned: AtomicUsize::new(0),
+            unassigned_since: Mutex::new(Some(Instant::now())),
+            stalled: Mutex::new(None),
+        });
+        groups.push(health.clone());
+        METRICS.assigned.with_label_values(&[group]).set(0);
+        METRICS.stalled.with_label_values(&[group]).set(0);
+        health
+    }
+
+    pub fn assigned_partitions(&self) -> usize {
+        self.assigned.load(Ordering::Relaxed)
+    }
+
+    /// Why the member is stalled, if it is.
+    pub fn stalled(&self) -> Option<String> {
+        self.stalled.lock().expect("health").clone()
+    }
+
+    fn set_assigned(&self, partitions: usize) {
+        self.assigned.store(partitions, Ordering::Relaxed);
+        METRICS
+            .assigned
+            .with_label_values(&[&self.group])
+            .set(partitions as i64);
+        let mut since = self.unassigned_since.lock().expect("health");
+        if partitions == 0 {
+            since.get_or_insert_with(Instant::now);
+        } else {
+            *since = None;
+            self.set_stalled(None);
+        }
+    }
+
+    fn unassigned_for(&self) -> Option<Duration> {
+        self.unassigned_since
+            .lock()
+            .expect("health")
+            .map(|since| since.elapsed())
+    }
+
+    fn set_stalled(&self, reason: Option<String>) {
+        METRICS
+            .stalled
+            .with_label_values(&[&self.group])
+            .set(i64::from(reason.is_some()));
+        *self.stalled.lock().expect("health") = reason;
+    }
+}
+
+/// The health of `group` in this process, if a consumer of it has started.
+pub fn health(group: &str) -> Option<Arc<GroupHealth>> {
+    GROUPS
+        .lock()
+        .expect("group registry")
+        .iter()
+        .find(|health| health.group == group)
+        .cloned()
+}
+
+/// What `/readyz` reports: one line per stalled consumer group of this process.
+pub fn problems() -> Vec<String> {
+    GROUPS
+        .lock()
+        .expect("group registry")
+        .iter()
+        .filter_map(|health| health.stalled())
+        .collect()
+}
+
+/// The consumer's context: rebalances and statistics update the group's health and metrics.
+pub struct Observed {
+    health: Arc<GroupHealth>,
+}
+
+impl ClientContext for Observed {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, stats) in &statistics.topics {
+            for (partition, stats) in &stats.partitions {
+                if *partition < 0 {
+                    continue;
+                }
+                let labels = [self.health.group.as_str(), topic, &partition.to_string()];
+                if stats.consumer_lag >= 0 {
+                    METRICS.lag.with_label_values(&labels).set(stats.consumer_lag);
+                } else {
+                    // Not assigned here (or not known yet): another member reports it.
+                    let _ = METRICS.lag.remove_label_values(&labels);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for Observed {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(_) | Rebalance::Revoke(_) => {
+                let partitions = consumer.assignment().map(|list| list.count()).unwrap_or(0);
+                self.health.set_assigned(partitions);
+                tracing::info!(group = %self.health.group, partitions, "consumer group assignment");
+            }
+            Rebalance::Error(err) => {
+                tracing::warn!(group = %self.health.group, error = %err, "consumer group rebalance failed")
+            }
+        }
+    }
+}
+
+/// Events waiting in a partition: the group's committed offset, and the end of the log.
+type Waiting = BTreeMap<(String, i32), (i64, i64)>;
+
+/// Whether the group is stuck: events waited at both looks and none of them was consumed in
+/// between (a member that consumes moves the committed offset).
+pub fn stuck(before: &Waiting, now: &Waiting) -> bool {
+    !now.is_empty()
+        && now
+            .iter()
+            .any(|(partition, (committed, _))| before.get(partition).map(|b| b.0) == Some(*committed))
+}
+
+/// Partitions of `topics` whose log goes further than the group's committed offset.
+fn waiting(consumer: &StreamConsumer<Observed>, topics: &[String]) -> anyhow::Result<Waiting> {
+    let timeout = Duration::from_secs(10);
+    let mut list = TopicPartitionList::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+        for found in metadata.topics() {
+            for partition in found.partitions() {
+                list.add_partition(found.name(), partition.id());
+            }
+        }
+    }
+    let committed = consumer.committed_offsets(list, timeout)?;
+    let mut waiting = Waiting::new();
+    for element in committed.elements() {
+        let (low, high) =
+            consumer.fetch_watermarks(element.topic(), element.partition(), timeout)?;
+        let from = match element.offset() {
+            Offset::Offset(offset) => offset,
+            // Nothing committed yet: the group would start at the beginning.
+            _ => low,
+        };
+        if from < high {
+            waiting.insert(
+                (element.topic().to_string(), element.partition()),
+                (from, high),
+            );
+        }
+    }
+    Ok(waiting)
+}
+
+/// Looks after one member: while it has no partition for longer than `watch.stall_after`, it
+/// compares two looks at the group's offsets, and if events wait unconsumed it says so (error
+/// log, `kafka_consumer_stalled`, `/readyz`) and makes the member leave and rejoin the group.
+async fn watchdog(
+    consumer: Arc<StreamConsumer<Observed>>,
+    health: Arc<GroupHealth>,
+    topics: Vec<String>,
+    watch: Watch,
+) {
+    let mut before: Option<Waiting> = None;
+    loop {
+        tokio::time::sleep(watch.check_every).await;
+        if health.unassigned_for().is_none_or(|idle| idle < watch.stall_after) {
+            before = None;
+            continue;
+        }
+        let (asking, names) = (consumer.clone(), topics.clone());
+        let now = match tokio::task::spawn_blocking(move || waiting(&asking, &names)).await {
+            Ok(Ok(now)) => now,
+            Ok(Err(err)) => {
+                tracing::warn!(group = %health.group, error = %err, "consumer watchdog could not read the group's offsets");
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if now.is_empty() {
+            health.set_stalled(None);
+        } else if before.as_ref().is_some_and(|before| stuck(before, &now)) {
+            let idle = health.unassigned_for().unwrap_or_default();
+            let events: i64 = now.values().map(|(from, to)| to - from).sum();
+            let reason = format!(
+                "consumer group {}: no partition assigned for {}s while {} holds {events} unconsumed events",
+                health.group,
+                idle.as_secs(),
+                topics.join(", "),
+            );
+            tracing::error!(group = %health.group, events, idle_secs = idle.as_secs(), "consumer stalled: no partition assigned while events wait; rejoining the group");
+            health.set_stalled(Some(reason));
+            METRICS.rejoins.with_label_values(&[&health.group]).inc();
+            consumer.unsubscribe();
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+            if let Err(err) = consumer.subscribe(&names) {
+                tracing::error!(group = %health.group, error = %err, "rejoining the group failed");
+            }
+            restart_idle_clock(&health);
+            before = None;
+            continue;
+        }
+        before = Some(now);
+    }
+}
+
+/// After a rejoin the member gets a fresh period before it is judged again (the stall stays
+/// reported until an assignment clears it).
+fn restart_idle_clock(health: &GroupHealth) {
+    *health.unassigned_since.lock().expect("health") = Some(Instant::now());
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+
+    fn at(entries: &[(&str, i32, i64, i64)]) -> Waiting {
+        entries
+            .iter()
+            .map(|(topic, partition, from, to)| ((topic.to_string(), *partition), (*from, *to)))
+            .collect()
+    }
+
+    #[test]
+    fn events_that_wait_unconsumed_between_two_looks_are_stuck() {
+        let before = at(&[("bank.accounts", 0, 5, 9)]);
+        assert!(stuck(&before, &at(&[("bank.accounts", 0, 5, 12)])));
+    }
+
+    #[test]
+    fn progress_or_nothing_waiting_is_not_stuck() {
+        let before = at(&[("bank.accounts", 0, 5, 9)]);
+        assert!(!stuck(&before, &at(&[("bank.accounts", 0, 7, 12)])), "another member consumes");
+        assert!(!stuck(&before, &Waiting::new()), "caught up");
+        assert!(!stuck(&Waiting::new(), &at(&[("bank.accounts", 1, 0, 3)])), "first look");
+    }
 }

@@ -3,7 +3,8 @@
 //! - `POST /graphql`: GraphQL over HTTP (what the router sends, queries and `_entities`);
 //! - `GET /graphql`: graphql-ws / graphql-transport-ws for subscriptions, authenticated in
 //!   `connection_init`;
-//! - `GET /healthz` (the process is alive) and `GET /readyz` (it can reach its database);
+//! - `GET /healthz` (the process is alive) and `GET /readyz` (it can reach its database, and no
+//!   consumer group member of it is stalled);
 //! - `GET /metrics` (Prometheus);
 //!
 //! plus whatever routes the service adds, a request id on every request (taken from NGINX's
@@ -288,11 +289,16 @@ pub fn authorization_from_init(payload: &serde_json::Value) -> Option<String> {
 }
 
 async fn readyz<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> impl IntoResponse {
-    if crate::db::ping(&state.db).await {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    if !crate::db::ping(&state.db).await {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable".to_string());
     }
+    // A consumer group member that gets no partition while events wait (it rejoins by itself;
+    // this says so until it is assigned again).
+    let stalled = crate::consumer::problems();
+    if !stalled.is_empty() {
+        return (StatusCode::SERVICE_UNAVAILABLE, stalled.join("\n"));
+    }
+    (StatusCode::OK, "ready".to_string())
 }
 
 /// Serves `app` until SIGTERM/SIGINT (or `shutdown` resolves), then stops accepting, lets

@@ -97,17 +97,11 @@ pub async fn build(
         let handler_db = db.clone();
         let kafka = config.kafka.clone();
         let (group, topic) = (loans.consumer_group.clone(), loans.ledger_topic.clone());
-        tokio::spawn(async move {
-            let handle = move |event: Envelope<serde_json::Value>| {
-                let db = handler_db.clone();
-                async move { apply_ledger_event(&db, event).await }
-            };
-            if let Err(err) =
-                consumer::run(kafka, group, vec![topic], handle, std::future::pending()).await
-            {
-                tracing::error!(error = %err, "the ledger-events consumer stopped");
-            }
-        });
+        let handle = move |event: Envelope<serde_json::Value>| {
+            let db = handler_db.clone();
+            async move { apply_ledger_event(&db, event).await }
+        };
+        consumer::spawn(kafka, group, vec![topic], handle);
     }
     let schema: LoansSchema = schema_builder(&config)
         .data(LoansContext {

@@ -45,8 +45,6 @@ pub struct NotificationsConfig {
     pub delivery_poll: Duration,
     pub reminder_interval: Duration,
     pub consumer_group: String,
-    /// The live alert feed's fetch wait; `None` uses the service's `KAFKA_FETCH_WAIT_MS`.
-    pub live_fetch_wait_ms: Option<u32>,
     /// The topics read (tests give each app topics of its own).
     pub ledger_topic: String,
     pub users_topic: String,
@@ -72,7 +70,6 @@ impl Default for NotificationsConfig {
             delivery_poll: Duration::from_millis(500),
             reminder_interval: Duration::from_secs(1),
             consumer_group: "notifications".into(),
-            live_fetch_wait_ms: None,
             ledger_topic: events::LEDGER_TOPIC.into(),
             users_topic: events::USERS_TOPIC.into(),
             loans_topic: events::LOANS_TOPIC.into(),
@@ -103,7 +100,6 @@ impl NotificationsConfig {
             delivery_poll: d.delivery_poll,
             reminder_interval: d.reminder_interval,
             consumer_group: env.get_or("CONSUMER_GROUP", d.consumer_group)?,
-            live_fetch_wait_ms: env.get("LIVE_FETCH_WAIT_MS")?,
             ledger_topic: d.ledger_topic,
             users_topic: d.users_topic,
             loans_topic: d.loans_topic,
@@ -163,12 +159,8 @@ pub async fn build(
     let live = Live::new();
 
     Relay::spawn(db.clone(), &config.kafka, store::SCHEMA)?;
-    let mut live_kafka = config.kafka.clone();
-    if let Some(wait) = settings.live_fetch_wait_ms {
-        live_kafka.fetch_wait_ms = wait;
-    }
     tokio::spawn(live::run_alert_feed(
-        live_kafka,
+        config.kafka.clone(),
         settings.ledger_topic.clone(),
         live.clone(),
     ));
@@ -224,17 +216,11 @@ fn spawn_consumer(config: &ServiceConfig, settings: &NotificationsConfig, db: Da
         settings.loans_topic.clone(),
         settings.payments_topic.clone(),
     ];
-    tokio::spawn(async move {
-        let handle = move |events: Vec<Envelope<serde_json::Value>>| {
-            let db = db.clone();
-            async move { apply_events(&db, events).await }
-        };
-        if let Err(err) =
-            consumer::run_batched(kafka, group, topics, handle, std::future::pending()).await
-        {
-            tracing::error!(error = %err, "the event consumer stopped");
-        }
-    });
+    let handle = move |events: Vec<Envelope<serde_json::Value>>| {
+        let db = db.clone();
+        async move { apply_events(&db, events).await }
+    };
+    consumer::spawn_batched(kafka, group, topics, handle);
 }
 
 /// Applies a batch of consumed events in one database transaction (each once: its id is

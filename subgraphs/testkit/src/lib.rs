@@ -102,12 +102,7 @@ pub async fn collect_events(
 ) -> Vec<Value> {
     use rdkafka::{consumer::Consumer, Message};
     let settle = std::time::Duration::from_millis(1500);
-    let consumer = bank_common::kafka::KafkaConfig {
-        brokers: kafka_brokers(),
-        client_id: "testkit".into(),
-        idempotence: true,
-        fetch_wait_ms: bank_common::kafka::DEFAULT_FETCH_WAIT_MS,
-    }
+    let consumer = bank_common::kafka::KafkaConfig::new(kafka_brokers(), "testkit")
     .consumer(&format!("test-{}", Uuid::new_v4()))
     .expect("a consumer");
     consumer.subscribe(&[topic]).expect("subscribe");

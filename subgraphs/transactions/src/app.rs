@@ -174,23 +174,16 @@ pub async fn build(
         let limit = ledger.daily_withdrawal_limit;
         let kafka = config.kafka.clone();
         let group = ledger.consumer_group.clone();
-        tokio::spawn(async move {
-            let handle = move |event: Envelope<serde_json::Value>| {
-                let db = handler_db.clone();
-                async move { apply_account_event(&db, event, limit).await }
-            };
-            if let Err(err) = consumer::run(
-                kafka,
-                group,
-                vec![events::ACCOUNTS_TOPIC.to_string()],
-                handle,
-                std::future::pending(),
-            )
-            .await
-            {
-                tracing::error!(error = %err, "the account-events consumer stopped");
-            }
-        });
+        let handle = move |event: Envelope<serde_json::Value>| {
+            let db = handler_db.clone();
+            async move { apply_account_event(&db, event, limit).await }
+        };
+        consumer::spawn(
+            kafka,
+            group,
+            vec![events::ACCOUNTS_TOPIC.to_string()],
+            handle,
+        );
     }
 
     let context_config = ledger.clone();

@@ -173,12 +173,7 @@ impl TestApp {
 }
 
 pub fn producer() -> FutureProducer {
-    bank_common::kafka::KafkaConfig {
-        brokers: testkit::kafka_brokers(),
-        client_id: "test-events".into(),
-        idempotence: true,
-        fetch_wait_ms: bank_common::kafka::DEFAULT_FETCH_WAIT_MS,
-    }
+    bank_common::kafka::KafkaConfig::new(testkit::kafka_brokers(), "test-events")
     .producer()
     .expect("a producer")
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod concurrency;
+mod consumer_group;
 mod crash;
 mod holds;
 mod idempotency;
