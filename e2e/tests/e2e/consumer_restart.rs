@@ -115,8 +115,14 @@ async fn pair(bank: &Bank) -> Pair {
 }
 
 /// Transfers of 1.00 from ada to bob every 50 ms for `seconds`, while `service` is killed after
-/// two seconds and started again. Answers the transfers the bank confirmed.
-async fn transfers_while_crashing(bank: &Bank, pair: &Pair, service: &str, seconds: u64) -> i64 {
+/// two seconds and started again. Answers the transfers the bank confirmed, and when the
+/// service was killed.
+async fn transfers_while_crashing(
+    bank: &Bank,
+    pair: &Pair,
+    service: &str,
+    seconds: u64,
+) -> (i64, Instant) {
     let load = async {
         let mut confirmed = 0i64;
         let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -138,11 +144,12 @@ async fn transfers_while_crashing(bank: &Bank, pair: &Pair, service: &str, secon
     let crash = async {
         tokio::time::sleep(Duration::from_secs(2)).await;
         stack("kill", service).await;
+        let killed = Instant::now();
         tokio::time::sleep(Duration::from_millis(500)).await;
         stack("start", service).await;
+        killed
     };
-    let (confirmed, ()) = tokio::join!(load, crash);
-    confirmed
+    tokio::join!(load, crash)
 }
 
 #[tokio::test]
@@ -150,14 +157,16 @@ async fn transfers_while_crashing(bank: &Bank, pair: &Pair, service: &str, secon
 async fn the_ledger_group_resumes_after_a_crash_and_new_accounts_take_deposits() {
     let bank = Bank::from_env().unwrap();
     let pair = pair(&bank).await;
-    transfers_while_crashing(&bank, &pair, "transactions", 6).await;
-    let restarted = Instant::now();
+    let (_, killed) = transfers_while_crashing(&bank, &pair, "transactions", 6).await;
 
     // The ledger learns of an account opened after the crash (bank.accounts, group
-    // transactions-ledger) and takes a deposit into it.
+    // transactions-ledger) and takes a deposit into it, within seconds: the dead member's
+    // partitions are handed on after the session timeout (6 s) and the router's circuit
+    // breaker probes the restarted subgraph after 2 s (with its default of 30 s, the first
+    // deposit went through about 30 s after the kill).
     let carol = bank.new_customer("carol").await;
     let fresh = bank.open_account(&carol, "EUR").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = killed + Duration::from_secs(20);
     loop {
         let reply = deposit(&bank, &carol, &fresh, "25").await;
         if reply.code().is_none() {
@@ -165,12 +174,12 @@ async fn the_ledger_group_resumes_after_a_crash_and_new_accounts_take_deposits()
         }
         assert!(
             Instant::now() < deadline,
-            "a new account took no deposit within 30 s of the restart: {:?}",
+            "a new account took no deposit within 20 s of the crash: {:?}",
             reply.code()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    println!("deposit into a new account {:?} after the restart", restarted.elapsed());
+    println!("deposit into a new account {:?} after the kill", killed.elapsed());
     assert_eq!(balance(&bank, &carol, &fresh).await, "25.00");
     let caught_up = group_caught_up(port("transactions", 4003), "transactions-ledger").await;
     println!("transactions-ledger caught up {caught_up:?} later");
@@ -188,7 +197,7 @@ async fn the_ledger_group_resumes_after_a_crash_and_new_accounts_take_deposits()
 async fn the_notifications_group_resumes_after_a_crash_and_applies_each_event_once() {
     let bank = Bank::from_env().unwrap();
     let pair = pair(&bank).await;
-    let transfers = transfers_while_crashing(&bank, &pair, "notifications", 8).await;
+    let (transfers, _) = transfers_while_crashing(&bank, &pair, "notifications", 8).await;
     assert!(transfers > 20, "money kept moving ({transfers} transfers)");
     let caught_up = group_caught_up(port("notifications", 4004), "notifications").await;
     println!("notifications caught up {caught_up:?} after its restart");
@@ -222,7 +231,7 @@ async fn the_loans_group_resumes_after_a_crash_and_loans_still_pay_out() {
     let bank = Bank::from_env().unwrap();
     let pair = pair(&bank).await;
     // The loans service reads every ledger event (group loans-ledger): transfers make them.
-    let transfers = transfers_while_crashing(&bank, &pair, "loans", 6).await;
+    let (transfers, _) = transfers_while_crashing(&bank, &pair, "loans", 6).await;
     assert!(transfers > 20, "money kept moving ({transfers} transfers)");
     let caught_up = group_caught_up(port("loans", 4005), "loans-ledger").await;
     println!("loans-ledger caught up {caught_up:?} after its restart");

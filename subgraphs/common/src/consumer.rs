@@ -387,7 +387,7 @@ const STATS_INTERVAL_MS: u32 = 5_000;
 #[derive(Debug, Clone, Copy)]
 pub struct Watch {
     pub check_every: Duration,
-    /// Longer than a rebalance takes after a member dies (the session timeout, 10 s).
+    /// Longer than a rebalance takes after a member dies (the session timeout, 6 s).
     pub stall_after: Duration,
 }
 

@@ -218,9 +218,10 @@ impl KafkaConfig {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             // A member that dies without leaving (SIGKILL, a lost node) holds its partitions
-            // until this passes; the broker's minimum is 6 s.
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "2000")
+            // until this passes: the broker's minimum, 6 s (librdkafka's default is 45 s).
+            // Heartbeats come from librdkafka's own thread, so a busy handler does not miss them.
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000")
             .set("fetch.wait.max.ms", self.fetch_wait_ms.to_string());
         config
     }
