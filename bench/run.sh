@@ -5,6 +5,7 @@
 #
 # Builds release binaries, starts a separate release stack from an empty data directory (its
 # own directory and ports, so a running development stack is left alone), and measures:
+#   0. the broker's CPU at idle, and the relay's publish rate for a backlog of events;
 #   1. live alerts: commit-to-alert latency at a WSS client through NGINX at a steady rate;
 #   2. idle subscribers one notifications instance holds, and its memory;
 #   3. bank-bench transfers at saturation, then how long the relay takes to publish the
@@ -15,7 +16,9 @@
 #   BENCH_SCALE (10)     pgbench scale factor
 #   BENCH_ALERT_RATE (100) transfers per second for the alert latency run
 #   BENCH_SUBSCRIBERS (10000) idle subscriptions
-#   BENCH_ONLY=alerts    only the live-alert measurement (or =idle: only the idle subscribers)
+#   BENCH_RELAY_BACKLOG (20000) events in the outbox for the relay measurement
+#   BENCH_ONLY=alerts    only the live-alert measurement (=idle: the broker's idle CPU and the
+#                        idle subscribers; =relay: the relay's publish rate)
 #   BENCH_KEEP=1         leave the bench stack running afterwards
 #   BANK_NO_BUILD=1      use the release binaries already built
 set -euo pipefail
@@ -64,6 +67,54 @@ source "$DATA/secrets.env"
 BENCH=(env BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench")
 
 ONLY="${BENCH_ONLY:-}"
+
+# CPU seconds a process has used (user + system), from /proc.
+cpu_secs() {
+  awk -v tck="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / tck }' "/proc/$(cat "$RUN/$1.pid")/stat"
+}
+
+# The broker's CPU while the whole stack is up and nothing happens: every consumer's idle
+# fetches, the live feeds, heartbeats.
+broker_idle="not measured"
+if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
+  say "the broker's CPU at idle (20 s, stack up, no load)"
+  sleep 5
+  cpu_before="$(cpu_secs kafka)"
+  sleep 20
+  cpu_after="$(cpu_secs kafka)"
+  broker_idle="$(python3 -c "print(f'{($cpu_after - $cpu_before) / 20 * 100:.1f}% of a core')")"
+  ok "broker at idle: $broker_idle"
+fi
+
+# The relay's publish rate: the transactions service is stopped, its outbox gets a backlog of
+# BENCH_RELAY_BACKLOG (20,000) events (copies of the events the stack has made, with new ids),
+# and the restarted service's relay publishes them.
+relay="not measured"
+if [ -z "$ONLY" ] || [ "$ONLY" = relay ]; then
+  BACKLOG="${BENCH_RELAY_BACKLOG:-20000}"
+  say "relay: a backlog of $BACKLOG events published by a restarted transactions service"
+  # Some events to copy: a few transfers through the stack.
+  "${BENCH[@]}" --clients 2 --seconds 2 >/dev/null
+  "$ROOT/scripts/stack.sh" kill transactions >/dev/null
+  psql "$DATABASE_URL" -qtA -c "INSERT INTO transactions.outbox (event_id, topic, event_key, event_type, payload)
+    SELECT gen_random_uuid(), o.topic, o.event_key, o.event_type, o.payload
+    FROM generate_series(1, $BACKLOG) n
+    JOIN LATERAL (SELECT * FROM transactions.outbox ORDER BY id OFFSET (n % 20) LIMIT 1) o ON true"
+  relay_started="$(date +%s.%N)"
+  "$ROOT/scripts/stack.sh" start transactions >/dev/null
+  until [ "$(psql "$DATABASE_URL" -qtA -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")" -eq 0 ]; do
+    sleep 0.2
+  done
+  relay="$(python3 -c "
+import time
+took = time.time() - $relay_started
+print(f'{$BACKLOG} events in {took:.1f} s from the service start: {$BACKLOG / took:.0f} events/s')")"
+  ok "relay: $relay"
+  # Let the consumers take the backlog before the next measurement.
+  sleep 20
+fi
+if [ "$ONLY" = relay ]; then exit 0; fi
+
 alerts="not measured"
 if [ -z "$ONLY" ] || [ "$ONLY" = alerts ]; then
   ALERT_RATE="${BENCH_ALERT_RATE:-100}"
@@ -153,6 +204,8 @@ cat <<MSG
   bank transfers    $bank_tps transfers/s (p50 $p50 ms, p99 $p99 ms, $errors errors)
   ratio             $ratio of pgbench
   relay catch-up    $backlog_start events left by the run, $backlog still unpublished after ${drain_secs}s
+  relay backlog     $relay
+  broker at idle    $broker_idle
   live alerts       $alerts
   idle subscribers  $(cat "$DATA/idle.json"), RSS $((before / 1024)) MiB before, $((peak / 1024)) MiB peak
 

@@ -17,7 +17,7 @@ LOG4J_VERSION="2.24.3"
 SLF4J_VERSION="2.0.17"
 KAFKA_HOME="${BANK_KAFKA_HOME:-$HOME/.cache/bank/kafka-$KAFKA_VERSION}"
 KAFKA_DIR="$DATA/kafka"
-CONTROLLER_PORT="${BANK_KAFKA_CONTROLLER_PORT:-19093}"
+CONTROLLER_PORT="${BANK_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 # The broker shares two cores with PostgreSQL, six services, the router and NGINX: a small fixed
 # heap (Kafka keeps its data in the page cache, not the heap) and one GC thread.
