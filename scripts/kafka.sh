@@ -4,7 +4,8 @@
 #   kafka.sh install   resolve Apache Kafka's jars from Maven Central into ~/.cache/bank/ (once
 #                      per machine; about 55 MB, seconds)
 #   kafka.sh start     format the storage under .data/kafka on first start, start the broker on
-#                      127.0.0.1:$BANK_KAFKA_PORT (19092), wait until it answers, create the topics
+#                      127.0.0.1:$BANK_KAFKA_PORT (19092; SASL_SSL on 19094), wait until it
+#                      answers, create the topics
 #   kafka.sh stop      a clean shutdown (SIGTERM; the broker flushes and closes its logs)
 #   kafka.sh kill      a crash: SIGKILL (what the broker-restart test does mid-load)
 #   kafka.sh groups    every consumer group with its members, partitions and lag
@@ -18,6 +19,12 @@ SLF4J_VERSION="2.0.17"
 KAFKA_HOME="${BANK_KAFKA_HOME:-$HOME/.cache/bank/kafka-$KAFKA_VERSION}"
 KAFKA_DIR="$DATA/kafka"
 CONTROLLER_PORT="${BANK_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+# A second client listener with TLS and SASL (PLAIN and SCRAM-SHA-512, user `bank`), as a managed
+# cluster has: the tests prove the services' TLS and SASL settings against it. The services of
+# the local stack use the plaintext listener.
+SASL_PORT="${BANK_KAFKA_SASL_PORT:-$((KAFKA_PORT + 2))}"
+SASL_USER="bank"
+SASL_PASSWORD_FILE="$KAFKA_DIR/sasl-password"
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 # The broker shares two cores with PostgreSQL, six services, the router and NGINX: a small fixed
 # heap (Kafka keeps its data in the page cache, not the heap) and one GC thread.
@@ -79,16 +86,29 @@ tool() {
 
 write_config() {
   mkdir -p "$KAFKA_DIR/data"
-  cat >"$KAFKA_DIR/server.properties" <<PROPS
+  [ -f "$CERTS/server.pem" ] || "$ROOT/scripts/certs.sh" >/dev/null
+  if [ ! -s "$SASL_PASSWORD_FILE" ]; then
+    (umask 077; openssl rand -hex 16 >"$SASL_PASSWORD_FILE")
+  fi
+  local password
+  password="$(cat "$SASL_PASSWORD_FILE")"
+  # Kafka reads a PEM key store: the private key (PKCS#8) and the certificate in one file.
+  (umask 077; cat "$CERTS/server.key" "$CERTS/server.pem" >"$KAFKA_DIR/keystore.pem")
+  (umask 077; cat >"$KAFKA_DIR/server.properties" <<PROPS
 # Written by scripts/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT,SASL_SSL://127.0.0.1:$SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$SASL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
+listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$password";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_DIR/keystore.pem
 log.dirs=$KAFKA_DIR/data
 # One node: the internal topics cannot have more replicas than that.
 offsets.topic.replication.factor=1
@@ -109,6 +129,7 @@ background.threads=2
 log.retention.hours=168
 log.segment.bytes=67108864
 PROPS
+  )
   cat >"$KAFKA_DIR/log4j2.properties" <<'LOG'
 status = warn
 appender.out.type = Console
@@ -180,6 +201,16 @@ start() {
     -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_DIR/server.properties"
   wait_ready
   topics
+  scram_user
+}
+
+# The SCRAM credential of the SASL user (stored by the controller; set again on every start, so
+# it follows the password file).
+scram_user() {
+  tool kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" --alter \
+    --entity-type users --entity-name "$SASL_USER" \
+    --add-config "SCRAM-SHA-512=[iterations=4096,password=$(cat "$SASL_PASSWORD_FILE")]" \
+    >>"$LOGS/kafka.log" 2>&1 || die "could not set the SCRAM credential; see .data/logs/kafka.log"
 }
 
 # Creates missing topics and grows any with fewer partitions than listed.

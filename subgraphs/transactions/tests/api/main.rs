@@ -9,6 +9,7 @@ mod consumer_group;
 mod crash;
 mod holds;
 mod idempotency;
+mod kafka_security;
 mod lifecycle;
 mod movements;
 mod rules;
