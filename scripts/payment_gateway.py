@@ -6,6 +6,10 @@ the payments service uses (subgraphs/payments/src/gateway.rs):
                     "remittance", "callbackUrl"} with an Idempotency-Key header.
                    202 {"reference"}: accepted; the same key again gets the same answer and
                    no second callback. 422 {"reason"}: rejected at once.
+  POST /payments/<paymentId>/cancel
+                   200 {"status": "CANCELLED"}: the gateway never took the payment and now never
+                   will (a later submission with its key is refused); 409 {"status": "ACCEPTED",
+                   "reference"}: it took it, and its callback says how it ends.
   then, after --delay seconds, a callback to callbackUrl:
                    {"eventId", "paymentId", "status": "SETTLED" | "REJECTED", "reason"},
                    signed X-Gateway-Signature: sha256=<HMAC-SHA256 of the body> with --secret.
@@ -23,6 +27,12 @@ What it does with a payment depends on its remittance text, so tests and demos c
   contains "REFUSE"  -> 422 at once (rejected without a callback)
   contains "REJECT"  -> accepted, then a REJECTED callback
   contains "FLAKY"   -> 503 for the first two attempts, then as usual
+  contains "SLOW"    -> accepted at once, but answered only after --slow seconds (the
+                        client's timeout runs out while the gateway has acted), then SETTLED
+  contains "ACCEPT500" -> accepted, but answered 500 (the answer after acting is lost), then
+                        SETTLED
+  contains "STALL"   -> waits --slow seconds and answers 503 without taking the payment, unless
+                        it was cancelled meanwhile (then 422)
   otherwise          -> accepted, then a SETTLED callback
 Every request is appended as a JSON line to --log. Listens on loopback unless --host says
 otherwise."""
@@ -44,6 +54,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4091)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--delay", type=float, default=0.2)
+    parser.add_argument("--slow", type=float, default=3.0,
+                        help="seconds SLOW and STALL payments keep the client waiting")
     parser.add_argument("--log")
     parser.add_argument("--bank-url", default="http://127.0.0.1:4006/webhooks/gateway",
                         help="where collections are sent (the payments service's webhook)")
@@ -51,6 +63,7 @@ def main() -> None:
 
     lock = threading.Lock()
     accepted: dict[str, str] = {}
+    cancelled: set[str] = set()
     attempts: dict[str, int] = {}
     counter = [0]
 
@@ -128,6 +141,17 @@ def main() -> None:
             if self.path == "/collections" and length <= 65536:
                 self.answer(*collect(json.loads(self.rfile.read(length) or b"{}")))
                 return
+            if self.path.startswith("/payments/") and self.path.endswith("/cancel"):
+                key = self.path[len("/payments/"):-len("/cancel")]
+                with lock:
+                    if key in accepted:
+                        answer = (409, {"status": "ACCEPTED", "reference": accepted[key]})
+                    else:
+                        cancelled.add(key)
+                        answer = (200, {"status": "CANCELLED"})
+                log({"cancel": key, "answer": answer[1]})
+                self.answer(*answer)
+                return
             if self.path != "/payments" or length > 65536:
                 self.answer(404, {"reason": "not found"})
                 return
@@ -135,11 +159,19 @@ def main() -> None:
             key = self.headers.get("Idempotency-Key") or payment.get("paymentId", "")
             remittance = payment.get("remittance") or ""
             log({"request": payment, "key": key})
+            if "STALL" in remittance:
+                time.sleep(args.slow)
             with lock:
+                if key in cancelled:
+                    self.answer(422, {"reason": "the payment was cancelled"})
+                    return
                 if key in accepted:
                     self.answer(202, {"reference": accepted[key]})
                     return
                 attempts[key] = attempts.get(key, 0) + 1
+                if "STALL" in remittance:
+                    self.answer(503, {"reason": "temporarily unavailable"})
+                    return
                 if "FLAKY" in remittance and attempts[key] <= 2:
                     self.answer(503, {"reason": "temporarily unavailable"})
                     return
@@ -149,7 +181,15 @@ def main() -> None:
                 counter[0] += 1
                 reference = f"GW{counter[0]:08d}"
                 accepted[key] = reference
-            self.answer(202, {"reference": reference})
+            if "ACCEPT500" in remittance:
+                self.answer(500, {"reason": "internal error"})
+            else:
+                if "SLOW" in remittance:
+                    time.sleep(args.slow)
+                try:
+                    self.answer(202, {"reference": reference})
+                except OSError:  # the client gave up waiting
+                    pass
             if "REJECT" in remittance:
                 outcome = ("REJECTED", "creditor bank rejected the payment")
             else:

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_init;
 mod m20261126_000002_direct_debits;
 mod m20261126_000003_standing_orders;
+mod m20261206_000004_unknown_outcomes;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261126_000002_direct_debits::Migration),
             Box::new(m20261126_000003_standing_orders::Migration),
+            Box::new(m20261206_000004_unknown_outcomes::Migration),
         ]
     }
 }

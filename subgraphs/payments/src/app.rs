@@ -240,6 +240,29 @@ pub struct Callback {
 
 pub const SIGNATURE_HEADER: &str = "x-gateway-signature";
 
+/// Gateway callbacks that contradicted a payment's final state.
+static CALLBACK_CONFLICTS: std::sync::LazyLock<prometheus::IntCounter> =
+    std::sync::LazyLock::new(|| {
+        bank_common::metrics::service_metric(
+            prometheus::IntCounter::new(
+                "payments_gateway_conflicts_total",
+                "Gateway callbacks that contradicted a payment's final state (settled after the money went back, rejected after completion)",
+            )
+            .expect("valid metric"),
+        )
+    });
+
+/// Whether a callback's outcome contradicts a payment's state: the gateway paid a payment
+/// whose money the bank returned (or is returning, or never debited), or rejected one the
+/// bank recorded as paid.
+pub fn contradicts(callback: &str, status: &str) -> bool {
+    match callback {
+        "SETTLED" => matches!(status, "RETURNING" | "RETURNED" | "FAILED"),
+        "REJECTED" => status == "COMPLETED",
+        _ => false,
+    }
+}
+
 /// The message type of a creditor's collection; callbacks about payments carry no type.
 pub const COLLECTION_REQUESTED: &str = "collection.requested";
 
@@ -300,10 +323,7 @@ async fn gateway_callback(
     };
     match outcome {
         Ok((row, moved)) => {
-            if !moved {
-                tracing::info!(payment_id = %row.id, status = %row.status, callback = %callback.status, "callback changed nothing (already applied, or too late)");
-            }
-            if let Err(err) = store::first_callback(
+            let first = match store::first_callback(
                 &state.db,
                 &callback.event_id,
                 callback.payment_id,
@@ -311,9 +331,25 @@ async fn gateway_callback(
             )
             .await
             {
-                tracing::warn!(error = %err, "recording a gateway callback failed");
+                Ok(first) => first,
+                Err(err) => {
+                    tracing::warn!(error = %err, "recording a gateway callback failed");
+                    true
+                }
+            };
+            let conflict = !moved && contradicts(&callback.status, &row.status);
+            if conflict {
+                // The gateway says the opposite of what the bank did: paid out while the bank
+                // returned the money, or rejected while the bank took it as paid. Money is
+                // wrong somewhere until staff look; never a silent 200.
+                if first {
+                    CALLBACK_CONFLICTS.inc();
+                }
+                tracing::error!(payment_id = %row.id, status = %row.status, callback = %callback.status, event_id = %callback.event_id, "a gateway callback contradicts the payment's final state; staff must reconcile it");
+            } else if !moved {
+                tracing::info!(payment_id = %row.id, status = %row.status, callback = %callback.status, "callback changed nothing (already applied, or too late)");
             }
-            Json(serde_json::json!({ "status": row.status })).into_response()
+            Json(serde_json::json!({ "status": row.status, "conflict": conflict })).into_response()
         }
         Err(ApiError::NotFound(_)) => (StatusCode::NOT_FOUND, "unknown payment").into_response(),
         Err(err) => {

@@ -77,6 +77,8 @@ pub mod payments {
         pub updated_at: DateTimeUtc,
         /// The standing order it was made for, if any.
         pub standing_order_id: Option<Uuid>,
+        /// Since when a submission may have been acted on without a clear answer.
+        pub outcome_unknown_since: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -549,6 +551,34 @@ pub async fn retry_later(
 ) -> Result<(), DbErr> {
     db.execute(stmt(
         "UPDATE payments SET leased_until = NULL, failure_reason = $3, \
+           next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1",
+        [id.into(), delay.as_secs_f64().into(), reason.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Notes that a submission may have been acted on (the lease is kept).
+pub async fn note_outcome_unknown(db: &DatabaseConnection, id: Uuid) -> Result<(), DbErr> {
+    db.execute(stmt(
+        "UPDATE payments SET outcome_unknown_since = coalesce(outcome_unknown_since, now()) WHERE id = $1",
+        [id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Like [`retry_later`], for a submission the gateway may have acted on: the payment is marked
+/// as of unknown outcome (the first time), so its money goes back only on a definite answer.
+pub async fn outcome_unknown(
+    db: &DatabaseConnection,
+    id: Uuid,
+    delay: std::time::Duration,
+    reason: &str,
+) -> Result<(), DbErr> {
+    db.execute(stmt(
+        "UPDATE payments SET leased_until = NULL, failure_reason = $3, \
+           outcome_unknown_since = coalesce(outcome_unknown_since, now()), \
            next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1",
         [id.into(), delay.as_secs_f64().into(), reason.into()],
     ))

@@ -2,9 +2,16 @@
 //! taken over when its lease runs out:
 //!
 //! 1. `QUEUED` payments go to the gateway. Accepted: `SUBMITTED`. Rejected for good: their
-//!    money goes back (`RETURNING`). Unavailable: retried with exponential backoff; after the
-//!    last attempt the payment is returned too, so money never waits in clearing for a gateway
-//!    that will not take it.
+//!    money goes back (`RETURNING`). Unavailable: retried with exponential backoff, with the
+//!    same idempotency key. After the last attempt the money goes back only if the gateway
+//!    certainly does not have the payment: every attempt failed to connect, or the gateway
+//!    answers a cancellation with `CANCELLED`. An attempt that reached the gateway without a
+//!    clear answer (a timeout, a 5xx) may have been paid: if the cancellation says the gateway
+//!    took it, the payment is `SUBMITTED` and its callback ends it; with no definite answer it
+//!    stays queued, is asked about again with backoff, and is logged and counted
+//!    (`payments_outcome_unknown_total`) for an operator. A batch of submissions fits in one
+//!    lease (each call is bounded by the gateway timeout), so no other replica takes a payment
+//!    while it is being submitted.
 //! 2. `RETURNING` payments get their reversal posted by the ledger (`RETURNED`); a frozen or
 //!    closed account holds that up, retried until staff resolve it.
 //! 3. `PENDING` payments older than a grace period (the debit's outcome unknown: the service
@@ -21,12 +28,16 @@ use std::{sync::Arc, time::Duration};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-use bank_common::money::{format_minor, Currency};
+use bank_common::{
+    metrics::service_metric,
+    money::{format_minor, Currency},
+};
+use prometheus::IntCounter;
 
 use crate::{
     collections,
     domain::{backoff, next_run, DirectDebitStatus, Frequency, PaymentStatus},
-    gateway::{GatewayClient, Submitted},
+    gateway::{Cancelled, GatewayClient, Submitted},
     ledger::{Caller, LedgerClient, PaymentMovement, Refused},
     store::{self, PaymentRow, StandingOrderRow},
 };
@@ -54,6 +65,24 @@ pub struct WorkerSettings {
 
 const BATCH: u64 = 50;
 
+/// Payments whose outcome at the gateway could not be settled after their last attempt.
+static OUTCOME_UNKNOWN: std::sync::LazyLock<IntCounter> = std::sync::LazyLock::new(|| {
+    service_metric(
+        IntCounter::new(
+            "payments_outcome_unknown_total",
+            "Times a payment's last attempt ended without a definite answer from the gateway (its money stays in clearing)",
+        )
+        .expect("valid metric"),
+    )
+});
+
+/// How many payments one lease may cover while each is submitted in turn: every call takes at
+/// most `timeout`, and the lease must outlast them all, with one call to spare.
+pub fn submit_batch(lease: Duration, timeout: Duration) -> u64 {
+    let fits = (lease.as_secs_f64() / timeout.as_secs_f64().max(0.001)).floor() as u64;
+    fits.saturating_sub(1).clamp(1, BATCH)
+}
+
 impl Worker {
     pub async fn run(self) {
         loop {
@@ -74,13 +103,14 @@ impl Worker {
         let recovery_cutoff = now
             - chrono::Duration::from_std(self.settings.debit_recovery_after)
                 .unwrap_or_else(|_| chrono::Duration::seconds(30));
-        for (status, older_than) in [
-            (PaymentStatus::Queued, now),
-            (PaymentStatus::Returning, now),
-            (PaymentStatus::Pending, recovery_cutoff),
+        let submissions = submit_batch(self.settings.lease, self.gateway.timeout());
+        for (status, older_than, batch) in [
+            (PaymentStatus::Queued, now, submissions),
+            (PaymentStatus::Returning, now, BATCH),
+            (PaymentStatus::Pending, recovery_cutoff, BATCH),
         ] {
             let leased =
-                match store::lease_due(&self.db, status, older_than, BATCH, self.settings.lease)
+                match store::lease_due(&self.db, status, older_than, batch, self.settings.lease)
                     .await
                 {
                     Ok(rows) => rows,
@@ -240,20 +270,69 @@ impl Worker {
                 self.wake.notify_one();
             }
             Submitted::Retry { reason } if payment.attempts >= self.settings.max_attempts => {
-                tracing::warn!(payment_id = %payment.id, reason, attempts = payment.attempts, "the gateway never took a payment; returning it");
+                self.last_attempt(payment, &reason, false).await?;
+            }
+            Submitted::Unknown { reason } if payment.attempts >= self.settings.max_attempts => {
+                self.last_attempt(payment, &reason, true).await?;
+            }
+            Submitted::Retry { reason } => {
+                let delay = self.delay(payment.attempts);
+                tracing::info!(payment_id = %payment.id, reason, ?delay, "gateway unavailable; retrying later");
+                store::retry_later(&self.db, payment.id, delay, &reason).await?;
+            }
+            Submitted::Unknown { reason } => {
+                let delay = self.delay(payment.attempts);
+                tracing::warn!(payment_id = %payment.id, reason, ?delay, "the gateway may have taken a payment without saying so; asking again with the same key");
+                store::outcome_unknown(&self.db, payment.id, delay, &reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The last attempt did not get the payment accepted. Its money goes back only when the
+    /// gateway certainly does not have it.
+    async fn last_attempt(
+        &self,
+        payment: &PaymentRow,
+        reason: &str,
+        unknown_now: bool,
+    ) -> anyhow::Result<()> {
+        let attempts = payment.attempts;
+        if !unknown_now && payment.outcome_unknown_since.is_none() {
+            // No attempt ever reached the gateway.
+            tracing::warn!(payment_id = %payment.id, reason, attempts, "the gateway never took a payment; returning it");
+            let reason = format!("the gateway did not take it after {attempts} attempts: {reason}");
+            store::rejected(&self.db, payment.id, &reason)
+                .await
+                .map_err(|err| anyhow::anyhow!(err.message()))?;
+            self.wake.notify_one();
+            return Ok(());
+        }
+        if unknown_now {
+            store::note_outcome_unknown(&self.db, payment.id).await?;
+        }
+        match self.gateway.cancel(payment.id).await {
+            Cancelled::Cancelled => {
+                tracing::warn!(payment_id = %payment.id, reason, attempts, "the gateway cancelled a payment it never took; returning it");
                 let reason = format!(
-                    "the gateway did not take it after {} attempts: {reason}",
-                    payment.attempts
+                    "the gateway did not take it after {attempts} attempts and cancelled it: {reason}"
                 );
                 store::rejected(&self.db, payment.id, &reason)
                     .await
                     .map_err(|err| anyhow::anyhow!(err.message()))?;
                 self.wake.notify_one();
             }
-            Submitted::Retry { reason } => {
-                let delay = self.delay(payment.attempts);
-                tracing::info!(payment_id = %payment.id, reason, ?delay, "gateway unavailable; retrying later");
-                store::retry_later(&self.db, payment.id, delay, &reason).await?;
+            Cancelled::Accepted { reference } => {
+                tracing::info!(payment_id = %payment.id, reference, "the gateway had taken a payment whose answer was lost");
+                store::submitted(&self.db, payment.id, &reference)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+            }
+            Cancelled::Unknown { reason: why } => {
+                OUTCOME_UNKNOWN.inc();
+                let delay = self.delay(attempts);
+                tracing::error!(payment_id = %payment.id, attempts, reason = why, ?delay, "a payment's outcome at the gateway is unknown; its money stays in clearing until the gateway answers");
+                store::outcome_unknown(&self.db, payment.id, delay, &why).await?;
             }
         }
         Ok(())
@@ -297,5 +376,23 @@ impl Worker {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_of_submissions_fits_in_its_lease() {
+        let secs = Duration::from_secs;
+        assert_eq!(submit_batch(secs(30), secs(10)), 2);
+        assert_eq!(submit_batch(secs(30), secs(1)), 29);
+        assert_eq!(submit_batch(secs(30), secs(60)), 1, "at least one");
+        assert_eq!(submit_batch(secs(3000), secs(1)), BATCH);
+        for (lease, timeout) in [(30, 10), (30, 1), (45, 7), (600, 10)] {
+            let batch = submit_batch(secs(lease), secs(timeout));
+            assert!(batch * timeout < lease, "{batch} calls of {timeout} s within {lease} s");
+        }
     }
 }

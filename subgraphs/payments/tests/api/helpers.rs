@@ -43,8 +43,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The stand-in gateway as a child process, killed with the test.
-async fn start_gateway() -> (tokio::process::Child, String) {
+/// The stand-in gateway as a child process, killed with the test; `SLOW` and `STALL` payments
+/// keep the client waiting `slow`.
+async fn start_gateway(slow: Duration) -> (tokio::process::Child, String) {
     let port = free_port();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -59,6 +60,8 @@ async fn start_gateway() -> (tokio::process::Child, String) {
             WEBHOOK_SECRET,
             "--delay",
             "0.1",
+            "--slow",
+            &slow.as_secs_f64().to_string(),
         ])
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -76,9 +79,35 @@ async fn start_gateway() -> (tokio::process::Child, String) {
     panic!("the stand-in gateway did not start");
 }
 
+/// How the payments service talks to the gateway in a test.
+#[derive(Clone, Copy)]
+pub struct GatewayTuning {
+    /// The client's timeout per call.
+    pub timeout: Duration,
+    /// Attempts before the worker gives a submission up.
+    pub max_attempts: i32,
+    /// How long the stand-in keeps `SLOW` and `STALL` payments waiting.
+    pub slow: Duration,
+}
+
+impl Default for GatewayTuning {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            max_attempts: 8,
+            slow: Duration::from_secs(3),
+        }
+    }
+}
+
 /// The ledger, the gateway and the payments service; `recovery_after` is how old a `PENDING`
 /// payment must be before the worker asks the ledger for its debit again.
 pub async fn spawn_app_with(recovery_after: Duration) -> TestApp {
+    spawn_app_tuned(recovery_after, GatewayTuning::default()).await
+}
+
+/// [`spawn_app_with`] with the gateway's timing given.
+pub async fn spawn_app_tuned(recovery_after: Duration, tuning: GatewayTuning) -> TestApp {
     let keys = TestKeys::new();
     let ledger = LedgerConfig {
         account_sync_wait: Duration::from_millis(200),
@@ -97,13 +126,13 @@ pub async fn spawn_app_with(recovery_after: Duration) -> TestApp {
     let ledger_db = ledger_subgraph.db.clone();
     let ledger_addr = testkit::serve(ledger_subgraph.router()).await;
 
-    let (gateway, gateway_url) = start_gateway().await;
+    let (gateway, gateway_url) = start_gateway(tuning.slow).await;
     let mut settings = PaymentsConfig {
         ledger_url: format!("http://{ledger_addr}"),
         ledger_service_token: Some(SERVICE_TOKEN.into()),
         gateway_url: gateway_url.clone(),
         webhook_secret: Some(WEBHOOK_SECRET.into()),
-        gateway_timeout: Duration::from_secs(5),
+        gateway_timeout: tuning.timeout,
         run_worker: false,
         ..PaymentsConfig::default()
     };
@@ -111,6 +140,7 @@ pub async fn spawn_app_with(recovery_after: Duration) -> TestApp {
     settings.worker.retry_base = Duration::from_millis(100);
     settings.worker.retry_max = Duration::from_millis(400);
     settings.worker.debit_recovery_after = recovery_after;
+    settings.worker.max_attempts = tuning.max_attempts;
     let mut config = testkit::service_config(
         payments_app::NAME,
         testkit::fresh_database(payments_app::NAME).await,
@@ -126,7 +156,7 @@ pub async fn spawn_app_with(recovery_after: Duration) -> TestApp {
     worker.gateway = GatewayClient::new(
         &gateway_url,
         &format!("http://{addr}/webhooks/gateway"),
-        Duration::from_secs(5),
+        tuning.timeout,
     );
     tokio::spawn(worker.clone().run());
     TestApp {

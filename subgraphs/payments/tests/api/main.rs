@@ -9,3 +9,4 @@ mod direct_debits;
 mod payees;
 mod payments;
 mod standing_orders;
+mod unknown_outcomes;

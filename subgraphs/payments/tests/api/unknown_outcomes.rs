@@ -1,0 +1,143 @@
+//! A submission that reaches the gateway without a clear answer may have been paid: its money
+//! goes back only on the gateway's definite word, never because attempts ran out. The stand-in
+//! gateway plays each case: it takes the payment but answers after the client gave up (`SLOW`),
+//! takes it and answers 500 (`ACCEPT500`), or stalls without taking it (`STALL`).
+
+use std::time::Duration;
+
+use bank_testkit::data;
+use payments_subgraph::{domain::sign, store};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::{spawn_app_tuned, GatewayTuning, TestApp, WEBHOOK_SECRET};
+
+/// The answer is lost (a 1 s client timeout against a gateway that answers after 2.5 s, or a
+/// 500), and the worker gives up after one attempt: what happens then is the question.
+async fn impatient_app() -> TestApp {
+    spawn_app_tuned(
+        Duration::from_secs(30),
+        GatewayTuning {
+            timeout: Duration::from_secs(1),
+            max_attempts: 1,
+            slow: Duration::from_millis(2500),
+        },
+    )
+    .await
+}
+
+async fn paid_once_to_the_creditor(remittance: &str) {
+    let app = impatient_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    let sent = app
+        .send(&ada, account, "30", remittance, &Uuid::new_v4().to_string())
+        .await;
+    let id = data(&sent)["sendPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The gateway took it and settles it; the bank must not also give the money back.
+    let done = app.wait_for_status(&ada, &id, "COMPLETED").await;
+    assert!(done["gatewayReference"].as_str().unwrap().starts_with("GW"));
+    let row = store::find_payment(&app.db, id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.outcome_unknown_since.is_some(), "an answer was lost on the way");
+    assert!(row.reversal_transaction_id.is_none(), "no reversal");
+    assert_eq!(app.balance(account).await, 7_000, "debited once, not refunded");
+    assert_eq!(app.ledger_transactions("EXTERNAL_PAYMENT").await, 1);
+    app.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn a_payment_the_gateway_took_while_the_client_timed_out_is_not_given_back() {
+    paid_once_to_the_creditor("SLOW gateway").await;
+}
+
+#[tokio::test]
+async fn a_payment_the_gateway_took_before_answering_500_is_not_given_back() {
+    paid_once_to_the_creditor("ACCEPT500 gateway").await;
+}
+
+#[tokio::test]
+async fn a_payment_the_gateway_certainly_never_took_goes_back_after_its_cancellation() {
+    let app = impatient_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    let sent = app
+        .send(&ada, account, "30", "STALL gateway", &Uuid::new_v4().to_string())
+        .await;
+    let id = data(&sent)["sendPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let back = app.wait_for_status(&ada, &id, "RETURNED").await;
+    assert!(
+        back["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled it"),
+        "returned on the gateway's cancellation: {back}"
+    );
+    assert_eq!(app.balance(account).await, 10_000, "the money is back");
+    // A late answer to the stalled requests cannot take it any more.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let still = app.payment(&ada, &id).await;
+    assert_eq!(data(&still)["payment"]["status"], "RETURNED");
+    app.assert_ledger_consistent().await;
+}
+
+async fn metric(app: &TestApp, name: &str) -> u64 {
+    let body = reqwest::get(format!("http://{}/metrics", app.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find(|line| line.starts_with(name))
+        .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|value| value as u64)
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_settlement_after_the_money_went_back_is_flagged_not_silently_accepted() {
+    let app = impatient_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    let sent = app
+        .send(&ada, account, "30", "REJECT please", &Uuid::new_v4().to_string())
+        .await;
+    let id = data(&sent)["sendPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.wait_for_status(&ada, &id, "RETURNED").await;
+    let before = metric(&app, "payments_gateway_conflicts_total").await;
+
+    let body = json!({ "eventId": format!("late-{id}"), "paymentId": id, "status": "SETTLED" })
+        .to_string();
+    let signature = sign(WEBHOOK_SECRET.as_bytes(), body.as_bytes());
+    let post = || async {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/webhooks/gateway", app.addr))
+            .header("content-type", "application/json")
+            .header("x-gateway-signature", &signature)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "the gateway need not send it again");
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let answer = post().await;
+    assert_eq!(answer["conflict"], true, "{answer}");
+    assert_eq!(answer["status"], "RETURNED", "the payment's state is left for staff");
+    assert_eq!(metric(&app, "payments_gateway_conflicts_total").await, before + 1);
+    // A repeat of the same callback is the same conflict, counted once.
+    assert_eq!(post().await["conflict"], true);
+    assert_eq!(metric(&app, "payments_gateway_conflicts_total").await, before + 1);
+}
