@@ -35,6 +35,8 @@ trap stop_stack EXIT
 "$ROOT/scripts/kafka.sh" start
 export TEST_DATABASE_URL="postgres://bank@127.0.0.1:$PG_PORT/postgres"
 export TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+# The broker's SASL_SSL listener (scripts/kafka.sh), for the tests of the clients' TLS and SASL.
+export TEST_KAFKA_SASL_BROKERS="127.0.0.1:${BANK_KAFKA_SASL_PORT:-$((KAFKA_PORT + 2))}"
 # The notifications tests send real e-mail to Python's aiosmtpd (installed by install-deps.sh).
 export BANK_PYTHON="$VENV/bin/python"
 
