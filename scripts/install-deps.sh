@@ -46,7 +46,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   # Its own target directory, so the project's build cache is not disturbed.
   CARGO_TARGET_DIR="$HOME/.cache/bank/nextest-build" cargo install cargo-nextest --locked --quiet
   rm -rf "$HOME/.cache/bank/nextest-build"
-  ok "cargo-nextest $(cargo nextest --version | head -n1)"
+  ok "$(cargo nextest --version | head -n1)"
 fi
 
 # Apache Kafka's jars from Maven Central (once per machine).

@@ -139,6 +139,19 @@ impl Bank {
             .to_string()
     }
 
+    /// The customer's unread notifications.
+    pub async fn unread(&self, token: &str) -> i64 {
+        self.query(
+            Some(token),
+            "{ me { notifications(first: 1) { unreadCount } } }",
+            serde_json::json!({}),
+        )
+        .await
+        .data()["me"]["notifications"]["unreadCount"]
+            .as_i64()
+            .expect("an unread count")
+    }
+
     pub async fn open_account(&self, customer: &Customer, currency: &str) -> Value {
         let reply = self
             .query(

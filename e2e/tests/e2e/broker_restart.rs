@@ -1,4 +1,4 @@
-//! The Kafka-protocol broker is killed (SIGKILL) and restarted while money moves: every
+//! The broker (Apache Kafka) is killed (SIGKILL) and restarted while money moves: every
 //! posting still becomes exactly one stored notification. It restarts the stack's broker, so `scripts/test.sh` runs it on its
 //! own, after the other suites (`--run-ignored only`).
 
@@ -7,18 +7,6 @@ use std::time::Duration;
 use bank_e2e::Bank;
 use serde_json::json;
 use uuid::Uuid;
-
-async fn unread(bank: &Bank, token: &str) -> i64 {
-    bank.query(
-        Some(token),
-        "{ me { notifications(first: 1) { unreadCount } } }",
-        json!({}),
-    )
-    .await
-    .data()["me"]["notifications"]["unreadCount"]
-        .as_i64()
-        .unwrap()
-}
 
 #[tokio::test]
 #[ignore = "restarts the shared broker; scripts/test.sh runs it alone"]
@@ -70,8 +58,8 @@ async fn a_broker_restart_mid_load_loses_and_duplicates_no_alert() {
 
     for _ in 0..120 {
         let counts = (
-            unread(&bank, &bob.token).await,
-            unread(&bank, &ada.token).await,
+            bank.unread(&bob.token).await,
+            bank.unread(&ada.token).await,
         );
         if counts.0 >= transfers && counts.1 > transfers {
             break;
@@ -81,8 +69,8 @@ async fn a_broker_restart_mid_load_loses_and_duplicates_no_alert() {
     // Let any duplicate arrive before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let counts = (
-        unread(&bank, &bob.token).await,
-        unread(&bank, &ada.token).await,
+        bank.unread(&bob.token).await,
+        bank.unread(&ada.token).await,
     );
     assert_eq!(
         counts.0, transfers,

@@ -86,18 +86,6 @@ async fn balance(bank: &Bank, customer: &Customer, account: &Value) -> String {
         .to_string()
 }
 
-async fn unread(bank: &Bank, token: &str) -> i64 {
-    bank.query(
-        Some(token),
-        "{ me { notifications(first: 1) { unreadCount } } }",
-        json!({}),
-    )
-    .await
-    .data()["me"]["notifications"]["unreadCount"]
-        .as_i64()
-        .unwrap()
-}
-
 struct Pair {
     ada: Customer,
     bob: Customer,
@@ -206,8 +194,8 @@ async fn the_notifications_group_resumes_after_a_crash_and_applies_each_event_on
     let mut counts = (0, 0);
     while Instant::now() < deadline {
         counts = (
-            unread(&bank, &pair.bob.token).await,
-            unread(&bank, &pair.ada.token).await,
+            bank.unread(&pair.bob.token).await,
+            bank.unread(&pair.ada.token).await,
         );
         if counts.0 >= transfers && counts.1 > transfers {
             break;
@@ -217,8 +205,8 @@ async fn the_notifications_group_resumes_after_a_crash_and_applies_each_event_on
     // Redelivered events (offsets not yet committed at the crash) would show up as duplicates.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let counts_after = (
-        unread(&bank, &pair.bob.token).await,
-        unread(&bank, &pair.ada.token).await,
+        bank.unread(&pair.bob.token).await,
+        bank.unread(&pair.ada.token).await,
     );
     assert_eq!(counts, counts_after, "nothing arrived twice late");
     assert_eq!(counts.0, transfers, "bob: one notification per transfer received");

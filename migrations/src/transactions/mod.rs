@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_init;
 mod m20261125_000002_reference;
+mod m20261206_000003_refusals;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261125_000002_reference::Migration),
+            Box::new(m20261206_000003_refusals::Migration),
         ]
     }
 }

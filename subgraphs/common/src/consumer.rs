@@ -327,19 +327,14 @@ where
     F: Fn(Envelope<Value>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HandlerError>> + Send,
 {
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            let handle = handle.clone();
-            let outcome = run(
-                kafka.clone(),
-                group.clone(),
-                topics.clone(),
-                handle,
-                std::future::pending(),
-            )
-            .await;
-            restarted(&group, outcome, &mut backoff).await;
+    spawn_batched(kafka, group, topics, move |events: Vec<Envelope<Value>>| {
+        let handle = handle.clone();
+        async move {
+            let mut outcomes = Vec::with_capacity(events.len());
+            for event in events {
+                outcomes.push(handle(event).await);
+            }
+            outcomes
         }
     });
 }

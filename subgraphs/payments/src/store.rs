@@ -191,8 +191,34 @@ pub enum Recorded<T = PaymentRow> {
     Existing(T),
 }
 
+/// Records the payment of a standing order's date `run_on`, only while the order is active and
+/// that date is still its next one. The order's row is locked meanwhile, so a cancellation
+/// either comes first (and nothing is recorded: `None`) or waits until the payment is.
+pub async fn record_standing_order_payment(
+    db: &DatabaseConnection,
+    order: &StandingOrderRow,
+    run_on: chrono::NaiveDate,
+    new: NewPayment,
+) -> ApiResult<Option<Recorded>> {
+    let txn = db.begin().await?;
+    let due = txn
+        .query_one(stmt(
+            "SELECT 1 FROM standing_orders WHERE owner_id = $1 AND id = $2 \
+               AND status = 'ACTIVE' AND next_run_on = $3 FOR UPDATE",
+            [order.owner_id.into(), order.id.into(), run_on.into()],
+        ))
+        .await?;
+    if due.is_none() {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let recorded = record_payment(&txn, new).await?;
+    txn.commit().await?;
+    Ok(Some(recorded))
+}
+
 /// Records a payment (`PENDING`) once per idempotency key.
-pub async fn record_payment(db: &DatabaseConnection, new: NewPayment) -> ApiResult<Recorded> {
+pub async fn record_payment(db: &impl ConnectionTrait, new: NewPayment) -> ApiResult<Recorded> {
     let now = Utc::now();
     let inserted = payments::Entity::find()
         .from_raw_sql(stmt(
@@ -549,13 +575,7 @@ pub async fn retry_later(
     delay: std::time::Duration,
     reason: &str,
 ) -> Result<(), DbErr> {
-    db.execute(stmt(
-        "UPDATE payments SET leased_until = NULL, failure_reason = $3, \
-           next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1",
-        [id.into(), delay.as_secs_f64().into(), reason.into()],
-    ))
-    .await?;
-    Ok(())
+    reschedule(db, id, delay, reason, false).await
 }
 
 /// Notes that a submission may have been acted on (the lease is kept).
@@ -576,11 +596,27 @@ pub async fn outcome_unknown(
     delay: std::time::Duration,
     reason: &str,
 ) -> Result<(), DbErr> {
+    reschedule(db, id, delay, reason, true).await
+}
+
+async fn reschedule(
+    db: &DatabaseConnection,
+    id: Uuid,
+    delay: std::time::Duration,
+    reason: &str,
+    unknown: bool,
+) -> Result<(), DbErr> {
     db.execute(stmt(
         "UPDATE payments SET leased_until = NULL, failure_reason = $3, \
-           outcome_unknown_since = coalesce(outcome_unknown_since, now()), \
+           outcome_unknown_since = CASE WHEN $4 THEN coalesce(outcome_unknown_since, now()) \
+                                        ELSE outcome_unknown_since END, \
            next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1",
-        [id.into(), delay.as_secs_f64().into(), reason.into()],
+        [
+            id.into(),
+            delay.as_secs_f64().into(),
+            reason.into(),
+            unknown.into(),
+        ],
     ))
     .await?;
     Ok(())

@@ -158,12 +158,16 @@ impl Worker {
         leased.len()
     }
 
-    async fn pay_standing_order(&self, order: &StandingOrderRow) -> anyhow::Result<()> {
+    /// Pays the date a leased standing order is due on: once, and not at all if the order was
+    /// cancelled (or moved on) since it was leased.
+    pub async fn pay_standing_order(&self, order: &StandingOrderRow) -> anyhow::Result<()> {
         let Some(run_on) = order.next_run_on else {
             return Ok(());
         };
-        let recorded = store::record_payment(
+        let recorded = store::record_standing_order_payment(
             &self.db,
+            order,
+            run_on,
             store::NewPayment {
                 owner_id: order.owner_id,
                 from_account_id: order.from_account_id,
@@ -179,7 +183,11 @@ impl Worker {
         )
         .await
         .map_err(|err| anyhow::anyhow!(err.message()))?;
-        let (store::Recorded::New(payment) | store::Recorded::Existing(payment)) = recorded;
+        let Some(store::Recorded::New(payment) | store::Recorded::Existing(payment)) = recorded
+        else {
+            tracing::info!(standing_order_id = %order.id, %run_on, "a standing order was cancelled or moved on after it was leased; nothing paid");
+            return Ok(());
+        };
         if PaymentStatus::from_db(&payment.status) == PaymentStatus::Pending {
             // Debited and queued, refused (FAILED, the order goes on), or left PENDING for the
             // recovery above when the ledger does not answer.

@@ -186,15 +186,10 @@ impl Account {
             .into());
         }
         let code = self.0.currency.as_str();
-        let (mut credits, mut debits) = (0i64, 0i64);
+        let (credits, debits) = statement_totals(rows.lines.iter().map(|line| line.amount_minor))?;
         let mut closing = rows.opening_minor;
         let mut lines = Vec::with_capacity(rows.lines.len());
         for line in rows.lines {
-            if line.amount_minor > 0 {
-                credits += line.amount_minor;
-            } else {
-                debits -= line.amount_minor;
-            }
             closing = line.balance_after_minor;
             lines.push(StatementLine {
                 amount: money(line.amount_minor, code)?,
@@ -870,5 +865,47 @@ impl Mutation {
         )
         .await?;
         Ok(row.into())
+    }
+}
+
+/// A statement's total credits and total debits (both positive), in minor units. Checked: a sum
+/// that does not fit is refused rather than wrapped into a wrong figure.
+pub fn statement_totals(amounts: impl Iterator<Item = i64>) -> Result<(i64, i64), ApiError> {
+    let too_large = || {
+        ApiError::LimitExceeded(
+            "this statement's totals are too large to add up; ask for a shorter period".into(),
+        )
+    };
+    let (mut credits, mut debits) = (0i64, 0i64);
+    for amount in amounts {
+        if amount > 0 {
+            credits = credits.checked_add(amount).ok_or_else(too_large)?;
+        } else {
+            let out = amount.checked_neg().ok_or_else(too_large)?;
+            debits = debits.checked_add(out).ok_or_else(too_large)?;
+        }
+    }
+    Ok((credits, debits))
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+
+    #[test]
+    fn totals_add_credits_and_debits_apart() {
+        assert_eq!(statement_totals([500, -200, 300, -100].into_iter()).unwrap(), (800, 300));
+        assert_eq!(statement_totals(std::iter::empty()).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn totals_that_do_not_fit_are_refused_not_wrapped() {
+        let huge = i64::MAX / 2 + 1;
+        assert!(matches!(
+            statement_totals([huge, huge].into_iter()),
+            Err(ApiError::LimitExceeded(_))
+        ));
+        assert!(statement_totals([-huge, -huge].into_iter()).is_err());
+        assert!(statement_totals([i64::MIN].into_iter()).is_err());
     }
 }

@@ -340,6 +340,32 @@ struct Claimed {
     operation: String,
     request_hash: String,
     result_id: Uuid,
+    /// The code and message of a final refusal, if that was the answer.
+    refusal: Option<(String, String)>,
+}
+
+/// Reads the claim on `key`.
+async fn read_claim(
+    db: &impl ConnectionTrait,
+    scope: Uuid,
+    key: &IdempotencyKey,
+) -> Result<Claimed, DbErr> {
+    let row = db
+        .query_one(stmt(
+            "SELECT operation, request_hash, result_id, refusal_code, refusal_message \
+             FROM idempotency_keys WHERE principal_id = $1 AND key = $2",
+            [scope.into(), key.as_str().into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the conflicting idempotency key".into()))?;
+    let code: Option<String> = row.try_get("", "refusal_code")?;
+    let message: Option<String> = row.try_get("", "refusal_message")?;
+    Ok(Claimed {
+        operation: row.try_get("", "operation")?,
+        request_hash: row.try_get("", "request_hash")?,
+        result_id: row.try_get("", "result_id")?,
+        refusal: code.map(|code| (code, message.unwrap_or_default())),
+    })
 }
 
 /// Claims `key` for this request; returns the earlier claim if the key was used before.
@@ -368,27 +394,81 @@ async fn claim_key(
     if inserted == 1 {
         return Ok(None);
     }
-    let row = txn
-        .query_one(stmt(
-            "SELECT operation, request_hash, result_id FROM idempotency_keys \
-             WHERE principal_id = $1 AND key = $2",
-            [scope.into(), key.as_str().into()],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the conflicting idempotency key".into()))?;
-    Ok(Some(Claimed {
-        operation: row.try_get("", "operation")?,
-        request_hash: row.try_get("", "request_hash")?,
-        result_id: row.try_get("", "result_id")?,
-    }))
+    read_claim(txn, scope, key).await.map(Some)
 }
 
-/// The earlier result's id, if the replay asks for exactly the same thing.
+/// The earlier result's id, if the replay asks for exactly the same thing; the earlier refusal
+/// if that was the answer.
 fn replayed(claimed: Claimed, operation: &str, hash: &str) -> Result<Uuid, Stop> {
-    if claimed.operation == operation && claimed.request_hash == hash {
-        Ok(claimed.result_id)
-    } else {
-        Err(Stop::Api(ApiError::IdempotencyKeyReused))
+    if claimed.operation != operation || claimed.request_hash != hash {
+        return Err(Stop::Api(ApiError::IdempotencyKeyReused));
+    }
+    match claimed.refusal {
+        Some((code, message)) => Err(Stop::Api(refusal(&code, message))),
+        None => Ok(claimed.result_id),
+    }
+}
+
+/// Whether a refusal is final for its idempotency key: the ledger's own rules said no after
+/// looking at the accounts. Validation, authorisation and accounts not (yet) known are not
+/// recorded: they are decided before anything is looked at, or may change by themselves.
+fn is_final_refusal(err: &ApiError) -> bool {
+    matches!(
+        err,
+        ApiError::InsufficientFunds
+            | ApiError::AccountNotActive(_)
+            | ApiError::CurrencyMismatch(_)
+            | ApiError::LimitExceeded(_)
+    )
+}
+
+/// The refusal recorded under `code`.
+fn refusal(code: &str, message: String) -> ApiError {
+    match code {
+        "INSUFFICIENT_FUNDS" => ApiError::InsufficientFunds,
+        "ACCOUNT_NOT_ACTIVE" => ApiError::AccountNotActive(message),
+        "CURRENCY_MISMATCH" => ApiError::CurrencyMismatch(message),
+        "LIMIT_EXCEEDED" => ApiError::LimitExceeded(message),
+        other => ApiError::internal_msg(format!("an unknown recorded refusal {other}: {message}")),
+    }
+}
+
+/// Records a final refusal under the movement's key, so that the key's answer stays the same.
+/// If another request under the key answered first (it posted while this one was refused),
+/// that answer is returned instead: both callers hear the same thing.
+async fn record_refusal(
+    db: &DatabaseConnection,
+    m: &Movement,
+    hash: &str,
+    err: ApiError,
+) -> ApiResult<TransactionRow> {
+    let scope = m.key_scope.unwrap_or(m.principal.user_id);
+    let inserted = db
+        .execute(stmt(
+            "INSERT INTO idempotency_keys \
+               (principal_id, key, operation, request_hash, result_id, refusal_code, refusal_message) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            [
+                scope.into(),
+                m.key.as_str().into(),
+                m.operation().into(),
+                hash.into(),
+                Uuid::now_v7().into(),
+                err.code().into(),
+                err.message().into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if inserted == 1 {
+        return Err(err);
+    }
+    match replayed(read_claim(db, scope, &m.key).await?, m.operation(), hash) {
+        Ok(id) => find_transaction(db, id)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished"))),
+        Err(Stop::Api(answer)) => Err(answer),
+        Err(_) => Err(err),
     }
 }
 
@@ -495,12 +575,14 @@ pub async fn move_money(
         ));
     }
     let hash = movement.hash();
-    match with_retries(db, account_wait, || try_move(db, movement, &hash)).await? {
+    match with_retries(db, account_wait, || try_move(db, movement, &hash)).await {
         // The row as written: no second read on the hot path.
-        Moved::Now(row) => Ok(row),
-        Moved::Before(id) => find_transaction(db, id)
+        Ok(Moved::Now(row)) => Ok(row),
+        Ok(Moved::Before(id)) => find_transaction(db, id)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished"))),
+        Err(err) if is_final_refusal(&err) => record_refusal(db, movement, &hash, err).await,
+        Err(err) => Err(err),
     }
 }
 
@@ -592,6 +674,9 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         }
     }
     let amount = amount_in(&m.amount, currency)?;
+    if m.kind == TransactionKind::Reversal {
+        reverses_a_debit(&txn, m, amount).await?;
+    }
     for account in accounts.values() {
         account.require_active()?;
     }
@@ -641,6 +726,47 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
     write_movement(&txn, &accounts, &legs, &transaction, &m.topic).await?;
     txn.commit().await?;
     Ok(Moved::Now(transaction))
+}
+
+/// A reversal gives back a payment's debit, and nothing else: the debit must have been posted
+/// under the same scope (the payment or direct debit), from the account the reversal credits,
+/// for at least the reversal's amount; and the scope may hold no other reversal. Without this
+/// the service token could credit any amount from clearing. Two single-shard reads (the keys by
+/// scope, the debit by id), no join, so Citus plans them as it plans the rest of a movement.
+async fn reverses_a_debit(txn: &DatabaseTransaction, m: &Movement, amount: i64) -> Result<(), Stop> {
+    let refuse = |field: &'static str, message: &str| Err(Stop::Api(ApiError::bad_input(field, message)));
+    let Some(scope) = m.key_scope else {
+        return refuse("paymentId", "a reversal names the payment it gives back");
+    };
+    let keys = txn
+        .query_all(stmt(
+            "SELECT key, operation, result_id FROM idempotency_keys WHERE principal_id = $1",
+            [scope.into()],
+        ))
+        .await?;
+    let mut debit = None;
+    for row in &keys {
+        let operation: String = row.try_get("", "operation")?;
+        let key: String = row.try_get("", "key")?;
+        if operation == TransactionKind::ExternalPayment.as_str() {
+            debit = Some(row.try_get::<Uuid>("", "result_id")?);
+        } else if operation == TransactionKind::Reversal.as_str() && key != m.key.as_str() {
+            return refuse("key", "this payment was given back already, under another key");
+        }
+    }
+    let Some(debit) = debit else {
+        return refuse("paymentId", "no debit of this payment was posted: nothing to give back");
+    };
+    let Some(debit) = find_transaction(txn, debit).await? else {
+        return refuse("paymentId", "no debit of this payment was posted: nothing to give back");
+    };
+    if debit.from_account_id != m.to {
+        return refuse("accountId", "a reversal goes back to the account the payment was debited from");
+    }
+    if amount > debit.amount_minor {
+        return refuse("amount", "a reversal gives back at most the payment's debit");
+    }
+    Ok(())
 }
 
 /// The internal account on the other side of a single-account movement.

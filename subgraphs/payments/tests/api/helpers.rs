@@ -16,7 +16,7 @@ use transactions_subgraph::{
 use uuid::Uuid;
 
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
-const SERVICE_TOKEN: &str = "test-service-token";
+pub const SERVICE_TOKEN: &str = "test-service-token";
 
 pub struct TestApp {
     pub client: Client,
@@ -26,6 +26,8 @@ pub struct TestApp {
     pub ledger_client: Client,
     pub ledger_addr: std::net::SocketAddr,
     pub addr: std::net::SocketAddr,
+    /// A handle on the running worker, for tests that drive one step by hand.
+    pub worker: payments_subgraph::worker::Worker,
     _gateway: tokio::process::Child,
 }
 
@@ -167,6 +169,7 @@ pub async fn spawn_app_tuned(recovery_after: Duration, tuning: GatewayTuning) ->
         ledger_client: Client::new(ledger_addr),
         ledger_addr,
         addr,
+        worker,
         _gateway: gateway,
     }
 }

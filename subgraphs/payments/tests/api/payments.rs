@@ -3,7 +3,7 @@ use std::time::Duration;
 use bank_testkit::{data, error_code};
 use futures::future::join_all;
 use payments_subgraph::{
-    ledger::{Caller as LedgerCaller, LedgerClient, PaymentMovement},
+    ledger::{Caller as LedgerCaller, LedgerClient, PaymentMovement, Refused},
     store,
 };
 use serde_json::json;
@@ -224,5 +224,89 @@ async fn an_interrupted_payment_is_finished_by_the_worker_without_a_second_debit
         "two payments, two debits"
     );
     assert_eq!(app.ledger_transactions("EXTERNAL_PAYMENT").await, 2);
+    app.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn a_reversal_gives_back_only_what_its_payment_debited() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    let other = app.funded_account(&ada, "EUR", "1").await;
+    // A payment recorded by hand (PENDING, so the worker leaves it for 30 s).
+    let store::Recorded::New(payment) = store::record_payment(
+        &app.db,
+        store::NewPayment {
+            owner_id: ada.id,
+            from_account_id: account,
+            creditor_name: "Grace Hopper".into(),
+            creditor_iban: "DE89370400440532013000".into(),
+            currency: "EUR".into(),
+            amount_minor: 2_500,
+            remittance: None,
+            key: "reversal-test".into(),
+            initiated_by: ada.id,
+            standing_order_id: None,
+        },
+    )
+    .await
+    .unwrap() else {
+        panic!("a new payment")
+    };
+    let ledger = LedgerClient::new(
+        &format!("http://{}", app.ledger_addr),
+        Some(crate::helpers::SERVICE_TOKEN.into()),
+    );
+    let refused = |outcome: Result<payments_subgraph::ledger::Posted, Refused>, why: &str| match outcome {
+        Err(Refused::Rule(err)) => {
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{}", err.message());
+            assert!(err.message().contains(why), "{why}: {}", err.message());
+        }
+        other => panic!("refused ({why}), not {:?}", other.map(|posted| posted.transaction_id)),
+    };
+
+    // Nothing was debited yet: nothing to give back.
+    refused(
+        ledger
+            .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.00".into()))
+            .await,
+        "nothing to give back",
+    );
+    ledger
+        .move_money(LedgerCaller::User(&ada.token), &PaymentMovement::debit(&payment, "25.00".into()))
+        .await
+        .map_err(|err| err.into_api().message())
+        .unwrap();
+    // More than the debit, or to another account: refused.
+    refused(
+        ledger
+            .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.01".into()))
+            .await,
+        "at most the payment's debit",
+    );
+    let mut elsewhere = payment.clone();
+    elsewhere.from_account_id = other;
+    refused(
+        ledger
+            .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&elsewhere, "25.00".into()))
+            .await,
+        "debited from",
+    );
+    assert_eq!(app.balance(account).await, 7_500);
+    assert_eq!(app.balance(other).await, 100);
+
+    // The debit's own reversal: posted once, and a repeat is the same transaction.
+    let back = ledger
+        .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.00".into()))
+        .await
+        .map_err(|err| err.into_api().message())
+        .unwrap();
+    let again = ledger
+        .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.00".into()))
+        .await
+        .map_err(|err| err.into_api().message())
+        .unwrap();
+    assert_eq!(back.transaction_id, again.transaction_id);
+    assert_eq!(app.balance(account).await, 10_000);
     app.assert_ledger_consistent().await;
 }

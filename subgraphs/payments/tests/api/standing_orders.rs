@@ -273,3 +273,44 @@ async fn a_customer_holds_at_most_twenty_active_standing_orders() {
         "ACTIVE"
     );
 }
+
+#[tokio::test]
+async fn an_order_cancelled_after_the_worker_leased_it_pays_nothing() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    // Due tomorrow, so the running worker leaves it alone; leased here as if tomorrow had come.
+    let tomorrow = Utc::now().date_naive() + chrono::Duration::days(1);
+    let input = json!({ "fromAccountId": account, "creditorName": "Landlord", "creditorIban": "DE89 3704 0044 0532 0130 00",
+                        "amount": "30", "remittance": "Rent", "frequency": "WEEKLY",
+                        "startOn": tomorrow.to_string(), "idempotencyKey": Uuid::new_v4() });
+    let created = data(&create(&app, &ada, input).await)["createStandingOrder"].clone();
+    let leased = payments_subgraph::store::lease_due_standing_orders(
+        &app.db,
+        tomorrow,
+        50,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let leased = leased
+        .into_iter()
+        .find(|order| order.id.to_string() == created["id"].as_str().unwrap())
+        .expect("the order is leased");
+
+    // The customer cancels while the worker holds the lease; then the worker gets to it.
+    let cancelled = app
+        .gql(
+            &ada,
+            "mutation($id: ID!) { cancelStandingOrder(id: $id) { status } }",
+            json!({ "id": created["id"] }),
+        )
+        .await;
+    assert_eq!(data(&cancelled)["cancelStandingOrder"]["status"], "CANCELLED");
+    app.worker.pay_standing_order(&leased).await.unwrap();
+
+    let after = order(&app, &ada, &created["id"]).await;
+    assert_eq!(after["payments"]["edges"].as_array().unwrap().len(), 0, "{after:#}");
+    assert_eq!(after["runs"], 0);
+    assert_eq!(app.balance(account).await, 10_000, "nothing was paid");
+}
