@@ -60,10 +60,18 @@ async fn group_caught_up(port: u16, group: &str) -> Duration {
         last = (assigned, lag);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    panic!("group {group} did not catch up: assigned {:?}, lag {:?}", last.0, last.1);
+    panic!(
+        "group {group} did not catch up: assigned {:?}, lag {:?}",
+        last.0, last.1
+    );
 }
 
-async fn deposit(bank: &Bank, customer: &Customer, account: &Value, amount: &str) -> bank_e2e::Reply {
+async fn deposit(
+    bank: &Bank,
+    customer: &Customer,
+    account: &Value,
+    amount: &str,
+) -> bank_e2e::Reply {
     bank.query(
         Some(&customer.token),
         "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
@@ -167,15 +175,25 @@ async fn the_ledger_group_resumes_after_a_crash_and_new_accounts_take_deposits()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    println!("deposit into a new account {:?} after the kill", killed.elapsed());
+    println!(
+        "deposit into a new account {:?} after the kill",
+        killed.elapsed()
+    );
     assert_eq!(balance(&bank, &carol, &fresh).await, "25.00");
     let caught_up = group_caught_up(port("transactions", 4003), "transactions-ledger").await;
     println!("transactions-ledger caught up {caught_up:?} later");
 
     // Money moved once: whatever transfers committed (a reply may have been lost with the
     // process) left ada's account exactly as they reached bob's.
-    let sent = 1000.0 - balance(&bank, &pair.ada, &pair.from).await.parse::<f64>().unwrap();
-    let received = balance(&bank, &pair.bob, &pair.to).await.parse::<f64>().unwrap();
+    let sent = 1000.0
+        - balance(&bank, &pair.ada, &pair.from)
+            .await
+            .parse::<f64>()
+            .unwrap();
+    let received = balance(&bank, &pair.bob, &pair.to)
+        .await
+        .parse::<f64>()
+        .unwrap();
     assert!(received > 0.0, "transfers were made");
     assert_eq!(sent, received, "every transfer debited and credited once");
 }
@@ -209,8 +227,15 @@ async fn the_notifications_group_resumes_after_a_crash_and_applies_each_event_on
         bank.unread(&pair.ada.token).await,
     );
     assert_eq!(counts, counts_after, "nothing arrived twice late");
-    assert_eq!(counts.0, transfers, "bob: one notification per transfer received");
-    assert_eq!(counts.1, transfers + 1, "ada: one per transfer sent, plus the deposit");
+    assert_eq!(
+        counts.0, transfers,
+        "bob: one notification per transfer received"
+    );
+    assert_eq!(
+        counts.1,
+        transfers + 1,
+        "ada: one per transfer sent, plus the deposit"
+    );
 }
 
 #[tokio::test]

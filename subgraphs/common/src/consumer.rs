@@ -403,7 +403,8 @@ struct ConsumerMetrics {
     restarts: IntCounterVec,
 }
 
-static METRICS: LazyLock<ConsumerMetrics> = LazyLock::new(|| ConsumerMetrics {
+static METRICS: LazyLock<ConsumerMetrics> = LazyLock::new(|| {
+    ConsumerMetrics {
     assigned: service_metric(
         IntGaugeVec::new(
             Opts::new(
@@ -454,6 +455,7 @@ static METRICS: LazyLock<ConsumerMetrics> = LazyLock::new(|| ConsumerMetrics {
         )
         .expect("valid metric"),
     ),
+}
 });
 
 /// What this process knows of its membership in one consumer group.
@@ -560,7 +562,10 @@ impl ClientContext for Observed {
                 }
                 let labels = [self.health.group.as_str(), topic, &partition.to_string()];
                 if stats.consumer_lag >= 0 {
-                    METRICS.lag.with_label_values(&labels).set(stats.consumer_lag);
+                    METRICS
+                        .lag
+                        .with_label_values(&labels)
+                        .set(stats.consumer_lag);
                 } else {
                     // Not assigned here (or not known yet): another member reports it.
                     let _ = METRICS.lag.remove_label_values(&labels);
@@ -592,9 +597,9 @@ type Waiting = BTreeMap<(String, i32), (i64, i64)>;
 /// between (a member that consumes moves the committed offset).
 pub fn stuck(before: &Waiting, now: &Waiting) -> bool {
     !now.is_empty()
-        && now
-            .iter()
-            .any(|(partition, (committed, _))| before.get(partition).map(|b| b.0) == Some(*committed))
+        && now.iter().any(|(partition, (committed, _))| {
+            before.get(partition).map(|b| b.0) == Some(*committed)
+        })
 }
 
 /// Partitions of `topics` whose log goes further than the group's committed offset.
@@ -641,7 +646,10 @@ async fn watchdog(
     let mut before: Option<Waiting> = None;
     loop {
         tokio::time::sleep(watch.check_every).await;
-        if health.unassigned_for().is_none_or(|idle| idle < watch.stall_after) {
+        if health
+            .unassigned_for()
+            .is_none_or(|idle| idle < watch.stall_after)
+        {
             before = None;
             continue;
         }
@@ -715,8 +723,14 @@ mod watch_tests {
     #[test]
     fn progress_or_nothing_waiting_is_not_stuck() {
         let before = at(&[("bank.accounts", 0, 5, 9)]);
-        assert!(!stuck(&before, &at(&[("bank.accounts", 0, 7, 12)])), "another member consumes");
+        assert!(
+            !stuck(&before, &at(&[("bank.accounts", 0, 7, 12)])),
+            "another member consumes"
+        );
         assert!(!stuck(&before, &Waiting::new()), "caught up");
-        assert!(!stuck(&Waiting::new(), &at(&[("bank.accounts", 1, 0, 3)])), "first look");
+        assert!(
+            !stuck(&Waiting::new(), &at(&[("bank.accounts", 1, 0, 3)])),
+            "first look"
+        );
     }
 }

@@ -119,7 +119,10 @@ impl fmt::Debug for KafkaSecurity {
             .field("ssl_ca_location", &self.ssl_ca_location)
             .field(
                 "sasl",
-                &self.sasl.as_ref().map(|(mechanism, user, _)| (mechanism, user, "***")),
+                &self
+                    .sasl
+                    .as_ref()
+                    .map(|(mechanism, user, _)| (mechanism, user, "***")),
             )
             .finish()
     }
@@ -131,7 +134,8 @@ impl KafkaSecurity {
     /// or a SASL protocol without all three, are refused: half a configuration would otherwise
     /// fail only at the first connection, with the broker's less helpful error.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let protocol: SecurityProtocol = env.get_or("KAFKA_SECURITY_PROTOCOL", SecurityProtocol::Plaintext)?;
+        let protocol: SecurityProtocol =
+            env.get_or("KAFKA_SECURITY_PROTOCOL", SecurityProtocol::Plaintext)?;
         let mechanism: Option<SaslMechanism> = env.get("KAFKA_SASL_MECHANISM")?;
         let username = env.raw("KAFKA_SASL_USERNAME");
         let password = env.raw("KAFKA_SASL_PASSWORD");
@@ -277,7 +281,10 @@ mod tests {
         std::env::set_var("KSECC_KAFKA_SSL_CA_LOCATION", "/etc/ssl/kafka-ca.pem");
         let security = KafkaSecurity::from_env(&Env::new("ksecC")).unwrap();
         assert_eq!(security.protocol, SecurityProtocol::SaslSsl);
-        assert!(!format!("{security:?}").contains("secret"), "the password is not logged");
+        assert!(
+            !format!("{security:?}").contains("secret"),
+            "the password is not logged"
+        );
         let mut config = ClientConfig::new();
         security.apply(&mut config);
         assert_eq!(config.get("security.protocol"), Some("sasl_ssl"));

@@ -290,7 +290,10 @@ pub fn authorization_from_init(payload: &serde_json::Value) -> Option<String> {
 
 async fn readyz<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> impl IntoResponse {
     if !crate::db::ping(&state.db).await {
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable".to_string());
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unavailable".to_string(),
+        );
     }
     // A consumer group member that gets no partition while events wait (it rejoins by itself;
     // this says so until it is assigned again).

@@ -241,8 +241,8 @@ pub struct Callback {
 pub const SIGNATURE_HEADER: &str = "x-gateway-signature";
 
 /// Gateway callbacks that contradicted a payment's final state.
-static CALLBACK_CONFLICTS: std::sync::LazyLock<prometheus::IntCounter> =
-    std::sync::LazyLock::new(|| {
+static CALLBACK_CONFLICTS: std::sync::LazyLock<prometheus::IntCounter> = std::sync::LazyLock::new(
+    || {
         bank_common::metrics::service_metric(
             prometheus::IntCounter::new(
                 "payments_gateway_conflicts_total",
@@ -250,7 +250,8 @@ static CALLBACK_CONFLICTS: std::sync::LazyLock<prometheus::IntCounter> =
             )
             .expect("valid metric"),
         )
-    });
+    },
+);
 
 /// Whether a callback's outcome contradicts a payment's state: the gateway paid a payment
 /// whose money the bank returned (or is returning, or never debited), or rejected one the

@@ -400,7 +400,10 @@ mod tests {
         assert_eq!(submit_batch(secs(3000), secs(1)), BATCH);
         for (lease, timeout) in [(30, 10), (30, 1), (45, 7), (600, 10)] {
             let batch = submit_batch(secs(lease), secs(timeout));
-            assert!(batch * timeout < lease, "{batch} calls of {timeout} s within {lease} s");
+            assert!(
+                batch * timeout < lease,
+                "{batch} calls of {timeout} s within {lease} s"
+            );
         }
     }
 }

@@ -103,8 +103,8 @@ pub async fn collect_events(
     use rdkafka::{consumer::Consumer, Message};
     let settle = std::time::Duration::from_millis(1500);
     let consumer = bank_common::kafka::KafkaConfig::new(kafka_brokers(), "testkit")
-    .consumer(&format!("test-{}", Uuid::new_v4()))
-    .expect("a consumer");
+        .consumer(&format!("test-{}", Uuid::new_v4()))
+        .expect("a consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     let deadline = tokio::time::Instant::now() + timeout;
     let mut found = Vec::new();

@@ -894,7 +894,10 @@ mod statement_tests {
 
     #[test]
     fn totals_add_credits_and_debits_apart() {
-        assert_eq!(statement_totals([500, -200, 300, -100].into_iter()).unwrap(), (800, 300));
+        assert_eq!(
+            statement_totals([500, -200, 300, -100].into_iter()).unwrap(),
+            (800, 300)
+        );
         assert_eq!(statement_totals(std::iter::empty()).unwrap(), (0, 0));
     }
 

@@ -733,8 +733,13 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
 /// for at least the reversal's amount; and the scope may hold no other reversal. Without this
 /// the service token could credit any amount from clearing. Two single-shard reads (the keys by
 /// scope, the debit by id), no join, so Citus plans them as it plans the rest of a movement.
-async fn reverses_a_debit(txn: &DatabaseTransaction, m: &Movement, amount: i64) -> Result<(), Stop> {
-    let refuse = |field: &'static str, message: &str| Err(Stop::Api(ApiError::bad_input(field, message)));
+async fn reverses_a_debit(
+    txn: &DatabaseTransaction,
+    m: &Movement,
+    amount: i64,
+) -> Result<(), Stop> {
+    let refuse =
+        |field: &'static str, message: &str| Err(Stop::Api(ApiError::bad_input(field, message)));
     let Some(scope) = m.key_scope else {
         return refuse("paymentId", "a reversal names the payment it gives back");
     };
@@ -751,20 +756,35 @@ async fn reverses_a_debit(txn: &DatabaseTransaction, m: &Movement, amount: i64) 
         if operation == TransactionKind::ExternalPayment.as_str() {
             debit = Some(row.try_get::<Uuid>("", "result_id")?);
         } else if operation == TransactionKind::Reversal.as_str() && key != m.key.as_str() {
-            return refuse("key", "this payment was given back already, under another key");
+            return refuse(
+                "key",
+                "this payment was given back already, under another key",
+            );
         }
     }
     let Some(debit) = debit else {
-        return refuse("paymentId", "no debit of this payment was posted: nothing to give back");
+        return refuse(
+            "paymentId",
+            "no debit of this payment was posted: nothing to give back",
+        );
     };
     let Some(debit) = find_transaction(txn, debit).await? else {
-        return refuse("paymentId", "no debit of this payment was posted: nothing to give back");
+        return refuse(
+            "paymentId",
+            "no debit of this payment was posted: nothing to give back",
+        );
     };
     if debit.from_account_id != m.to {
-        return refuse("accountId", "a reversal goes back to the account the payment was debited from");
+        return refuse(
+            "accountId",
+            "a reversal goes back to the account the payment was debited from",
+        );
     }
     if amount > debit.amount_minor {
-        return refuse("amount", "a reversal gives back at most the payment's debit");
+        return refuse(
+            "amount",
+            "a reversal gives back at most the payment's debit",
+        );
     }
     Ok(())
 }

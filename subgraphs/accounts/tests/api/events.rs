@@ -11,9 +11,10 @@ async fn lifecycle_changes_reach_kafka_once_each_in_order() {
     let app = spawn_app().await;
     // A second replica's relay on the same outbox: events must still go out once, in order.
     let db = bank_common::db::connect(&app.database).await.unwrap();
-    let producer = bank_common::kafka::KafkaConfig::new(bank_testkit::kafka_brokers(), "second-replica")
-    .producer()
-    .unwrap();
+    let producer =
+        bank_common::kafka::KafkaConfig::new(bank_testkit::kafka_brokers(), "second-replica")
+            .producer()
+            .unwrap();
     let relay = bank_common::outbox::Relay::new(db, producer, accounts_subgraph::store::SCHEMA);
     tokio::spawn(relay.run(std::future::pending()));
 

@@ -174,8 +174,8 @@ impl TestApp {
 
 pub fn producer() -> FutureProducer {
     bank_common::kafka::KafkaConfig::new(testkit::kafka_brokers(), "test-events")
-    .producer()
-    .expect("a producer")
+        .producer()
+        .expect("a producer")
 }
 
 /// A `posted` envelope for `owner` of `amount` EUR (a decimal string such as "12.50").

@@ -257,30 +257,43 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
         &format!("http://{}", app.ledger_addr),
         Some(crate::helpers::SERVICE_TOKEN.into()),
     );
-    let refused = |outcome: Result<payments_subgraph::ledger::Posted, Refused>, why: &str| match outcome {
-        Err(Refused::Rule(err)) => {
-            assert_eq!(err.code(), "BAD_USER_INPUT", "{}", err.message());
-            assert!(err.message().contains(why), "{why}: {}", err.message());
-        }
-        other => panic!("refused ({why}), not {:?}", other.map(|posted| posted.transaction_id)),
-    };
+    let refused =
+        |outcome: Result<payments_subgraph::ledger::Posted, Refused>, why: &str| match outcome {
+            Err(Refused::Rule(err)) => {
+                assert_eq!(err.code(), "BAD_USER_INPUT", "{}", err.message());
+                assert!(err.message().contains(why), "{why}: {}", err.message());
+            }
+            other => panic!(
+                "refused ({why}), not {:?}",
+                other.map(|posted| posted.transaction_id)
+            ),
+        };
 
     // Nothing was debited yet: nothing to give back.
     refused(
         ledger
-            .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.00".into()))
+            .move_money(
+                LedgerCaller::Service,
+                &PaymentMovement::reversal(&payment, "25.00".into()),
+            )
             .await,
         "nothing to give back",
     );
     ledger
-        .move_money(LedgerCaller::User(&ada.token), &PaymentMovement::debit(&payment, "25.00".into()))
+        .move_money(
+            LedgerCaller::User(&ada.token),
+            &PaymentMovement::debit(&payment, "25.00".into()),
+        )
         .await
         .map_err(|err| err.into_api().message())
         .unwrap();
     // More than the debit, or to another account: refused.
     refused(
         ledger
-            .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.01".into()))
+            .move_money(
+                LedgerCaller::Service,
+                &PaymentMovement::reversal(&payment, "25.01".into()),
+            )
             .await,
         "at most the payment's debit",
     );
@@ -288,7 +301,10 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
     elsewhere.from_account_id = other;
     refused(
         ledger
-            .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&elsewhere, "25.00".into()))
+            .move_money(
+                LedgerCaller::Service,
+                &PaymentMovement::reversal(&elsewhere, "25.00".into()),
+            )
             .await,
         "debited from",
     );
@@ -297,12 +313,18 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
 
     // The debit's own reversal: posted once, and a repeat is the same transaction.
     let back = ledger
-        .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.00".into()))
+        .move_money(
+            LedgerCaller::Service,
+            &PaymentMovement::reversal(&payment, "25.00".into()),
+        )
         .await
         .map_err(|err| err.into_api().message())
         .unwrap();
     let again = ledger
-        .move_money(LedgerCaller::Service, &PaymentMovement::reversal(&payment, "25.00".into()))
+        .move_money(
+            LedgerCaller::Service,
+            &PaymentMovement::reversal(&payment, "25.00".into()),
+        )
         .await
         .map_err(|err| err.into_api().message())
         .unwrap();

@@ -306,11 +306,18 @@ async fn an_order_cancelled_after_the_worker_leased_it_pays_nothing() {
             json!({ "id": created["id"] }),
         )
         .await;
-    assert_eq!(data(&cancelled)["cancelStandingOrder"]["status"], "CANCELLED");
+    assert_eq!(
+        data(&cancelled)["cancelStandingOrder"]["status"],
+        "CANCELLED"
+    );
     app.worker.pay_standing_order(&leased).await.unwrap();
 
     let after = order(&app, &ada, &created["id"]).await;
-    assert_eq!(after["payments"]["edges"].as_array().unwrap().len(), 0, "{after:#}");
+    assert_eq!(
+        after["payments"]["edges"].as_array().unwrap().len(),
+        0,
+        "{after:#}"
+    );
     assert_eq!(after["runs"], 0);
     assert_eq!(app.balance(account).await, 10_000, "nothing was paid");
 }

@@ -44,9 +44,16 @@ async fn paid_once_to_the_creditor(remittance: &str) {
         .await
         .unwrap()
         .unwrap();
-    assert!(row.outcome_unknown_since.is_some(), "an answer was lost on the way");
+    assert!(
+        row.outcome_unknown_since.is_some(),
+        "an answer was lost on the way"
+    );
     assert!(row.reversal_transaction_id.is_none(), "no reversal");
-    assert_eq!(app.balance(account).await, 7_000, "debited once, not refunded");
+    assert_eq!(
+        app.balance(account).await,
+        7_000,
+        "debited once, not refunded"
+    );
     assert_eq!(app.ledger_transactions("EXTERNAL_PAYMENT").await, 1);
     app.assert_ledger_consistent().await;
 }
@@ -67,7 +74,13 @@ async fn a_payment_the_gateway_certainly_never_took_goes_back_after_its_cancella
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
     let sent = app
-        .send(&ada, account, "30", "STALL gateway", &Uuid::new_v4().to_string())
+        .send(
+            &ada,
+            account,
+            "30",
+            "STALL gateway",
+            &Uuid::new_v4().to_string(),
+        )
         .await;
     let id = data(&sent)["sendPayment"]["id"]
         .as_str()
@@ -109,7 +122,13 @@ async fn a_settlement_after_the_money_went_back_is_flagged_not_silently_accepted
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
     let sent = app
-        .send(&ada, account, "30", "REJECT please", &Uuid::new_v4().to_string())
+        .send(
+            &ada,
+            account,
+            "30",
+            "REJECT please",
+            &Uuid::new_v4().to_string(),
+        )
         .await;
     let id = data(&sent)["sendPayment"]["id"]
         .as_str()
@@ -130,14 +149,27 @@ async fn a_settlement_after_the_money_went_back_is_flagged_not_silently_accepted
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status().as_u16(), 200, "the gateway need not send it again");
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "the gateway need not send it again"
+        );
         response.json::<serde_json::Value>().await.unwrap()
     };
     let answer = post().await;
     assert_eq!(answer["conflict"], true, "{answer}");
-    assert_eq!(answer["status"], "RETURNED", "the payment's state is left for staff");
-    assert_eq!(metric(&app, "payments_gateway_conflicts_total").await, before + 1);
+    assert_eq!(
+        answer["status"], "RETURNED",
+        "the payment's state is left for staff"
+    );
+    assert_eq!(
+        metric(&app, "payments_gateway_conflicts_total").await,
+        before + 1
+    );
     // A repeat of the same callback is the same conflict, counted once.
     assert_eq!(post().await["conflict"], true);
-    assert_eq!(metric(&app, "payments_gateway_conflicts_total").await, before + 1);
+    assert_eq!(
+        metric(&app, "payments_gateway_conflicts_total").await,
+        before + 1
+    );
 }

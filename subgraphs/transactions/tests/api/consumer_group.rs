@@ -27,7 +27,10 @@ use uuid::Uuid;
 async fn wait_until(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "{what} within {seconds} s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {seconds} s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -82,7 +85,9 @@ async fn a_member_without_partitions_while_events_wait_is_reported_and_rejoins()
     })
     .await;
 
-    let producer = KafkaConfig::new(kafka_brokers(), "stall-test").producer().unwrap();
+    let producer = KafkaConfig::new(kafka_brokers(), "stall-test")
+        .producer()
+        .unwrap();
     for n in 0..5 {
         let event = Envelope::new("/test", "bank.test.v1", n, serde_json::json!({ "n": n }));
         let payload = serde_json::to_string(&event).unwrap();
@@ -128,13 +133,17 @@ async fn a_member_without_partitions_while_events_wait_is_reported_and_rejoins()
     ));
 
     wait_until("the stall is reported", 60, || {
-        consumer::health(&group).and_then(|health| health.stalled()).is_some()
+        consumer::health(&group)
+            .and_then(|health| health.stalled())
+            .is_some()
     })
     .await;
     let reason = consumer::health(&group).unwrap().stalled().unwrap();
     assert!(reason.contains("5 unconsumed events"), "{reason}");
     assert!(
-        consumer::problems().iter().any(|problem| problem.contains(&group)),
+        consumer::problems()
+            .iter()
+            .any(|problem| problem.contains(&group)),
         "/readyz names the group"
     );
     assert_eq!(applied.load(Ordering::SeqCst), 0);
@@ -143,7 +152,10 @@ async fn a_member_without_partitions_while_events_wait_is_reported_and_rejoins()
     leave.store(true, Ordering::Relaxed);
     holding.await.unwrap();
     drop(squatter);
-    wait_until("every event is consumed", 60, || applied.load(Ordering::SeqCst) == 5).await;
+    wait_until("every event is consumed", 60, || {
+        applied.load(Ordering::SeqCst) == 5
+    })
+    .await;
     let health = consumer::health(&group).unwrap();
     assert_eq!(health.assigned_partitions(), 1);
     assert_eq!(health.stalled(), None, "an assignment clears the stall");

@@ -76,7 +76,11 @@ async fn keys_belong_to_their_caller_and_a_refusal_is_the_keys_final_answer() {
         &app.transfer_with_key(&ada, a, b, "8", "once-refused").await,
         "INSUFFICIENT_FUNDS",
     );
-    assert_eq!(app.balance(&ada, a).await, "10.00", "nothing moved under the refused key");
+    assert_eq!(
+        app.balance(&ada, a).await,
+        "10.00",
+        "nothing moved under the refused key"
+    );
     // Other input under the key is still a reuse; a new key is a new request.
     assert_code(
         &app.transfer_with_key(&ada, a, b, "7", "once-refused").await,
@@ -96,9 +100,8 @@ async fn attempts_racing_under_one_key_get_one_answer() {
     data(&app.deposit(&ada, a, "5").await);
     // Twenty attempts under one key race a deposit that makes the transfer possible: whatever
     // the interleaving, every attempt hears the same answer, and money moves at most once.
-    let attempts = futures::future::join_all(
-        (0..20).map(|_| app.transfer_with_key(&ada, a, b, "8", "raced")),
-    );
+    let attempts =
+        futures::future::join_all((0..20).map(|_| app.transfer_with_key(&ada, a, b, "8", "raced")));
     let (answers, _) = tokio::join!(attempts, app.deposit(&ada, a, "5"));
     let posted: HashSet<String> = answers
         .iter()

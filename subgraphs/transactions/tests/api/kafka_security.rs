@@ -21,8 +21,8 @@ fn secured(mechanism: SaslMechanism, password: &str) -> KafkaConfig {
     let data = std::env::var("BANK_DATA_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| root().join(".data"));
-    let brokers = std::env::var("TEST_KAFKA_SASL_BROKERS")
-        .unwrap_or_else(|_| "127.0.0.1:19094".to_string());
+    let brokers =
+        std::env::var("TEST_KAFKA_SASL_BROKERS").unwrap_or_else(|_| "127.0.0.1:19094".to_string());
     let mut config = KafkaConfig::new(brokers, "sasl-test");
     config.security = KafkaSecurity {
         protocol: SecurityProtocol::SaslSsl,
@@ -38,7 +38,12 @@ fn password() -> String {
         .unwrap_or_else(|_| root().join(".data"));
     let file = data.join("kafka/sasl-password");
     std::fs::read_to_string(&file)
-        .unwrap_or_else(|err| panic!("{} (written by scripts/kafka.sh start): {err}", file.display()))
+        .unwrap_or_else(|err| {
+            panic!(
+                "{} (written by scripts/kafka.sh start): {err}",
+                file.display()
+            )
+        })
         .trim()
         .to_string()
 }
@@ -79,9 +84,14 @@ async fn events_travel_over_tls_with_plain_and_scram_and_a_wrong_password_is_ref
         .consumer(&format!("sasl-{}", Uuid::new_v4()))
         .unwrap();
     let metadata = tokio::task::spawn_blocking(move || {
-        wrong.fetch_metadata(None, Duration::from_secs(10)).map(|m| m.topics().len())
+        wrong
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map(|m| m.topics().len())
     })
     .await
     .unwrap();
-    assert!(metadata.is_err(), "a wrong password is refused: {metadata:?}");
+    assert!(
+        metadata.is_err(),
+        "a wrong password is refused: {metadata:?}"
+    );
 }

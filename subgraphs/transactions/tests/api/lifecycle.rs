@@ -89,9 +89,10 @@ async fn account_events_from_kafka_reach_the_ledger_once() {
     let app = spawn_app_with(config).await;
     let ada = app.customer();
     let account = Uuid::now_v7();
-    let producer = bank_common::kafka::KafkaConfig::new(bank_testkit::kafka_brokers(), "test-accounts")
-    .producer()
-    .unwrap();
+    let producer =
+        bank_common::kafka::KafkaConfig::new(bank_testkit::kafka_brokers(), "test-accounts")
+            .producer()
+            .unwrap();
     let send = |kind: &'static str, envelope_id: Option<Uuid>| {
         let mut envelope = Envelope::new(
             "/accounts",
