@@ -411,7 +411,8 @@ fn replayed(claimed: Claimed, operation: &str, hash: &str) -> Result<Uuid, Stop>
 
 /// Whether a refusal is final for its idempotency key: the ledger's own rules said no after
 /// looking at the accounts. Validation, authorisation and accounts not (yet) known are not
-/// recorded: they are decided before anything is looked at, or may change by themselves.
+/// recorded: they are decided before anything is looked at, or may change by themselves. Nor
+/// is a refusal of money the bank pays a customer (see `TransactionKind::pays_the_customer`).
 fn is_final_refusal(err: &ApiError) -> bool {
     matches!(
         err,
@@ -581,7 +582,9 @@ pub async fn move_money(
         Ok(Moved::Before(id)) => find_transaction(db, id)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished"))),
-        Err(err) if is_final_refusal(&err) => record_refusal(db, movement, &hash, err).await,
+        Err(err) if is_final_refusal(&err) && !movement.kind.pays_the_customer() => {
+            record_refusal(db, movement, &hash, err).await
+        }
         Err(err) => Err(err),
     }
 }

@@ -200,6 +200,39 @@ impl TestApp {
             .await
     }
 
+    /// Applies an account event (`bank.account.frozen.v1`, ...) to the ledger's copy of `account`.
+    pub async fn account_status(&self, account: Uuid, event_type: &str) {
+        let row = self
+            .ledger_db
+            .query_one(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT number, owner_id, currency FROM ledger_accounts WHERE account_id = $1",
+                [account.into()],
+            ))
+            .await
+            .unwrap()
+            .expect("the account is in the ledger");
+        let changed = AccountChanged {
+            account_id: account,
+            owner_id: row.try_get("", "owner_id").unwrap(),
+            number: row.try_get("", "number").unwrap(),
+            currency: row
+                .try_get::<String>("", "currency")
+                .unwrap()
+                .trim()
+                .to_string(),
+        };
+        ledger_store::apply_account_event(
+            &self.ledger_db,
+            Uuid::now_v7(),
+            event_type,
+            &changed,
+            5_000,
+        )
+        .await
+        .expect("the ledger applies the event");
+    }
+
     /// A ledger account for `owner` (as the accounts service's event would open it), funded.
     pub async fn funded_account(&self, owner: &Caller, currency: &str, amount: &str) -> Uuid {
         let account_id = Uuid::now_v7();

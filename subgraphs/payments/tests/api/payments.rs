@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{spawn_app, spawn_app_with};
+use transactions_subgraph::events as ledger_events;
 
 #[tokio::test]
 async fn a_payment_is_debited_once_sent_and_settled() {
@@ -310,6 +311,26 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
     );
     assert_eq!(app.balance(account).await, 7_500);
     assert_eq!(app.balance(other).await, 100);
+
+    // A frozen account holds the reversal up; once unfrozen, the same request (same key) posts:
+    // money the bank owes a customer is never refused for good.
+    app.account_status(account, ledger_events::ACCOUNT_FROZEN)
+        .await;
+    match ledger
+        .move_money(
+            LedgerCaller::Service,
+            &PaymentMovement::reversal(&payment, "25.00".into()),
+        )
+        .await
+    {
+        Err(Refused::Rule(err)) => assert_eq!(err.code(), "ACCOUNT_NOT_ACTIVE"),
+        other => panic!(
+            "held up by the frozen account: {:?}",
+            other.map(|p| p.transaction_id)
+        ),
+    }
+    app.account_status(account, ledger_events::ACCOUNT_UNFROZEN)
+        .await;
 
     // The debit's own reversal: posted once, and a repeat is the same transaction.
     let back = ledger

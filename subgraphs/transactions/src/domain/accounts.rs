@@ -23,6 +23,16 @@ pub enum TransactionKind {
 }
 
 impl TransactionKind {
+    /// Money the bank owes a customer: a returned payment or refund, a loan payout. The bank
+    /// asks again under the same key until it lands (an account frozen meanwhile is unfrozen),
+    /// so a refusal of it is never the key's final answer.
+    pub fn pays_the_customer(self) -> bool {
+        matches!(
+            self,
+            TransactionKind::Reversal | TransactionKind::LoanDisbursement
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TransactionKind::Deposit => "DEPOSIT",
