@@ -16,7 +16,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
@@ -291,7 +291,7 @@ pub async fn wait_for_accounts(
 
 const ACCOUNT_COLUMNS: &str = "account_id, owner_id, kind, currency, status, balance_minor, \
      held_minor, overdraft_limit_minor, daily_withdrawal_limit_minor, withdrawn_today_minor, \
-     withdrawn_on";
+     withdrawn_on, (now() AT TIME ZONE 'UTC')::date AS read_on";
 
 fn account_state(row: &QueryResult) -> Result<AccountState, DbErr> {
     let currency: String = row.try_get("", "currency")?;
@@ -313,6 +313,7 @@ fn account_state(row: &QueryResult) -> Result<AccountState, DbErr> {
         daily_withdrawal_limit_minor: row.try_get("", "daily_withdrawal_limit_minor")?,
         withdrawn_today_minor: row.try_get("", "withdrawn_today_minor")?,
         withdrawn_on: row.try_get("", "withdrawn_on")?,
+        read_on: row.try_get("", "read_on")?,
     })
 }
 
@@ -705,7 +706,8 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
             .ok_or(ApiError::NotFound("account"))?;
         debit.debit(amount)?;
         if m.kind == TransactionKind::Withdrawal {
-            debit.count_withdrawal(amount, now.date_naive())?;
+            let today = debit.read_on;
+            debit.count_withdrawal(amount, today)?;
         }
     }
     accounts
@@ -1750,9 +1752,4 @@ pub async fn check_ledger(db: &DatabaseConnection) -> Result<LedgerCheck, DbErr>
         .unwrap_or(0);
     txn.commit().await?;
     Ok(check)
-}
-
-/// Today's date in UTC (the day the withdrawal limit counts).
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }

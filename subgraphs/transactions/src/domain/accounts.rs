@@ -109,6 +109,8 @@ pub struct AccountState {
     pub daily_withdrawal_limit_minor: i64,
     pub withdrawn_today_minor: i64,
     pub withdrawn_on: NaiveDate,
+    /// The database's UTC date when the row was locked: one clock for every replica.
+    pub read_on: NaiveDate,
 }
 
 impl AccountState {
@@ -172,9 +174,11 @@ impl AccountState {
         Ok(())
     }
 
-    /// Counts a cash withdrawal against today's limit (days are UTC).
+    /// Counts a cash withdrawal against today's limit (days are UTC, by the database's clock).
+    /// The count starts afresh only when the day moves forward: a `today` before the recorded
+    /// day (a clock behind) counts against the recorded day rather than resetting it.
     pub fn count_withdrawal(&mut self, amount_minor: i64, today: NaiveDate) -> ApiResult<()> {
-        if self.withdrawn_on != today {
+        if today > self.withdrawn_on {
             self.withdrawn_on = today;
             self.withdrawn_today_minor = 0;
         }
@@ -236,7 +240,23 @@ mod tests {
             daily_withdrawal_limit_minor: 1_000,
             withdrawn_today_minor: 0,
             withdrawn_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            read_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         }
+    }
+
+    #[test]
+    fn the_daily_count_resets_only_when_the_day_moves_forward() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let mut a = account(10_000);
+        a.withdrawn_on = day;
+        a.withdrawn_today_minor = 1_000;
+        // A clock a day behind does not start the count afresh.
+        let yesterday = day.pred_opt().unwrap();
+        assert_eq!(code(a.count_withdrawal(1, yesterday)), "LIMIT_EXCEEDED");
+        assert_eq!(a.withdrawn_on, day);
+        // The next day does.
+        assert_eq!(code(a.count_withdrawal(600, day.succ_opt().unwrap())), "OK");
+        assert_eq!(a.withdrawn_today_minor, 600);
     }
 
     fn code(result: ApiResult<()>) -> &'static str {
