@@ -887,7 +887,26 @@ pub async fn record_direct_debit(
             .ok_or_else(|| ApiError::internal_msg("a claimed collection has no direct debit"))?;
         return Ok(Recorded::Existing(existing));
     }
-    let (status, code, reason) = match new.refusal {
+    // The mandate as it is now, locked until the collection is recorded: a revocation either
+    // came first (and refuses it) or waits for it, never slips between the read and the write.
+    let locked = txn
+        .query_one(stmt(
+            "SELECT status FROM mandates WHERE owner_id = $1 AND id = $2 FOR UPDATE",
+            [new.mandate.owner_id.into(), new.mandate.id.into()],
+        ))
+        .await?
+        .ok_or(ApiError::NotFound("mandate"))?;
+    let status_now: String = locked.try_get("", "status")?;
+    let refusal = new.refusal.or_else(|| {
+        crate::domain::mandate_refusal(
+            crate::domain::MandateStatus::from_db(&status_now),
+            &new.mandate.currency,
+            new.mandate.max_amount_minor,
+            &new.mandate.currency,
+            new.amount_minor,
+        )
+    });
+    let (status, code, reason) = match refusal {
         Some((code, reason)) => ("REFUSED", Some(code.to_string()), Some(reason)),
         None => ("PENDING", None, None),
     };

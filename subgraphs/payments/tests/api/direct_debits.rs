@@ -371,3 +371,54 @@ async fn a_customer_holds_at_most_fifty_active_mandates() {
         "ACTIVE"
     );
 }
+
+#[tokio::test]
+async fn a_mandate_revoked_while_a_collection_is_being_recorded_refuses_it() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    let mandate = data(
+        &create_mandate(
+            &app,
+            &ada,
+            json!({ "accountId": account, "creditorId": CREDITOR, "creditorName": "Gym", "reference": "GYM-9" }),
+        )
+        .await,
+    )["createMandate"]
+        .clone();
+    // The collection read the mandate while it was active...
+    let read_before =
+        store::find_mandate(&app.db, mandate["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(read_before.status, "ACTIVE");
+    // ...the customer revokes it before the collection is recorded...
+    let revoked = app
+        .gql(
+            &ada,
+            "mutation($id: ID!) { revokeMandate(id: $id) { status } }",
+            json!({ "id": mandate["id"] }),
+        )
+        .await;
+    assert_eq!(data(&revoked)["revokeMandate"]["status"], "REVOKED");
+    // ...and the recording sees the mandate as it is now.
+    let store::Recorded::New(row) = store::record_direct_debit(
+        &app.db,
+        store::NewDirectDebit {
+            mandate: read_before,
+            gateway_collection_id: "raced-revocation".into(),
+            amount_minor: 1_000,
+            remittance: None,
+            refusal: None,
+        },
+    )
+    .await
+    .unwrap() else {
+        panic!("a new collection")
+    };
+    assert_eq!(row.status, "REFUSED");
+    assert_eq!(row.failure_code.as_deref(), Some("MANDATE_REVOKED"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.balance(account).await, 10_000, "nothing collected");
+}
