@@ -3,7 +3,8 @@
 //! Published on `bank.ledger`, keyed by the customer account id, through the outbox:
 //! - `bank.ledger.posted.v1`: one per posting on a customer account (a transfer between two
 //!   customers is two events, one per side, with the same `transactionId`);
-//! - `bank.ledger.hold.placed.v1`, `bank.ledger.hold.released.v1`.
+//! - `bank.ledger.hold.placed.v1`, `bank.ledger.hold.released.v1`;
+//! - `bank.ledger.suspense.v1`: money owed to a closed account, held for staff.
 //!
 //! Consumed from `bank.accounts`: opened, frozen, unfrozen and closed, which keep the ledger's
 //! copy of each account's owner, number, currency and status.
@@ -23,6 +24,29 @@ pub const SOURCE: &str = "/transactions";
 pub const POSTED: &str = "bank.ledger.posted.v1";
 pub const HOLD_PLACED: &str = "bank.ledger.hold.placed.v1";
 pub const HOLD_RELEASED: &str = "bank.ledger.hold.released.v1";
+pub const SUSPENSE: &str = "bank.ledger.suspense.v1";
+
+/// Money owed to a customer whose account was closed meanwhile (a returned payment, a refund):
+/// the ledger holds it in the currency's suspense account until staff pay it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldInSuspense {
+    pub transaction_id: Uuid,
+    /// The closed account the money was for.
+    pub account_id: Uuid,
+    pub owner_id: Option<Uuid>,
+    pub amount: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reference: Option<String>,
+    pub held_at: DateTime<Utc>,
+}
+
+/// The `bank.ledger.suspense.v1` event, keyed by the closed account.
+pub fn suspense_event(held: HeldInSuspense) -> OutgoingEvent {
+    let envelope = Envelope::new(SOURCE, SUSPENSE, held.account_id, held);
+    OutgoingEvent::new(TOPIC, &envelope)
+}
 
 /// The accounts service's topic and event types (see the accounts crate).
 pub const ACCOUNTS_TOPIC: &str = "bank.accounts";

@@ -146,6 +146,9 @@ pub enum InternalAccount {
     /// The other side of payments to other banks: money on its way out through the payment
     /// gateway (and back, when a payment is returned).
     Clearing,
+    /// Money owed to customers whose account closed before it came back (a returned payment,
+    /// a refund), held until staff pay it out.
+    Suspense,
 }
 
 impl InternalAccount {
@@ -156,6 +159,7 @@ impl InternalAccount {
             InternalAccount::Settlement => "settlement",
             InternalAccount::LoanFunding => "loan-funding",
             InternalAccount::Clearing => "clearing",
+            InternalAccount::Suspense => "suspense",
         };
         let digest = Sha256::digest(format!("bank.ledger.internal/{purpose}/{currency}"));
         let mut bytes = [0u8; 16];
@@ -174,6 +178,7 @@ pub async fn ensure_internal_accounts(db: &DatabaseConnection) -> Result<(), DbE
             InternalAccount::Settlement,
             InternalAccount::LoanFunding,
             InternalAccount::Clearing,
+            InternalAccount::Suspense,
         ] {
             db.execute(stmt(
                 "INSERT INTO ledger_accounts (account_id, kind, currency, status, daily_withdrawal_limit_minor) \
@@ -678,13 +683,29 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         }
     }
     let amount = amount_in(&m.amount, currency)?;
+    // Money given back to an account that has closed since (a returned payment, a refund)
+    // cannot land there and must not wait forever: it goes to the currency's suspense account,
+    // with an event, for staff to pay out.
+    let mut suspended = None;
     if m.kind == TransactionKind::Reversal {
         reverses_a_debit(&txn, m, amount).await?;
+        let to = m.to.expect("a reversal names an account");
+        if accounts
+            .get(&to)
+            .is_some_and(|account| account.status == AccountStatus::Closed)
+        {
+            suspended = Some(to);
+        }
     }
     for account in accounts.values() {
-        account.require_active()?;
+        if Some(account.id) != suspended {
+            account.require_active()?;
+        }
     }
     let (debit_id, credit_id) = match m.kind {
+        TransactionKind::Reversal if suspended.is_some() => {
+            (counter.id(currency), InternalAccount::Suspense.id(currency))
+        }
         TransactionKind::Deposit
         | TransactionKind::LoanDisbursement
         | TransactionKind::Reversal => (counter.id(currency), m.to.unwrap()),
@@ -694,8 +715,14 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         _ => (m.from.unwrap(), m.to.unwrap()),
     };
     if m.kind != TransactionKind::Transfer {
-        // Internal accounts lock after customer accounts, always.
-        let internal = lock_accounts(&txn, &[counter.id(currency)]).await?;
+        // Internal accounts lock after customer accounts, always (and among themselves in id
+        // order).
+        let mut internal = vec![counter.id(currency)];
+        if suspended.is_some() {
+            internal.push(InternalAccount::Suspense.id(currency));
+            internal.sort();
+        }
+        let internal = lock_accounts(&txn, &internal).await?;
         accounts.extend(internal);
     }
     // PostgreSQL keeps microseconds: the row returned must equal the row stored.
@@ -729,9 +756,40 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
     };
     let legs = [(debit_id, -amount), (credit_id, amount)];
     write_movement(&txn, &accounts, &legs, &transaction, &m.topic).await?;
+    if let Some(closed) = suspended {
+        let held = events::HeldInSuspense {
+            transaction_id,
+            account_id: closed,
+            owner_id: accounts.get(&closed).and_then(|account| account.owner_id),
+            amount: bank_common::money::format_minor(amount, currency),
+            amount_minor: amount,
+            currency: currency.code().to_string(),
+            reference: m.reference.clone(),
+            held_at: now,
+        };
+        let mut event = events::suspense_event(held);
+        event.topic = m.topic.clone();
+        outbox::enqueue(&txn, SCHEMA, &event).await?;
+    }
     txn.commit().await?;
+    if let Some(closed) = suspended {
+        SUSPENSE_POSTINGS.inc();
+        tracing::warn!(account_id = %closed, transaction_id = %transaction_id, amount, reference = ?m.reference, "money for a closed account is held in suspense; staff must pay it out");
+    }
     Ok(Moved::Now(transaction))
 }
+
+/// Money given back to closed accounts and held in suspense.
+static SUSPENSE_POSTINGS: std::sync::LazyLock<prometheus::IntCounter> =
+    std::sync::LazyLock::new(|| {
+        bank_common::metrics::service_metric(
+            prometheus::IntCounter::new(
+                "ledger_suspense_postings_total",
+                "Reversals and refunds for closed accounts, held in the suspense account for staff",
+            )
+            .expect("valid metric"),
+        )
+    });
 
 /// A reversal gives back a payment's debit, and nothing else: the debit must have been posted
 /// under the same scope (the payment or direct debit), from the account the reversal credits,

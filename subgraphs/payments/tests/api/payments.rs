@@ -6,6 +6,7 @@ use payments_subgraph::{
     ledger::{Caller as LedgerCaller, LedgerClient, PaymentMovement, Refused},
     store,
 };
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -351,5 +352,94 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
         .unwrap();
     assert_eq!(back.transaction_id, again.transaction_id);
     assert_eq!(app.balance(account).await, 10_000);
+    app.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn money_returned_to_a_closed_account_is_held_in_suspense_not_stranded() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "25").await;
+    let store::Recorded::New(payment) = store::record_payment(
+        &app.db,
+        store::NewPayment {
+            owner_id: ada.id,
+            from_account_id: account,
+            creditor_name: "Grace Hopper".into(),
+            creditor_iban: "DE89370400440532013000".into(),
+            currency: "EUR".into(),
+            amount_minor: 2_500,
+            remittance: None,
+            key: "suspense-test".into(),
+            initiated_by: ada.id,
+            standing_order_id: None,
+        },
+    )
+    .await
+    .unwrap() else {
+        panic!("a new payment")
+    };
+    let ledger = LedgerClient::new(
+        &format!("http://{}", app.ledger_addr),
+        Some(crate::helpers::SERVICE_TOKEN.into()),
+    );
+    ledger
+        .move_money(
+            LedgerCaller::User(&ada.token),
+            &PaymentMovement::debit(&payment, "25.00".into()),
+        )
+        .await
+        .map_err(|err| err.into_api().message())
+        .unwrap();
+    // The account is empty, so the customer closes it; then the other bank sends the money back.
+    app.account_status(account, ledger_events::ACCOUNT_CLOSED)
+        .await;
+    let back = ledger
+        .move_money(
+            LedgerCaller::Service,
+            &PaymentMovement::reversal(&payment, "25.00".into()),
+        )
+        .await
+        .map_err(|err| err.into_api().message())
+        .expect("the reversal posts: to suspense");
+    assert_eq!(
+        app.balance(account).await,
+        0,
+        "nothing lands in the closed account"
+    );
+
+    let suspense = transactions_subgraph::store::InternalAccount::Suspense
+        .id(bank_common::money::Currency::parse("EUR").unwrap());
+    let held: i64 = app
+        .ledger_db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT balance_minor FROM ledger_accounts WHERE account_id = $1",
+            [suspense.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "balance_minor")
+        .unwrap();
+    assert_eq!(held, 2_500, "held in suspense");
+    let event: serde_json::Value = app
+        .ledger_db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT payload FROM outbox WHERE event_type = 'bank.ledger.suspense.v1'",
+            [],
+        ))
+        .await
+        .unwrap()
+        .expect("a suspense event for staff")
+        .try_get("", "payload")
+        .unwrap();
+    assert_eq!(event["data"]["accountId"], account.to_string());
+    assert_eq!(
+        event["data"]["transactionId"],
+        back.transaction_id.to_string()
+    );
+    assert_eq!(event["data"]["amountMinor"], 2_500);
     app.assert_ledger_consistent().await;
 }
