@@ -720,6 +720,28 @@ mod watch_tests {
         assert!(stuck(&before, &at(&[("bank.accounts", 0, 5, 12)])));
     }
 
+    #[tokio::test]
+    async fn a_consumer_that_stops_with_an_error_is_started_again_and_counted() {
+        // librdkafka refuses this fetch wait, so every start of the consumer fails at once.
+        let mut kafka = KafkaConfig::new("127.0.0.1:1", "restart-test");
+        kafka.fetch_wait_ms = 10_000_000;
+        let group = format!("restart-{}", uuid::Uuid::new_v4());
+        spawn_batched(
+            kafka,
+            group.clone(),
+            vec!["bank.test".into()],
+            |events: Vec<Envelope<Value>>| async move { events.iter().map(|_| Ok(())).collect() },
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while METRICS.restarts.with_label_values(&[&group]).get() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the consumer was not started again"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     #[test]
     fn progress_or_nothing_waiting_is_not_stuck() {
         let before = at(&[("bank.accounts", 0, 5, 9)]);
