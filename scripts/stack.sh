@@ -4,6 +4,7 @@
 #                    NGINX, seed a demo customer, print URLs and credentials (idempotent)
 #   stack.sh down    stop everything it started
 #   stack.sh status  what is running
+#   stack.sh kill SUBGRAPH / start SUBGRAPH   crash one subgraph (SIGKILL) / start it again
 # PROFILE=release builds and runs release binaries (used for benchmarks).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
