@@ -58,6 +58,18 @@ impl UsersConfig {
                 message: "token lifetimes must be positive".into(),
             });
         }
+        let defaults = crate::domain::HashingLimit::default();
+        let concurrent: usize = env.get_or("MAX_CONCURRENT_HASHES", defaults.concurrent)?;
+        if concurrent == 0 {
+            return Err(ConfigError {
+                name: env.var_name("MAX_CONCURRENT_HASHES"),
+                message: "must be at least 1".into(),
+            });
+        }
+        crate::domain::limit_hashing(crate::domain::HashingLimit {
+            concurrent,
+            wait: env.secs_or("HASH_WAIT_SECS", defaults.wait.as_secs())?,
+        });
         let public_url = env.get_or("PUBLIC_URL", format!("http://{}", service.listen_addr))?;
         let admin = match (env.raw("ADMIN_EMAIL"), env.raw("ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, password)),

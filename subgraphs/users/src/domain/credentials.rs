@@ -109,11 +109,75 @@ impl FullName {
     }
 }
 
+/// How many passwords are hashed or verified at once, and how long a request waits for its
+/// turn. Each argon2id run holds 19 MiB: unbounded, about 25 concurrent logins exhaust a 512 MiB
+/// pod. Past the wait the request is refused with `LIMIT_EXCEEDED` (try again shortly).
+#[derive(Debug, Clone, Copy)]
+pub struct HashingLimit {
+    pub concurrent: usize,
+    pub wait: std::time::Duration,
+}
+
+impl Default for HashingLimit {
+    fn default() -> Self {
+        Self {
+            concurrent: 4,
+            wait: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+struct Hashing {
+    permits: tokio::sync::Semaphore,
+    wait: std::time::Duration,
+}
+
+static HASHING: std::sync::OnceLock<Hashing> = std::sync::OnceLock::new();
+
+/// Sets the process's hashing limit; the first call wins (start-up), later ones change nothing.
+pub fn limit_hashing(limit: HashingLimit) {
+    let _ = HASHING.set(Hashing {
+        permits: tokio::sync::Semaphore::new(limit.concurrent.max(1)),
+        wait: limit.wait,
+    });
+}
+
+fn hashing() -> &'static Hashing {
+    HASHING.get_or_init(|| {
+        let limit = HashingLimit::default();
+        Hashing {
+            permits: tokio::sync::Semaphore::new(limit.concurrent),
+            wait: limit.wait,
+        }
+    })
+}
+
+/// Runs CPU- and memory-heavy `work` off the async workers, at most as many at once as
+/// `permits` allows, waiting up to `wait` for a turn.
+async fn bounded<T: Send + 'static>(
+    permits: &tokio::sync::Semaphore,
+    wait: std::time::Duration,
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let _permit = match tokio::time::timeout(wait, permits.acquire()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            return Err(ApiError::LimitExceeded(
+                "too many sign-ins at once; try again in a moment".into(),
+            ))
+        }
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+}
+
 /// Hashes with argon2id (default parameters: 19 MiB, 2 passes). CPU-bound: runs off the
-/// async workers.
+/// async workers, bounded by the hashing limit.
 pub async fn hash_password(password: &str) -> ApiResult<String> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    let limit = hashing();
+    bounded(&limit.permits, limit.wait, move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -121,14 +185,14 @@ pub async fn hash_password(password: &str) -> ApiResult<String> {
             .map_err(|err| ApiError::internal(anyhow::anyhow!("hashing failed: {err}")))
     })
     .await
-    .map_err(ApiError::internal)?
 }
 
 /// Checks a password against a stored hash. `None` (unknown user) still spends the same work,
 /// so response times do not tell which e-mail addresses exist.
 pub async fn verify_password(password: &str, stored_hash: Option<String>) -> ApiResult<bool> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    let limit = hashing();
+    bounded(&limit.permits, limit.wait, move || {
         let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_string());
         let parsed = PasswordHash::new(&hash)
             .map_err(|err| ApiError::internal(anyhow::anyhow!("stored hash unreadable: {err}")))?;
@@ -138,7 +202,6 @@ pub async fn verify_password(password: &str, stored_hash: Option<String>) -> Api
         Ok(matches && hash != DUMMY_HASH)
     })
     .await
-    .map_err(ApiError::internal)?
 }
 
 /// The argon2id hash of a random password nobody knows, for unknown users.
@@ -214,6 +277,41 @@ mod tests {
             .await
             .unwrap());
         assert!(!verify_password("wrong horse 42", Some(hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashing_beyond_the_limit_waits_its_turn_then_is_refused() {
+        let permits = tokio::sync::Semaphore::new(2);
+        let wait = std::time::Duration::from_millis(200);
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let work = || {
+            let (running, most) = (running.clone(), most.clone());
+            move || {
+                use std::sync::atomic::Ordering::SeqCst;
+                let now = running.fetch_add(1, SeqCst) + 1;
+                most.fetch_max(now, SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                running.fetch_sub(1, SeqCst);
+                Ok(())
+            }
+        };
+        // Six at once, each 50 ms, two at a time: all are done within the 200 ms wait.
+        let results =
+            futures::future::join_all((0..6).map(|_| bounded(&permits, wait, work()))).await;
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(
+            most.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "never more than two"
+        );
+        // With every permit held past the wait, the request is refused, not queued forever.
+        let _held = (
+            permits.acquire().await.unwrap(),
+            permits.acquire().await.unwrap(),
+        );
+        let refused = bounded(&permits, wait, work()).await;
+        assert!(matches!(refused, Err(ApiError::LimitExceeded(_))));
     }
 
     #[tokio::test]

@@ -3,4 +3,6 @@
 
 mod credentials;
 
-pub use credentials::{hash_password, verify_password, Email, FullName, Password};
+pub use credentials::{
+    hash_password, limit_hashing, verify_password, Email, FullName, HashingLimit, Password,
+};
