@@ -2,9 +2,9 @@
 //! PostgreSQL), with N concurrent clients. `bench/run.sh` (`make bench`) starts a release
 //! stack, runs this next to pgbench's TPC-B on the same PostgreSQL and prints the ratio.
 //!
-//! Usage:
+//! Usage (`bank-bench --help` lists every option):
 //!   bank-bench [transfers] [--clients 32] [--seconds 30] [--customers 20] [--accounts-per-customer 5]
-//!   bank-bench alerts [--rate 100] [--seconds 20]      commit-to-alert latency over WSS
+//!   bank-bench alerts [--rate 100] [--seconds 30]      commit-to-alert latency over WSS
 //!   bank-bench idle [--subscribers 10000] [--ws ws://127.0.0.1:4004/graphql]
 //!                                                       idle subscriptions one instance holds
 //! The target comes from BANK_URL and BANK_CA, as for the end-to-end tests.
@@ -17,69 +17,118 @@ use uuid::Uuid;
 
 use bank_e2e::{Bank, Customer};
 
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Transfers per second and their latency with concurrent clients.
+    Transfers,
+    /// Commit-to-alert latency over WSS at a steady rate of transfers.
+    Alerts,
+    /// How many idle alert subscriptions one notifications instance holds.
+    Idle,
+}
+
+/// Transfers per second and latency through the whole stack (NGINX, the router, the
+/// subgraphs, PostgreSQL). The target comes from BANK_URL and BANK_CA, as for the end-to-end
+/// tests; `make bench` runs it next to pgbench.
+#[derive(Debug, clap::Parser)]
+#[command(name = "bank-bench")]
 struct Options {
-    mode: String,
+    /// What to measure.
+    #[arg(value_enum, default_value = "transfers")]
+    mode: Mode,
+    /// Transfers per second (alerts).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     rate: u64,
+    /// Idle subscriptions to open (idle).
+    #[arg(long, default_value_t = 10_000)]
     subscribers: usize,
+    /// The notifications instance's WebSocket (idle).
+    #[arg(long, default_value = "ws://127.0.0.1:4004/graphql")]
     ws: String,
+    /// Concurrent clients (transfers).
+    #[arg(long, default_value_t = 32, value_parser = at_least_one())]
     clients: usize,
+    /// How long to run, or to hold the subscriptions.
+    #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// Customers to set up (transfers).
+    #[arg(long, default_value_t = 20, value_parser = at_least_one())]
     customers: usize,
+    /// Funded accounts per customer (transfers).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one())]
     accounts_per_customer: usize,
 }
 
-fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        mode: "transfers".into(),
-        rate: 100,
-        subscribers: 10_000,
-        ws: "ws://127.0.0.1:4004/graphql".into(),
-        clients: 32,
-        seconds: 30,
-        customers: 20,
-        accounts_per_customer: 5,
-    };
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| !a.starts_with("--")) {
-        options.mode = args.remove(0);
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+fn options() -> Options {
+    let options = <Options as clap::Parser>::parse();
+    if options.customers * options.accounts_per_customer < 2 {
+        <Options as clap::CommandFactory>::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                "a transfer needs two accounts: raise --customers or --accounts-per-customer",
+            )
+            .exit();
     }
-    for pair in args.chunks(2) {
-        let value = pair
-            .get(1)
-            .ok_or_else(|| anyhow::anyhow!("{} needs a value", pair[0]))?;
-        match pair[0].as_str() {
-            "--clients" => options.clients = value.parse()?,
-            "--seconds" => options.seconds = value.parse()?,
-            "--customers" => options.customers = value.parse()?,
-            "--accounts-per-customer" => options.accounts_per_customer = value.parse()?,
-            "--rate" => options.rate = value.parse()?,
-            "--subscribers" => options.subscribers = value.parse()?,
-            "--ws" => options.ws = value.clone(),
-            other => anyhow::bail!("unknown option {other}"),
-        }
-    }
-    anyhow::ensure!(
-        options.clients > 0 && options.customers > 0 && options.accounts_per_customer > 0,
-        "counts must be positive"
-    );
-    anyhow::ensure!(
-        options.customers * options.accounts_per_customer >= 2,
-        "a transfer needs two accounts"
-    );
-    Ok(options)
+    options
 }
 
 const TRANSFER: &str = "mutation($i: TransferInput!) { transfer(input: $i) { id } }";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let options = options()?;
+    let options = options();
     let bank = Bank::from_env()?;
-    match options.mode.as_str() {
-        "transfers" => transfers(&bank, &options).await,
-        "alerts" => alerts(&bank, &options).await,
-        "idle" => idle(&bank, &options).await,
-        other => anyhow::bail!("unknown mode {other}; use transfers, alerts or idle"),
+    match options.mode {
+        Mode::Transfers => transfers(&bank, &options).await,
+        Mode::Alerts => alerts(&bank, &options).await,
+        Mode::Idle => idle(&bank, &options).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_bench_scripts_command_lines_parse() {
+        let alerts =
+            Options::try_parse_from(["bank-bench", "alerts", "--rate", "100", "--seconds", "30"])
+                .unwrap();
+        assert_eq!(
+            (alerts.mode, alerts.rate, alerts.seconds),
+            (Mode::Alerts, 100, 30)
+        );
+        let idle = Options::try_parse_from([
+            "bank-bench",
+            "idle",
+            "--subscribers",
+            "5",
+            "--seconds",
+            "2",
+            "--ws",
+            "ws://127.0.0.1:1/graphql",
+        ])
+        .unwrap();
+        assert_eq!((idle.mode, idle.subscribers), (Mode::Idle, 5));
+        let transfers =
+            Options::try_parse_from(["bank-bench", "--clients", "2", "--seconds", "2"]).unwrap();
+        assert_eq!((transfers.mode, transfers.clients), (Mode::Transfers, 2));
+    }
+
+    #[test]
+    fn help_answers_and_bad_input_is_an_error_not_a_panic() {
+        let help = Options::try_parse_from(["bank-bench", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("--clients"));
+        assert!(Options::try_parse_from(["bank-bench", "--clients", "0"]).is_err());
+        assert!(Options::try_parse_from(["bank-bench", "sideways"]).is_err());
+        assert!(Options::try_parse_from(["bank-bench", "--rate"]).is_err());
     }
 }
 
