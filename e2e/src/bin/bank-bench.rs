@@ -90,48 +90,6 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[test]
-    fn the_bench_scripts_command_lines_parse() {
-        let alerts =
-            Options::try_parse_from(["bank-bench", "alerts", "--rate", "100", "--seconds", "30"])
-                .unwrap();
-        assert_eq!(
-            (alerts.mode, alerts.rate, alerts.seconds),
-            (Mode::Alerts, 100, 30)
-        );
-        let idle = Options::try_parse_from([
-            "bank-bench",
-            "idle",
-            "--subscribers",
-            "5",
-            "--seconds",
-            "2",
-            "--ws",
-            "ws://127.0.0.1:1/graphql",
-        ])
-        .unwrap();
-        assert_eq!((idle.mode, idle.subscribers), (Mode::Idle, 5));
-        let transfers =
-            Options::try_parse_from(["bank-bench", "--clients", "2", "--seconds", "2"]).unwrap();
-        assert_eq!((transfers.mode, transfers.clients), (Mode::Transfers, 2));
-    }
-
-    #[test]
-    fn help_answers_and_bad_input_is_an_error_not_a_panic() {
-        let help = Options::try_parse_from(["bank-bench", "--help"]).unwrap_err();
-        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
-        assert!(help.to_string().contains("--clients"));
-        assert!(Options::try_parse_from(["bank-bench", "--clients", "0"]).is_err());
-        assert!(Options::try_parse_from(["bank-bench", "sideways"]).is_err());
-        assert!(Options::try_parse_from(["bank-bench", "--rate"]).is_err());
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -379,4 +337,46 @@ async fn transfers(bank: &Bank, options: &Options) -> anyhow::Result<()> {
         })
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_bench_scripts_command_lines_parse() {
+        let alerts =
+            Options::try_parse_from(["bank-bench", "alerts", "--rate", "100", "--seconds", "30"])
+                .unwrap();
+        assert_eq!(
+            (alerts.mode, alerts.rate, alerts.seconds),
+            (Mode::Alerts, 100, 30)
+        );
+        let idle = Options::try_parse_from([
+            "bank-bench",
+            "idle",
+            "--subscribers",
+            "5",
+            "--seconds",
+            "2",
+            "--ws",
+            "ws://127.0.0.1:1/graphql",
+        ])
+        .unwrap();
+        assert_eq!((idle.mode, idle.subscribers), (Mode::Idle, 5));
+        let transfers =
+            Options::try_parse_from(["bank-bench", "--clients", "2", "--seconds", "2"]).unwrap();
+        assert_eq!((transfers.mode, transfers.clients), (Mode::Transfers, 2));
+    }
+
+    #[test]
+    fn help_answers_and_bad_input_is_an_error_not_a_panic() {
+        let help = Options::try_parse_from(["bank-bench", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("--clients"));
+        assert!(Options::try_parse_from(["bank-bench", "--clients", "0"]).is_err());
+        assert!(Options::try_parse_from(["bank-bench", "sideways"]).is_err());
+        assert!(Options::try_parse_from(["bank-bench", "--rate"]).is_err());
+    }
 }
