@@ -33,6 +33,7 @@ What it does with a payment depends on its remittance text, so tests and demos c
                         SETTLED
   contains "STALL"   -> waits --slow seconds and answers 503 without taking the payment, unless
                         it was cancelled meanwhile (then 422)
+  contains "LIMBO"   -> answers 500 without taking the payment, and 503 to its cancellation
   otherwise          -> accepted, then a SETTLED callback
 Every request is appended as a JSON line to --log. Listens on loopback unless --host says
 otherwise."""
@@ -64,6 +65,7 @@ def main() -> None:
     lock = threading.Lock()
     accepted: dict[str, str] = {}
     cancelled: set[str] = set()
+    limbo: set[str] = set()
     attempts: dict[str, int] = {}
     counter = [0]
 
@@ -144,7 +146,9 @@ def main() -> None:
             if self.path.startswith("/payments/") and self.path.endswith("/cancel"):
                 key = self.path[len("/payments/"):-len("/cancel")]
                 with lock:
-                    if key in accepted:
+                    if key in limbo:
+                        answer = (503, {"reason": "temporarily unavailable"})
+                    elif key in accepted:
                         answer = (409, {"status": "ACCEPTED", "reference": accepted[key]})
                     else:
                         cancelled.add(key)
@@ -171,6 +175,10 @@ def main() -> None:
                 attempts[key] = attempts.get(key, 0) + 1
                 if "STALL" in remittance:
                     self.answer(503, {"reason": "temporarily unavailable"})
+                    return
+                if "LIMBO" in remittance:
+                    limbo.add(key)
+                    self.answer(500, {"reason": "internal error"})
                     return
                 if "FLAKY" in remittance and attempts[key] <= 2:
                     self.answer(503, {"reason": "temporarily unavailable"})

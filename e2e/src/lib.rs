@@ -152,6 +152,33 @@ impl Bank {
             .expect("an unread count")
     }
 
+    /// After `transfers` transfers from `sender` to `receiver` (and the sender's one deposit):
+    /// waits up to 60 s until each has at least one unread notification per posting, then 2 s
+    /// more so that a late duplicate would show. Answers the counts (receiver, sender) when
+    /// they were first complete and after the pause.
+    pub async fn unread_after_transfers(
+        &self,
+        receiver: &Customer,
+        sender: &Customer,
+        transfers: i64,
+    ) -> ((i64, i64), (i64, i64)) {
+        let counts = || async {
+            (
+                self.unread(&receiver.token).await,
+                self.unread(&sender.token).await,
+            )
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut first = counts().await;
+        while (first.0 < transfers || first.1 <= transfers) && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            first = counts().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        (first, counts().await)
+    }
+
     pub async fn open_account(&self, customer: &Customer, currency: &str) -> Value {
         let reply = self
             .query(

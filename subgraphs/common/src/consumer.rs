@@ -61,30 +61,6 @@ impl From<sea_orm::DbErr> for HandlerError {
 /// Longest pause between retries of a transient failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// Consumes `topics` in consumer group `group` until `shutdown` completes, handing each
-/// event to `handle`, one at a time.
-pub async fn run<F, Fut>(
-    kafka: KafkaConfig,
-    group: String,
-    topics: Vec<String>,
-    handle: F,
-    shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()>
-where
-    F: Fn(Envelope<Value>) -> Fut,
-    Fut: Future<Output = Result<(), HandlerError>>,
-{
-    let handle = &handle;
-    let each = move |events: Vec<Envelope<Value>>| async move {
-        let mut outcomes = Vec::with_capacity(events.len());
-        for event in events {
-            outcomes.push(handle(event).await);
-        }
-        outcomes
-    };
-    run_batched(kafka, group, topics, each, shutdown).await
-}
-
 /// Messages already fetched are handed to a batch handler together, up to this many.
 pub const MAX_BATCH: usize = 200;
 
@@ -123,7 +99,8 @@ impl Uncommitted {
     }
 }
 
-/// Like [`run`], but hands over every message already fetched (up to [`MAX_BATCH`]) at once, so
+/// Consumes `topics` in consumer group `group` until `shutdown` completes, handing over every
+/// message already fetched (up to [`MAX_BATCH`]) at once, so
 /// a handler can apply them in one database transaction. `handle` answers one outcome per
 /// event, in order; a transient failure of any retries the whole batch (handlers are
 /// idempotent), permanent ones go to the dead-letter topic. Offsets are committed after.

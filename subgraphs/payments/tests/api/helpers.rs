@@ -5,6 +5,8 @@ use bank_testkit::{self as testkit, data, Client, TestKeys};
 use payments_subgraph::{
     app::{self as payments_app, PaymentsConfig},
     gateway::GatewayClient,
+    ledger::LedgerClient,
+    store,
 };
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{json, Value};
@@ -314,6 +316,83 @@ impl TestApp {
                            "remittance": remittance, "idempotencyKey": key } }),
         )
         .await
+    }
+
+    /// Sends a payment of `amount` under a fresh key and answers its id.
+    pub async fn send_new(
+        &self,
+        caller: &Caller,
+        from: Uuid,
+        amount: &str,
+        remittance: &str,
+    ) -> String {
+        let sent = self
+            .send(
+                caller,
+                from,
+                amount,
+                remittance,
+                &Uuid::new_v4().to_string(),
+            )
+            .await;
+        data(&sent)["sendPayment"]["id"]
+            .as_str()
+            .expect("a payment id")
+            .to_string()
+    }
+
+    /// A 25.00 EUR payment recorded by hand under `key` (`PENDING`: the worker leaves it alone
+    /// until it is older than the recovery age), as a crash before the ledger was asked leaves it.
+    pub async fn record_by_hand(
+        &self,
+        owner: &Caller,
+        account: Uuid,
+        key: &str,
+    ) -> store::PaymentRow {
+        let recorded = store::record_payment(
+            &self.db,
+            store::NewPayment {
+                owner_id: owner.id,
+                from_account_id: account,
+                creditor_name: "Grace Hopper".into(),
+                creditor_iban: "DE89370400440532013000".into(),
+                currency: "EUR".into(),
+                amount_minor: 2_500,
+                remittance: None,
+                key: key.into(),
+                initiated_by: owner.id,
+                standing_order_id: None,
+            },
+        )
+        .await
+        .expect("the payment is recorded");
+        match recorded {
+            store::Recorded::New(row) => row,
+            store::Recorded::Existing(_) => panic!("a new payment"),
+        }
+    }
+
+    /// The ledger's client as the payments service's background work calls it.
+    pub fn ledger_as_service(&self) -> LedgerClient {
+        LedgerClient::new(
+            &format!("http://{}", self.ledger_addr),
+            Some(SERVICE_TOKEN.into()),
+        )
+    }
+
+    /// A counter or gauge of this service's `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> u64 {
+        let body = reqwest::get(format!("http://{}/metrics", self.addr))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        body.lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .map(|value| value as u64)
+            .unwrap_or(0)
     }
 
     pub async fn payment(&self, caller: &Caller, id: &str) -> Value {

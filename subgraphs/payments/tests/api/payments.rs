@@ -184,29 +184,10 @@ async fn an_interrupted_payment_is_finished_by_the_worker_without_a_second_debit
     let app = spawn_app_with(Duration::ZERO).await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
-    let record = |key: &str| store::NewPayment {
-        owner_id: ada.id,
-        from_account_id: account,
-        creditor_name: "Grace Hopper".into(),
-        creditor_iban: "DE89370400440532013000".into(),
-        currency: "EUR".into(),
-        amount_minor: 2_500,
-        remittance: None,
-        key: key.into(),
-        initiated_by: ada.id,
-        standing_order_id: None,
-    };
     // One stopped before the ledger was asked...
-    let store::Recorded::New(never_asked) =
-        store::record_payment(&app.db, record("a")).await.unwrap()
-    else {
-        panic!("a new payment")
-    };
+    let never_asked = app.record_by_hand(&ada, account, "a").await;
     // ...one after the ledger posted its debit but before it was recorded.
-    let store::Recorded::New(posted) = store::record_payment(&app.db, record("b")).await.unwrap()
-    else {
-        panic!("a new payment")
-    };
+    let posted = app.record_by_hand(&ada, account, "b").await;
     let ledger = LedgerClient::new(&format!("http://{}", app.ledger_addr), None);
     ledger
         .move_money(
@@ -235,30 +216,8 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
     let other = app.funded_account(&ada, "EUR", "1").await;
-    // A payment recorded by hand (PENDING, so the worker leaves it for 30 s).
-    let store::Recorded::New(payment) = store::record_payment(
-        &app.db,
-        store::NewPayment {
-            owner_id: ada.id,
-            from_account_id: account,
-            creditor_name: "Grace Hopper".into(),
-            creditor_iban: "DE89370400440532013000".into(),
-            currency: "EUR".into(),
-            amount_minor: 2_500,
-            remittance: None,
-            key: "reversal-test".into(),
-            initiated_by: ada.id,
-            standing_order_id: None,
-        },
-    )
-    .await
-    .unwrap() else {
-        panic!("a new payment")
-    };
-    let ledger = LedgerClient::new(
-        &format!("http://{}", app.ledger_addr),
-        Some(crate::helpers::SERVICE_TOKEN.into()),
-    );
+    let payment = app.record_by_hand(&ada, account, "reversal-test").await;
+    let ledger = app.ledger_as_service();
     let refused =
         |outcome: Result<payments_subgraph::ledger::Posted, Refused>, why: &str| match outcome {
             Err(Refused::Rule(err)) => {
@@ -360,29 +319,8 @@ async fn money_returned_to_a_closed_account_is_held_in_suspense_not_stranded() {
     let app = spawn_app().await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "25").await;
-    let store::Recorded::New(payment) = store::record_payment(
-        &app.db,
-        store::NewPayment {
-            owner_id: ada.id,
-            from_account_id: account,
-            creditor_name: "Grace Hopper".into(),
-            creditor_iban: "DE89370400440532013000".into(),
-            currency: "EUR".into(),
-            amount_minor: 2_500,
-            remittance: None,
-            key: "suspense-test".into(),
-            initiated_by: ada.id,
-            standing_order_id: None,
-        },
-    )
-    .await
-    .unwrap() else {
-        panic!("a new payment")
-    };
-    let ledger = LedgerClient::new(
-        &format!("http://{}", app.ledger_addr),
-        Some(crate::helpers::SERVICE_TOKEN.into()),
-    );
+    let payment = app.record_by_hand(&ada, account, "suspense-test").await;
+    let ledger = app.ledger_as_service();
     ledger
         .move_money(
             LedgerCaller::User(&ada.token),

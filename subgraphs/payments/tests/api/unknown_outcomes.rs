@@ -8,7 +8,6 @@ use std::time::Duration;
 use bank_testkit::data;
 use payments_subgraph::{domain::sign, store};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::helpers::{spawn_app_tuned, GatewayTuning, TestApp, WEBHOOK_SECRET};
 
@@ -30,13 +29,7 @@ async fn paid_once_to_the_creditor(remittance: &str) {
     let app = impatient_app().await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
-    let sent = app
-        .send(&ada, account, "30", remittance, &Uuid::new_v4().to_string())
-        .await;
-    let id = data(&sent)["sendPayment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.send_new(&ada, account, "30", remittance).await;
     // The gateway took it and settles it; the bank must not also give the money back.
     let done = app.wait_for_status(&ada, &id, "COMPLETED").await;
     assert!(done["gatewayReference"].as_str().unwrap().starts_with("GW"));
@@ -73,19 +66,7 @@ async fn a_payment_the_gateway_certainly_never_took_goes_back_after_its_cancella
     let app = impatient_app().await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
-    let sent = app
-        .send(
-            &ada,
-            account,
-            "30",
-            "STALL gateway",
-            &Uuid::new_v4().to_string(),
-        )
-        .await;
-    let id = data(&sent)["sendPayment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.send_new(&ada, account, "30", "STALL gateway").await;
     let back = app.wait_for_status(&ada, &id, "RETURNED").await;
     assert!(
         back["failureReason"]
@@ -102,40 +83,14 @@ async fn a_payment_the_gateway_certainly_never_took_goes_back_after_its_cancella
     app.assert_ledger_consistent().await;
 }
 
-async fn metric(app: &TestApp, name: &str) -> u64 {
-    let body = reqwest::get(format!("http://{}/metrics", app.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    body.lines()
-        .find(|line| line.starts_with(name))
-        .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|value| value as u64)
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_settlement_after_the_money_went_back_is_flagged_not_silently_accepted() {
     let app = impatient_app().await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
-    let sent = app
-        .send(
-            &ada,
-            account,
-            "30",
-            "REJECT please",
-            &Uuid::new_v4().to_string(),
-        )
-        .await;
-    let id = data(&sent)["sendPayment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.send_new(&ada, account, "30", "REJECT please").await;
     app.wait_for_status(&ada, &id, "RETURNED").await;
-    let before = metric(&app, "payments_gateway_conflicts_total").await;
+    let before = app.metric("payments_gateway_conflicts_total").await;
 
     let body = json!({ "eventId": format!("late-{id}"), "paymentId": id, "status": "SETTLED" })
         .to_string();
@@ -163,13 +118,43 @@ async fn a_settlement_after_the_money_went_back_is_flagged_not_silently_accepted
         "the payment's state is left for staff"
     );
     assert_eq!(
-        metric(&app, "payments_gateway_conflicts_total").await,
+        app.metric("payments_gateway_conflicts_total").await,
         before + 1
     );
     // A repeat of the same callback is the same conflict, counted once.
     assert_eq!(post().await["conflict"], true);
     assert_eq!(
-        metric(&app, "payments_gateway_conflicts_total").await,
+        app.metric("payments_gateway_conflicts_total").await,
         before + 1
     );
+}
+
+#[tokio::test]
+async fn with_no_definite_answer_the_money_stays_in_clearing_and_an_operator_is_told() {
+    let app = impatient_app().await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    // The gateway answers 500 and then cannot answer the cancellation either.
+    let id = app.send_new(&ada, account, "30", "LIMBO gateway").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.metric("payments_outcome_unknown_total").await < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the unknown outcome was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let payment = app.payment(&ada, &id).await;
+    assert_eq!(
+        data(&payment)["payment"]["status"],
+        "QUEUED",
+        "still asked about, not guessed"
+    );
+    assert!(data(&payment)["payment"]["reversal"].is_null());
+    assert_eq!(
+        app.balance(account).await,
+        7_000,
+        "the money is neither paid back nor lost"
+    );
+    app.assert_ledger_consistent().await;
 }

@@ -140,10 +140,14 @@ async fn a_member_without_partitions_while_events_wait_is_reported_and_rejoins()
     .await;
     let reason = consumer::health(&group).unwrap().stalled().unwrap();
     assert!(reason.contains("5 unconsumed events"), "{reason}");
+    // A service of this process answers /readyz with 503, naming the group.
+    let app = crate::helpers::spawn_app().await;
+    let readyz = reqwest::get(format!("http://{}/readyz", app.addr))
+        .await
+        .unwrap();
+    assert_eq!(readyz.status().as_u16(), 503);
     assert!(
-        consumer::problems()
-            .iter()
-            .any(|problem| problem.contains(&group)),
+        readyz.text().await.unwrap().contains(&group),
         "/readyz names the group"
     );
     assert_eq!(applied.load(Ordering::SeqCst), 0);
@@ -159,5 +163,9 @@ async fn a_member_without_partitions_while_events_wait_is_reported_and_rejoins()
     let health = consumer::health(&group).unwrap();
     assert_eq!(health.assigned_partitions(), 1);
     assert_eq!(health.stalled(), None, "an assignment clears the stall");
+    let readyz = reqwest::get(format!("http://{}/readyz", app.addr))
+        .await
+        .unwrap();
+    assert_eq!(readyz.status().as_u16(), 200, "ready again");
     member.abort();
 }
