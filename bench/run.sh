@@ -18,7 +18,11 @@
 #   BENCH_SUBSCRIBERS (10000) idle subscriptions
 #   BENCH_RELAY_BACKLOG (20000) events in the outbox for the relay measurement
 #   BENCH_ONLY=alerts    only the live-alert measurement (=idle: the broker's idle CPU and the
-#                        idle subscribers; =relay: the relay's publish rate)
+#                        idle subscribers; =relay: the relay's publish rate; =transfers: only
+#                        the transfer run, its result as the last line)
+#   BANK_DB=citus        the stack on a Citus cluster (scripts/pg.sh); the same transfer run
+#                        on plain PostgreSQL goes first, on a stack of its own, so one run
+#                        reports both, and the share of movements that were two-phase commits
 #   BENCH_KEEP=1         leave the bench stack running afterwards
 #   BANK_NO_BUILD=1      use the release binaries already built
 set -euo pipefail
@@ -59,14 +63,29 @@ trap stop_bench_stack EXIT
 # Thousands of sockets: the stack and the client need the descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 "$ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true
+
+ONLY="${BENCH_ONLY:-}"
+
+# On Citus: first the same transfer run on plain PostgreSQL (its own data directory; the same
+# ports, one stack at a time), built once for both.
+plain_result=""
+if [ "$BANK_DB" = citus ] && [ -z "$ONLY" ]; then
+  if [ "${BANK_NO_BUILD:-0}" != 1 ]; then
+    say "building the release binaries"
+    cargo build --release --workspace --bins
+  fi
+  say "plain PostgreSQL first: the same transfer run on a one-node stack"
+  plain_result="$(BANK_DB=postgres BENCH_ONLY=transfers BANK_NO_BUILD=1 \
+    BANK_DATA_DIR="$BANK_DATA_DIR-postgres" "$ROOT/bench/run.sh" | tee /dev/stderr | tail -n 1)"
+  export BANK_NO_BUILD=1
+fi
+
 rm -rf "$BANK_DATA_DIR"
 mkdir -p "$RUN" "$LOGS"
 "$ROOT/scripts/stack.sh" up
 # shellcheck disable=SC1091
 source "$DATA/secrets.env"
 BENCH=(env BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench")
-
-ONLY="${BENCH_ONLY:-}"
 
 # CPU seconds a process has used (user + system), from /proc.
 cpu_secs() {
@@ -137,6 +156,9 @@ fi
 if [ "$ONLY" = alerts ]; then exit 0; fi
 
 SUBSCRIBERS="${BENCH_SUBSCRIBERS:-10000}"
+before=0 peak=0
+echo '"not measured"' >"$DATA/idle.json"
+if [ "$ONLY" != transfers ]; then
 say "$SUBSCRIBERS idle subscribers on one notifications instance"
 pid="$(cat "$RUN/notifications.pid")"
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
@@ -153,14 +175,30 @@ done
 wait "$idle_pid"
 cat "$DATA/idle.json" | sed 's/^/    /'
 echo "    notifications RSS: $((before / 1024)) MiB idle, $((peak / 1024)) MiB peak with $SUBSCRIBERS subscribers"
+fi
 
 if [ "$ONLY" = idle ]; then exit 0; fi
 
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA)
+# On Citus, a movement that spans nodes is a two-phase commit, and the coordinator records each
+# in pg_dist_transaction: its insert count against the movements made is their share.
+movements() { "${PSQL[@]}" -d bank -c "SELECT count(*) FROM transactions.transactions"; }
+two_phase() {
+  if [ "$BANK_DB" = citus ]; then
+    "${PSQL[@]}" -d bank -c "SELECT pg_stat_force_next_flush()" >/dev/null
+    "${PSQL[@]}" -d bank -c "SELECT n_tup_ins FROM pg_stat_sys_tables WHERE relname = 'pg_dist_transaction'"
+  else
+    echo 0
+  fi
+}
+movements_before="$(movements)" two_phase_before="$(two_phase)"
 # Saturation: the bank, then pgbench on the same PostgreSQL with the same clients.
-say "bank transfers through NGINX and the router: $CLIENTS clients, ${SECONDS_PER_RUN}s"
+say "bank transfers through NGINX and the router: $CLIENTS clients, ${SECONDS_PER_RUN}s ($BANK_DB)"
 result="$("${BENCH[@]}" \
   --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN")"
+sleep 1
+movements_made=$(( $(movements) - movements_before ))
+two_phase_made=$(( $(two_phase) - two_phase_before ))
 read -r bank_tps p50 p99 errors < <(python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])
@@ -185,6 +223,11 @@ else
   warn "$backlog of $backlog_start events still unpublished after ${drain_secs}s"
 fi
 
+if [ "$ONLY" = transfers ]; then
+  echo "$result"
+  exit 0
+fi
+
 say "pgbench TPC-B: scale $SCALE, $CLIENTS clients, ${SECONDS_PER_RUN}s (same PostgreSQL)"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS pgbench" -c "CREATE DATABASE pgbench"
 "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -s "$SCALE" -q pgbench 2>&1 | tail -n 1
@@ -198,6 +241,15 @@ ratio="$(python3 -c "print(f'{$bank_tps / $pgbench_tps:.2f}')")"
 sync_commit="$("${PSQL[@]}" -d postgres -c "SHOW synchronous_commit")"
 cores="$(nproc)"
 report="| $(date -u +%Y-%m-%d) | $cores | $CLIENTS | ${SECONDS_PER_RUN}s | synchronous_commit=$sync_commit | ${pgbench_tps%.*} tps (avg ${pgbench_latency} ms) | $bank_tps tps (p50 $p50 ms, p99 $p99 ms, $errors errors) | $ratio |"
+citus_line=""
+if [ "$BANK_DB" = citus ]; then
+  plain_tps="$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["tps"])' "$plain_result")"
+  citus_line="
+  on Citus          $bank_tps transfers/s on the cluster, $plain_tps on plain PostgreSQL (same run);
+                    $two_phase_made two-phase commits for $movements_made movements
+                    (pgbench ran on the coordinator, its tables local there)"
+  report="$report (Citus: coordinator + 2 workers; plain PostgreSQL $plain_tps tps; $two_phase_made of $movements_made movements two-phase)"
+fi
 cat <<MSG
 
   pgbench TPC-B     ${pgbench_tps%.*} transactions/s
@@ -207,7 +259,7 @@ cat <<MSG
   relay backlog     $relay
   broker at idle    $broker_idle
   live alerts       $alerts
-  idle subscribers  $(cat "$DATA/idle.json"), RSS $((before / 1024)) MiB before, $((peak / 1024)) MiB peak
+  idle subscribers  $(cat "$DATA/idle.json"), RSS $((before / 1024)) MiB before, $((peak / 1024)) MiB peak$citus_line
 
   Row for docs/benchmarks.md:
   $report

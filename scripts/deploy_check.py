@@ -306,6 +306,34 @@ def policy_problems(objects: list[dict]) -> list[str]:
             target = obj["spec"]["scaleTargetRef"]
             if (target["kind"], target["name"]) not in by_kind_name:
                 problems.append(f"HorizontalPodAutoscaler/{name}: no {target['kind']}/{target['name']}")
+    # A Deployment an autoscaler sizes states no replica count: each `kubectl apply` would reset
+    # the autoscaler's count to it (below a prod minimum, or above what the load needs).
+    scaled = {
+        (o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"])
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    for obj in objects:
+        key = (obj["kind"], obj["metadata"]["name"])
+        if key in scaled and "replicas" in obj["spec"]:
+            problems.append(f"{key[0]}/{key[1]}: sets replicas, which its HorizontalPodAutoscaler owns")
+    # PostgreSQL needs more shared memory than a container's default 64 MiB /dev/shm (parallel
+    # queries, Citus's executor): a memory-backed volume there.
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        memory_volumes = {
+            v["name"] for v in spec.get("volumes", []) if v.get("emptyDir", {}).get("medium") == "Memory"
+        }
+        for container in spec.get("containers", []):
+            image = container.get("image", "")
+            if image.split("/")[-1].startswith(("postgres:", "citus:")):
+                mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+                if mounts.get("/dev/shm") not in memory_volumes:
+                    problems.append(
+                        f"{obj['kind']}/{obj['metadata']['name']}/{container['name']}: PostgreSQL without a memory-backed /dev/shm"
+                    )
     # Every long-running workload of the bank is behind a disruption budget.
     budgets = [o["spec"]["selector"] for o in objects if o["kind"] == "PodDisruptionBudget"]
     for obj in objects:
@@ -396,6 +424,19 @@ def self_test() -> None:
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"X_KAFKA_SASL_PASSWORD": "p"}}
         ),
     }
+    # An autoscaled Deployment with a replica count, and PostgreSQL without /dev/shm.
+    objects = copy.deepcopy(good)
+    objects[0]["spec"]["replicas"] = 2
+    objects.append({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": objects[0]["metadata"]["name"]}},
+    })
+    if not any("which its HorizontalPodAutoscaler owns" in p for p in policy_problems(objects)):
+        raise SystemExit("self-test: an autoscaled Deployment with replicas was not rejected")
+    objects = copy.deepcopy(good)
+    objects[0]["spec"]["template"]["spec"]["containers"][0]["image"] = "citusdata/citus:13.2.0-pg15"
+    if not any("memory-backed /dev/shm" in p for p in policy_problems(objects)):
+        raise SystemExit("self-test: PostgreSQL without a memory-backed /dev/shm was not rejected")
     for expected, mutate in cases.items():
         found = broken(mutate)
         if not any(expected in problem for problem in found):

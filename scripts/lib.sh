@@ -25,6 +25,9 @@ SMS_PORT="${BANK_SMS_PORT:-4090}"
 VENV="${BANK_VENV:-$HOME/.cache/bank/venv}"
 HTTPS_PORT="${BANK_HTTPS_PORT:-8443}"
 KAFKA_PORT="${BANK_KAFKA_PORT:-19092}"
+# The database: plain PostgreSQL (default) or a Citus cluster (BANK_DB=citus; scripts/pg.sh).
+BANK_DB="${BANK_DB:-postgres}"
+case "$BANK_DB" in postgres | citus) ;; *) echo "BANK_DB is postgres or citus, not $BANK_DB" >&2; exit 1 ;; esac
 
 # Which cargo profile the stack runs: debug (default; shared with `make test`) or release.
 PROFILE="${PROFILE:-debug}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test suite, against one build:
 #   1. unit tests and each subgraph's integration tests (real PostgreSQL, a fresh database each;
-#      Apache Kafka)
+#      Apache Kafka); with BANK_DB=citus on a Citus cluster, plus the growth test
 #   2. the schema check (committed SDLs and supergraph match the code)
 #   3. `nginx -t` on the rendered configuration; the deployment checks (scripts/deploy-check.sh)
 #   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack)
@@ -40,9 +40,26 @@ export TEST_KAFKA_SASL_BROKERS="127.0.0.1:${BANK_KAFKA_SASL_PORT:-$((KAFKA_PORT 
 # The notifications tests send real e-mail to Python's aiosmtpd (installed by install-deps.sh).
 export BANK_PYTHON="$VENV/bin/python"
 
-# Databases left by earlier runs' tests.
-psql "$TEST_DATABASE_URL" -qAt -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" \
-  | while read -r db; do psql "$TEST_DATABASE_URL" -q -c "DROP DATABASE IF EXISTS \"$db\"" || true; done
+# Databases left by earlier runs' tests (on Citus, on every node).
+nodes=("$PG_PORT")
+if [ "$BANK_DB" = citus ]; then
+  # The spare worker is for the growth test, which adds it to its own database.
+  "$ROOT/scripts/pg.sh" add-worker
+  TEST_CITUS_WORKERS="$("$ROOT/scripts/pg.sh" workers)"
+  export TEST_CITUS_WORKERS TEST_CITUS_SPARE="127.0.0.1:$((PG_PORT + 3))"
+  nodes+=($((PG_PORT + 1)) $((PG_PORT + 2)) $((PG_PORT + 3)))
+fi
+for port in "${nodes[@]}"; do
+  admin="postgres://postgres@127.0.0.1:$port/postgres"
+  psql "$admin" -qAt -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" \
+    | while read -r db; do psql "$admin" -q -c "DROP DATABASE IF EXISTS \"$db\"" || true; done
+done
+
+if [ "$BANK_DB" = citus ]; then
+  say "Citus: a third worker joins and the schemas are rebalanced while transfers run"
+  cargo nextest run --workspace --run-ignored only --no-capture \
+    -E 'package(transactions) & test(citus_growth)'
+fi
 
 # Package selection stays `--workspace` in every cargo call (filters pick the tests), so
 # features resolve the same way and nothing is rebuilt between suites.

@@ -3,11 +3,11 @@
 //! (`seaql_migrations`) is per service too.
 //!
 //! Migrations send one SQL statement per call: Citus forwards multi-statement strings to its
-//! workers, where some DDL fails. They run unchanged on plain PostgreSQL; where the `citus`
-//! extension is installed, [`citus`] distributes tables as docs/citus.md describes.
+//! workers, where some DDL fails. They run unchanged on plain PostgreSQL and on Citus, where
+//! each service's schema is distributed before its first migration
+//! (`bank_common::db::distribute_schema`, docs/citus.md).
 
 pub mod accounts;
-pub mod citus;
 pub mod loans;
 pub mod notifications;
 pub mod payments;

@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::{citus, run_all};
+use crate::run_all;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -37,9 +37,7 @@ impl MigrationTrait for Migration {
                 )",
             ],
         )
-        .await?;
-        citus::distribute(manager, "accounts", "owner_id", "none").await?;
-        citus::reference(manager, "account_numbers").await
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

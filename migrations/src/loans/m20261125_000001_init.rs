@@ -1,13 +1,12 @@
 use sea_orm_migration::prelude::*;
 
-use crate::{citus, run_all, OUTBOX};
+use crate::{run_all, OUTBOX};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-// Under Citus a customer's loans, installments and repayments are distributed by `owner_id`
-// and colocated, so `User.loans` and a loan with its schedule are one shard; loan products
-// are a small reference table. Keys include `owner_id` for that reason. See docs/citus.md.
+// Keys include `owner_id`, which a row-sharded layout by customer would need; under Citus the
+// schema is distributed as a whole (docs/citus.md).
 //
 // Money columns are integer minor units. A loan's `repaid_minor` never exceeds what it owes
 // (`total_due_minor`), whatever the code above it does. Completing a disbursement or a
@@ -99,11 +98,7 @@ impl MigrationTrait for Migration {
             ],
         )
         .await?;
-        run_all(manager, OUTBOX).await?;
-        citus::reference(manager, "loan_products").await?;
-        citus::distribute(manager, "loans", "owner_id", "none").await?;
-        citus::distribute(manager, "installments", "owner_id", "loans").await?;
-        citus::distribute(manager, "repayments", "owner_id", "loans").await
+        run_all(manager, OUTBOX).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::{citus, run_all, OUTBOX};
+use crate::{run_all, OUTBOX};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -76,11 +76,7 @@ impl MigrationTrait for Migration {
             ],
         )
         .await?;
-        run_all(manager, OUTBOX).await?;
-        citus::distribute(manager, "recipients", "user_id", "none").await?;
-        citus::distribute(manager, "notifications", "user_id", "recipients").await?;
-        citus::distribute(manager, "deliveries", "user_id", "recipients").await?;
-        citus::distribute(manager, "reminders", "user_id", "recipients").await
+        run_all(manager, OUTBOX).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

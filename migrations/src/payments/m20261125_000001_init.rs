@@ -1,13 +1,12 @@
 use sea_orm_migration::prelude::*;
 
-use crate::{citus, run_all, OUTBOX};
+use crate::{run_all, OUTBOX};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-// Under Citus a customer's payees and payments are distributed by `owner_id` and colocated;
-// keys include it. `gateway_events` (callbacks already applied) is distributed by its own id.
-// See docs/citus.md.
+// Keys include `owner_id`, which a row-sharded layout by customer would need; under Citus the
+// schema is distributed as a whole (docs/citus.md).
 //
 // A payment's life is its `status`; every change is guarded by the status it comes from, so a
 // worker, a callback and a client retry racing for the same payment change it once.
@@ -65,10 +64,7 @@ impl MigrationTrait for Migration {
             ],
         )
         .await?;
-        run_all(manager, OUTBOX).await?;
-        citus::distribute(manager, "payees", "owner_id", "none").await?;
-        citus::distribute(manager, "payments", "owner_id", "payees").await?;
-        citus::distribute(manager, "gateway_events", "event_id", "none").await
+        run_all(manager, OUTBOX).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

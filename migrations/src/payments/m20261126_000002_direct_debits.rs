@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::{citus, run_all};
+use crate::run_all;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -75,16 +75,6 @@ impl MigrationTrait for Migration {
                     direct_debit_id uuid NOT NULL
                 )",
             ],
-        )
-        .await?;
-        citus::distribute(manager, "mandates", "owner_id", "payees").await?;
-        citus::distribute(manager, "mandate_keys", "creditor_id", "none").await?;
-        citus::distribute(manager, "direct_debits", "owner_id", "payees").await?;
-        citus::distribute(
-            manager,
-            "collection_requests",
-            "gateway_collection_id",
-            "none",
         )
         .await
     }

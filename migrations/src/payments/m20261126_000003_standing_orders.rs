@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::{citus, run_all};
+use crate::run_all;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -46,8 +46,7 @@ impl MigrationTrait for Migration {
                    WHERE standing_order_id IS NOT NULL",
             ],
         )
-        .await?;
-        citus::distribute(manager, "standing_orders", "owner_id", "payees").await
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,15 +1,12 @@
 use sea_orm_migration::prelude::*;
 
-use crate::{citus, run_all, OUTBOX};
+use crate::{run_all, OUTBOX};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-// Under Citus the ledger is distributed by account id: `ledger_accounts` and `postings` by
-// `account_id` (colocated, so an account's statement is one shard), `holds` likewise. A
-// transfer touches two accounts and may span two shards; Citus commits it with two-phase
-// commit. `transactions` and `idempotency_keys` are distributed by their own keys. See
-// docs/citus.md.
+// Under Citus the ledger's schema is distributed as a whole, so a movement is one local
+// transaction on one worker, never a two-phase commit (docs/citus.md).
 //
 // The `ledger_accounts_funds` check is the last line of defence behind the service's own
 // checks: no customer account's available balance goes below its overdraft limit, whatever
@@ -101,19 +98,7 @@ impl MigrationTrait for Migration {
             ],
         )
         .await?;
-        run_all(manager, OUTBOX).await?;
-        citus::distribute(manager, "ledger_accounts", "account_id", "none").await?;
-        citus::distribute(manager, "postings", "account_id", "ledger_accounts").await?;
-        citus::distribute(manager, "holds", "account_id", "ledger_accounts").await?;
-        citus::distribute(manager, "transactions", "id", "ledger_accounts").await?;
-        citus::distribute(
-            manager,
-            "idempotency_keys",
-            "principal_id",
-            "ledger_accounts",
-        )
-        .await?;
-        citus::distribute(manager, "processed_events", "event_id", "ledger_accounts").await
+        run_all(manager, OUTBOX).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -16,6 +16,15 @@ pub struct DbConfig {
     pub acquire_timeout: Duration,
 }
 
+/// Whether the database this process connected to is a Citus coordinator (set by [`connect`]).
+/// Statements that must run on the coordinator (a `NOTIFY` the outbox relay listens for) are
+/// sent on their own there, instead of inside a statement Citus routes to a worker.
+static ON_CITUS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn on_citus() -> bool {
+    ON_CITUS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(config.url.clone());
     options
@@ -33,6 +42,9 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         config.schema.replace('"', "")
     ))
     .await?;
+    if is_citus(&db).await? {
+        ON_CITUS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     Ok(db)
 }
 
@@ -41,8 +53,49 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 
+/// Whether the database has the `citus` extension (a Citus coordinator).
+pub async fn is_citus(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    Ok(db
+        .query_one(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT 1 FROM pg_extension WHERE extname = 'citus'",
+        ))
+        .await?
+        .is_some())
+}
+
+/// On Citus, makes `schema` a distributed schema (schema-based sharding, docs/citus.md): every
+/// table created in it afterwards is a single-shard table, all of them colocated on one worker,
+/// so each of the service's queries runs on one node as it would on plain PostgreSQL. Nothing
+/// happens on plain PostgreSQL or when the schema is already distributed.
+pub async fn distribute_schema(db: &DatabaseConnection, schema: &str) -> Result<(), DbErr> {
+    if !is_citus(db).await? {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let distributed = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT 1 FROM pg_dist_schema WHERE schemaid = to_regnamespace($1)::oid",
+            [schema.into()],
+        ))
+        .await?
+        .is_some();
+    if !distributed {
+        db.execute(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT citus_schema_distribute($1::text::regnamespace)",
+            [schema.into()],
+        ))
+        .await?;
+        tracing::info!(schema, "schema distributed (Citus schema-based sharding)");
+    }
+    Ok(())
+}
+
 /// Runs `migrate` while holding a PostgreSQL advisory lock named after `schema`, so replicas
 /// (and a migration job) starting together migrate one after the other instead of colliding.
+/// On Citus the schema is distributed first ([`distribute_schema`]).
 /// The lock lives on a connection of its own for the duration; migrations use the others.
 pub async fn with_migration_lock<F, Fut, T>(
     db: &DatabaseConnection,
@@ -60,7 +113,10 @@ where
         .bind(&key)
         .execute(&mut *lock)
         .await?;
-    let result = migrate().await;
+    let result = match distribute_schema(db, schema).await {
+        Ok(()) => migrate().await,
+        Err(err) => Err(err.into()),
+    };
     sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
         .bind(&key)
         .execute(&mut *lock)

@@ -422,8 +422,11 @@ async fn registration_in(
         return Ok(false);
     }
     txn.execute(stmt(
-        "INSERT INTO recipients (user_id, email, full_name) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, full_name = excluded.full_name, updated_at = now()",
+        // `excluded.updated_at`, not now(): Citus refuses functions that are not immutable in
+        // DO UPDATE SET; in VALUES the coordinator evaluates them.
+        "INSERT INTO recipients (user_id, email, full_name, updated_at) VALUES ($1, $2, $3, now()) \
+         ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, full_name = excluded.full_name, \
+           updated_at = excluded.updated_at",
         [user.user_id.into(), user.email.clone().into(), user.full_name.clone().into()],
     ))
     .await?;
@@ -475,7 +478,9 @@ pub async fn mark_read(
     let row = db
         .query_one(stmt(
             &format!(
-                "UPDATE notifications SET read_at = coalesce(read_at, now()) \
+                // least(), not coalesce(): the first read time stays (it is never later than
+                // now()), and Citus refuses now() inside COALESCE or CASE.
+                "UPDATE notifications SET read_at = least(read_at, now()) \
                  WHERE user_id = $1 AND id = $2 RETURNING {NOTIFICATION_COLUMNS}"
             ),
             [user_id.into(), id.into()],

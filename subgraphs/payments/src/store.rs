@@ -581,7 +581,9 @@ pub async fn retry_later(
 /// Notes that a submission may have been acted on (the lease is kept).
 pub async fn note_outcome_unknown(db: &DatabaseConnection, id: Uuid) -> Result<(), DbErr> {
     db.execute(stmt(
-        "UPDATE payments SET outcome_unknown_since = coalesce(outcome_unknown_since, now()) WHERE id = $1",
+        // least(), not coalesce(): the first time stays (never later than now()), and Citus
+        // refuses now() inside COALESCE or CASE.
+        "UPDATE payments SET outcome_unknown_since = least(outcome_unknown_since, now()) WHERE id = $1",
         [id.into()],
     ))
     .await?;
@@ -606,17 +608,19 @@ async fn reschedule(
     reason: &str,
     unknown: bool,
 ) -> Result<(), DbErr> {
-    db.execute(stmt(
+    // The first time an outcome became unknown stays (least() keeps the earlier time; Citus
+    // refuses now() inside COALESCE or CASE).
+    let sql = if unknown {
         "UPDATE payments SET leased_until = NULL, failure_reason = $3, \
-           outcome_unknown_since = CASE WHEN $4 THEN coalesce(outcome_unknown_since, now()) \
-                                        ELSE outcome_unknown_since END, \
-           next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1",
-        [
-            id.into(),
-            delay.as_secs_f64().into(),
-            reason.into(),
-            unknown.into(),
-        ],
+           outcome_unknown_since = least(outcome_unknown_since, now()), \
+           next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1"
+    } else {
+        "UPDATE payments SET leased_until = NULL, failure_reason = $3, \
+           next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1"
+    };
+    db.execute(stmt(
+        sql,
+        [id.into(), delay.as_secs_f64().into(), reason.into()],
     ))
     .await?;
     Ok(())

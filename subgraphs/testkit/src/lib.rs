@@ -1,7 +1,8 @@
 //! Test helpers for the services' integration tests.
 //!
 //! Each test gets its own database on the test PostgreSQL server (`TEST_DATABASE_URL`, the
-//! maintenance database of a server where the role may create databases), its own service on
+//! maintenance database of a server where the role may create databases; on Citus,
+//! `TEST_CITUS_WORKERS` names the workers and the database is made on each), its own service on
 //! port 0, and tokens signed by a test key the service is told to trust.
 
 use std::net::SocketAddr;
@@ -40,6 +41,9 @@ pub async fn fresh_database(schema: &str) -> DbConfig {
     let (base, _) = admin_url
         .rsplit_once('/')
         .expect("a database URL ends with /dbname");
+    if let Some(workers) = citus_workers() {
+        citus_database(base, &name, schema, &workers).await;
+    }
     DbConfig {
         url: format!("{base}/{name}"),
         schema: schema.to_string(),
@@ -47,6 +51,128 @@ pub async fn fresh_database(schema: &str) -> DbConfig {
         min_connections: 1,
         acquire_timeout: std::time::Duration::from_secs(10),
     }
+}
+
+/// The Citus workers of the test cluster (`TEST_CITUS_WORKERS`, `host:port` comma-separated), when
+/// the tests run on Citus (`BANK_DB=citus make test`).
+pub fn citus_workers() -> Option<Vec<String>> {
+    let workers = std::env::var("TEST_CITUS_WORKERS").ok()?;
+    let workers: Vec<String> = workers
+        .split(',')
+        .map(str::trim)
+        .filter(|worker| !worker.is_empty())
+        .map(str::to_string)
+        .collect();
+    (!workers.is_empty()).then_some(workers)
+}
+
+/// The superuser's URL for `database` on `host_port` (creating the extension and registering
+/// nodes take a superuser; the services' role does not have it).
+pub fn superuser_url(host_port: &str, database: &str) -> String {
+    let user = std::env::var("TEST_DATABASE_SUPERUSER").unwrap_or_else(|_| "postgres".into());
+    format!("postgres://{user}@{host_port}/{database}")
+}
+
+async fn superuser_run(host_port: &str, database: &str, statements: &[String]) {
+    let url = superuser_url(host_port, database);
+    let db = Database::connect(&url)
+        .await
+        .unwrap_or_else(|err| panic!("cannot reach {url} ({err})"));
+    for statement in statements {
+        db.execute_unprepared(statement)
+            .await
+            .unwrap_or_else(|err| panic!("{statement} on {host_port}/{database}: {err}"));
+    }
+    db.close().await.ok();
+}
+
+/// Makes the fresh database `name` a Citus database: the same database on every worker, the
+/// extension everywhere, and the coordinator and workers registered in its metadata (which is
+/// per database), as `scripts/pg.sh` does for `bank`. It also creates the (empty) `schema`,
+/// which makes Citus copy the owning role to the workers: roles are shared by all databases of
+/// a node, so tests preparing databases at once would collide there ("tuple concurrently
+/// updated"); one test prepares at a time, under an advisory lock in the `postgres` database.
+async fn citus_database(coordinator_base: &str, name: &str, schema: &str, workers: &[String]) {
+    let coordinator = coordinator_base
+        .rsplit_once('@')
+        .map_or(coordinator_base, |(_, host)| host)
+        .trim_start_matches("postgres://")
+        .to_string();
+    let (host, port) = coordinator
+        .rsplit_once(':')
+        .expect("the test database URL names host:port");
+    let owner = coordinator_base
+        .trim_start_matches("postgres://")
+        .split(['@', ':'])
+        .next()
+        .unwrap_or("bank")
+        .to_string();
+    let lock_url = superuser_url(&coordinator, "postgres");
+    let lock = Database::connect(&lock_url)
+        .await
+        .unwrap_or_else(|err| panic!("cannot reach {lock_url} ({err})"));
+    lock.execute_unprepared("SELECT pg_advisory_lock(hashtext('bank.testkit.citus'))")
+        .await
+        .expect("the test setup lock");
+    for worker in workers {
+        superuser_run(
+            worker,
+            "postgres",
+            &[format!("CREATE DATABASE {name} OWNER {owner}")],
+        )
+        .await;
+        superuser_run(worker, name, &["CREATE EXTENSION citus".into()]).await;
+    }
+    let mut statements = vec![
+        "CREATE EXTENSION citus".to_string(),
+        format!("SELECT citus_set_coordinator_host('{host}', {port})"),
+    ];
+    for worker in workers {
+        let (worker_host, worker_port) = worker
+            .rsplit_once(':')
+            .expect("TEST_CITUS_WORKERS lists host:port");
+        statements.push(format!(
+            "SELECT citus_add_node('{worker_host}', {worker_port})"
+        ));
+    }
+    statements.push(format!("CREATE SCHEMA \"{schema}\" AUTHORIZATION {owner}"));
+    superuser_run(&coordinator, name, &statements).await;
+    lock.close().await.ok();
+}
+
+/// The test coordinator's `host:port` (from `TEST_DATABASE_URL`).
+pub fn coordinator() -> String {
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string());
+    let without_scheme = admin_url.trim_start_matches("postgres://");
+    let host_and_db = without_scheme
+        .rsplit_once('@')
+        .map_or(without_scheme, |(_, rest)| rest);
+    host_and_db
+        .split('/')
+        .next()
+        .expect("the test database URL names host:port")
+        .to_string()
+}
+
+/// Adds `worker` (`host:port`, a running node with Citus preloaded) to the Citus database
+/// `name`: the database and the extension on the node, then `citus_add_node` on the
+/// coordinator. Placing shards on it is a rebalance's job.
+pub async fn citus_add_worker(name: &str, owner: &str, worker: &str) {
+    superuser_run(
+        worker,
+        "postgres",
+        &[format!("CREATE DATABASE {name} OWNER {owner}")],
+    )
+    .await;
+    superuser_run(worker, name, &["CREATE EXTENSION citus".into()]).await;
+    let (host, port) = worker.rsplit_once(':').expect("a worker is host:port");
+    superuser_run(
+        &coordinator(),
+        name,
+        &[format!("SELECT citus_add_node('{host}', {port})")],
+    )
+    .await;
 }
 
 /// Service settings for a test: loopback port 0, the given database, the test broker

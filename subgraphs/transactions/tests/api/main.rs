@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod citus;
 mod concurrency;
 mod consumer_group;
 mod crash;
