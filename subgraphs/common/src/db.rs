@@ -16,15 +16,6 @@ pub struct DbConfig {
     pub acquire_timeout: Duration,
 }
 
-/// Whether the database this process connected to is a Citus coordinator (set by [`connect`]).
-/// Statements that must run on the coordinator (a `NOTIFY` the outbox relay listens for) are
-/// sent on their own there, instead of inside a statement Citus routes to a worker.
-static ON_CITUS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub fn on_citus() -> bool {
-    ON_CITUS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(config.url.clone());
     options
@@ -42,9 +33,6 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         config.schema.replace('"', "")
     ))
     .await?;
-    if is_citus(&db).await? {
-        ON_CITUS.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
     Ok(db)
 }
 

@@ -920,18 +920,12 @@ async fn write_movement(
         ));
     }
     // One statement writes the accounts, the transaction, its postings and its events, and
-    // wakes the outbox relay. On Citus the statement runs on the ledger's worker, where a
-    // notification would not reach the relay listening on the coordinator: there it follows as
-    // a statement of its own.
-    let citus = bank_common::db::on_citus();
-    let finish = if citus {
-        "SELECT (SELECT count(*) FROM upd) AS updated, $22::text IS NULL AS notified"
-    } else {
-        "SELECT (SELECT count(*) FROM upd) AS updated, pg_notify($22, '') IS NULL AS notified"
-    };
+    // wakes the outbox relay. On Citus the statement runs on the ledger's worker, and the
+    // notification still reaches the relay listening on the coordinator (docs/citus.md; the
+    // test `citus::a_movement_wakes_the_outbox_relay_where_it_listens`).
     let row = txn
         .query_one(stmt(
-            &format!("WITH upd AS (
+            "WITH upd AS (
                 UPDATE ledger_accounts a
                    SET balance_minor = v.balance, held_minor = v.held,
                        withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
@@ -955,7 +949,7 @@ async fn write_movement(
                   FROM unnest($16::uuid[], $17::text[], $18::text[], $19::text[], $20::text[])
                        AS o(id, topic, key, type, payload)
              )
-             {finish}"),
+             SELECT (SELECT count(*) FROM upd) AS updated, pg_notify($22, '') IS NULL AS notified",
             [
                 ids.clone().into(),
                 balances.into(),
@@ -984,10 +978,6 @@ async fn write_movement(
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the movement's result".into()))?;
-    if citus {
-        txn.execute_unprepared(&format!("NOTIFY {}", outbox::channel(SCHEMA)))
-            .await?;
-    }
     let updated: i64 = row.try_get("", "updated")?;
     assert_eq!(
         updated as usize,

@@ -351,3 +351,26 @@ async fn citus_growth_a_third_worker_and_a_rebalance_under_transfers_lose_nothin
     );
     app.assert_ledger_ok().await;
 }
+
+/// The movement statement wakes the outbox relay, which listens on the database the service
+/// connects to (on Citus, the coordinator; the statement itself runs on a worker there).
+#[tokio::test]
+async fn a_movement_wakes_the_outbox_relay_where_it_listens() {
+    use sea_orm::sqlx::postgres::PgListener;
+    let app = spawn_app().await;
+    let owner = app.customer();
+    let account = app.open(&owner, "EUR").await;
+    let mut listener = PgListener::connect_with(app.db.get_postgres_connection_pool())
+        .await
+        .expect("a listener");
+    listener
+        .listen(&bank_common::outbox::channel("transactions"))
+        .await
+        .expect("listen");
+    data(&app.deposit(&owner, account, "10.00").await);
+    let woken = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await;
+    assert!(
+        matches!(woken, Ok(Ok(_))),
+        "no notification reached the relay's channel: {woken:?}"
+    );
+}
