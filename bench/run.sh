@@ -75,8 +75,12 @@ if [ "$BANK_DB" = citus ] && [ -z "$ONLY" ]; then
     cargo build --release --workspace --bins
   fi
   say "plain PostgreSQL first: the same transfer run on a one-node stack"
-  plain_result="$(BANK_DB=postgres BENCH_ONLY=transfers BANK_NO_BUILD=1 \
-    BANK_DATA_DIR="$BANK_DATA_DIR-postgres" "$ROOT/bench/run.sh" | tee /dev/stderr | tail -n 1)"
+  plain_out="$(mktemp)"
+  BANK_DB=postgres BENCH_ONLY=transfers BANK_NO_BUILD=1 \
+    BANK_DATA_DIR="$BANK_DATA_DIR-postgres" "$ROOT/bench/run.sh" | tee "$plain_out"
+  plain_result="$(tail -n 1 "$plain_out")"
+  plain_cpu="$(grep -o 'CPU ms per transfer.*' "$plain_out" | tail -n 1)"
+  rm -f "$plain_out"
   export BANK_NO_BUILD=1
 fi
 
@@ -118,7 +122,8 @@ if [ -z "$ONLY" ] || [ "$ONLY" = relay ]; then
   psql "$DATABASE_URL" -qtA -c "INSERT INTO transactions.outbox (event_id, topic, event_key, event_type, payload)
     SELECT gen_random_uuid(), o.topic, o.event_key, o.event_type, o.payload
     FROM generate_series(1, $BACKLOG) n
-    JOIN LATERAL (SELECT * FROM transactions.outbox ORDER BY id OFFSET (n % 20) LIMIT 1) o ON true"
+    JOIN (SELECT topic, event_key, event_type, payload, row_number() OVER (ORDER BY id) - 1 AS k
+            FROM (SELECT * FROM transactions.outbox ORDER BY id LIMIT 20) first) o ON o.k = n % 20"
   relay_started="$(date +%s.%N)"
   "$ROOT/scripts/stack.sh" start transactions >/dev/null
   until [ "$(psql "$DATABASE_URL" -qtA -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")" -eq 0 ]; do
@@ -192,10 +197,83 @@ two_phase() {
   fi
 }
 movements_before="$(movements)" two_phase_before="$(two_phase)"
+
+# CPU seconds of a process and its live descendants (a PostgreSQL postmaster and its backends,
+# NGINX's master and workers), including children that exited and were reaped (cutime, cstime).
+tree_cpu() {
+  python3 - "$1" <<'PY'
+import os, sys
+tck = os.sysconf("SC_CLK_TCK")
+stats = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    stats[int(pid)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+root, total, frontier = int(sys.argv[1]), 0, [int(sys.argv[1])]
+while frontier:
+    pid = frontier.pop()
+    total += stats.get(pid, (0, 0))[1]
+    frontier.extend(child for child, (ppid, _) in stats.items() if ppid == pid)
+print(f"{total / tck:.2f}")
+PY
+}
+# The processes whose CPU a transfer costs: name and pid.
+cpu_processes() {
+  local name dir
+  for name in nginx router users accounts transactions notifications loans payments kafka gateway; do
+    [ -f "$RUN/$name.pid" ] && echo "$name $(cat "$RUN/$name.pid")"
+  done
+  for dir in "$DATA/pg" "$DATA/citus/coordinator" "$DATA/citus/worker1" "$DATA/citus/worker2"; do
+    [ -f "$dir/postmaster.pid" ] && echo "postgres:$(basename "$dir") $(head -n 1 "$dir/postmaster.pid")"
+  done
+  return 0
+}
+declare -A cpu_before
+while read -r name pid; do cpu_before[$name]="$(tree_cpu "$pid")"; done < <(cpu_processes)
+# Summed over the nodes (on Citus the workers commit the movements).
+on_nodes() {
+  local ports=("$PG_PORT") port sum=0
+  [ "$BANK_DB" = citus ] && ports+=($((PG_PORT + 1)) $((PG_PORT + 2)))
+  for port in "${ports[@]}"; do
+    sum=$(( sum + $(psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qtA -c "$1") ))
+  done
+  echo "$sum"
+}
+wal_before="$(on_nodes "SELECT wal_sync FROM pg_stat_wal")"
+commits_before="$(on_nodes "SELECT sum(xact_commit) FROM pg_stat_database")"
 # Saturation: the bank, then pgbench on the same PostgreSQL with the same clients.
 say "bank transfers through NGINX and the router: $CLIENTS clients, ${SECONDS_PER_RUN}s ($BANK_DB)"
-result="$("${BENCH[@]}" \
+# The load generator's own CPU: its children's rusage once it exits.
+result="$(python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[2:], check=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.2f" % (usage.ru_utime + usage.ru_stime))' "$DATA/bench-cpu" "${BENCH[@]}" \
   --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN")"
+cpu_report=""
+transfers_done="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["transfers"])' "$result")"
+while read -r name pid; do
+  used="$(python3 -c "print(f'{$(tree_cpu "$pid") - ${cpu_before[$name]:-0}:.2f}')")"
+  cpu_report+="$name=$used "
+done < <(cpu_processes)
+cpu_report+="bank-bench=$(cat "$DATA/bench-cpu")"
+wal_syncs=$(( $(on_nodes "SELECT wal_sync FROM pg_stat_wal") - wal_before ))
+commits=$(( $(on_nodes "SELECT sum(xact_commit) FROM pg_stat_database") - commits_before ))
+# CPU milliseconds per transfer, per process; WAL flushes and commits per transfer.
+per_transfer="$(python3 - "$transfers_done" "$wal_syncs" "$commits" $cpu_report <<'PY'
+import sys
+transfers, wal, commits = (int(x) for x in sys.argv[1:4])
+parts = [p.split("=") for p in sys.argv[4:]]
+total = sum(float(v) for _, v in parts)
+n = max(transfers, 1)
+line = ", ".join(f"{name} {float(v) * 1000 / n:.2f}" for name, v in parts)
+print(f"CPU ms per transfer: {line}; total {total * 1000 / n:.2f}. "
+      f"PostgreSQL: {commits / n:.2f} commits and {wal / n:.2f} WAL flushes per transfer")
+PY
+)"
+echo "    $per_transfer"
 sleep 1
 movements_made=$(( $(movements) - movements_before ))
 two_phase_made=$(( $(two_phase) - two_phase_before ))
@@ -247,7 +325,8 @@ if [ "$BANK_DB" = citus ]; then
   citus_line="
   on Citus          $bank_tps transfers/s on the cluster, $plain_tps on plain PostgreSQL (same run);
                     $two_phase_made two-phase commits for $movements_made movements
-                    (pgbench ran on the coordinator, its tables local there)"
+                    (pgbench ran on the coordinator, its tables local there)
+  plain PostgreSQL  $plain_cpu"
   report="$report (Citus: coordinator + 2 workers; plain PostgreSQL $plain_tps tps; $two_phase_made of $movements_made movements two-phase)"
 fi
 cat <<MSG
@@ -255,6 +334,7 @@ cat <<MSG
   pgbench TPC-B     ${pgbench_tps%.*} transactions/s
   bank transfers    $bank_tps transfers/s (p50 $p50 ms, p99 $p99 ms, $errors errors)
   ratio             $ratio of pgbench
+  where it went     $per_transfer
   relay catch-up    $backlog_start events left by the run, $backlog still unpublished after ${drain_secs}s
   relay backlog     $relay
   broker at idle    $broker_idle

@@ -42,7 +42,7 @@ pub async fn fresh_database(schema: &str) -> DbConfig {
         .rsplit_once('/')
         .expect("a database URL ends with /dbname");
     if let Some(workers) = citus_workers() {
-        citus_database(base, &name, schema, &workers).await;
+        citus_database(&name, schema, &workers).await;
     }
     DbConfig {
         url: format!("{base}/{name}"),
@@ -92,21 +92,11 @@ async fn superuser_run(host_port: &str, database: &str, statements: &[String]) {
 /// which makes Citus copy the owning role to the workers: roles are shared by all databases of
 /// a node, so tests preparing databases at once would collide there ("tuple concurrently
 /// updated"); one test prepares at a time, under an advisory lock in the `postgres` database.
-async fn citus_database(coordinator_base: &str, name: &str, schema: &str, workers: &[String]) {
-    let coordinator = coordinator_base
-        .rsplit_once('@')
-        .map_or(coordinator_base, |(_, host)| host)
-        .trim_start_matches("postgres://")
-        .to_string();
+async fn citus_database(name: &str, schema: &str, workers: &[String]) {
+    let (owner, coordinator) = test_server();
     let (host, port) = coordinator
         .rsplit_once(':')
         .expect("the test database URL names host:port");
-    let owner = coordinator_base
-        .trim_start_matches("postgres://")
-        .split(['@', ':'])
-        .next()
-        .unwrap_or("bank")
-        .to_string();
     let lock_url = superuser_url(&coordinator, "postgres");
     let lock = Database::connect(&lock_url)
         .await
@@ -114,65 +104,68 @@ async fn citus_database(coordinator_base: &str, name: &str, schema: &str, worker
     lock.execute_unprepared("SELECT pg_advisory_lock(hashtext('bank.testkit.citus'))")
         .await
         .expect("the test setup lock");
-    for worker in workers {
-        superuser_run(
-            worker,
-            "postgres",
-            &[format!("CREATE DATABASE {name} OWNER {owner}")],
-        )
-        .await;
-        superuser_run(worker, name, &["CREATE EXTENSION citus".into()]).await;
-    }
     let mut statements = vec![
         "CREATE EXTENSION citus".to_string(),
         format!("SELECT citus_set_coordinator_host('{host}', {port})"),
     ];
     for worker in workers {
-        let (worker_host, worker_port) = worker
-            .rsplit_once(':')
-            .expect("TEST_CITUS_WORKERS lists host:port");
-        statements.push(format!(
-            "SELECT citus_add_node('{worker_host}', {worker_port})"
-        ));
+        node_database(worker, name, &owner).await;
+        statements.push(add_node(worker));
     }
     statements.push(format!("CREATE SCHEMA \"{schema}\" AUTHORIZATION {owner}"));
     superuser_run(&coordinator, name, &statements).await;
     lock.close().await.ok();
 }
 
-/// The test coordinator's `host:port` (from `TEST_DATABASE_URL`).
-pub fn coordinator() -> String {
+/// The database `name` with the extension on the node `host_port`.
+async fn node_database(host_port: &str, name: &str, owner: &str) {
+    superuser_run(
+        host_port,
+        "postgres",
+        &[format!("CREATE DATABASE {name} OWNER {owner}")],
+    )
+    .await;
+    superuser_run(host_port, name, &["CREATE EXTENSION citus".into()]).await;
+}
+
+fn add_node(host_port: &str) -> String {
+    let (host, port) = host_port
+        .rsplit_once(':')
+        .expect("a Citus node is host:port");
+    format!("SELECT citus_add_node('{host}', {port})")
+}
+
+/// The role and the `host:port` of the test server (`TEST_DATABASE_URL`; on Citus, the
+/// coordinator).
+fn test_server() -> (String, String) {
     let admin_url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string());
     let without_scheme = admin_url.trim_start_matches("postgres://");
-    let host_and_db = without_scheme
-        .rsplit_once('@')
-        .map_or(without_scheme, |(_, rest)| rest);
-    host_and_db
+    let (user, rest) = without_scheme
+        .split_once('@')
+        .expect("the test database URL names its role");
+    let host_port = rest
         .split('/')
         .next()
-        .expect("the test database URL names host:port")
-        .to_string()
+        .expect("the test database URL names host:port");
+    (
+        user.split(':').next().unwrap_or(user).to_string(),
+        host_port.to_string(),
+    )
+}
+
+/// The test coordinator's `host:port`.
+pub fn coordinator() -> String {
+    test_server().1
 }
 
 /// Adds `worker` (`host:port`, a running node with Citus preloaded) to the Citus database
 /// `name`: the database and the extension on the node, then `citus_add_node` on the
 /// coordinator. Placing shards on it is a rebalance's job.
-pub async fn citus_add_worker(name: &str, owner: &str, worker: &str) {
-    superuser_run(
-        worker,
-        "postgres",
-        &[format!("CREATE DATABASE {name} OWNER {owner}")],
-    )
-    .await;
-    superuser_run(worker, name, &["CREATE EXTENSION citus".into()]).await;
-    let (host, port) = worker.rsplit_once(':').expect("a worker is host:port");
-    superuser_run(
-        &coordinator(),
-        name,
-        &[format!("SELECT citus_add_node('{host}', {port})")],
-    )
-    .await;
+pub async fn citus_add_worker(name: &str, worker: &str) {
+    let (owner, coordinator) = test_server();
+    node_database(worker, name, &owner).await;
+    superuser_run(&coordinator, name, &[add_node(worker)]).await;
 }
 
 /// Service settings for a test: loopback port 0, the given database, the test broker

@@ -16,7 +16,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
@@ -189,6 +189,19 @@ pub async fn ensure_internal_accounts(db: &DatabaseConnection) -> Result<(), DbE
         }
     }
     Ok(())
+}
+
+/// Whether the ledger's database is a Citus coordinator (set once when the service starts).
+static ON_CITUS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes that the database is a Citus coordinator: movements are then written with one
+/// statement per table ([`write_movement`]).
+pub fn set_citus(on: bool) {
+    ON_CITUS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn on_citus() -> bool {
+    ON_CITUS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
@@ -919,10 +932,18 @@ async fn write_movement(
             },
         ));
     }
+    if on_citus() {
+        return write_movement_on_citus(
+            txn,
+            (&ids, &balances, &held, &withdrawn, &withdrawn_on),
+            &delta_list,
+            transaction,
+            &outgoing,
+        )
+        .await;
+    }
     // One statement writes the accounts, the transaction, its postings and its events, and
-    // wakes the outbox relay. On Citus the statement runs on the ledger's worker, and the
-    // notification still reaches the relay listening on the coordinator (docs/citus.md; the
-    // test `citus::a_movement_wakes_the_outbox_relay_where_it_listens`).
+    // wakes the outbox relay (on plain PostgreSQL; Citus above).
     let row = txn
         .query_one(stmt(
             "WITH upd AS (
@@ -984,6 +1005,128 @@ async fn write_movement(
         ids.len(),
         "every locked account was written"
     );
+    Ok(())
+}
+
+/// [`write_movement`] on Citus. There the one-statement form would be planned in pieces (each
+/// modifying CTE run on its own, their results read on the coordinator), which makes every
+/// movement a two-phase commit. One plain statement per table, each sent whole to the ledger's
+/// worker over the transaction's one connection, keeps the movement a local transaction there;
+/// `NOTIFY` runs on the coordinator, where the relay listens.
+async fn write_movement_on_citus(
+    txn: &DatabaseTransaction,
+    (ids, balances, held, withdrawn, withdrawn_on): (&[Uuid], &[i64], &[i64], &[i64], &[NaiveDate]),
+    deltas: &[i64],
+    transaction: &TransactionRow,
+    outgoing: &[OutgoingEvent],
+) -> Result<(), Stop> {
+    let updated = txn
+        .execute(stmt(
+            "UPDATE ledger_accounts a
+                SET balance_minor = v.balance, held_minor = v.held,
+                    withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
+                    updated_at = $6
+               FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::date[])
+                    AS v(id, balance, held, withdrawn, withdrawn_on)
+              WHERE a.account_id = v.id",
+            [
+                ids.to_vec().into(),
+                balances.to_vec().into(),
+                held.to_vec().into(),
+                withdrawn.to_vec().into(),
+                withdrawn_on.to_vec().into(),
+                transaction.created_at.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    assert_eq!(
+        updated as usize,
+        ids.len(),
+        "every locked account was written"
+    );
+    txn.execute(stmt(
+        "INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
+             to_account_id, description, hold_id, initiated_by, created_at, reference)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        [
+            transaction.id.into(),
+            transaction.kind.clone().into(),
+            transaction.currency.clone().into(),
+            transaction.amount_minor.into(),
+            transaction.from_account_id.into(),
+            transaction.to_account_id.into(),
+            transaction.description.clone().into(),
+            transaction.hold_id.into(),
+            transaction.initiated_by.into(),
+            transaction.created_at.into(),
+            transaction.reference.clone().into(),
+        ],
+    ))
+    .await?;
+    // Rows as VALUES lists: an INSERT ... SELECT would be planned through the coordinator.
+    let mut values: Vec<Value> = Vec::new();
+    let mut rows = Vec::new();
+    for ((id, delta), balance) in ids.iter().zip(deltas).zip(balances) {
+        if *delta != 0 {
+            let n = values.len();
+            rows.push(format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            ));
+            values.extend([
+                (*id).into(),
+                transaction.id.into(),
+                (*delta).into(),
+                (*balance).into(),
+                transaction.created_at.into(),
+            ]);
+        }
+    }
+    txn.execute(stmt(
+        &format!(
+            "INSERT INTO postings (account_id, transaction_id, amount_minor, balance_after_minor, created_at) VALUES {}",
+            rows.join(", ")
+        ),
+        values,
+    ))
+    .await?;
+    if !outgoing.is_empty() {
+        let mut values: Vec<Value> = Vec::new();
+        let mut rows = Vec::new();
+        for event in outgoing {
+            let n = values.len();
+            rows.push(format!(
+                "(${}, ${}, ${}, ${}, ${}::jsonb)",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            ));
+            values.extend([
+                event.id.into(),
+                event.topic.clone().into(),
+                event.key.clone().into(),
+                event.kind.clone().into(),
+                event.payload.to_string().into(),
+            ]);
+        }
+        txn.execute(stmt(
+            &format!(
+                "INSERT INTO outbox (event_id, topic, event_key, event_type, payload) VALUES {}",
+                rows.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    }
+    txn.execute_unprepared(&format!("NOTIFY {}", outbox::channel(SCHEMA)))
+        .await?;
     Ok(())
 }
 

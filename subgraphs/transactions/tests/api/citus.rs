@@ -283,7 +283,7 @@ async fn citus_growth_a_third_worker_and_a_rebalance_under_transfers_lose_nothin
     let at_growth = committed.load(Ordering::Relaxed);
 
     // Grow: the spare worker joins, the rebalancer spreads the schemas.
-    testkit::citus_add_worker(&name, "bank", &spare).await;
+    testkit::citus_add_worker(&name, &spare).await;
     admin
         .execute_unprepared("SELECT citus_rebalance_start()")
         .await
@@ -372,5 +372,45 @@ async fn a_movement_wakes_the_outbox_relay_where_it_listens() {
     assert!(
         matches!(woken, Ok(Ok(_))),
         "no notification reached the relay's channel: {woken:?}"
+    );
+}
+
+/// On Citus a movement is one local transaction on the ledger's worker, never a two-phase
+/// commit: the coordinator records each two-phase commit in `pg_dist_transaction` (its gid holds
+/// the distributed transaction's number), and none appears for deposits and transfers. On plain
+/// PostgreSQL there is no such thing to check.
+#[tokio::test]
+async fn on_citus_a_movement_is_not_a_two_phase_commit() {
+    if testkit::citus_workers().is_none() {
+        return;
+    }
+    let app = spawn_app().await;
+    let name: String = strings(&app.db, "SELECT current_database()::text").await[0][0].clone();
+    let admin = Database::connect(testkit::superuser_url(&testkit::coordinator(), &name))
+        .await
+        .unwrap();
+    let two_phase_after = |marker: i64| {
+        format!(
+            "SELECT count(*)::text FROM pg_dist_transaction \
+             WHERE split_part(gid, '_', 4)::bigint > {marker}"
+        )
+    };
+    let marker: i64 = strings(
+        &admin,
+        "SELECT coalesce(max(split_part(gid, '_', 4)::bigint), 0)::text FROM pg_dist_transaction",
+    )
+    .await[0][0]
+        .parse()
+        .unwrap();
+    let owner = app.customer();
+    let (a, b) = (app.open(&owner, "EUR").await, app.open(&owner, "EUR").await);
+    data(&app.deposit(&owner, a, "50.00").await);
+    data(&app.transfer(&owner, a, b, "20.00").await);
+    data(&app.deposit(&owner, b, "5.00").await);
+    assert_eq!(app.balance(&owner, b).await, "25.00");
+    assert_eq!(
+        strings(&admin, &two_phase_after(marker)).await[0][0],
+        "0",
+        "movements were two-phase commits"
     );
 }
