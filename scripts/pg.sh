@@ -64,7 +64,14 @@ CONF
   if pg_user_cmd "$PG_BIN/pg_ctl" -D "$dir/" status >/dev/null 2>&1; then
     ok "$label already running"
   else
-    pg_user_cmd "$PG_BIN/pg_ctl" -D "$dir/" -l "$dir/server.log" -w -t 60 start >/dev/null
+    # The ports lie in Linux's ephemeral range: a client socket may hold one for a moment.
+    local attempt
+    for attempt in 1 2 3 4 5; do
+      pg_user_cmd "$PG_BIN/pg_ctl" -D "$dir/" -l "$dir/server.log" -w -t 60 start >/dev/null && break
+      [ "$attempt" -eq 5 ] && die "$label did not start; see $dir/server.log"
+      warn "$label did not start (port $port busy?); trying again"
+      sleep 2
+    done
     ok "$label started on 127.0.0.1:$port"
   fi
 }
