@@ -54,6 +54,21 @@ pub struct Customer {
     pub token: String,
 }
 
+/// Asserts unread counts (receiver, sender) of one notification per posting: one per transfer
+/// received, one per transfer sent plus the sender's deposit.
+#[track_caller]
+pub fn assert_one_notification_per_posting(counts: (i64, i64), transfers: i64) {
+    assert_eq!(
+        counts.0, transfers,
+        "receiver: one notification per transfer received"
+    );
+    assert_eq!(
+        counts.1,
+        transfers + 1,
+        "sender: one per transfer sent, plus the deposit"
+    );
+}
+
 impl Bank {
     pub fn from_env() -> anyhow::Result<Self> {
         let url = env_or("BANK_URL", "https://localhost:8443");

@@ -213,15 +213,7 @@ async fn the_notifications_group_resumes_after_a_crash_and_applies_each_event_on
         .unread_after_transfers(&pair.bob, &pair.ada, transfers)
         .await;
     assert_eq!(counts, counts_after, "nothing arrived twice late");
-    assert_eq!(
-        counts.0, transfers,
-        "bob: one notification per transfer received"
-    );
-    assert_eq!(
-        counts.1,
-        transfers + 1,
-        "ada: one per transfer sent, plus the deposit"
-    );
+    bank_e2e::assert_one_notification_per_posting(counts, transfers);
 }
 
 #[tokio::test]

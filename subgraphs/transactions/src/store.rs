@@ -935,7 +935,7 @@ async fn write_movement(
     if on_citus() {
         return write_movement_on_citus(
             txn,
-            (&ids, &balances, &held, &withdrawn, &withdrawn_on),
+            (ids, balances, held, withdrawn, withdrawn_on),
             &delta_list,
             transaction,
             &outgoing,
@@ -978,15 +978,10 @@ async fn write_movement(
                 withdrawn.into(),
                 withdrawn_on.into(),
                 delta_list.into(),
-                transaction.id.into(),
-                transaction.kind.clone().into(),
-                transaction.currency.clone().into(),
-                transaction.amount_minor.into(),
-                transaction.from_account_id.into(),
-                transaction.to_account_id.into(),
-                transaction.description.clone().into(),
-                transaction.hold_id.into(),
-                transaction.initiated_by.into(),
+            ]
+            .into_iter()
+            .chain(transaction_values(transaction))
+            .chain([
                 outgoing.iter().map(|e| e.id).collect::<Vec<_>>().into(),
                 outgoing.iter().map(|e| e.topic.clone()).collect::<Vec<_>>().into(),
                 outgoing.iter().map(|e| e.key.clone()).collect::<Vec<_>>().into(),
@@ -995,7 +990,7 @@ async fn write_movement(
                 transaction.created_at.into(),
                 outbox::channel(SCHEMA).into(),
                 transaction.reference.clone().into(),
-            ],
+            ]),
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the movement's result".into()))?;
@@ -1008,6 +1003,25 @@ async fn write_movement(
     Ok(())
 }
 
+/// The written accounts' columns: ids, balances, held amounts, withdrawn today, and on which day.
+type AccountColumns = (Vec<Uuid>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<NaiveDate>);
+
+/// A movement's row in `transactions`, from `id` to `initiated_by`, as both ways of writing it
+/// bind them.
+fn transaction_values(transaction: &TransactionRow) -> [Value; 9] {
+    [
+        transaction.id.into(),
+        transaction.kind.clone().into(),
+        transaction.currency.clone().into(),
+        transaction.amount_minor.into(),
+        transaction.from_account_id.into(),
+        transaction.to_account_id.into(),
+        transaction.description.clone().into(),
+        transaction.hold_id.into(),
+        transaction.initiated_by.into(),
+    ]
+}
+
 /// [`write_movement`] on Citus. There the one-statement form would be planned in pieces (each
 /// modifying CTE run on its own, their results read on the coordinator), which makes every
 /// movement a two-phase commit. One plain statement per table, each sent whole to the ledger's
@@ -1015,7 +1029,7 @@ async fn write_movement(
 /// `NOTIFY` runs on the coordinator, where the relay listens.
 async fn write_movement_on_citus(
     txn: &DatabaseTransaction,
-    (ids, balances, held, withdrawn, withdrawn_on): (&[Uuid], &[i64], &[i64], &[i64], &[NaiveDate]),
+    (ids, balances, held, withdrawn, withdrawn_on): AccountColumns,
     deltas: &[i64],
     transaction: &TransactionRow,
     outgoing: &[OutgoingEvent],
@@ -1030,11 +1044,11 @@ async fn write_movement_on_citus(
                     AS v(id, balance, held, withdrawn, withdrawn_on)
               WHERE a.account_id = v.id",
             [
-                ids.to_vec().into(),
-                balances.to_vec().into(),
-                held.to_vec().into(),
-                withdrawn.to_vec().into(),
-                withdrawn_on.to_vec().into(),
+                ids.clone().into(),
+                balances.clone().into(),
+                held.into(),
+                withdrawn.into(),
+                withdrawn_on.into(),
                 transaction.created_at.into(),
             ],
         ))
@@ -1049,25 +1063,16 @@ async fn write_movement_on_citus(
         "INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
              to_account_id, description, hold_id, initiated_by, created_at, reference)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        [
-            transaction.id.into(),
-            transaction.kind.clone().into(),
-            transaction.currency.clone().into(),
-            transaction.amount_minor.into(),
-            transaction.from_account_id.into(),
-            transaction.to_account_id.into(),
-            transaction.description.clone().into(),
-            transaction.hold_id.into(),
-            transaction.initiated_by.into(),
+        transaction_values(transaction).into_iter().chain([
             transaction.created_at.into(),
             transaction.reference.clone().into(),
-        ],
+        ]),
     ))
     .await?;
     // Rows as VALUES lists: an INSERT ... SELECT would be planned through the coordinator.
     let mut values: Vec<Value> = Vec::new();
     let mut rows = Vec::new();
-    for ((id, delta), balance) in ids.iter().zip(deltas).zip(balances) {
+    for ((id, delta), balance) in ids.iter().zip(deltas).zip(&balances) {
         if *delta != 0 {
             let n = values.len();
             rows.push(format!(

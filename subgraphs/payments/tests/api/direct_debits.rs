@@ -23,6 +23,33 @@ async fn create_mandate(app: &TestApp, caller: &Caller, input: Value) -> Value {
     .await
 }
 
+/// A mandate of `caller`'s on `account` for the test creditor (it must be created).
+async fn mandate_for(
+    app: &TestApp,
+    caller: &Caller,
+    account: Uuid,
+    creditor_name: &str,
+    reference: &str,
+) -> Value {
+    data(
+        &create_mandate(
+            app,
+            caller,
+            json!({ "accountId": account, "creditorId": CREDITOR, "creditorName": creditor_name, "reference": reference }),
+        )
+        .await,
+    )["createMandate"]
+        .clone()
+}
+
+/// The stored row of a mandate the API answered with.
+async fn mandate_row(app: &TestApp, mandate: &Value) -> store::MandateRow {
+    store::find_mandate(&app.db, mandate["id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .expect("the mandate is stored")
+}
+
 /// What the gateway sends when a creditor collects; returns the HTTP status and the answer.
 async fn collect(
     app: &TestApp,
@@ -219,14 +246,7 @@ async fn concurrent_collections_take_no_more_than_the_balance_and_a_repeat_takes
     let app = spawn_app().await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
-    data(
-        &create_mandate(
-            &app,
-            &ada,
-            json!({ "accountId": account, "creditorId": CREDITOR, "creditorName": "Gym", "reference": "GYM-1" }),
-        )
-        .await,
-    );
+    mandate_for(&app, &ada, account, "Gym", "GYM-1").await;
     // 20 different collections of 10.00 against 100.00, and one collection sent 10 times.
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -285,21 +305,9 @@ async fn the_worker_finishes_a_collection_a_crash_interrupted() {
     let app = spawn_app_with(Duration::from_millis(300)).await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
-    let mandate = data(
-        &create_mandate(
-            &app,
-            &ada,
-            json!({ "accountId": account, "creditorId": CREDITOR, "creditorName": "Insurer", "reference": "POL-77" }),
-        )
-        .await,
-    )["createMandate"]
-        .clone();
+    let mandate = mandate_for(&app, &ada, account, "Insurer", "POL-77").await;
     // What a crash right after recording leaves: a PENDING collection, no debit asked for.
-    let mandate_row =
-        store::find_mandate(&app.db, mandate["id"].as_str().unwrap().parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+    let mandate_row = mandate_row(&app, &mandate).await;
     let recorded = store::record_direct_debit(
         &app.db,
         store::NewDirectDebit {
@@ -377,21 +385,9 @@ async fn a_mandate_revoked_while_a_collection_is_being_recorded_refuses_it() {
     let app = spawn_app().await;
     let ada = app.customer();
     let account = app.funded_account(&ada, "EUR", "100").await;
-    let mandate = data(
-        &create_mandate(
-            &app,
-            &ada,
-            json!({ "accountId": account, "creditorId": CREDITOR, "creditorName": "Gym", "reference": "GYM-9" }),
-        )
-        .await,
-    )["createMandate"]
-        .clone();
+    let mandate = mandate_for(&app, &ada, account, "Gym", "GYM-9").await;
     // The collection read the mandate while it was active...
-    let read_before =
-        store::find_mandate(&app.db, mandate["id"].as_str().unwrap().parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+    let read_before = mandate_row(&app, &mandate).await;
     assert_eq!(read_before.status, "ACTIVE");
     // ...the customer revokes it before the collection is recorded...
     let revoked = app

@@ -13,6 +13,18 @@ use uuid::Uuid;
 use crate::helpers::{spawn_app, spawn_app_with};
 use transactions_subgraph::events as ledger_events;
 
+/// Asks the ledger to post a payment's movement; a refusal comes back as its message.
+async fn post(
+    ledger: &LedgerClient,
+    caller: LedgerCaller<'_>,
+    movement: &PaymentMovement,
+) -> Result<payments_subgraph::ledger::Posted, String> {
+    ledger
+        .move_money(caller, movement)
+        .await
+        .map_err(|err| err.into_api().message())
+}
+
 #[tokio::test]
 async fn a_payment_is_debited_once_sent_and_settled() {
     let app = spawn_app().await;
@@ -189,14 +201,13 @@ async fn an_interrupted_payment_is_finished_by_the_worker_without_a_second_debit
     // ...one after the ledger posted its debit but before it was recorded.
     let posted = app.record_by_hand(&ada, account, "b").await;
     let ledger = LedgerClient::new(&format!("http://{}", app.ledger_addr), None);
-    ledger
-        .move_money(
-            LedgerCaller::User(&ada.token),
-            &PaymentMovement::debit(&posted, "25.00".into()),
-        )
-        .await
-        .map_err(|err| err.into_api().message())
-        .unwrap();
+    post(
+        &ledger,
+        LedgerCaller::User(&ada.token),
+        &PaymentMovement::debit(&posted, "25.00".into()),
+    )
+    .await
+    .unwrap();
     for payment in [&never_asked, &posted] {
         app.wait_for_status(&ada, &payment.id.to_string(), "COMPLETED")
             .await;
@@ -240,14 +251,13 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
             .await,
         "nothing to give back",
     );
-    ledger
-        .move_money(
-            LedgerCaller::User(&ada.token),
-            &PaymentMovement::debit(&payment, "25.00".into()),
-        )
-        .await
-        .map_err(|err| err.into_api().message())
-        .unwrap();
+    post(
+        &ledger,
+        LedgerCaller::User(&ada.token),
+        &PaymentMovement::debit(&payment, "25.00".into()),
+    )
+    .await
+    .unwrap();
     // More than the debit, or to another account: refused.
     refused(
         ledger
@@ -293,22 +303,20 @@ async fn a_reversal_gives_back_only_what_its_payment_debited() {
         .await;
 
     // The debit's own reversal: posted once, and a repeat is the same transaction.
-    let back = ledger
-        .move_money(
-            LedgerCaller::Service,
-            &PaymentMovement::reversal(&payment, "25.00".into()),
-        )
-        .await
-        .map_err(|err| err.into_api().message())
-        .unwrap();
-    let again = ledger
-        .move_money(
-            LedgerCaller::Service,
-            &PaymentMovement::reversal(&payment, "25.00".into()),
-        )
-        .await
-        .map_err(|err| err.into_api().message())
-        .unwrap();
+    let back = post(
+        &ledger,
+        LedgerCaller::Service,
+        &PaymentMovement::reversal(&payment, "25.00".into()),
+    )
+    .await
+    .unwrap();
+    let again = post(
+        &ledger,
+        LedgerCaller::Service,
+        &PaymentMovement::reversal(&payment, "25.00".into()),
+    )
+    .await
+    .unwrap();
     assert_eq!(back.transaction_id, again.transaction_id);
     assert_eq!(app.balance(account).await, 10_000);
     app.assert_ledger_consistent().await;
@@ -321,25 +329,23 @@ async fn money_returned_to_a_closed_account_is_held_in_suspense_not_stranded() {
     let account = app.funded_account(&ada, "EUR", "25").await;
     let payment = app.record_by_hand(&ada, account, "suspense-test").await;
     let ledger = app.ledger_as_service();
-    ledger
-        .move_money(
-            LedgerCaller::User(&ada.token),
-            &PaymentMovement::debit(&payment, "25.00".into()),
-        )
-        .await
-        .map_err(|err| err.into_api().message())
-        .unwrap();
+    post(
+        &ledger,
+        LedgerCaller::User(&ada.token),
+        &PaymentMovement::debit(&payment, "25.00".into()),
+    )
+    .await
+    .unwrap();
     // The account is empty, so the customer closes it; then the other bank sends the money back.
     app.account_status(account, ledger_events::ACCOUNT_CLOSED)
         .await;
-    let back = ledger
-        .move_money(
-            LedgerCaller::Service,
-            &PaymentMovement::reversal(&payment, "25.00".into()),
-        )
-        .await
-        .map_err(|err| err.into_api().message())
-        .expect("the reversal posts: to suspense");
+    let back = post(
+        &ledger,
+        LedgerCaller::Service,
+        &PaymentMovement::reversal(&payment, "25.00".into()),
+    )
+    .await
+    .expect("the reversal posts: to suspense");
     assert_eq!(
         app.balance(account).await,
         0,
