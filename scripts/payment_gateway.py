@@ -34,6 +34,9 @@ What it does with a payment depends on its remittance text, so tests and demos c
   contains "STALL"   -> waits --slow seconds and answers 503 without taking the payment, unless
                         it was cancelled meanwhile (then 422)
   contains "LIMBO"   -> answers 500 without taking the payment, and 503 to its cancellation
+  contains "NOCALLBACK" -> accepted, and its callback is lost (never sent)
+  contains "TWICE"   -> accepted, then its SETTLED callback is delivered twice
+  contains "REORDER" -> accepted, then REJECTED, then a stale SETTLED callback (out of order)
   otherwise          -> accepted, then a SETTLED callback
 Every request is appended as a JSON line to --log. Listens on loopback unless --host says
 otherwise."""
@@ -198,11 +201,23 @@ def main() -> None:
                     self.answer(202, {"reference": reference})
                 except OSError:  # the client gave up waiting
                     pass
-            if "REJECT" in remittance:
-                outcome = ("REJECTED", "creditor bank rejected the payment")
+            if "NOCALLBACK" in remittance:
+                log({"callback": payment["paymentId"], "lost": True})
+                return
+            if "REORDER" in remittance:
+                outcomes = [("REJECTED", "creditor bank rejected the payment"), ("SETTLED", None)]
+            elif "REJECT" in remittance:
+                outcomes = [("REJECTED", "creditor bank rejected the payment")]
+            elif "TWICE" in remittance:
+                outcomes = [("SETTLED", None), ("SETTLED", None)]
             else:
-                outcome = ("SETTLED", None)
-            threading.Thread(target=callback, args=(payment, *outcome), daemon=True).start()
+                outcomes = [("SETTLED", None)]
+
+            def send_all() -> None:
+                for outcome in outcomes:
+                    callback(payment, *outcome)
+
+            threading.Thread(target=send_all, daemon=True).start()
 
         def log_message(self, *_args) -> None:
             pass

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m20261124_000001_init;
 mod m20261125_000002_reference;
 mod m20261206_000003_refusals;
+mod m20261207_000004_reference_index;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261125_000002_reference::Migration),
             Box::new(m20261206_000003_refusals::Migration),
+            Box::new(m20261207_000004_reference_index::Migration),
         ]
     }
 }

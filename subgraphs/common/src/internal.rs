@@ -143,8 +143,8 @@ pub enum Caller<'a> {
 /// The ledger's internal endpoints, as other services call them.
 #[derive(Clone)]
 pub struct LedgerHttp {
-    http: reqwest::Client,
-    base_url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
 }
 
 impl LedgerHttp {

@@ -13,7 +13,8 @@
 //!   and relayed to Kafka;
 //! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown);
 //! - [`internal`]: calls between services and their errors; idempotency keys;
-//! - [`metrics`]: Prometheus metrics at `/metrics`.
+//! - [`metrics`]: Prometheus metrics at `/metrics`;
+//! - [`reconcile`]: a service's records of money compared with the ledger's postings.
 
 pub mod auth;
 pub mod calendar;
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod pagination;
+pub mod reconcile;
 pub mod server;
 pub mod telemetry;
 

@@ -1,7 +1,7 @@
 //! Wiring: configuration, database, schema, routes and the loans service's workers (the outbox
 //! relay and the ledger-events consumer that completes interrupted money movements).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use async_graphql::{dataloader::DataLoader, EmptySubscription, Schema};
 use axum::Router;
@@ -14,7 +14,9 @@ use bank_common::{
     consumer::{self, HandlerError},
     db,
     events::Envelope,
+    internal::LedgerHttp,
     outbox::Relay,
+    reconcile::{self, Reconciler, SnapshotRequest},
     server::{configure_schema, federation_sdl, RequestData, Subgraph},
     ApiError,
 };
@@ -39,6 +41,10 @@ pub struct LoansConfig {
     pub consumer_group: String,
     /// The ledger's topic (tests use topics of their own).
     pub ledger_topic: String,
+    /// Sent as `X-Service-Token` when reconciling with the ledger; must equal the ledger's
+    /// `TRANSACTIONS_SERVICE_TOKEN`.
+    pub ledger_service_token: Option<String>,
+    pub reconciliation: reconcile::Settings,
 }
 
 impl Default for LoansConfig {
@@ -48,6 +54,8 @@ impl Default for LoansConfig {
             consume_ledger_events: true,
             consumer_group: "loans-ledger".into(),
             ledger_topic: events::LEDGER_TOPIC.into(),
+            ledger_service_token: None,
+            reconciliation: reconcile::Settings::default(),
         }
     }
 }
@@ -61,6 +69,8 @@ impl LoansConfig {
             consume_ledger_events: env.get_or("CONSUME_LEDGER_EVENTS", true)?,
             consumer_group: env.get_or("CONSUMER_GROUP", defaults.consumer_group)?,
             ledger_topic: env.get_or("LEDGER_TOPIC", defaults.ledger_topic)?,
+            ledger_service_token: env.raw("LEDGER_SERVICE_TOKEN").filter(|t| !t.is_empty()),
+            reconciliation: reconcile::Settings::from_env(&env)?,
         })
     }
 }
@@ -103,10 +113,38 @@ pub async fn build(
         };
         consumer::spawn(kafka, group, vec![topic], handle);
     }
+    let read_db = db.clone();
+    let reconciler = Reconciler {
+        read: Arc::new(move || {
+            let db = read_db.clone();
+            let read: reconcile::BoxFuture<'static, Result<_, ApiError>> =
+                Box::pin(async move { Ok(store::reconciliation_records(&db).await?) });
+            read
+        }),
+        records: NAME,
+        ledger: LedgerHttp::new(&loans.ledger_url, Duration::from_secs(60)),
+        service_token: loans.ledger_service_token.clone(),
+        request: SnapshotRequest {
+            prefixes: vec!["loan:".into()],
+            purposes: vec!["loan-funding".into()],
+        },
+        stuck_after: loans.reconciliation.stuck_after,
+        second_look_after: Duration::from_secs(1),
+    };
+    if !loans.reconciliation.interval.is_zero() {
+        if loans.ledger_service_token.is_none() {
+            tracing::warn!(
+                "LOANS_LEDGER_SERVICE_TOKEN is not set: loans cannot be reconciled with the ledger"
+            );
+        } else {
+            reconcile::spawn_job(reconciler.clone(), loans.reconciliation.interval);
+        }
+    }
     let schema: LoansSchema = schema_builder(&config)
         .data(LoansContext {
             db: db.clone(),
             ledger: LedgerClient::new(&loans.ledger_url),
+            reconciler,
         })
         .finish();
     let loader_db = db.clone();

@@ -16,6 +16,7 @@ use bank_common::{
     internal,
     money::{graphql::Decimal, graphql::Money, parse_minor, Currency},
     pagination::{decode_cursor, encode_cursor, page_size, PageInfo},
+    reconcile::{Reconciler, Report as Reconciliation},
     server::BearerToken,
     ApiError, ApiResult,
 };
@@ -33,6 +34,27 @@ pub type LoansSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct LoansContext {
     pub db: DatabaseConnection,
     pub ledger: LedgerClient,
+    /// Compares this service's records with the ledger's.
+    pub reconciler: Reconciler,
+}
+
+/// The bank's reconciliation (the transactions subgraph's `reconciliation`), extended here
+/// with the loans service's records against the ledger.
+pub struct ReconciliationRef {
+    id: ID,
+}
+
+#[Object(name = "Reconciliation")]
+impl ReconciliationRef {
+    async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// Loan payouts and repayments against the ledger's postings and its loan funding
+    /// account (staff only; docs/reliability.md).
+    async fn loans(&self, ctx: &Context<'_>) -> async_graphql::Result<Reconciliation> {
+        context(ctx).reconciler.run_for(ctx.principal()?).await
+    }
 }
 
 fn context<'a>(ctx: &Context<'a>) -> &'a LoansContext {
@@ -687,6 +709,12 @@ impl Query {
     }
 
     /// Resolves `Loan` references from other subgraphs; others' loans resolve to null.
+    /// `Reconciliation` references: the loans subgraph contributes `Reconciliation.loans`.
+    #[graphql(entity)]
+    async fn find_reconciliation_by_id(&self, id: ID) -> ReconciliationRef {
+        ReconciliationRef { id }
+    }
+
     #[graphql(entity)]
     async fn find_loan_by_id(
         &self,

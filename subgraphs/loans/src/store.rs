@@ -667,7 +667,7 @@ pub struct Mismatch {
 }
 
 /// Loans whose repaid total differs from the sum of their posted repayments (none, ever).
-pub async fn repayment_mismatches(db: &DatabaseConnection) -> Result<Vec<Mismatch>, DbErr> {
+pub async fn repayment_mismatches(db: &impl ConnectionTrait) -> Result<Vec<Mismatch>, DbErr> {
     Mismatch::find_by_statement(stmt(
         "SELECT l.id AS loan_id, l.repaid_minor, COALESCE(sum(r.amount_minor), 0)::int8 AS posted_minor \
            FROM loans l LEFT JOIN repayments r \
@@ -678,4 +678,93 @@ pub async fn repayment_mismatches(db: &DatabaseConnection) -> Result<Vec<Mismatc
     ))
     .all(db)
     .await
+}
+
+/// The loans service's side of reconciliation ([`bank_common::reconcile`]), read in one
+/// repeatable-read snapshot: each loan's payout (`loan:<id>:disbursement`) and each repayment
+/// (`loan:<id>:repayment:<id>`) as the ledger should hold it, repayments still waiting for
+/// the ledger's answer, and loans whose repaid total is not the sum of their posted
+/// repayments. An `APPROVED` loan may already be paid out (the ledger answered, the loans
+/// service had not recorded it yet); a loan waiting for staff to pay it out is not stuck.
+pub async fn reconciliation_records(
+    db: &DatabaseConnection,
+) -> Result<bank_common::reconcile::Records, DbErr> {
+    use bank_common::reconcile::{self as rec, Expect, Expected, Open, Records};
+    let txn = db
+        .begin_with_config(
+            Some(sea_orm::IsolationLevel::RepeatableRead),
+            Some(sea_orm::AccessMode::ReadOnly),
+        )
+        .await?;
+    let mut records = Records::default();
+    for row in txn
+        .query_all(stmt(
+            "SELECT id, account_id, currency::text AS currency, principal_minor, status FROM loans",
+            [],
+        ))
+        .await?
+    {
+        let id: Uuid = row.try_get("", "id")?;
+        let status: String = row.try_get("", "status")?;
+        let expect = match status.as_str() {
+            "PENDING" | "REJECTED" => Expect::Absent,
+            "APPROVED" => Expect::Either,
+            _ => Expect::Posted {
+                amount_minor: row.try_get("", "principal_minor")?,
+                currency: row.try_get("", "currency")?,
+                account_id: row.try_get("", "account_id")?,
+            },
+        };
+        records.expected.push(Expected {
+            reference: format!("loan:{id}:disbursement"),
+            expect,
+        });
+        records.checked += 1;
+    }
+    for row in txn
+        .query_all(stmt(
+            "SELECT r.id, r.loan_id, r.account_id, l.currency::text AS currency, r.amount_minor, \
+               r.status, r.created_at \
+             FROM repayments r JOIN loans l ON l.owner_id = r.owner_id AND l.id = r.loan_id",
+            [],
+        ))
+        .await?
+    {
+        let id: Uuid = row.try_get("", "id")?;
+        let loan_id: Uuid = row.try_get("", "loan_id")?;
+        let status: String = row.try_get("", "status")?;
+        let expect = match status.as_str() {
+            "POSTED" => Expect::Posted {
+                amount_minor: row.try_get("", "amount_minor")?,
+                currency: row.try_get("", "currency")?,
+                account_id: row.try_get("", "account_id")?,
+            },
+            "FAILED" => Expect::Absent,
+            _ => {
+                records.open.push(Open {
+                    subject: format!("loan:{loan_id}:repayment:{id}"),
+                    state: status,
+                    since: row.try_get("", "created_at")?,
+                });
+                Expect::Either
+            }
+        };
+        records.expected.push(Expected {
+            reference: format!("loan:{loan_id}:repayment:{id}"),
+            expect,
+        });
+        records.checked += 1;
+    }
+    for m in repayment_mismatches(&txn).await? {
+        records.internal.push(rec::Mismatch::new(
+            rec::MismatchKind::RecordsDisagree,
+            format!("loan:{}", m.loan_id),
+            format!(
+                "repaid total {} (minor units), posted repayments {}",
+                m.repaid_minor, m.posted_minor
+            ),
+        ));
+    }
+    txn.commit().await?;
+    Ok(records)
 }

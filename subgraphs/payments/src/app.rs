@@ -21,7 +21,9 @@ use bank_common::{
     auth::TokenVerifier,
     config::{ConfigError, Env, ServiceConfig},
     db,
+    internal::LedgerHttp,
     outbox::Relay,
+    reconcile::{self, Reconciler, SnapshotRequest},
     server::{configure_schema, federation_sdl, RequestData, Subgraph},
     ApiError,
 };
@@ -54,6 +56,7 @@ pub struct PaymentsConfig {
     pub worker: WorkerSettings,
     /// Whether this instance runs the worker (tests may run it by hand).
     pub run_worker: bool,
+    pub reconciliation: reconcile::Settings,
 }
 
 impl Default for PaymentsConfig {
@@ -74,6 +77,7 @@ impl Default for PaymentsConfig {
                 debit_recovery_after: Duration::from_secs(30),
             },
             run_worker: true,
+            reconciliation: reconcile::Settings::default(),
         }
     }
 }
@@ -105,6 +109,7 @@ impl PaymentsConfig {
                 )?,
             },
             run_worker: true,
+            reconciliation: reconcile::Settings::from_env(&env)?,
         };
         if config.worker.max_attempts < 1 {
             return Err(ConfigError {
@@ -182,10 +187,32 @@ pub async fn build_with_worker(
     if payments.run_worker {
         tokio::spawn(worker.clone().run());
     }
+    let read_db = db.clone();
+    let reconciler = Reconciler {
+        read: Arc::new(move || {
+            let db = read_db.clone();
+            let read: reconcile::BoxFuture<'static, Result<_, ApiError>> =
+                Box::pin(async move { Ok(store::reconciliation_records(&db).await?) });
+            read
+        }),
+        records: NAME,
+        ledger: LedgerHttp::new(&payments.ledger_url, Duration::from_secs(60)),
+        service_token: payments.ledger_service_token.clone(),
+        request: SnapshotRequest {
+            prefixes: vec!["payment:".into(), "direct-debit:".into()],
+            purposes: vec!["clearing".into(), "suspense".into()],
+        },
+        stuck_after: payments.reconciliation.stuck_after,
+        second_look_after: Duration::from_secs(1),
+    };
+    if !payments.reconciliation.interval.is_zero() && payments.ledger_service_token.is_some() {
+        reconcile::spawn_job(reconciler.clone(), payments.reconciliation.interval);
+    }
     let schema: PaymentsSchema = schema_builder(&config)
         .data(PaymentsContext {
             db: db.clone(),
             ledger,
+            reconciler,
             wake: wake.clone(),
         })
         .finish();

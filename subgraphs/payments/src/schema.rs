@@ -19,6 +19,7 @@ use bank_common::{
     internal,
     money::{format_minor, graphql::Decimal, graphql::Money, parse_minor, Currency},
     pagination::{PageInfo, SeqPage},
+    reconcile::{Reconciler, Report as Reconciliation},
     server::BearerToken,
     ApiError, ApiResult,
 };
@@ -39,6 +40,8 @@ pub type PaymentsSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct PaymentsContext {
     pub db: DatabaseConnection,
     pub ledger: LedgerClient,
+    /// Compares this service's records with the ledger's.
+    pub reconciler: Reconciler,
     /// Wakes the gateway worker when a payment is queued.
     pub wake: Arc<Notify>,
 }
@@ -480,6 +483,25 @@ async fn payment_page(
     })
 }
 
+/// The bank's reconciliation (the transactions subgraph's `reconciliation`), extended here
+/// with the payments service's records against the ledger.
+pub struct ReconciliationRef {
+    id: ID,
+}
+
+#[Object(name = "Reconciliation")]
+impl ReconciliationRef {
+    async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// Payments, direct debits and standing orders against the ledger's postings and its
+    /// clearing and suspense accounts (staff only; docs/reliability.md).
+    async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Reconciliation> {
+        context(ctx).reconciler.run_for(ctx.principal()?).await
+    }
+}
+
 /// The users service's `User`, extended here with payees, payments and direct debits.
 pub struct UserRef {
     id: Uuid,
@@ -696,6 +718,12 @@ impl Query {
     /// One of the caller's direct debits (any for staff); `NOT_FOUND` otherwise.
     async fn direct_debit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<DirectDebit> {
         Ok(DirectDebit(visible_direct_debit(ctx, &id).await?))
+    }
+
+    /// `Reconciliation` references: the payments subgraph contributes `Reconciliation.payments`.
+    #[graphql(entity)]
+    async fn find_reconciliation_by_id(&self, id: ID) -> ReconciliationRef {
+        ReconciliationRef { id }
     }
 
     /// Resolves `Payment` references from other subgraphs; others' payments resolve to null.

@@ -1350,3 +1350,102 @@ pub async fn release_standing_order(
     .await?;
     Ok(())
 }
+
+/// The payments service's side of reconciliation ([`bank_common::reconcile`]), read in one
+/// repeatable-read snapshot: what each payment and direct debit says the ledger holds under
+/// its references (`payment:<id>:debit`, `payment:<id>:reversal`, and the same for
+/// `direct-debit:`), which of them are still between two states, and standing orders whose
+/// count of paid dates differs from their payments.
+pub async fn reconciliation_records(
+    db: &DatabaseConnection,
+) -> Result<bank_common::reconcile::Records, DbErr> {
+    use bank_common::reconcile::{Expect, Expected, Mismatch, MismatchKind, Open, Records};
+    let txn = db
+        .begin_with_config(
+            Some(sea_orm::IsolationLevel::RepeatableRead),
+            Some(sea_orm::AccessMode::ReadOnly),
+        )
+        .await?;
+    let mut records = Records::default();
+    for (table, subject, account) in [
+        ("payments", "payment", "from_account_id"),
+        ("direct_debits", "direct-debit", "account_id"),
+    ] {
+        let rows = txn
+            .query_all(stmt(
+                &format!(
+                    "SELECT id, {account} AS account_id, currency::text AS currency, amount_minor, \
+                       status, updated_at FROM {table}"
+                ),
+                [],
+            ))
+            .await?;
+        for row in rows {
+            let id: Uuid = row.try_get("", "id")?;
+            let status: String = row.try_get("", "status")?;
+            let posted = Expect::Posted {
+                amount_minor: row.try_get("", "amount_minor")?,
+                currency: row.try_get("", "currency")?,
+                account_id: row.try_get("", "account_id")?,
+            };
+            // (the debit, the money given back, whether the record is still moving)
+            let (debit, back, open) = match status.as_str() {
+                "PENDING" => (Expect::Either, Expect::Absent, true),
+                "QUEUED" | "SUBMITTED" => (posted.clone(), Expect::Absent, true),
+                "COMPLETED" | "COLLECTED" => (posted.clone(), Expect::Absent, false),
+                "FAILED" | "REFUSED" => (Expect::Absent, Expect::Absent, false),
+                "RETURNING" | "REFUNDING" => (posted.clone(), Expect::Either, true),
+                "RETURNED" | "REFUNDED" => (posted.clone(), posted, false),
+                other => {
+                    records.internal.push(Mismatch::new(
+                        MismatchKind::RecordsDisagree,
+                        format!("{subject}:{id}"),
+                        format!("unknown status {other}"),
+                    ));
+                    continue;
+                }
+            };
+            records.expected.push(Expected {
+                reference: format!("{subject}:{id}:debit"),
+                expect: debit,
+            });
+            records.expected.push(Expected {
+                reference: format!("{subject}:{id}:reversal"),
+                expect: back,
+            });
+            if open {
+                records.open.push(Open {
+                    subject: format!("{subject}:{id}"),
+                    state: status,
+                    since: row.try_get("", "updated_at")?,
+                });
+            }
+            records.checked += 1;
+        }
+    }
+    // Each date a standing order paid (`runs`) is one payment, and each payment one date.
+    for row in txn
+        .query_all(stmt(
+            "SELECT s.id, s.runs::int8 AS runs, \
+               (SELECT count(*) FROM payments p WHERE p.owner_id = s.owner_id \
+                  AND p.standing_order_id = s.id) AS payments \
+             FROM standing_orders s",
+            [],
+        ))
+        .await?
+    {
+        let id: Uuid = row.try_get("", "id")?;
+        let runs: i64 = row.try_get("", "runs")?;
+        let payments: i64 = row.try_get("", "payments")?;
+        if runs != payments {
+            records.internal.push(Mismatch::new(
+                MismatchKind::RecordsDisagree,
+                format!("standing-order:{id}"),
+                format!("{runs} dates paid, {payments} payments"),
+            ));
+        }
+        records.checked += 1;
+    }
+    txn.commit().await?;
+    Ok(records)
+}

@@ -213,6 +213,7 @@ pub async fn build(
         .route("/internal/accounts/{id}", get(account_for_service))
         .route("/internal/loan-movements", post(loan_movement))
         .route("/internal/payment-movements", post(payment_movement))
+        .route("/internal/reconciliation", post(reconciliation))
         .with_state(InternalState {
             db: db.clone(),
             verifier: verifier.clone(),
@@ -514,4 +515,49 @@ async fn payment_movement(
     }
     .await;
     posted_response(result, "a payment movement")
+}
+
+/// `POST /internal/reconciliation`: the ledger's side of another service's reconciliation
+/// ([`bank_common::reconcile`]): the transactions under the asked-for reference prefixes and
+/// the internal accounts they must explain, in one snapshot. The service token only: it
+/// lists every customer's money movements of that service.
+async fn reconciliation(
+    State(state): State<InternalState>,
+    headers: HeaderMap,
+    Json(request): Json<bank_common::reconcile::SnapshotRequest>,
+) -> Response {
+    let result = async {
+        let presented = headers.get("x-service-token").and_then(|v| v.to_str().ok());
+        match (presented, &state.config.service_token) {
+            (Some(presented), Some(expected)) if expected.matches(presented) => {}
+            _ => return Err(ApiError::unauthenticated()),
+        }
+        if request.prefixes.is_empty()
+            || request.prefixes.len() > 10
+            || !request
+                .prefixes
+                .iter()
+                .all(|p| bank_common::reconcile::SnapshotRequest::valid_prefix(p))
+        {
+            return Err(ApiError::bad_input(
+                "prefixes",
+                "one to ten reference prefixes of lowercase letters, digits and -, each ending in :",
+            ));
+        }
+        let purposes = request
+            .purposes
+            .iter()
+            .map(|name| {
+                store::InternalAccount::by_name(name).ok_or_else(|| {
+                    ApiError::bad_input("purposes", format!("{name:?} is no internal account"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(store::reconciliation_snapshot(&state.db, &request.prefixes, &purposes).await?)
+    }
+    .await;
+    match result {
+        Ok(snapshot) => Json(snapshot).into_response(),
+        Err(err) => bank_common::internal::error_response(err, "a reconciliation snapshot"),
+    }
 }

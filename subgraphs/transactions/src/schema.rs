@@ -428,6 +428,46 @@ pub struct LedgerCheckReport {
     pub checked_at: DateTime<Utc>,
 }
 
+/// The one reconciliation there is: each service computes its part when asked.
+const RECONCILIATION_ID: &str = "bank";
+
+/// The bank's reconciliation; `ledger` is the ledger's invariant check.
+pub struct Reconciliation {
+    id: ID,
+}
+
+#[Object]
+impl Reconciliation {
+    async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// The ledger's invariants on one snapshot (staff only).
+    async fn ledger(&self, ctx: &Context<'_>) -> async_graphql::Result<LedgerCheckReport> {
+        ledger_check(ctx).await
+    }
+}
+
+async fn ledger_check(ctx: &Context<'_>) -> async_graphql::Result<LedgerCheckReport> {
+    ctx.principal()?.require_staff()?;
+    let check = store::check_ledger(&ledger(ctx).db).await?;
+    Ok(LedgerCheckReport {
+        ok: check.ok(),
+        totals: check
+            .totals
+            .iter()
+            .map(|(code, total)| money(*total, code))
+            .collect::<ApiResult<_>>()?,
+        balance_mismatches: ids(check.balance_mismatches),
+        hold_mismatches: ids(check.hold_mismatches),
+        unbalanced_transactions: ids(check.unbalanced_transactions),
+        overdrawn_accounts: ids(check.overdrawn_accounts),
+        accounts_checked: check.accounts_checked,
+        transactions_checked: check.transactions_checked,
+        checked_at: Utc::now(),
+    })
+}
+
 fn ids(ids: Vec<Uuid>) -> Vec<ID> {
     ids.into_iter().map(|id| ID(id.to_string())).collect()
 }
@@ -525,23 +565,23 @@ impl Query {
     /// Checks the ledger's invariants on one snapshot (staff only): every currency sums to
     /// zero, every balance equals its postings, every transaction balances.
     async fn ledger_check(&self, ctx: &Context<'_>) -> async_graphql::Result<LedgerCheckReport> {
+        ledger_check(ctx).await
+    }
+
+    /// The bank's reconciliation (staff only): the ledger's invariants here, and each
+    /// service that moves money through the ledger compares its records with the ledger's
+    /// postings (`payments`, `loans`: docs/reliability.md).
+    async fn reconciliation(&self, ctx: &Context<'_>) -> async_graphql::Result<Reconciliation> {
         ctx.principal()?.require_staff()?;
-        let check = store::check_ledger(&ledger(ctx).db).await?;
-        Ok(LedgerCheckReport {
-            ok: check.ok(),
-            totals: check
-                .totals
-                .iter()
-                .map(|(code, total)| money(*total, code))
-                .collect::<ApiResult<_>>()?,
-            balance_mismatches: ids(check.balance_mismatches),
-            hold_mismatches: ids(check.hold_mismatches),
-            unbalanced_transactions: ids(check.unbalanced_transactions),
-            overdrawn_accounts: ids(check.overdrawn_accounts),
-            accounts_checked: check.accounts_checked,
-            transactions_checked: check.transactions_checked,
-            checked_at: Utc::now(),
+        Ok(Reconciliation {
+            id: ID(RECONCILIATION_ID.into()),
         })
+    }
+
+    /// `Reconciliation` references (the payments and loans subgraphs extend it).
+    #[graphql(entity)]
+    async fn find_reconciliation_by_id(&self, id: ID) -> Reconciliation {
+        Reconciliation { id }
     }
 
     /// `Account` references: the ledger contributes balances and history. Accounts the

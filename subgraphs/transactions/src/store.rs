@@ -152,15 +152,33 @@ pub enum InternalAccount {
 }
 
 impl InternalAccount {
-    /// A fixed id per purpose and currency, the same in every installation.
-    pub fn id(self, currency: Currency) -> Uuid {
-        let purpose = match self {
+    /// The purpose's name, as in its id's seed and in reconciliation requests.
+    pub fn name(self) -> &'static str {
+        match self {
             InternalAccount::Cash => "cash",
             InternalAccount::Settlement => "settlement",
             InternalAccount::LoanFunding => "loan-funding",
             InternalAccount::Clearing => "clearing",
             InternalAccount::Suspense => "suspense",
-        };
+        }
+    }
+
+    pub const ALL: [InternalAccount; 5] = [
+        InternalAccount::Cash,
+        InternalAccount::Settlement,
+        InternalAccount::LoanFunding,
+        InternalAccount::Clearing,
+        InternalAccount::Suspense,
+    ];
+
+    /// The purpose named `name`.
+    pub fn by_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|purpose| purpose.name() == name)
+    }
+
+    /// A fixed id per purpose and currency, the same in every installation.
+    pub fn id(self, currency: Currency) -> Uuid {
+        let purpose = self.name();
         let digest = Sha256::digest(format!("bank.ledger.internal/{purpose}/{currency}"));
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
@@ -173,13 +191,7 @@ impl InternalAccount {
 /// Creates the internal accounts of every supported currency (idempotent; run at start-up).
 pub async fn ensure_internal_accounts(db: &DatabaseConnection) -> Result<(), DbErr> {
     for currency in Currency::all() {
-        for purpose in [
-            InternalAccount::Cash,
-            InternalAccount::Settlement,
-            InternalAccount::LoanFunding,
-            InternalAccount::Clearing,
-            InternalAccount::Suspense,
-        ] {
+        for purpose in InternalAccount::ALL {
             db.execute(stmt(
                 "INSERT INTO ledger_accounts (account_id, kind, currency, status, daily_withdrawal_limit_minor) \
                  VALUES ($1, 'INTERNAL', $2, 'ACTIVE', 0) ON CONFLICT (account_id) DO NOTHING",
@@ -1962,4 +1974,98 @@ pub async fn check_ledger(db: &DatabaseConnection) -> Result<LedgerCheck, DbErr>
         .unwrap_or(0);
     txn.commit().await?;
     Ok(check)
+}
+
+/// The ledger's side of another service's reconciliation, in one repeatable-read snapshot:
+/// every transaction whose reference starts with one of `prefixes` (the customer's account
+/// and whether the money went to suspense), and the balance of each internal account of
+/// `purposes` next to the part those transactions explain. Prefixes are checked by the caller
+/// ([`bank_common::reconcile::SnapshotRequest::valid_prefix`]), so they need no escaping.
+pub async fn reconciliation_snapshot(
+    db: &DatabaseConnection,
+    prefixes: &[String],
+    purposes: &[InternalAccount],
+) -> Result<bank_common::reconcile::LedgerSnapshot, DbErr> {
+    use bank_common::reconcile::{InternalBalance, LedgerEntry, LedgerSnapshot};
+    let txn = db
+        .begin_with_config(
+            Some(sea_orm::IsolationLevel::RepeatableRead),
+            Some(sea_orm::AccessMode::ReadOnly),
+        )
+        .await?;
+    let patterns: Vec<Value> = prefixes.iter().map(|p| format!("{p}%").into()).collect();
+    let matches = |first: usize| -> String {
+        if patterns.is_empty() {
+            return "false".into();
+        }
+        let any: Vec<String> = (0..patterns.len())
+            .map(|i| format!("t.reference LIKE ${}", first + i))
+            .collect();
+        format!("({})", any.join(" OR "))
+    };
+    let suspense: Vec<Uuid> = Currency::all()
+        .iter()
+        .map(|c| InternalAccount::Suspense.id(*c))
+        .collect();
+    let mut values = vec![Value::from(suspense)];
+    values.extend(patterns.iter().cloned());
+    let rows = txn
+        .query_all(stmt(
+            &format!(
+                "SELECT t.reference, t.id, t.kind, t.amount_minor, t.currency::text AS currency, \
+                   CASE WHEN t.kind IN ('REVERSAL', 'LOAN_DISBURSEMENT', 'DEPOSIT') \
+                     THEN t.to_account_id ELSE t.from_account_id END AS account_id, \
+                   EXISTS (SELECT 1 FROM postings p WHERE p.transaction_id = t.id \
+                     AND p.account_id = ANY($1)) AS in_suspense, \
+                   t.created_at \
+                 FROM transactions t WHERE t.reference IS NOT NULL AND {} \
+                 ORDER BY t.reference, t.created_at",
+                matches(2)
+            ),
+            values,
+        ))
+        .await?;
+    let mut snapshot = LedgerSnapshot::default();
+    for row in rows {
+        snapshot.entries.push(LedgerEntry {
+            reference: row.try_get("", "reference")?,
+            transaction_id: row.try_get("", "id")?,
+            kind: row.try_get("", "kind")?,
+            amount_minor: row.try_get("", "amount_minor")?,
+            currency: row.try_get("", "currency")?,
+            account_id: row.try_get("", "account_id")?,
+            in_suspense: row.try_get("", "in_suspense")?,
+            created_at: row.try_get("", "created_at")?,
+        });
+    }
+    for purpose in purposes {
+        for currency in Currency::all() {
+            let id = purpose.id(*currency);
+            let mut values = vec![Value::from(id)];
+            values.extend(patterns.iter().cloned());
+            let row = txn
+                .query_one(stmt(
+                    &format!(
+                        "SELECT a.balance_minor, \
+                           (SELECT coalesce(sum(p.amount_minor), 0)::int8 FROM postings p \
+                              JOIN transactions t ON t.id = p.transaction_id \
+                            WHERE p.account_id = $1 AND t.reference IS NOT NULL AND {}) AS explained \
+                         FROM ledger_accounts a WHERE a.account_id = $1",
+                        matches(2)
+                    ),
+                    values,
+                ))
+                .await?;
+            if let Some(row) = row {
+                snapshot.balances.push(InternalBalance {
+                    purpose: purpose.name().to_string(),
+                    currency: currency.code().to_string(),
+                    balance_minor: row.try_get("", "balance_minor")?,
+                    explained_minor: row.try_get("", "explained")?,
+                });
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(snapshot)
 }

@@ -6,11 +6,14 @@ use loans_subgraph::app::{self as loans_app, LoansConfig};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{json, Value};
 use transactions_subgraph::{
-    app::{self as ledger_app, LedgerConfig},
+    app::{self as ledger_app, LedgerConfig, ServiceToken},
     events::{self as ledger_events, AccountChanged},
     store as ledger_store,
 };
 use uuid::Uuid;
+
+/// What the ledger and the loans service share for calls no customer makes.
+pub const SERVICE_TOKEN: &str = "test-service-token";
 
 /// The loans service and the ledger it moves money through, sharing one token issuer.
 pub struct TestApp {
@@ -37,6 +40,7 @@ pub async fn spawn_app_with(consume: bool) -> TestApp {
         account_sync_wait: Duration::from_millis(200),
         consume_account_events: false,
         topic: ledger_topic.clone(),
+        service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
         ..LedgerConfig::default()
     };
     let ledger_database = testkit::fresh_database(ledger_app::NAME).await;
@@ -53,6 +57,8 @@ pub async fn spawn_app_with(consume: bool) -> TestApp {
         consume_ledger_events: consume,
         consumer_group: format!("test-loans-{}", Uuid::new_v4()),
         ledger_topic,
+        ledger_service_token: Some(SERVICE_TOKEN.into()),
+        ..LoansConfig::default()
     };
     let database = testkit::fresh_database(loans_app::NAME).await;
     let mut config = testkit::service_config(loans_app::NAME, database);

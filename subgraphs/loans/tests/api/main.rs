@@ -7,4 +7,5 @@ mod helpers;
 
 mod lifecycle;
 mod recovery;
+mod reconciliation;
 mod repayments;

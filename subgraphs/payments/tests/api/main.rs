@@ -8,5 +8,6 @@ mod callbacks;
 mod direct_debits;
 mod payees;
 mod payments;
+mod reconciliation;
 mod standing_orders;
 mod unknown_outcomes;
