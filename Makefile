@@ -1,5 +1,5 @@
 # The bank's two commands are `make up` and `make test`; the rest are parts of them.
-.PHONY: up down status test bench schema schema-check build fmt lint psql
+.PHONY: up down status test bench chaos reconcile schema schema-check build fmt lint psql
 
 up: ## Install what is missing, build, start the whole stack, print URLs and credentials
 	@scripts/stack.sh up
@@ -15,6 +15,9 @@ test: ## Install what is missing and run every test suite
 
 bench: ## Transfers/s and latency through the whole release stack, next to pgbench TPC-B
 	@bench/run.sh
+
+reconcile: ## Reconcile the running bank: the ledger's invariants, payments and loans against it
+	@scripts/stack.sh reconcile
 
 build:
 	cargo build --workspace --bins

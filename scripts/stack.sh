@@ -82,7 +82,8 @@ start_service() {
     env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
   fi
   if [ "$name" = loans ]; then
-    env+=("LOANS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
+    env+=("LOANS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT"
+      "LOANS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
   fi
   if [ "$name" = transactions ]; then
     env+=("TRANSACTIONS_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
@@ -210,5 +211,11 @@ case "${1:-}" in
   start)
     ensure_secrets
     start_service "${2:-}" "$(port_of "${2:-}")" ;;
-  *) die "usage: stack.sh up|down|status|kill SUBGRAPH|start SUBGRAPH" ;;
+  # The bank's reconciliation through NGINX as the administrator (docs/reliability.md); exits 1
+  # when anything disagrees.
+  reconcile)
+    ensure_secrets
+    [ -x "$BIN/bank-reconcile" ] || die "$BIN/bank-reconcile is missing: run make build first"
+    BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-reconcile" "${@:2}" ;;
+  *) die "usage: stack.sh up|down|status|kill SUBGRAPH|start SUBGRAPH|reconcile [--json]" ;;
 esac

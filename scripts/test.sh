@@ -4,7 +4,8 @@
 #      Apache Kafka); with BANK_DB=citus on a Citus cluster, plus the growth test
 #   2. the schema check (committed SDLs and supergraph match the code)
 #   3. `nginx -t` on the rendered configuration; the deployment checks (scripts/deploy-check.sh)
-#   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack)
+#   4. end-to-end tests through NGINX, the router and the subgraphs (the real stack), ending
+#      with a clean reconciliation of the bank those suites used
 #   5. the web app's unit tests (Vitest) and UI tests (headless Chromium through NGINX)
 # A stack that was already running is reused and left running; one started here is stopped.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -97,6 +98,9 @@ BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL
   BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_DATABASE_URL="$DATABASE_URL" \
   cargo nextest run --workspace --run-ignored only --test-threads 1 --no-capture \
   -E 'package(bank-e2e) & test(consumer_restart)'
+
+say "reconciliation after every end-to-end suite (payments and loans against the ledger)"
+"$ROOT/scripts/stack.sh" reconcile
 
 # The web app: Vitest unit tests, then UI tests in headless Chromium against the stack above.
 say "web app: unit tests and UI tests in Chromium"

@@ -69,6 +69,20 @@ pub fn assert_one_notification_per_posting(counts: (i64, i64), transfers: i64) {
     );
 }
 
+/// Every part of the reconciliation, with what an operator needs to act on a mismatch.
+pub const RECONCILIATION: &str = "{ reconciliation { \
+    ledger { ok balanceMismatches holdMismatches unbalancedTransactions overdrawnAccounts \
+             accountsChecked transactionsChecked } \
+    payments { ok recordsChecked ledgerTransactionsChecked mismatches { kind reference detail } \
+               suspense { reference amount { amount currency } } } \
+    loans { ok recordsChecked ledgerTransactionsChecked mismatches { kind reference detail } } } }";
+
+/// Whether every part of a reconciliation reply is clean.
+pub fn reconciliation_is_clean(reply: &Value) -> bool {
+    let r = &reply["data"]["reconciliation"];
+    r["ledger"]["ok"] == true && r["payments"]["ok"] == true && r["loans"]["ok"] == true
+}
+
 impl Bank {
     pub fn from_env() -> anyhow::Result<Self> {
         let url = env_or("BANK_URL", "https://localhost:8443");
@@ -152,6 +166,12 @@ impl Bank {
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// The bank's reconciliation as staff read it through the graph: the ledger's invariants
+    /// and each service's records against the ledger (docs/reliability.md).
+    pub async fn reconciliation(&self, token: &str) -> Reply {
+        self.query(Some(token), RECONCILIATION, json!({})).await
     }
 
     /// The customer's unread notifications.

@@ -12,5 +12,6 @@ mod ledger;
 mod limits;
 mod loans;
 mod payments;
+mod reconciliation;
 mod staff;
 mod websocket;
