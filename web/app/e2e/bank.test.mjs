@@ -908,3 +908,142 @@ describe('standing orders in a browser', () => {
     await expectBalance(gina, '70.00 EUR');
   });
 });
+
+/** The GraphQL operation a request carries: queries go as GET (?operationName=…), mutations as POST. */
+function graphqlOperation(request) {
+  const fromUrl = new URL(request.url()).searchParams.get('operationName');
+  if (fromUrl) return fromUrl;
+  try {
+    return request.postDataJSON()?.operationName;
+  } catch {
+    return undefined;
+  }
+}
+
+const GRAPHQL_URL = /\/graphql(\?|$)/;
+
+describe('reconciliation in a browser', () => {
+  const PARTS = ['Ledger', 'Payments', 'Loans'];
+
+  async function openReconciliation(page) {
+    await page.getByRole('link', { name: 'Reconciliation', exact: true }).click();
+    await heading(page, 'Reconciliation').waitFor();
+  }
+
+  async function expectReport(page) {
+    const verdict = page.getByTestId('reconciliation-verdict');
+    await verdict.waitFor();
+    for (const name of PARTS) {
+      const part = page.getByRole('region', { name, exact: true });
+      await part.getByTestId('part-verdict').waitFor();
+      await part.getByTestId('checked-at').waitFor();
+    }
+    return verdict;
+  }
+
+  test('the administrator opens the reconciliation from the menu: the books agree in every part', async (t) => {
+    const admin = adminCredentials();
+    if (!admin) {
+      t.skip('BANK_ADMIN_EMAIL/BANK_ADMIN_PASSWORD are not set and .data/secrets.env is missing');
+      return;
+    }
+    const staff = await newPage();
+    await signIn(staff, admin);
+    await openReconciliation(staff);
+    assert.equal(
+      await staff.getByRole('link', { name: 'Reconciliation', exact: true }).getAttribute('aria-current'),
+      'page',
+    );
+
+    const verdict = await expectReport(staff);
+    const found = (await staff.getByTestId('mismatch').allTextContents()).join('\n');
+    assert.equal((await verdict.textContent()).trim(), 'Books agree', `the reconciliation found:\n${found}`);
+    for (const name of PARTS) {
+      const part = staff.getByRole('region', { name, exact: true });
+      assert.equal((await part.getByTestId('part-verdict').textContent()).trim(), 'No mismatches', name);
+      assert.equal(await part.getByTestId('mismatch').count(), 0, name);
+    }
+    const ledger = staff.getByRole('region', { name: 'Ledger', exact: true });
+    assert.match((await ledger.getByTestId('ledger-accounts-checked').textContent()).trim(), /^[\d,]+$/);
+    await ledger.getByText('Every invariant holds.').waitFor();
+    for (const name of ['Payments', 'Loans']) {
+      const part = staff.getByRole('region', { name, exact: true });
+      assert.match((await part.getByTestId('records-checked').textContent()).trim(), /^[\d,]+$/, name);
+      await part.getByText('Every record agrees with the ledger.').waitFor();
+      await part.getByRole('heading', { name: 'Held in suspense' }).waitFor();
+    }
+    await shot(staff, 'reconciliation');
+
+    // Run again asks the API once more (not the cache) and shows the new report.
+    const rerun = staff.waitForResponse((response) => graphqlOperation(response.request()) === 'Reconciliation');
+    await staff.getByRole('button', { name: 'Run again' }).click();
+    assert.equal((await rerun).status(), 200);
+    await staff.getByRole('button', { name: 'Run again' }).waitFor();
+    assert.equal((await (await expectReport(staff)).textContent()).trim(), 'Books agree');
+  });
+
+  test('a customer has no reconciliation: no menu entry, and the address shows page not found', async () => {
+    const erin = await newPage();
+    await signUp(erin, 'Erin Example');
+    assert.equal(await erin.getByRole('link', { name: 'Reconciliation', exact: true }).count(), 0);
+    assert.equal(await erin.getByRole('link', { name: 'Staff', exact: true }).count(), 0);
+
+    await erin.goto(`${BANK_URL}/staff/reconciliation`);
+    await heading(erin, 'Page not found').waitFor();
+    assert.equal(await heading(erin, 'Reconciliation').count(), 0);
+    assert.equal(await erin.getByTestId('reconciliation-verdict').count(), 0);
+    assert.equal(await erin.getByRole('link', { name: 'Reconciliation', exact: true }).count(), 0);
+  });
+
+  test('when the reconciliation cannot be run the page says why and runs it again on request', async (t) => {
+    const admin = adminCredentials();
+    if (!admin) {
+      t.skip('BANK_ADMIN_EMAIL/BANK_ADMIN_PASSWORD are not set and .data/secrets.env is missing');
+      return;
+    }
+    const staff = await newPage();
+    await signIn(staff, admin);
+
+    // The first run is rate limited (NGINX answers 429), the second fails inside the bank.
+    const answers = [
+      { status: 429, contentType: 'text/plain', body: 'Too Many Requests' },
+      {
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ data: null, errors: [{ message: 'internal error', extensions: { code: 'INTERNAL' } }] }),
+      },
+    ];
+    let failed = 0;
+    const fail = async (route) => {
+      if (graphqlOperation(route.request()) !== 'Reconciliation') return route.continue();
+      const answer = answers[Math.min(failed, answers.length - 1)];
+      failed += 1;
+      return route.fulfill(answer);
+    };
+    await staff.route(GRAPHQL_URL, fail);
+
+    await openReconciliation(staff);
+    const alert = staff.getByRole('alert').filter({ hasText: 'Too many attempts in a short time. Please wait a minute and try again.' });
+    await alert.waitFor();
+    const retry = staff.getByRole('button', { name: 'Try again' });
+    await retry.waitFor();
+    assert.equal(await staff.getByTestId('reconciliation-verdict').count(), 0);
+
+    await retry.click();
+    await staff
+      .getByRole('alert')
+      .filter({ hasText: 'The reconciliation could not be run just now. Nothing was changed; try again in a moment.' })
+      .waitFor();
+    await retry.waitFor();
+    assert.equal(await staff.getByTestId('reconciliation-verdict').count(), 0);
+    assert.equal(failed, 2);
+    await shot(staff, 'reconciliation-error');
+
+    await staff.unroute(GRAPHQL_URL, fail);
+    await retry.click();
+    const verdict = await expectReport(staff);
+    assert.match((await verdict.textContent()).trim(), /^(Books agree|\d+ mismatch(es)?)$/);
+    await staff.getByRole('button', { name: 'Try again' }).waitFor({ state: 'detached' });
+    assert.equal(failed, 2);
+  });
+});

@@ -4,6 +4,7 @@ import { DirectDebitsPage } from './directdebits';
 import { Notifications, NotificationsPage, PreferencesPage } from './notifications';
 import { LoanDetail, LoansPage, StaffLoans } from './loans';
 import { PaymentsPage } from './payments';
+import { ReconciliationPage } from './reconciliation';
 import { LIVE_NOTIFICATIONS } from './notifications/config';
 import { Link, Redirect, navigate, usePageTitle, usePath } from './router';
 import { AccountDetail } from './screens/AccountDetail';
@@ -33,6 +34,7 @@ export function App() {
   else if (path.startsWith('/loans/')) page = <LoanDetail key={path} id={decodeURIComponent(path.slice('/loans/'.length))} />;
   else if (path === '/staff' && isStaff(session.user)) page = <Staff />;
   else if (path === '/staff/loans' && isStaff(session.user)) page = <StaffLoans />;
+  else if (path === '/staff/reconciliation' && isStaff(session.user)) page = <ReconciliationPage />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications') page = <NotificationsPage />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications/settings') page = <PreferencesPage />;
   else page = <NotFound />;
@@ -70,6 +72,9 @@ export function App() {
                 </Link>
                 <Link href="/staff/loans" aria-current={path === '/staff/loans' ? 'page' : undefined}>
                   Loan applications
+                </Link>
+                <Link href="/staff/reconciliation" aria-current={path === '/staff/reconciliation' ? 'page' : undefined}>
+                  Reconciliation
                 </Link>
               </>
             )}
