@@ -49,6 +49,7 @@ awk -v data="$DATA" -v payments="$payments" -v graphiql="$WEB_ROOT/graphiql" -v 
     return out s
   }
   /^[ \t]*__ROUTER_SERVERS__[ \t]*$/ { printf "%s", servers; next }
+  /^[ \t]*__LOCAL_ONLY__[ \t]*$/ { next }
   {
     line = $0
     line = sub_all(line, "__DATA__", data)

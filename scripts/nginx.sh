@@ -42,7 +42,22 @@ render() {
   template="${template//__USER__/$user_line}"
   template="${template//__ROUTER_SERVERS__/${servers%$'\n'}}"
   template="${template//__PAYMENTS_SERVER__/127.0.0.1:$PAYMENTS_PORT}"
+  if [ "$LEDGER_REPLICAS" = 1 ]; then
+    template="${template//__LOCAL_ONLY__/}"
+  else
+    template="${template//__LOCAL_ONLY__/    include $CONF_DIR/ledger.conf;}"
+  fi
   printf '%s\n' "$template" >"$CONF"
+  local ledger ledger_servers="" port
+  for port in "$TRANSACTIONS_PORT" "$TRANSACTIONS_REPLICA_PORT"; do
+    # One failure takes a replica out for 2 s, then it is tried again.
+    ledger_servers+="    server 127.0.0.1:$port max_fails=1 fail_timeout=2s;"$'\n'
+  done
+  ledger="$(cat "$ROOT/nginx/ledger.conf.template")"
+  ledger="${ledger//__DATA__/$DATA}"
+  ledger="${ledger//__LEDGER_LISTEN__/127.0.0.1:$LEDGER_PORT}"
+  ledger="${ledger//__LEDGER_SERVERS__/${ledger_servers%$'\n'}}"
+  printf '%s\n' "$ledger" >"$CONF_DIR/ledger.conf"
 }
 
 case "${1:-}" in

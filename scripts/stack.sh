@@ -71,34 +71,35 @@ service_env() {
   echo "${prefix}_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
 }
 
+# start_service NAME PORT: a subgraph; NAME-2 is a second replica of NAME (the ledger's).
 start_service() {
-  local name="$1" port="$2"
+  local name="$1" port="$2" service="${1%-2}"
   local -a env
-  mapfile -t env < <(service_env "$name" "$port")
-  if [ "$name" = users ]; then
+  mapfile -t env < <(service_env "$service" "$port")
+  if [ "$service" = users ]; then
     env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD")
   fi
-  if [ "$name" = accounts ]; then
-    env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT")
+  if [ "$service" = accounts ]; then
+    env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT")
   fi
-  if [ "$name" = loans ]; then
-    env+=("LOANS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT"
+  if [ "$service" = loans ]; then
+    env+=("LOANS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT"
       "LOANS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
   fi
-  if [ "$name" = transactions ]; then
+  if [ "$service" = transactions ]; then
     env+=("TRANSACTIONS_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
   fi
-  if [ "$name" = payments ]; then
-    env+=("PAYMENTS_LEDGER_URL=http://127.0.0.1:$TRANSACTIONS_PORT"
+  if [ "$service" = payments ]; then
+    env+=("PAYMENTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT"
       "PAYMENTS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN"
       "PAYMENTS_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT"
       "PAYMENTS_CALLBACK_URL=http://127.0.0.1:$PAYMENTS_PORT/webhooks/gateway"
       "PAYMENTS_GATEWAY_WEBHOOK_SECRET=$BANK_GATEWAY_SECRET")
   fi
-  if [ "$name" = notifications ]; then
+  if [ "$service" = notifications ]; then
     env+=("NOTIFICATIONS_SMTP_URL=smtp://127.0.0.1:$MAIL_PORT" "NOTIFICATIONS_SMS_URL=http://127.0.0.1:$SMS_PORT/sms")
   fi
-  start_bg "$name" env "${env[@]}" "$BIN/$name" serve
+  start_bg "$name" env "${env[@]}" "$BIN/$service" serve
   PIDNAME="$name" wait_for "$name" "http://127.0.0.1:$port/readyz" 60 || die "$name did not become ready; see .data/logs/$name.log"
 }
 
@@ -123,10 +124,15 @@ up() {
   start_bg gateway python3 "$ROOT/scripts/payment_gateway.py" --port "$GATEWAY_PORT" \
     --secret "$BANK_GATEWAY_SECRET" --log "$DATA/gateway.log" \
     --bank-url "http://127.0.0.1:$PAYMENTS_PORT/webhooks/gateway"
+  # NGINX first: it also balances the ledger's replicas for the router and the services.
+  "$ROOT/scripts/nginx.sh" start
   say "subgraphs"
   start_service users "$USERS_PORT"
   start_service accounts "$ACCOUNTS_PORT"
   start_service transactions "$TRANSACTIONS_PORT"
+  if [ "$LEDGER_REPLICAS" = 2 ]; then
+    start_service transactions-2 "$TRANSACTIONS_REPLICA_PORT"
+  fi
   start_service notifications "$NOTIFICATIONS_PORT"
   start_service loans "$LOANS_PORT"
   start_service payments "$PAYMENTS_PORT"
@@ -135,13 +141,12 @@ up() {
     ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
     ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
     ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
-    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$TRANSACTIONS_PORT/graphql" \
+    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$LEDGER_PORT/graphql" \
     ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
     ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
     ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
     "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
-  "$ROOT/scripts/nginx.sh" start
   say "demo data"
   python3 "$ROOT/scripts/seed_demo.py" --url "$BANK_URL/graphql" --ca "$CERTS/ca.pem" \
     --email "$BANK_DEMO_EMAIL" --password "$BANK_DEMO_PASSWORD"
@@ -173,6 +178,7 @@ down() {
   stop_bg payments
   stop_bg loans
   stop_bg notifications
+  stop_bg transactions-2
   stop_bg transactions
   stop_bg accounts
   stop_bg users
@@ -185,7 +191,9 @@ down() {
 
 status() {
   local name
-  for name in nginx router users accounts transactions notifications loans payments mail sms gateway kafka; do
+  local ledger=(transactions)
+  [ "$LEDGER_REPLICAS" = 2 ] && ledger+=(transactions-2)
+  for name in nginx router users accounts "${ledger[@]}" notifications loans payments mail sms gateway kafka; do
     if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
   done
 }
@@ -193,7 +201,8 @@ status() {
 port_of() {
   case "$1" in
     users) echo "$USERS_PORT" ;; accounts) echo "$ACCOUNTS_PORT" ;;
-    transactions) echo "$TRANSACTIONS_PORT" ;; notifications) echo "$NOTIFICATIONS_PORT" ;;
+    transactions) echo "$TRANSACTIONS_PORT" ;; transactions-2) echo "$TRANSACTIONS_REPLICA_PORT" ;;
+    notifications) echo "$NOTIFICATIONS_PORT" ;;
     loans) echo "$LOANS_PORT" ;; payments) echo "$PAYMENTS_PORT" ;;
     *) die "not a subgraph: $1" ;;
   esac

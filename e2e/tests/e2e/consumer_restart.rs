@@ -111,16 +111,16 @@ async fn pair(bank: &Bank) -> Pair {
 }
 
 /// Transfers of 1.00 from ada to bob every 50 ms for `seconds`, while `service` is killed after
-/// two seconds and started again. Answers the transfers the bank confirmed, and when the
-/// service was killed.
+/// two seconds and started again. Answers the transfers the bank confirmed, those it refused,
+/// and when the service was killed.
 async fn transfers_while_crashing(
     bank: &Bank,
     pair: &Pair,
     service: &str,
     seconds: u64,
-) -> (i64, Instant) {
+) -> ((i64, i64), Instant) {
     let load = async {
-        let mut confirmed = 0i64;
+        let (mut confirmed, mut refused) = (0i64, 0i64);
         let deadline = Instant::now() + Duration::from_secs(seconds);
         while Instant::now() < deadline {
             let reply = bank
@@ -132,10 +132,12 @@ async fn transfers_while_crashing(
                 .await;
             if reply.code().is_none() {
                 confirmed += 1;
+            } else {
+                refused += 1;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        confirmed
+        (confirmed, refused)
     };
     let crash = async {
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -153,7 +155,18 @@ async fn transfers_while_crashing(
 async fn the_ledger_group_resumes_after_a_crash_and_new_accounts_take_deposits() {
     let bank = Bank::from_env().unwrap();
     let pair = pair(&bank).await;
-    let (_, killed) = transfers_while_crashing(&bank, &pair, "transactions", 6).await;
+    let ((confirmed, refused), killed) =
+        transfers_while_crashing(&bank, &pair, "transactions", 6).await;
+    // The ledger runs two replicas behind NGINX (scripts/stack.sh): a crash of one refuses at
+    // most the transfer it had taken when it died (NGINX does not send a POST twice), and one
+    // sent on a connection to it that NGINX had kept open (0 in a measured run). With one
+    // replica (BANK_LEDGER_REPLICAS=1), every transfer until the restarted process is ready is
+    // refused: 45 of 96 in a measured run.
+    println!("{confirmed} transfers confirmed, {refused} refused while one ledger replica crashed");
+    assert!(
+        refused <= 2,
+        "{refused} transfers refused while one of two ledger replicas crashed"
+    );
 
     // The ledger learns of an account opened after the crash (bank.accounts, group
     // transactions-ledger) and takes a deposit into it, within seconds: the dead member's
@@ -203,7 +216,7 @@ async fn the_ledger_group_resumes_after_a_crash_and_new_accounts_take_deposits()
 async fn the_notifications_group_resumes_after_a_crash_and_applies_each_event_once() {
     let bank = Bank::from_env().unwrap();
     let pair = pair(&bank).await;
-    let (transfers, _) = transfers_while_crashing(&bank, &pair, "notifications", 8).await;
+    let ((transfers, _), _) = transfers_while_crashing(&bank, &pair, "notifications", 8).await;
     assert!(transfers > 20, "money kept moving ({transfers} transfers)");
     let caught_up = group_caught_up(port("notifications", 4004), "notifications").await;
     println!("notifications caught up {caught_up:?} after its restart");
@@ -222,7 +235,7 @@ async fn the_loans_group_resumes_after_a_crash_and_loans_still_pay_out() {
     let bank = Bank::from_env().unwrap();
     let pair = pair(&bank).await;
     // The loans service reads every ledger event (group loans-ledger): transfers make them.
-    let (transfers, _) = transfers_while_crashing(&bank, &pair, "loans", 6).await;
+    let ((transfers, _), _) = transfers_while_crashing(&bank, &pair, "loans", 6).await;
     assert!(transfers > 20, "money kept moving ({transfers} transfers)");
     let caught_up = group_caught_up(port("loans", 4005), "loans-ledger").await;
     println!("loans-ledger caught up {caught_up:?} after its restart");
