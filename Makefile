@@ -16,6 +16,9 @@ test: ## Install what is missing and run every test suite
 bench: ## Transfers/s and latency through the whole release stack, next to pgbench TPC-B
 	@bench/run.sh
 
+chaos: ## The fault workload: money moves while every process is killed in turn (not in make test)
+	@scripts/chaos.sh
+
 reconcile: ## Reconcile the running bank: the ledger's invariants, payments and loans against it
 	@scripts/stack.sh reconcile
 

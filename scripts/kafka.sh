@@ -173,9 +173,18 @@ format_storage() {
 
 # Ready means the broker answers Kafka requests (not only that its port is open): the API
 # versions tool completes a request round trip.
+# Ready when this start's log says the server started (cheap to poll), then confirmed by one
+# API call. Polling with a JVM tool alone took a minute on a busy machine.
 wait_ready() {
-  local start=$SECONDS
+  local start=$SECONDS from="$1"
   printf '    waiting for kafka '
+  # (grep -c reads to the end: with -q, tail's SIGPIPE would fail the pipeline under pipefail.)
+  until [ "$(tail -c +"$from" "$LOGS/kafka.log" 2>/dev/null | grep -c "Kafka Server started")" -gt 0 ]; do
+    is_running kafka || { printf ' it exited\n'; die "the broker did not start; see .data/logs/kafka.log"; }
+    (( SECONDS - start < 90 )) || { printf ' timed out\n'; die "the broker did not start; see .data/logs/kafka.log"; }
+    printf '.'
+    sleep 0.5
+  done
   until tool org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$BOOTSTRAP" >/dev/null 2>&1; do
     is_running kafka || { printf ' it exited\n'; die "the broker did not start; see .data/logs/kafka.log"; }
     (( SECONDS - start < 90 )) || { printf ' timed out\n'; die "the broker did not start; see .data/logs/kafka.log"; }
@@ -194,12 +203,13 @@ start() {
   say "Apache Kafka $KAFKA_VERSION (KRaft) on $BOOTSTRAP"
   write_config
   format_storage
+  local from=$(( $(stat -c %s "$LOGS/kafka.log" 2>/dev/null || echo 0) + 1 ))
   # shellcheck disable=SC2086
   start_bg kafka "$(java_bin)" $KAFKA_HEAP -XX:+UseG1GC -XX:ParallelGCThreads=1 -XX:ConcGCThreads=1 \
     -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
     -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_DIR/server.properties"
-  wait_ready
+  wait_ready "$from"
   topics
   scram_user
 }
@@ -243,7 +253,16 @@ case "${1:-}" in
   kill)
     if is_running kafka; then kill -KILL "$(cat "$RUN/kafka.pid")"; rm -f "$RUN/kafka.pid"; ok "kafka killed"; fi ;;
   topics) topics ;;
+  # Topics earlier test runs made (each test has its own, named test-, sasl- or stall-...): left
+  # in place they make every broker restart recover thousands of partitions (a minute and more).
+  drop-test-topics)
+    if tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list \
+        | grep -qE '^(test|sasl|stall)-'; then
+      tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --delete \
+        --topic '(test|sasl|stall)-.*' >>"$LOGS/kafka.log" 2>&1 || warn "could not delete old test topics"
+      ok "old test topics deleted"
+    fi ;;
   groups) groups ;;
   tool) shift; tool "$@" ;;
-  *) die "usage: kafka.sh install|start|stop|kill|topics|groups|tool CLASS ARGS..." ;;
+  *) die "usage: kafka.sh install|start|stop|kill|topics|drop-test-topics|groups|tool CLASS ARGS..." ;;
 esac

@@ -197,10 +197,19 @@ case "${1:-}" in
   stop)
     stop_node "$DATA/pg" "PostgreSQL"
     citus_stop ;;
+  # A crash: an immediate shutdown (every backend ends at once, nothing is flushed, the next
+  # start runs crash recovery from the WAL), of the plain node or of the Citus coordinator.
+  crash)
+    for dir in "$DATA/pg" "$CITUS_DIR/coordinator"; do
+      if [ -f "$dir/PG_VERSION" ] && pg_user_cmd "$PG_BIN/pg_ctl" -D "$dir/" status >/dev/null 2>&1; then
+        pg_user_cmd "$PG_BIN/pg_ctl" -D "$dir/" -m immediate -w stop >/dev/null
+        ok "PostgreSQL ($dir) crashed (immediate shutdown)"
+      fi
+    done ;;
   psql) exec psql -h 127.0.0.1 -p "$PG_PORT" -U bank -d bank ;;
   add-worker) citus_add_worker ;;
   workers)
     for n in $(seq 1 "$CITUS_WORKERS"); do printf '%s127.0.0.1:%s' "$([ "$n" -gt 1 ] && echo ,)" "$(worker_port "$n")"; done
     echo ;;
-  *) die "usage: pg.sh start|stop|psql|add-worker|workers" ;;
+  *) die "usage: pg.sh start|stop|crash|psql|add-worker|workers" ;;
 esac

@@ -103,6 +103,20 @@ start_service() {
   PIDNAME="$name" wait_for "$name" "http://127.0.0.1:$port/readyz" 60 || die "$name did not become ready; see .data/logs/$name.log"
 }
 
+start_router() {
+  say "router on 127.0.0.1:$ROUTER_PORT"
+  start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" \
+    ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
+    ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
+    ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
+    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$LEDGER_PORT/graphql" \
+    ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
+    ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
+    ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
+    "$BIN/bank-router"
+  PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
+}
+
 up() {
   local started=$SECONDS
   "$ROOT/scripts/install-deps.sh"
@@ -136,17 +150,7 @@ up() {
   start_service notifications "$NOTIFICATIONS_PORT"
   start_service loans "$LOANS_PORT"
   start_service payments "$PAYMENTS_PORT"
-  say "router on 127.0.0.1:$ROUTER_PORT"
-  start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" \
-    ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
-    ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
-    ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
-    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$LEDGER_PORT/graphql" \
-    ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
-    ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
-    ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
-    "$BIN/bank-router"
-  PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
+  start_router
   say "demo data"
   python3 "$ROOT/scripts/seed_demo.py" --url "$BANK_URL/graphql" --ca "$CERTS/ca.pem" \
     --email "$BANK_DEMO_EMAIL" --password "$BANK_DEMO_PASSWORD"
@@ -212,19 +216,39 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  # A crash of one subgraph (SIGKILL: no shutdown, no leaving the consumer group), and its start
-  # again with the stack's settings; the fault tests use both.
+  # A crash (SIGKILL: no shutdown, no leaving a consumer group) of one process, and its start
+  # again with the stack's settings; the fault tests and `make chaos` use both. NAME is a
+  # subgraph, transactions-2 (the ledger's second replica), router, nginx, kafka or postgres
+  # (an immediate shutdown: scripts/pg.sh crash).
   kill)
-    port_of "${2:-}" >/dev/null
-    if is_running "$2"; then kill -KILL "$(cat "$RUN/$2.pid")"; rm -f "$RUN/$2.pid"; ok "$2 killed"; fi ;;
+    case "${2:-}" in
+      kafka) "$ROOT/scripts/kafka.sh" kill ;;
+      postgres) "$ROOT/scripts/pg.sh" crash ;;
+      router | nginx)
+        if is_running "$2"; then
+          pid="$(cat "$RUN/$2.pid")"
+          # NGINX's workers would keep its sockets: they go with their master.
+          pkill -KILL -P "$pid" 2>/dev/null || true
+          kill -KILL "$pid"; rm -f "$RUN/$2.pid"; ok "$2 killed"
+        fi ;;
+      *)
+        port_of "${2:-}" >/dev/null
+        if is_running "$2"; then kill -KILL "$(cat "$RUN/$2.pid")"; rm -f "$RUN/$2.pid"; ok "$2 killed"; fi ;;
+    esac ;;
   start)
     ensure_secrets
-    start_service "${2:-}" "$(port_of "${2:-}")" ;;
+    case "${2:-}" in
+      kafka) "$ROOT/scripts/kafka.sh" start ;;
+      postgres) "$ROOT/scripts/pg.sh" start ;;
+      router) start_router ;;
+      nginx) "$ROOT/scripts/nginx.sh" start ;;
+      *) start_service "${2:-}" "$(port_of "${2:-}")" ;;
+    esac ;;
   # The bank's reconciliation through NGINX as the administrator (docs/reliability.md); exits 1
   # when anything disagrees.
   reconcile)
     ensure_secrets
     [ -x "$BIN/bank-reconcile" ] || die "$BIN/bank-reconcile is missing: run make build first"
     BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-reconcile" "${@:2}" ;;
-  *) die "usage: stack.sh up|down|status|kill SUBGRAPH|start SUBGRAPH|reconcile [--json]" ;;
+  *) die "usage: stack.sh up|down|status|kill NAME|start NAME|reconcile [--json]" ;;
 esac

@@ -55,6 +55,8 @@ for port in "${nodes[@]}"; do
   psql "$admin" -qAt -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" \
     | while read -r db; do psql "$admin" -q -c "DROP DATABASE IF EXISTS \"$db\"" || true; done
 done
+# And their topics.
+"$ROOT/scripts/kafka.sh" drop-test-topics
 
 if [ "$BANK_DB" = citus ]; then
   say "Citus: a third worker joins and the schemas are rebalanced while transfers run"

@@ -66,5 +66,10 @@ async fn staff_reconcile_the_bank_through_the_gateway() {
     assert!(reconciliation_is_clean(&reply.body), "{:#}", reply.body);
     let report = &reply.body["data"]["reconciliation"];
     assert!(report["payments"]["recordsChecked"].as_i64().unwrap() >= 1);
-    assert!(report["loans"]["ledgerTransactionsChecked"].as_i64().unwrap() >= 2);
+    assert!(
+        report["loans"]["ledgerTransactionsChecked"]
+            .as_i64()
+            .unwrap()
+            >= 2
+    );
 }

@@ -6,6 +6,6 @@
 mod helpers;
 
 mod lifecycle;
-mod recovery;
 mod reconciliation;
+mod recovery;
 mod repayments;

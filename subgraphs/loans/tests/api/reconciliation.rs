@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::helpers::{spawn_app, TestApp};
 
-const RECONCILIATION: &str = "{ _entities(representations: [{ __typename: \"Reconciliation\", id: \"bank\" }]) \
+const RECONCILIATION: &str =
+    "{ _entities(representations: [{ __typename: \"Reconciliation\", id: \"bank\" }]) \
     { ... on Reconciliation { loans { ok recordsChecked ledgerTransactionsChecked \
       mismatches { kind reference detail } } } } }";
 
@@ -32,19 +33,37 @@ async fn loans_reconcile_with_the_ledger_and_every_disagreement_is_reported() {
     let repaid = app
         .repay(&ada, &loan, "10", &Uuid::new_v4().to_string())
         .await;
-    let repayment = data(&repaid)["repayLoan"]["id"].as_str().unwrap().to_string();
+    let repayment = data(&repaid)["repayLoan"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, _, second_loan) = app.active_loan("200", 2, "0").await;
 
     let clean = reconcile(&app).await;
     assert_eq!(clean["ok"], true, "{clean:#}");
     assert_eq!(clean["recordsChecked"], 3, "two loans, one repayment");
-    assert_eq!(clean["ledgerTransactionsChecked"], 3, "two payouts, one repayment");
+    assert_eq!(
+        clean["ledgerTransactionsChecked"], 3,
+        "two payouts, one repayment"
+    );
     let customer = app.gql(&ada, RECONCILIATION, json!({})).await;
     assert_eq!(error_code(&customer), Some("FORBIDDEN"));
 
-    sql(&app.db, &format!("UPDATE repayments SET amount_minor = 900 WHERE id = '{repayment}'")).await;
-    sql(&app.db, &format!("UPDATE loans SET status = 'APPROVED' WHERE id = '{loan}'")).await;
-    sql(&app.db, &format!("UPDATE loans SET status = 'REJECTED' WHERE id = '{second_loan}'")).await;
+    sql(
+        &app.db,
+        &format!("UPDATE repayments SET amount_minor = 900 WHERE id = '{repayment}'"),
+    )
+    .await;
+    sql(
+        &app.db,
+        &format!("UPDATE loans SET status = 'APPROVED' WHERE id = '{loan}'"),
+    )
+    .await;
+    sql(
+        &app.db,
+        &format!("UPDATE loans SET status = 'REJECTED' WHERE id = '{second_loan}'"),
+    )
+    .await;
 
     let report = reconcile(&app).await;
     assert_eq!(report["ok"], false);
@@ -60,9 +79,15 @@ async fn loans_reconcile_with_the_ledger_and_every_disagreement_is_reported() {
         })
         .collect();
     let expected: BTreeSet<(String, String)> = [
-        ("AMOUNT_DIFFERS", format!("loan:{loan}:repayment:{repayment}")),
+        (
+            "AMOUNT_DIFFERS",
+            format!("loan:{loan}:repayment:{repayment}"),
+        ),
         ("RECORDS_DISAGREE", format!("loan:{loan}")),
-        ("UNEXPECTED_POSTING", format!("loan:{second_loan}:disbursement")),
+        (
+            "UNEXPECTED_POSTING",
+            format!("loan:{second_loan}:disbursement"),
+        ),
     ]
     .into_iter()
     .map(|(kind, reference)| (kind.to_string(), reference))

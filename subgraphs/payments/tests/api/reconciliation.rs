@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, SERVICE_TOKEN};
 
-const RECONCILIATION: &str = "{ _entities(representations: [{ __typename: \"Reconciliation\", id: \"bank\" }]) \
+const RECONCILIATION: &str =
+    "{ _entities(representations: [{ __typename: \"Reconciliation\", id: \"bank\" }]) \
     { ... on Reconciliation { payments { ok recordsChecked ledgerTransactionsChecked \
       mismatches { kind reference detail } suspense { reference } } } } }";
 
@@ -64,14 +65,29 @@ async fn payments_reconcile_with_the_ledger_and_every_disagreement_is_reported()
 
     // Faults as a bug or a hand-made UPDATE would leave them.
     let db = &app.db;
-    sql(db, &format!("UPDATE payments SET amount_minor = amount_minor + 1 WHERE id = '{settled}'")).await;
-    sql(db, &format!("UPDATE payments SET status = 'COMPLETED' WHERE id = '{returned}'")).await;
+    sql(
+        db,
+        &format!("UPDATE payments SET amount_minor = amount_minor + 1 WHERE id = '{settled}'"),
+    )
+    .await;
+    sql(
+        db,
+        &format!("UPDATE payments SET status = 'COMPLETED' WHERE id = '{returned}'"),
+    )
+    .await;
     sql(db, &format!("UPDATE payments SET updated_at = now() - interval '2 hours' WHERE id = '{no_callback}'")).await;
     sql(db, &format!("DELETE FROM payments WHERE id = '{deleted}'")).await;
     let never_debited = app
         .record_by_hand(&ada, account, "recorded-without-debit")
         .await;
-    sql(db, &format!("UPDATE payments SET status = 'COMPLETED' WHERE id = '{}'", never_debited.id)).await;
+    sql(
+        db,
+        &format!(
+            "UPDATE payments SET status = 'COMPLETED' WHERE id = '{}'",
+            never_debited.id
+        ),
+    )
+    .await;
     sql(
         &app.ledger_db,
         &format!(
@@ -89,7 +105,10 @@ async fn payments_reconcile_with_the_ledger_and_every_disagreement_is_reported()
         ("UNEXPECTED_POSTING", format!("payment:{returned}:reversal")),
         ("STUCK", format!("payment:{no_callback}")),
         ("UNKNOWN_REFERENCE", format!("payment:{deleted}:debit")),
-        ("MISSING_POSTING", format!("payment:{}:debit", never_debited.id)),
+        (
+            "MISSING_POSTING",
+            format!("payment:{}:debit", never_debited.id),
+        ),
         ("UNEXPLAINED_BALANCE", "clearing:EUR".to_string()),
     ]
     .into_iter()
