@@ -122,6 +122,10 @@ min.insync.replicas=1
 auto.create.topics.enable=false
 # A group's first member starts at once instead of waiting 3 s for others.
 group.initial.rebalance.delay.ms=0
+# After a crash the node registers again only once its previous registration's lease ran out
+# (9 s by default, refused as a duplicate until then): a 2 s lease, renewed every 0.5 s.
+broker.session.timeout.ms=2000
+broker.heartbeat.interval.ms=500
 num.network.threads=2
 num.io.threads=2
 num.recovery.threads.per.data.dir=1
