@@ -111,21 +111,9 @@ impl Bank {
         variables: Value,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self
-            .http
-            .post(self.graphql_url())
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.expect("NGINX answers");
-        let status = response.status();
-        let text = response.text().await.expect("a body");
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
-        Reply { status, body }
+        self.send(token, query, variables, headers)
+            .await
+            .expect("NGINX answers")
     }
 
     /// [`Bank::query`] for clients that outlive faults: a refused connection or a lost answer
@@ -136,12 +124,25 @@ impl Bank {
         query: &str,
         variables: Value,
     ) -> Result<Reply, reqwest::Error> {
+        self.send(token, query, variables, &[]).await
+    }
+
+    async fn send(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, reqwest::Error> {
         let mut request = self
             .http
             .post(self.graphql_url())
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = request.send().await?;
         let status = response.status();

@@ -559,7 +559,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .map(|(fault, _, _)| fault.target.as_str())
         .collect();
 
-    println!("## A run of `make chaos`\n");
+    println!("### A run of `make chaos`\n");
     println!(
         "{} customers, {} concurrent clients, {:.0} s of load, {} faults, seed {}.\n",
         args.customers,

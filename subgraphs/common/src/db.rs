@@ -36,6 +36,17 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
+/// A read-only transaction on one repeatable-read snapshot: several reads that must agree
+/// (a check, a statement, one side of a reconciliation).
+pub async fn snapshot(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    db.begin_with_config(
+        Some(sea_orm::IsolationLevel::RepeatableRead),
+        Some(sea_orm::AccessMode::ReadOnly),
+    )
+    .await
+}
+
 /// Readiness: the pool can hand out a connection that answers.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()

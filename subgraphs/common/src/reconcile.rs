@@ -384,6 +384,36 @@ pub struct Reconciler {
 }
 
 impl Reconciler {
+    /// A service's reconciliation with the ledger at `ledger_url`, which answers for the
+    /// references under `prefixes` and the internal accounts of `purposes`; `read` reads the
+    /// service's side.
+    pub fn new<F, Fut>(
+        records: &'static str,
+        ledger_url: &str,
+        service_token: Option<String>,
+        (prefixes, purposes): (&[&str], &[&str]),
+        settings: &Settings,
+        read: F,
+    ) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Records, ApiError>> + Send + 'static,
+    {
+        Self {
+            read: Arc::new(move || Box::pin(read())),
+            records,
+            // A full comparison reads every record: give the ledger time.
+            ledger: LedgerHttp::new(ledger_url, Duration::from_secs(60)),
+            service_token,
+            request: SnapshotRequest {
+                prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+                purposes: purposes.iter().map(|p| p.to_string()).collect(),
+            },
+            stuck_after: settings.stuck_after,
+            second_look_after: Duration::from_secs(1),
+        }
+    }
+
     /// Reads both sides and compares them; a mismatch is reported only if a second look a
     /// moment later finds it too (the books are read one after the other while money moves).
     pub async fn run(&self) -> Result<Report, ApiError> {

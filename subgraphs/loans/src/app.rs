@@ -1,7 +1,7 @@
 //! Wiring: configuration, database, schema, routes and the loans service's workers (the outbox
 //! relay and the ledger-events consumer that completes interrupted money movements).
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use async_graphql::{dataloader::DataLoader, EmptySubscription, Schema};
 use axum::Router;
@@ -14,9 +14,8 @@ use bank_common::{
     consumer::{self, HandlerError},
     db,
     events::Envelope,
-    internal::LedgerHttp,
     outbox::Relay,
-    reconcile::{self, Reconciler, SnapshotRequest},
+    reconcile::{self, Reconciler},
     server::{configure_schema, federation_sdl, RequestData, Subgraph},
     ApiError,
 };
@@ -114,23 +113,17 @@ pub async fn build(
         consumer::spawn(kafka, group, vec![topic], handle);
     }
     let read_db = db.clone();
-    let reconciler = Reconciler {
-        read: Arc::new(move || {
+    let reconciler = Reconciler::new(
+        NAME,
+        &loans.ledger_url,
+        loans.ledger_service_token.clone(),
+        (&["loan:"], &["loan-funding"]),
+        &loans.reconciliation,
+        move || {
             let db = read_db.clone();
-            let read: reconcile::BoxFuture<'static, Result<_, ApiError>> =
-                Box::pin(async move { Ok(store::reconciliation_records(&db).await?) });
-            read
-        }),
-        records: NAME,
-        ledger: LedgerHttp::new(&loans.ledger_url, Duration::from_secs(60)),
-        service_token: loans.ledger_service_token.clone(),
-        request: SnapshotRequest {
-            prefixes: vec!["loan:".into()],
-            purposes: vec!["loan-funding".into()],
+            async move { Ok(store::reconciliation_records(&db).await?) }
         },
-        stuck_after: loans.reconciliation.stuck_after,
-        second_look_after: Duration::from_secs(1),
-    };
+    );
     if !loans.reconciliation.interval.is_zero() {
         if loans.ledger_service_token.is_none() {
             tracing::warn!(

@@ -690,12 +690,7 @@ pub async fn reconciliation_records(
     db: &DatabaseConnection,
 ) -> Result<bank_common::reconcile::Records, DbErr> {
     use bank_common::reconcile::{self as rec, Expect, Expected, Open, Records};
-    let txn = db
-        .begin_with_config(
-            Some(sea_orm::IsolationLevel::RepeatableRead),
-            Some(sea_orm::AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = bank_common::db::snapshot(db).await?;
     let mut records = Records::default();
     for row in txn
         .query_all(stmt(

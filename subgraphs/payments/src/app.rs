@@ -21,9 +21,8 @@ use bank_common::{
     auth::TokenVerifier,
     config::{ConfigError, Env, ServiceConfig},
     db,
-    internal::LedgerHttp,
     outbox::Relay,
-    reconcile::{self, Reconciler, SnapshotRequest},
+    reconcile::{self, Reconciler},
     server::{configure_schema, federation_sdl, RequestData, Subgraph},
     ApiError,
 };
@@ -188,23 +187,17 @@ pub async fn build_with_worker(
         tokio::spawn(worker.clone().run());
     }
     let read_db = db.clone();
-    let reconciler = Reconciler {
-        read: Arc::new(move || {
+    let reconciler = Reconciler::new(
+        NAME,
+        &payments.ledger_url,
+        payments.ledger_service_token.clone(),
+        (&["payment:", "direct-debit:"], &["clearing", "suspense"]),
+        &payments.reconciliation,
+        move || {
             let db = read_db.clone();
-            let read: reconcile::BoxFuture<'static, Result<_, ApiError>> =
-                Box::pin(async move { Ok(store::reconciliation_records(&db).await?) });
-            read
-        }),
-        records: NAME,
-        ledger: LedgerHttp::new(&payments.ledger_url, Duration::from_secs(60)),
-        service_token: payments.ledger_service_token.clone(),
-        request: SnapshotRequest {
-            prefixes: vec!["payment:".into(), "direct-debit:".into()],
-            purposes: vec!["clearing".into(), "suspense".into()],
+            async move { Ok(store::reconciliation_records(&db).await?) }
         },
-        stuck_after: payments.reconciliation.stuck_after,
-        second_look_after: Duration::from_secs(1),
-    };
+    );
     if !payments.reconciliation.interval.is_zero() && payments.ledger_service_token.is_some() {
         reconcile::spawn_job(reconciler.clone(), payments.reconciliation.interval);
     }

@@ -1258,12 +1258,7 @@ pub async fn statement(
     limit: u64,
 ) -> Result<StatementRows, DbErr> {
     // One snapshot for the opening balance and the lines.
-    let txn = db
-        .begin_with_config(
-            Some(sea_orm::IsolationLevel::RepeatableRead),
-            Some(sea_orm::AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = bank_common::db::snapshot(db).await?;
     let opening = txn
         .query_one(stmt(
             "SELECT balance_after_minor FROM postings WHERE account_id = $1 AND created_at < $2 \
@@ -1899,12 +1894,7 @@ impl LedgerCheck {
 
 /// Checks the ledger's invariants on one consistent snapshot.
 pub async fn check_ledger(db: &DatabaseConnection) -> Result<LedgerCheck, DbErr> {
-    let txn = db
-        .begin_with_config(
-            Some(sea_orm::IsolationLevel::RepeatableRead),
-            Some(sea_orm::AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = bank_common::db::snapshot(db).await?;
     let ids = |rows: Vec<QueryResult>, column: &str| -> Result<Vec<Uuid>, DbErr> {
         rows.iter().map(|row| row.try_get("", column)).collect()
     };
@@ -1987,12 +1977,7 @@ pub async fn reconciliation_snapshot(
     purposes: &[InternalAccount],
 ) -> Result<bank_common::reconcile::LedgerSnapshot, DbErr> {
     use bank_common::reconcile::{InternalBalance, LedgerEntry, LedgerSnapshot};
-    let txn = db
-        .begin_with_config(
-            Some(sea_orm::IsolationLevel::RepeatableRead),
-            Some(sea_orm::AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = bank_common::db::snapshot(db).await?;
     let patterns: Vec<Value> = prefixes.iter().map(|p| format!("{p}%").into()).collect();
     let matches = |first: usize| -> String {
         if patterns.is_empty() {
