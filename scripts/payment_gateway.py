@@ -38,7 +38,8 @@ What it does with a payment depends on its remittance text, so tests and demos c
   contains "TWICE"   -> accepted, then its SETTLED callback is delivered twice
   contains "REORDER" -> accepted, then REJECTED, then a stale SETTLED callback (out of order)
   otherwise          -> accepted, then a SETTLED callback
-Every request is appended as a JSON line to --log. Listens on loopback unless --host says
+GET /stats answers {"submissions": [{"paymentId", "at"}]}: when each submission arrived (Unix
+seconds). Every request is appended as a JSON line to --log. Listens on loopback unless --host says
 otherwise."""
 
 import argparse
@@ -71,6 +72,9 @@ def main() -> None:
     limbo: set[str] = set()
     attempts: dict[str, int] = {}
     counter = [0]
+    # When each submission arrived (GET /stats), so tests can tell whether the bank sent
+    # several at once.
+    arrivals: list[dict] = []
 
     def log(entry: dict) -> None:
         if args.log:
@@ -164,6 +168,8 @@ def main() -> None:
                 return
             payment = json.loads(self.rfile.read(length) or b"{}")
             key = self.headers.get("Idempotency-Key") or payment.get("paymentId", "")
+            with lock:
+                arrivals.append({"paymentId": payment.get("paymentId"), "at": time.time()})
             remittance = payment.get("remittance") or ""
             log({"request": payment, "key": key})
             if "STALL" in remittance:
@@ -218,6 +224,13 @@ def main() -> None:
                     callback(payment, *outcome)
 
             threading.Thread(target=send_all, daemon=True).start()
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path == "/stats":
+                with lock:
+                    self.answer(200, {"submissions": arrivals})
+                return
+            self.answer(404, {"reason": "not found"})
 
         def log_message(self, *_args) -> None:
             pass

@@ -227,7 +227,9 @@ case "${1:-}" in
       router | nginx)
         if is_running "$2"; then
           pid="$(cat "$RUN/$2.pid")"
-          # NGINX's workers would keep its sockets: they go with their master.
+          # NGINX's workers would outlive their master and keep its sockets: they go with it.
+          # The master is stopped first, or it would start new workers for the killed ones.
+          kill -STOP "$pid"
           pkill -KILL -P "$pid" 2>/dev/null || true
           kill -KILL "$pid"; rm -f "$RUN/$2.pid"; ok "$2 killed"
         fi ;;

@@ -9,7 +9,8 @@
 //!    clear answer (a timeout, a 5xx) may have been paid: if the cancellation says the gateway
 //!    took it, the payment is `SUBMITTED` and its callback ends it; with no definite answer it
 //!    stays queued, is asked about again with backoff, and is logged and counted
-//!    (`payments_outcome_unknown_total`) for an operator. A batch of submissions fits in one
+//!    (`payments_outcome_unknown_total`) for an operator. Submissions run 16 at a time, so a
+//!    gateway slow to answer one payment does not hold up the others, and a batch fits in one
 //!    lease (each call is bounded by the gateway timeout), so no other replica takes a payment
 //!    while it is being submitted.
 //! 2. `RETURNING` payments get their reversal posted by the ledger (`RETURNED`); a frozen or
@@ -76,11 +77,16 @@ static OUTCOME_UNKNOWN: std::sync::LazyLock<IntCounter> = std::sync::LazyLock::n
     )
 });
 
-/// How many payments one lease may cover while each is submitted in turn: every call takes at
-/// most `timeout`, and the lease must outlast them all, with one call to spare.
+/// Submissions to the gateway in flight at once: a gateway slow to answer one payment (up to
+/// the client's timeout) does not hold up the others behind it.
+pub const CONCURRENT_SUBMISSIONS: u64 = 16;
+
+/// How many payments one lease may cover while they are submitted in rounds of
+/// [`CONCURRENT_SUBMISSIONS`]: every call takes at most `timeout`, and the lease must outlast
+/// every round, with one round to spare.
 pub fn submit_batch(lease: Duration, timeout: Duration) -> u64 {
-    let fits = (lease.as_secs_f64() / timeout.as_secs_f64().max(0.001)).floor() as u64;
-    fits.saturating_sub(1).clamp(1, BATCH)
+    let rounds = (lease.as_secs_f64() / timeout.as_secs_f64().max(0.001)).floor() as u64;
+    (rounds.saturating_sub(1) * CONCURRENT_SUBMISSIONS).clamp(1, BATCH)
 }
 
 impl Worker {
@@ -119,21 +125,35 @@ impl Worker {
                         continue;
                     }
                 };
-            for payment in leased {
-                handled += 1;
-                let outcome = match status {
-                    PaymentStatus::Queued => self.submit(&payment).await,
-                    PaymentStatus::Returning => self.reverse(&payment).await,
-                    _ => self.recover_debit(&payment).await,
-                };
-                if let Err(err) = outcome {
-                    tracing::warn!(payment_id = %payment.id, error = ?err, "payment work failed; retrying later");
-                    let delay = self.delay(payment.attempts);
-                    let _ = store::retry_later(&self.db, payment.id, delay, "internal error").await;
-                }
+            handled += leased.len();
+            // Submissions wait on the gateway: several at once. The ledger's work is quick.
+            let at_once = match status {
+                PaymentStatus::Queued => CONCURRENT_SUBMISSIONS as usize,
+                _ => 1,
+            };
+            for round in leased.chunks(at_once) {
+                let work: Vec<_> = round
+                    .iter()
+                    .map(|payment| self.work_on(status, payment))
+                    .collect();
+                futures::future::join_all(work).await;
             }
         }
         handled + self.direct_debits(recovery_cutoff).await + self.standing_orders().await
+    }
+
+    /// One leased payment's work; a failure is retried later.
+    async fn work_on(&self, status: PaymentStatus, payment: &PaymentRow) {
+        let outcome = match status {
+            PaymentStatus::Queued => self.submit(payment).await,
+            PaymentStatus::Returning => self.reverse(payment).await,
+            _ => self.recover_debit(payment).await,
+        };
+        if let Err(err) = outcome {
+            tracing::warn!(payment_id = %payment.id, error = ?err, "payment work failed; retrying later");
+            let delay = self.delay(payment.attempts);
+            let _ = store::retry_later(&self.db, payment.id, delay, "internal error").await;
+        }
     }
 
     /// Makes the payments of standing orders that are due; returns how many orders it handled.
@@ -394,15 +414,16 @@ mod tests {
     #[test]
     fn a_batch_of_submissions_fits_in_its_lease() {
         let secs = Duration::from_secs;
-        assert_eq!(submit_batch(secs(30), secs(10)), 2);
-        assert_eq!(submit_batch(secs(30), secs(1)), 29);
+        assert_eq!(submit_batch(secs(30), secs(10)), 32, "two rounds of 16");
+        assert_eq!(submit_batch(secs(30), secs(20)), 1, "one call to spare");
         assert_eq!(submit_batch(secs(30), secs(60)), 1, "at least one");
         assert_eq!(submit_batch(secs(3000), secs(1)), BATCH);
-        for (lease, timeout) in [(30, 10), (30, 1), (45, 7), (600, 10)] {
+        for (lease, timeout) in [(30, 10), (30, 1), (45, 7), (600, 10), (30, 20)] {
             let batch = submit_batch(secs(lease), secs(timeout));
+            let rounds = batch.div_ceil(CONCURRENT_SUBMISSIONS);
             assert!(
-                batch * timeout < lease,
-                "{batch} calls of {timeout} s within {lease} s"
+                rounds * timeout < lease || batch == 1,
+                "{batch} calls of {timeout} s, {CONCURRENT_SUBMISSIONS} at a time, within {lease} s"
             );
         }
     }

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     /// A handle on the running worker, for tests that drive one step by hand.
     pub worker: payments_subgraph::worker::Worker,
+    /// The stand-in gateway's address.
+    pub gateway_url: String,
     _gateway: tokio::process::Child,
 }
 
@@ -172,6 +174,7 @@ pub async fn spawn_app_tuned(recovery_after: Duration, tuning: GatewayTuning) ->
         ledger_addr,
         addr,
         worker,
+        gateway_url,
         _gateway: gateway,
     }
 }

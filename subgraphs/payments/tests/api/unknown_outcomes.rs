@@ -158,3 +158,53 @@ async fn with_no_definite_answer_the_money_stays_in_clearing_and_an_operator_is_
     );
     app.assert_ledger_consistent().await;
 }
+
+/// A gateway slow to answer some payments does not hold up the others: the worker submits
+/// several at once. Six payments the gateway answers only after the client's 1 s timeout:
+/// submitted one after another, each would reach the gateway at least 1 s after the one before
+/// (the worker waiting out its timeout); submitted together, some arrive within that second.
+#[tokio::test]
+async fn slow_answers_do_not_hold_up_the_payments_behind_them() {
+    let app = spawn_app_tuned(
+        Duration::from_secs(30),
+        GatewayTuning {
+            timeout: Duration::from_secs(1),
+            max_attempts: 8,
+            slow: Duration::from_millis(2500),
+        },
+    )
+    .await;
+    let ada = app.customer();
+    let account = app.funded_account(&ada, "EUR", "100").await;
+    let sent =
+        futures::future::join_all((0..6).map(|_| app.send_new(&ada, account, "5", "SLOW gateway")))
+            .await;
+    for id in &sent {
+        app.wait_for_status(&ada, id, "COMPLETED").await;
+    }
+    let stats: serde_json::Value = reqwest::get(format!("{}/stats", app.gateway_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Each payment's first arrival at the gateway.
+    let mut first: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    for s in stats["submissions"].as_array().unwrap() {
+        let id = s["paymentId"].as_str().unwrap().to_string();
+        let at = s["at"].as_f64().unwrap();
+        first.entry(id).and_modify(|t| *t = t.min(at)).or_insert(at);
+    }
+    let mut arrivals: Vec<f64> = sent.iter().map(|id| first[id]).collect();
+    arrivals.sort_by(f64::total_cmp);
+    let closest = arrivals
+        .windows(2)
+        .map(|pair| pair[1] - pair[0])
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        closest < 1.0,
+        "submissions arrived one client timeout apart or more: {arrivals:?}"
+    );
+    assert_eq!(app.ledger_transactions("EXTERNAL_PAYMENT").await, 6);
+    assert_eq!(app.balance(account).await, 7_000, "each debited once");
+}
