@@ -10,6 +10,7 @@
 #   BANK_NGINX_DATA     writable directory: rendered config, pid, temp files (default /run/bank);
 #                       the certificate and key are read from $BANK_NGINX_DATA/certs/server.{pem,key}
 #   BANK_WEB_ROOT       built web assets (default /usr/share/bank: graphiql/, app/)
+#   BANK_GRAPHIQL       on (default) or off: off answers /graphiql/ with 404 (production)
 #   BANK_RENDER_ONLY=1  render the configuration, print its path and exit (used by the tests)
 set -eu
 
@@ -36,13 +37,18 @@ for addr in ${BANK_ROUTER_ADDRS:-router:4000}; do
 done
 
 payments="${BANK_PAYMENTS_ADDR:-payments:4006}"
+case "${BANK_GRAPHIQL:-on}" in
+  on) graphiql_off="" ;;
+  off) graphiql_off="            return 404;" ;;
+  *) echo "gateway: BANK_GRAPHIQL is on or off, not ${BANK_GRAPHIQL}" >&2; exit 1 ;;
+esac
 case "$payments" in
   *[!A-Za-z0-9.:_-]*|"") echo "gateway: bad payments address: $payments" >&2; exit 1 ;;
 esac
 
 awk -v data="$DATA" -v payments="$payments" -v graphiql="$WEB_ROOT/graphiql" -v webapp="$WEB_ROOT/app" \
     -v listen="${BANK_HTTPS_PORT:-8443}" -v rate="${BANK_GRAPHQL_RATE:-200}" \
-    -v anon="${BANK_ANON_RATE:-60}" -v servers="$servers" '
+    -v anon="${BANK_ANON_RATE:-60}" -v servers="$servers" -v graphiql_off="$graphiql_off" '
   function sub_all(s, key, value,    out, i) {
     out = ""
     while ((i = index(s, key)) > 0) { out = out substr(s, 1, i - 1) value; s = substr(s, i + length(key)) }
@@ -50,6 +56,7 @@ awk -v data="$DATA" -v payments="$payments" -v graphiql="$WEB_ROOT/graphiql" -v 
   }
   /^[ \t]*__ROUTER_SERVERS__[ \t]*$/ { printf "%s", servers; next }
   /^[ \t]*__LOCAL_ONLY__[ \t]*$/ { next }
+  /^[ \t]*__GRAPHIQL_OFF__[ \t]*$/ { if (graphiql_off != "") print graphiql_off; next }
   {
     line = $0
     line = sub_all(line, "__DATA__", data)

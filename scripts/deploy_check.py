@@ -347,6 +347,22 @@ def policy_problems(objects: list[dict]) -> list[str]:
 # --- schema validation ----------------------------------------------------------------------
 
 
+SUBGRAPHS = ("users", "accounts", "transactions", "notifications", "loans", "payments")
+
+
+def exposure_problems(objects: list[dict]) -> list[str]:
+    """Production publishes no schema: introspection and field suggestions off in every
+    subgraph (bank-config) and in the router (router-config), GraphiQL off in the gateway."""
+    maps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
+    wanted = [("bank-config", f"{name.upper()}_GRAPHQL_INTROSPECTION", "false") for name in SUBGRAPHS]
+    wanted += [("router-config", "ROUTER_INTROSPECTION", "false"), ("gateway-config", "BANK_GRAPHIQL", "off")]
+    return [
+        f"ConfigMap {cm}: {key} must be {value!r} in production (it is {maps.get(cm, {}).get(key)!r})"
+        for cm, key, value in wanted
+        if str(maps.get(cm, {}).get(key)) != value
+    ]
+
+
 def schema_problems(objects: list[dict]) -> list[str]:
     import kubernetes_validate
 
@@ -472,7 +488,12 @@ def self_test() -> None:
         {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}, {"env": [{"name": "B", "value": "3"}]}
     )
     assert merged == {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "3"}]}, merged
-    print(f"    ok policy self-test ({len(cases)} broken manifests rejected)")
+    # Production with its schema published (the base's defaults) is rejected, and the prod
+    # overlay's patch is what makes it pass.
+    base = render(Path(__file__).resolve().parent.parent / "k8s" / "base")
+    if len(exposure_problems(base)) != len(SUBGRAPHS) + 2:
+        raise SystemExit(f"self-test: introspection left on was not rejected ({exposure_problems(base)})")
+    print(f"    ok policy self-test ({len(cases) + 3} broken manifests rejected)")
 
 
 
@@ -498,6 +519,8 @@ def main() -> int:
             note = "same objects as kustomize"
         problems += schema_problems(objects)
         problems += policy_problems(objects)
+        if overlay.name == "prod":
+            problems += exposure_problems(objects)
         if problems:
             failed = True
             print(f"    FAIL {overlay}:")

@@ -14,11 +14,61 @@ async fn responses_carry_security_headers_and_a_request_id() {
         .await
         .unwrap();
     let headers = response.headers();
-    assert!(headers.get("strict-transport-security").is_some());
+    assert_eq!(
+        headers.get("strict-transport-security").unwrap(),
+        "max-age=31536000; includeSubDomains"
+    );
     assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(
+        headers.get("content-security-policy").unwrap(),
+        "default-src 'none'; frame-ancestors 'none'",
+        "API answers are never rendered"
+    );
     let request_id = headers.get("x-request-id").unwrap().to_str().unwrap();
     assert_eq!(request_id.len(), 32);
+}
+
+/// The pages say what they may load: only the bank's own scripts, styles and connections, and
+/// no framing (clickjacking); HSTS covers subdomains.
+#[tokio::test]
+async fn pages_carry_a_content_security_policy() {
+    let bank = Bank::from_env().unwrap();
+    for path in ["/", "/accounts/anything", "/graphiql/"] {
+        let response = bank
+            .http
+            .get(format!("{}{path}", bank.url))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+        let headers = response.headers();
+        let csp = headers
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path} has a Content-Security-Policy"))
+            .to_str()
+            .unwrap();
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert!(
+            headers
+                .get("strict-transport-security")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("includeSubDomains"),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

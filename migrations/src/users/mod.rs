@@ -1,9 +1,11 @@
-//! The users service's schema: people, credentials, refresh tokens and signing keys.
+//! The users service's schema: people, credentials, refresh tokens, signing keys and failed
+//! sign-ins.
 
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_init;
 mod m20261124_000002_outbox;
+mod m20261207_000003_login_failures;
 
 pub struct Migrator;
 
@@ -13,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261124_000002_outbox::Migration),
+            Box::new(m20261207_000003_login_failures::Migration),
         ]
     }
 }

@@ -95,6 +95,9 @@ pub struct ServiceConfig {
     pub max_query_complexity: usize,
     /// `TCP_NODELAY` on accepted connections (small writes are sent at once).
     pub tcp_nodelay: bool,
+    /// Whether the schema answers introspection and suggests field names in errors ("did you
+    /// mean ..."): on for development, off in production, where the schema is not published.
+    pub introspection: bool,
 }
 
 /// How access tokens are checked.
@@ -160,6 +163,7 @@ impl ServiceConfig {
             max_query_depth: env.get_or("MAX_QUERY_DEPTH", 12)?,
             max_query_complexity: env.get_or("MAX_QUERY_COMPLEXITY", 1000)?,
             tcp_nodelay: env.get_or("TCP_NODELAY", true)?,
+            introspection: env.get_or("GRAPHQL_INTROSPECTION", true)?,
         })
     }
 }

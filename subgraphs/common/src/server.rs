@@ -46,6 +46,25 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 const WS_BUFFER_BYTES: usize = 4 * 1024;
 const WS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
+/// The address of the client a request came from, as NGINX saw it: the last entry of
+/// `X-Forwarded-For` (NGINX appends the peer it accepted; the router passes the header on).
+/// `None` without the header (a request that did not come through NGINX).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl ClientAddress {
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let last = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .last()
+            .and_then(|entry| entry.trim().parse().ok());
+        ClientAddress(last)
+    }
+}
+
 /// The caller's verified access token, for the calls a service makes to another on the
 /// caller's behalf (closing an account, a loan's or a payment's money movements).
 #[derive(Clone)]
@@ -73,12 +92,18 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    builder
+    let builder = builder
         .enable_federation()
         .enable_subscription_in_federation()
         .limit_depth(config.max_query_depth)
         .limit_complexity(config.max_query_complexity)
-        .extension(Tracing)
+        .extension(Tracing);
+    if config.introspection {
+        builder
+    } else {
+        // Federation's `_service` and `_entities` stay: the router needs them.
+        builder.disable_introspection().disable_suggestions()
+    }
 }
 
 /// The schema's Federation SDL, as `<service> sdl` prints it and `make schema` composes.
@@ -226,6 +251,7 @@ where
             return response.into();
         }
     }
+    request = request.data(ClientAddress::from_headers(&headers));
     (state.request_data)(&mut request.data);
     let response = state.schema.execute(request).await;
     state.metrics.record_graphql_errors(&response);
@@ -382,6 +408,88 @@ mod tests {
             Some("Bearer xyz")
         );
         assert_eq!(authorization_from_init(&serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn the_client_is_the_last_address_nginx_added() {
+        let mut headers = HeaderMap::new();
+        assert!(ClientAddress::from_headers(&headers).0.is_none());
+        headers.insert("x-forwarded-for", "10.9.9.9, 127.0.0.2".parse().unwrap());
+        assert_eq!(
+            ClientAddress::from_headers(&headers).0,
+            Some("127.0.0.2".parse().unwrap()),
+            "a client's own X-Forwarded-For comes first and is not trusted"
+        );
+    }
+
+    struct Query;
+
+    #[async_graphql::Object]
+    impl Query {
+        async fn hello(&self) -> &str {
+            "world"
+        }
+
+        #[graphql(entity)]
+        async fn find_query_by_id(&self, id: async_graphql::ID) -> Option<Entity> {
+            Some(Entity { id })
+        }
+    }
+
+    #[derive(async_graphql::SimpleObject)]
+    struct Entity {
+        id: async_graphql::ID,
+    }
+
+    async fn answers(introspection: bool) -> Vec<async_graphql::Response> {
+        let mut config = crate::config::ServiceConfig::from_env("introtest", 1).unwrap();
+        config.introspection = introspection;
+        let schema = configure_schema(
+            Schema::build(
+                Query,
+                async_graphql::EmptyMutation,
+                async_graphql::EmptySubscription,
+            ),
+            &config,
+        )
+        .finish();
+        let mut out = Vec::new();
+        for query in [
+            "{ __schema { queryType { name } } }",
+            "{ helo }",
+            "{ _service { sdl } }",
+        ] {
+            out.push(schema.execute(query).await);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn introspection_and_suggestions_can_be_switched_off() {
+        let on = answers(true).await;
+        assert!(on[0].errors.is_empty(), "{:?}", on[0].errors);
+        assert!(on[1].errors[0].message.contains("Did you mean"));
+        let off = answers(false).await;
+        assert!(
+            off[0].data.to_string().contains("null") || !off[0].errors.is_empty(),
+            "no schema without introspection: {:?}",
+            off[0]
+        );
+        assert!(
+            !off[0].data.to_string().contains("Query"),
+            "{:?}",
+            off[0].data
+        );
+        assert!(!off[1].errors.is_empty());
+        assert!(
+            !off[1].errors[0].message.contains("Did you mean"),
+            "{}",
+            off[1].errors[0].message
+        );
+        assert!(
+            off[2].errors.is_empty(),
+            "the router still reads the federation SDL"
+        );
     }
 }
 

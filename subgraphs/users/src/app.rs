@@ -51,6 +51,18 @@ impl UsersConfig {
         let settings = Settings {
             access_token_ttl_secs: env.get_or("ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_token_ttl_days: env.get_or("REFRESH_TOKEN_TTL_DAYS", 30)?,
+            throttle: {
+                let d = crate::domain::Throttle::default();
+                crate::domain::Throttle {
+                    account_failures: env
+                        .get_or("SIGN_IN_FAILURES_PER_ACCOUNT", d.account_failures)?,
+                    address_failures: env
+                        .get_or("SIGN_IN_FAILURES_PER_ADDRESS", d.address_failures)?,
+                    first_lock: env.secs_or("SIGN_IN_FIRST_LOCK_SECS", d.first_lock.as_secs())?,
+                    longest_lock: env
+                        .secs_or("SIGN_IN_LONGEST_LOCK_SECS", d.longest_lock.as_secs())?,
+                }
+            },
         };
         if settings.access_token_ttl_secs <= 0 || settings.refresh_token_ttl_days <= 0 {
             return Err(ConfigError {
@@ -96,6 +108,7 @@ pub fn schema_builder(
     config: &ServiceConfig,
 ) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     configure_schema(Schema::build(Query, Mutation, EmptySubscription), config)
+        .extension(crate::one_sign_in::OneSignInPerRequest)
 }
 
 pub fn sdl() -> String {

@@ -11,6 +11,7 @@ pub mod app;
 pub mod domain;
 pub mod events;
 pub mod keys;
+pub mod one_sign_in;
 pub mod schema;
 pub mod store;
 

@@ -13,22 +13,38 @@ use uuid::Uuid;
 use bank_common::{
     auth::{ContextAuth, Role},
     config::AuthConfig,
+    server::ClientAddress,
     ApiError, ApiResult,
 };
 
 use crate::{
-    domain::{hash_password, verify_password, Email, FullName, Password},
+    domain::{hash_password, throttle, verify_password, Email, FullName, Password, Throttle},
     keys::{hash_refresh_token, new_refresh_token, SigningKeys},
     store::{self, Rotation, UserRow},
 };
 
 pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// Sign-ins refused because of earlier failures (per account or per address).
+static SIGN_INS_REFUSED: std::sync::LazyLock<prometheus::IntCounter> = std::sync::LazyLock::new(
+    || {
+        bank_common::metrics::service_metric(
+            prometheus::IntCounter::new(
+                "users_sign_ins_throttled_total",
+                "Sign-ins refused without checking the password, after too many failures in a row on the account or from the address",
+            )
+            .expect("valid metric"),
+        )
+    },
+);
+
 /// Token lifetimes and other service settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
+    /// When failed sign-ins make further attempts wait.
+    pub throttle: Throttle,
 }
 
 /// What resolvers share.
@@ -202,11 +218,35 @@ impl Mutation {
     ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
         let wrong = || ApiError::Unauthenticated("wrong e-mail address or password".into());
-        let row = match Email::parse(&input.email) {
-            Ok(email) => store::find_user_by_email(&users.db, email.as_str())
+        let throttle = users.settings.throttle;
+        let email = Email::parse(&input.email).ok();
+        let account = throttle::account_key(
+            email
+                .as_ref()
+                .map_or(input.email.trim(), |email| email.as_str()),
+        );
+        let address = ctx
+            .data_opt::<ClientAddress>()
+            .and_then(|a| a.0)
+            .map(throttle::address_key);
+        let keys: Vec<String> = std::iter::once(account.clone())
+            .chain(address.clone())
+            .collect();
+        // Refused before the password is looked at: the answer says nothing about it.
+        if let Some(until) = store::sign_in_blocked_until(&users.db, &keys, throttle.longest_lock)
+            .await
+            .map_err(ApiError::from)?
+        {
+            SIGN_INS_REFUSED.inc();
+            return Err(
+                ApiError::LimitExceeded(Throttle::refusal(until, chrono::Utc::now())).into(),
+            );
+        }
+        let row = match &email {
+            Some(email) => store::find_user_by_email(&users.db, email.as_str())
                 .await
                 .map_err(ApiError::from)?,
-            Err(_) => None,
+            None => None,
         };
         let matches = verify_password(
             &input.password,
@@ -214,8 +254,34 @@ impl Mutation {
         )
         .await?;
         match row {
-            Some(row) if matches => Ok(start_session(users, row).await?),
-            _ => Err(wrong().into()),
+            Some(row) if matches => {
+                store::clear_sign_in_failures(&users.db, &account)
+                    .await
+                    .map_err(ApiError::from)?;
+                Ok(start_session(users, row).await?)
+            }
+            _ => {
+                let lock = |failures, limit| throttle.lock_after(failures, limit);
+                store::record_sign_in_failure(
+                    &users.db,
+                    &account,
+                    throttle.account_failures,
+                    |n| lock(n, throttle.account_failures),
+                )
+                .await
+                .map_err(ApiError::from)?;
+                if let Some(address) = &address {
+                    store::record_sign_in_failure(
+                        &users.db,
+                        address,
+                        throttle.address_failures,
+                        |n| lock(n, throttle.address_failures),
+                    )
+                    .await
+                    .map_err(ApiError::from)?;
+                }
+                Err(wrong().into())
+            }
         }
     }
 

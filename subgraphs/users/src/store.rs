@@ -289,3 +289,78 @@ pub async fn insert_signing_key(
     .await
     .map(|_| ())
 }
+
+/// The latest moment until which any of `keys` refuses sign-ins, if one is still blocked.
+/// Address rows quiet for longer than `forget_after` are left out (and deleted here).
+pub async fn sign_in_blocked_until(
+    db: &DatabaseConnection,
+    keys: &[String],
+    forget_after: std::time::Duration,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    db.execute(raw(
+        "DELETE FROM login_failures WHERE key LIKE 'address:%' \
+         AND last_failure_at < now() - make_interval(secs => $1)",
+        [forget_after.as_secs_f64().into()],
+    ))
+    .await?;
+    let row = db
+        .query_one(raw(
+            "SELECT max(blocked_until) AS until FROM login_failures \
+             WHERE key = ANY($1) AND blocked_until > now()",
+            [keys.to_vec().into()],
+        ))
+        .await?;
+    Ok(row.and_then(|row| {
+        row.try_get::<Option<DateTime<Utc>>>("", "until")
+            .ok()
+            .flatten()
+    }))
+}
+
+/// Counts one failed sign-in under `key`; once the count reaches `limit`, attempts under the key
+/// wait `lock(count)` from now. Answers the new count.
+pub async fn record_sign_in_failure(
+    db: &DatabaseConnection,
+    key: &str,
+    limit: i32,
+    lock: impl Fn(i32) -> Option<std::time::Duration>,
+) -> Result<i32, DbErr> {
+    let txn = db.begin().await?;
+    let row = txn
+        .query_one(raw(
+            "INSERT INTO login_failures (key, failures) VALUES ($1, 1) \
+             ON CONFLICT (key) DO UPDATE SET failures = login_failures.failures + 1, \
+               last_failure_at = excluded.last_failure_at \
+             RETURNING failures",
+            [key.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("login_failures".into()))?;
+    let failures: i32 = row.try_get("", "failures")?;
+    if failures >= limit {
+        if let Some(wait) = lock(failures) {
+            txn.execute(raw(
+                "UPDATE login_failures SET blocked_until = now() + make_interval(secs => $2) \
+                 WHERE key = $1",
+                [key.into(), wait.as_secs_f64().into()],
+            ))
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(failures)
+}
+
+/// Forgets an account's failed sign-ins (it signed in).
+pub async fn clear_sign_in_failures(db: &DatabaseConnection, key: &str) -> Result<(), DbErr> {
+    db.execute(raw(
+        "DELETE FROM login_failures WHERE key = $1",
+        [key.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn raw(sql: &str, values: impl IntoIterator<Item = sea_orm::Value>) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values)
+}

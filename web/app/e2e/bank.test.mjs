@@ -50,10 +50,17 @@ after(async () => {
   await browser?.close();
 });
 
+// Everything the browser refused under the pages' Content-Security-Policy, on any page of any
+// test; the last test checks that there was nothing.
+const cspViolations = [];
+
 async function newPage(viewport = { width: 1024, height: 800 }) {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+  });
   return page;
 }
 
@@ -1045,5 +1052,19 @@ describe('reconciliation in a browser', () => {
     assert.match((await verdict.textContent()).trim(), /^(Books agree|\d+ mismatch(es)?)$/);
     await staff.getByRole('button', { name: 'Try again' }).waitFor({ state: 'detached' });
     assert.equal(failed, 2);
+  });
+});
+
+describe('the content security policy', () => {
+  test('GraphiQL starts under its policy, and no page of any test broke its policy', async () => {
+    const page = await newPage();
+    await page.goto(`${BANK_URL}/graphiql/`);
+    await page.locator('.graphiql-container').waitFor();
+    // The editor is up, with its styles and workers (a refusal would be logged meanwhile).
+    await page.locator('.monaco-editor').first().waitFor();
+    await page.waitForTimeout(1000);
+    await shot(page, 'graphiql');
+    await page.context().close();
+    assert.deepEqual(cspViolations, []);
   });
 });

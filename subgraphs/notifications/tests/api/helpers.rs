@@ -303,18 +303,48 @@ impl Subscriber {
 pub const ALERTS: &str = "subscription { transactionAlerts { transaction { id } account { id } \
     amount { amount currency } direction balanceAfter { amount } description } }";
 
-/// Waits until `app`'s live feed delivers: publishes warm-up postings for a throwaway user
-/// until its subscriber sees one.
+/// Waits until `app`'s live feed delivers from every partition of the ledger topic: it reads
+/// each from its end, and each partition's end is looked up on its own, so one partition
+/// delivering says nothing of the others. Publishes a warm-up posting for a throwaway user to
+/// each partition not heard from yet, until its subscriber has seen one from each.
 pub async fn wait_until_live(app: &TestApp, producer: &FutureProducer) {
     let probe = app.customer();
     let mut subscriber = Subscriber::connect(app.addr, &probe.token, ALERTS)
         .await
         .expect("subscribes");
+    let mut waiting: std::collections::HashMap<String, i32> = std::collections::HashMap::new();
+    let mut live = std::collections::HashSet::new();
     for _ in 0..60 {
-        publish(producer, &app.ledger_topic, &posted(probe.id, 1, "CREDIT")).await;
-        if subscriber.next(Duration::from_millis(500)).await.is_some() {
-            return;
+        for partition in (0..LEDGER_PARTITIONS).filter(|p| !live.contains(p)) {
+            let event = posted(probe.id, 1, "CREDIT");
+            let id = event.data["transactionId"].as_str().unwrap().to_string();
+            let payload = serde_json::to_string(&event).unwrap();
+            producer
+                .send(
+                    FutureRecord::to(&app.ledger_topic)
+                        .key(&event.subject)
+                        .partition(partition)
+                        .payload(&payload),
+                    Duration::from_secs(10),
+                )
+                .await
+                .expect("the broker takes the event");
+            waiting.insert(id, partition);
+        }
+        while let Some(alert) = subscriber.next(Duration::from_millis(500)).await {
+            let id = alert["data"]["transactionAlerts"]["transaction"]["id"]
+                .as_str()
+                .unwrap_or_default();
+            if let Some(partition) = waiting.get(id) {
+                live.insert(*partition);
+            }
+            if live.len() == LEDGER_PARTITIONS as usize {
+                return;
+            }
         }
     }
-    panic!("the live feed never delivered");
+    panic!("the live feed never delivered from every partition ({live:?} did)");
 }
+
+/// Partitions of the tests' ledger topics (`bank_testkit::create_topics`).
+const LEDGER_PARTITIONS: i32 = 3;

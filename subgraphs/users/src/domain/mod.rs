@@ -2,6 +2,9 @@
 //! are hashed. Inputs are parsed into these types once, at the edge.
 
 mod credentials;
+pub mod throttle;
+
+pub use throttle::Throttle;
 
 pub use credentials::{
     hash_password, limit_hashing, verify_password, Email, FullName, HashingLimit, Password,

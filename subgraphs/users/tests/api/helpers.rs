@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 
 use bank_testkit::{self as testkit, Client};
 use serde_json::{json, Value};
+pub use users_subgraph::domain::Throttle;
 use users_subgraph::{
     app::{self, UsersConfig},
     schema::Settings,
@@ -17,6 +18,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Throttle::default()).await
+}
+
+/// The service with the given limits on failed sign-ins.
+pub async fn spawn_app_with(throttle: Throttle) -> TestApp {
     let database = testkit::fresh_database(app::NAME).await;
     let service = testkit::service_config(app::NAME, database);
     let config = UsersConfig {
@@ -24,6 +30,7 @@ pub async fn spawn_app() -> TestApp {
         settings: Settings {
             access_token_ttl_secs: 300,
             refresh_token_ttl_days: 1,
+            throttle,
         },
         public_url: "http://127.0.0.1:4001".into(),
         admin: Some((ADMIN_EMAIL.into(), ADMIN_PASSWORD.into())),

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod auth_flows;
 mod keys;
 mod registration;
