@@ -53,4 +53,36 @@ awk '/location \/graphiql\/ \{/ { inside = 1 } inside && /return 404;/ { found =
   END { exit !found }' "$conf" || die "BANK_GRAPHIQL=off does not switch GraphiQL off"
 nginx -t -q -c "$conf" -p "$gateway/nginx"
 ok "with BANK_GRAPHIQL=off the gateway serves no GraphiQL"
+# Production's router (ROUTER_INTROSPECTION=false, the prod overlay) refuses introspection: the
+# router as built, with its configuration, on a spare port (an empty key set stands in for the
+# users service's JWKS).
+if [ -x "$BIN/bank-router" ]; then
+  probe="$DATA/deploy-check/router"
+  mkdir -p "$probe"
+  echo '{"keys":[]}' >"$probe/jwks.json"
+  jwks_port=$((ROUTER_PORT + 97)) router_port=$((ROUTER_PORT + 98))
+  python3 -m http.server "$jwks_port" --bind 127.0.0.1 --directory "$probe" >/dev/null 2>&1 &
+  jwks_pid=$!
+  for _ in $(seq 1 50); do
+    curl -fs "http://127.0.0.1:$jwks_port/jwks.json" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ROUTER_INTROSPECTION=false ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$router_port" \
+    ROUTER_JWKS_URL="http://127.0.0.1:$jwks_port/jwks.json" "$BIN/bank-router" >"$probe/router.log" 2>&1 &
+  router_pid=$!
+  trap 'kill "$router_pid" "$jwks_pid" 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$router_port/readiness" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  ask() { curl -s "http://127.0.0.1:$router_port/graphql" -H 'content-type: application/json' -d "$1"; }
+  ask '{"query":"{ __schema { queryType { name } } }"}' | grep -q '"INTROSPECTION_DISABLED"' \
+    || die "the router answers introspection with ROUTER_INTROSPECTION=false; see $probe/router.log"
+  ask '{"query":"{ __typename }"}' | grep -q '"__typename":"Query"' \
+    || die "the router does not answer with ROUTER_INTROSPECTION=false; see $probe/router.log"
+  kill "$router_pid" "$jwks_pid" 2>/dev/null || true
+  ok "with ROUTER_INTROSPECTION=false the router refuses introspection"
+else
+  warn "$BIN/bank-router is not built: the router's introspection switch was not checked"
+fi
 ok "deployment checks passed in $(( SECONDS - started ))s"
