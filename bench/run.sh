@@ -41,6 +41,9 @@ export BANK_TRANSACTIONS_PORT="${BANK_TRANSACTIONS_PORT:-4103}"
 # One ledger replica, reached directly, as in every earlier run (the relay measurement stops it);
 # BANK_LEDGER_REPLICAS=2 measures the local stack's two replicas behind NGINX (4113, 4110).
 export BANK_LEDGER_REPLICAS="${BANK_LEDGER_REPLICAS:-1}"
+# The bench's customers fund their accounts themselves (1,000,000 each), past the sandbox's
+# daily limit on self-service deposits.
+export BANK_SELF_DEPOSIT_DAILY_LIMIT="${BANK_SELF_DEPOSIT_DAILY_LIMIT:-100000000}"
 export BANK_TRANSACTIONS_REPLICA_PORT="${BANK_TRANSACTIONS_REPLICA_PORT:-4113}"
 export BANK_LEDGER_PORT="${BANK_LEDGER_PORT:-4110}"
 export BANK_NOTIFICATIONS_PORT="${BANK_NOTIFICATIONS_PORT:-4104}"

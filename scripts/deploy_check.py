@@ -352,15 +352,20 @@ SUBGRAPHS = ("users", "accounts", "transactions", "notifications", "loans", "pay
 
 def exposure_problems(objects: list[dict]) -> list[str]:
     """Production publishes no schema: introspection and field suggestions off in every
-    subgraph (bank-config) and in the router (router-config), GraphiQL off in the gateway."""
+    subgraph (bank-config) and in the router (router-config), GraphiQL off in the gateway; and
+    customers cannot pay cash into their own accounts (the sandbox switch is off)."""
     maps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
     wanted = [("bank-config", f"{name.upper()}_GRAPHQL_INTROSPECTION", "false") for name in SUBGRAPHS]
     wanted += [("router-config", "ROUTER_INTROSPECTION", "false"), ("gateway-config", "BANK_GRAPHIQL", "off")]
-    return [
+    problems = [
         f"ConfigMap {cm}: {key} must be {value!r} in production (it is {maps.get(cm, {}).get(key)!r})"
         for cm, key, value in wanted
         if str(maps.get(cm, {}).get(key)) != value
     ]
+    # Money from nothing: customers' own cash deposits are a sandbox's, never production's.
+    if str(maps.get("bank-config", {}).get("TRANSACTIONS_SELF_DEPOSITS", "false")).lower() == "true":
+        problems.append("ConfigMap bank-config: TRANSACTIONS_SELF_DEPOSITS must not be on in production")
+    return problems
 
 
 def schema_problems(objects: list[dict]) -> list[str]:
@@ -493,7 +498,10 @@ def self_test() -> None:
     base = render(Path(__file__).resolve().parent.parent / "k8s" / "base")
     if len(exposure_problems(base)) != len(SUBGRAPHS) + 2:
         raise SystemExit(f"self-test: introspection left on was not rejected ({exposure_problems(base)})")
-    print(f"    ok policy self-test ({len(cases) + 3} broken manifests rejected)")
+    sandbox = render(Path(__file__).resolve().parent.parent / "k8s" / "overlays" / "dev")
+    if not any("TRANSACTIONS_SELF_DEPOSITS" in p for p in exposure_problems(sandbox)):
+        raise SystemExit("self-test: self-service deposits in production were not rejected")
+    print(f"    ok policy self-test ({len(cases) + 4} broken manifests rejected)")
 
 
 

@@ -87,7 +87,9 @@ start_service() {
       "LOANS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
   fi
   if [ "$service" = transactions ]; then
-    env+=("TRANSACTIONS_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
+    # A sandbox: customers may pay cash into their own accounts (off in production).
+    env+=("TRANSACTIONS_SERVICE_TOKEN=$BANK_SERVICE_TOKEN" "TRANSACTIONS_SELF_DEPOSITS=true"
+      "TRANSACTIONS_SELF_DEPOSIT_DAILY_LIMIT=${BANK_SELF_DEPOSIT_DAILY_LIMIT:-10000}")
   fi
   if [ "$service" = payments ]; then
     env+=("PAYMENTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT"

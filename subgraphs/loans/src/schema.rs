@@ -840,6 +840,7 @@ impl Mutation {
         let loan = store::find_loan(&loans.db, id)
             .await?
             .ok_or(ApiError::NotFound("loan"))?;
+        store::not_their_own(&loan, principal.user_id)?;
         match LoanStatus::from_db(&loan.status) {
             LoanStatus::Approved => {}
             LoanStatus::Active | LoanStatus::PaidOff => return Ok(loan.into()),

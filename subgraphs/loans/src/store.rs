@@ -356,6 +356,18 @@ pub async fn repayments_of(
 
 /// A staff decision on a pending application. Deciding the same way again returns the loan
 /// unchanged; any other change of mind is refused.
+/// Staff do not decide or pay out their own loans: that is the conflict of interest a bank's
+/// separation of duties exists to prevent.
+pub fn not_their_own(loan: &LoanRow, staff_id: Uuid) -> ApiResult<()> {
+    if loan.owner_id == staff_id {
+        Err(ApiError::Forbidden(
+            "staff may not decide or pay out their own loan".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 pub async fn decide(
     db: &DatabaseConnection,
     id: Uuid,
@@ -367,6 +379,7 @@ pub async fn decide(
     let loan = lock_loan(&txn, id)
         .await?
         .ok_or(ApiError::NotFound("loan"))?;
+    not_their_own(&loan, staff_id)?;
     let target = if approve {
         LoanStatus::Approved
     } else {

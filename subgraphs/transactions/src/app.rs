@@ -56,6 +56,10 @@ pub struct LedgerConfig {
     /// The token other services send as `X-Service-Token` for movements no customer is
     /// present for (a returned payment's reversal). Unset: such calls are refused.
     pub service_token: Option<ServiceToken>,
+    /// Customers' own cash deposits (a sandbox's way to get money in): `None` refuses them
+    /// (production, where cash comes in at a teller), `Some(limit)` allows them up to `limit`
+    /// (major units) per account per day. Staff never deposit into their own accounts as staff.
+    pub self_deposit_limit: Option<i64>,
 }
 
 /// A shared secret, kept out of `Debug` output.
@@ -87,6 +91,7 @@ impl Default for LedgerConfig {
             consumer_group: "transactions-ledger".into(),
             topic: crate::events::TOPIC.into(),
             service_token: None,
+            self_deposit_limit: None,
         }
     }
 }
@@ -114,6 +119,11 @@ impl LedgerConfig {
                 .raw("SERVICE_TOKEN")
                 .filter(|token| !token.is_empty())
                 .map(ServiceToken),
+            self_deposit_limit: if env.get_or("SELF_DEPOSITS", false)? {
+                Some(env.get_or("SELF_DEPOSIT_DAILY_LIMIT", 10_000i64)?)
+            } else {
+                None
+            },
         };
         if config.daily_withdrawal_limit < 0 {
             return Err(ConfigError {
@@ -399,6 +409,7 @@ async fn loan_movement(
                     .map_err(|message| ApiError::bad_input("currency", message))?,
             ),
             reference: Some(request.reference),
+            self_deposit_limit: None,
         };
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }
@@ -510,6 +521,7 @@ async fn payment_movement(
                     .map_err(|message| ApiError::bad_input("currency", message))?,
             ),
             reference: Some(request.reference),
+            self_deposit_limit: None,
         };
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }

@@ -741,6 +741,7 @@ impl Mutation {
             owner: None,
             currency: None,
             reference: None,
+            self_deposit_limit: ledger(ctx).config.self_deposit_limit,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -765,6 +766,7 @@ impl Mutation {
             owner: None,
             currency: None,
             reference: None,
+            self_deposit_limit: None,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -811,6 +813,7 @@ impl Mutation {
             owner: None,
             currency: None,
             reference: None,
+            self_deposit_limit: None,
         };
         Ok(movement(ctx, m).await?)
     }

@@ -440,6 +440,51 @@ fn replayed(claimed: Claimed, operation: &str, hash: &str) -> Result<Uuid, Stop>
     }
 }
 
+/// A deposit into one's own account: a sandbox's self-service deposit, allowed only when
+/// switched on and up to its daily limit per account. The sum of today's (the database's day)
+/// deposits the owner made into the account is read under the account's row lock, which every
+/// deposit into it takes first, so concurrent deposits cannot pass the limit together.
+async fn self_deposit_allowed(
+    txn: &DatabaseTransaction,
+    m: &Movement,
+    accounts: &HashMap<Uuid, AccountState>,
+    amount: i64,
+    currency: Currency,
+) -> Result<(), Stop> {
+    let Some(to) = m.to else { return Ok(()) };
+    let own = accounts
+        .get(&to)
+        .is_some_and(|account| account.owner_id == Some(m.principal.user_id));
+    if !own {
+        return Ok(());
+    }
+    let Some(limit) = m.self_deposit_limit else {
+        return Err(Stop::Api(ApiError::Forbidden(
+            "cash is paid in at a teller: deposits into your own account are not offered here"
+                .into(),
+        )));
+    };
+    let limit_minor = parse_minor(&limit.to_string(), currency).map_err(ApiError::internal_msg)?;
+    let today: i64 = txn
+        .query_one(stmt(
+            "SELECT coalesce(sum(p.amount_minor), 0)::int8 AS today FROM postings p \
+             JOIN transactions t ON t.id = p.transaction_id \
+             WHERE p.account_id = $1 AND p.created_at >= date_trunc('day', now()) \
+               AND t.kind = 'DEPOSIT' AND t.initiated_by = $2",
+            [to.into(), m.principal.user_id.into()],
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "today"))
+        .transpose()?
+        .unwrap_or(0);
+    if today.saturating_add(amount) > limit_minor {
+        return Err(Stop::Api(ApiError::LimitExceeded(format!(
+            "self-service deposits are limited to {limit} {currency} per account per day"
+        ))));
+    }
+    Ok(())
+}
+
 /// Whether a refusal is final for its idempotency key: the ledger's own rules said no after
 /// looking at the accounts. Validation, authorisation and accounts not (yet) known are not
 /// recorded: they are decided before anything is looked at, or may change by themselves. Nor
@@ -571,6 +616,10 @@ pub struct Movement {
     pub currency: Option<Currency>,
     /// Recorded on the transaction and its events.
     pub reference: Option<String>,
+    /// A deposit into the caller's own account (a customer's, or a member of staff's) is a
+    /// sandbox's self-service deposit: refused when `None`, else allowed up to this much (major
+    /// units) per account per day. Staff depositing into others' accounts are tellers.
+    pub self_deposit_limit: Option<i64>,
 }
 
 impl Movement {
@@ -708,6 +757,9 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         }
     }
     let amount = amount_in(&m.amount, currency)?;
+    if m.kind == TransactionKind::Deposit {
+        self_deposit_allowed(&txn, m, &accounts, amount, currency).await?;
+    }
     // Money given back to an account that has closed since (a returned payment, a refund)
     // cannot land there and must not wait forever: it goes to the currency's suspense account,
     // with an event, for staff to pay out.
@@ -1771,6 +1823,13 @@ pub async fn set_limits(
         let txn = db.begin().await?;
         let mut accounts = lock_accounts(&txn, &[account_id]).await?;
         let account = visible(&mut accounts, account_id, principal)?;
+        // Staff do not raise their own limits (separation of duties).
+        if account.owner_id == Some(principal.user_id) {
+            return Err(ApiError::Forbidden(
+                "staff may not change the limits of their own account".into(),
+            )
+            .into());
+        }
         let parse = |field: &'static str, text: &str| {
             parse_minor(text, account.currency).map_err(|message| ApiError::bad_input(field, message))
         };

@@ -41,6 +41,7 @@ pub async fn spawn_app_with(consume: bool) -> TestApp {
         consume_account_events: false,
         topic: ledger_topic.clone(),
         service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
+        self_deposit_limit: Some(1_000_000),
         ..LedgerConfig::default()
     };
     let ledger_database = testkit::fresh_database(ledger_app::NAME).await;

@@ -260,3 +260,46 @@ async fn applications_are_checked_against_the_account_and_the_product() {
     );
     assert_eq!(app.ledger_transactions("LOAN_DISBURSEMENT").await, 0);
 }
+
+#[tokio::test]
+async fn staff_may_not_decide_or_pay_out_their_own_loan() {
+    let app = spawn_app().await;
+    let (teller, colleague) = (app.teller(), app.teller());
+    let account = app.open_account(&teller, "EUR").await;
+    let applied = app
+        .apply(
+            &teller,
+            account,
+            "MICRO_EUR",
+            "500",
+            5,
+            &Uuid::new_v4().to_string(),
+        )
+        .await;
+    let id = data(&applied)["applyForLoan"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        error_code(&app.approve(&teller, &id).await),
+        Some("FORBIDDEN")
+    );
+    let reject = "mutation($id: ID!) { rejectLoan(id: $id, reason: \"no\") { status } }";
+    assert_eq!(
+        error_code(&app.gql(&teller, reject, json!({ "id": id })).await),
+        Some("FORBIDDEN")
+    );
+    assert_eq!(
+        data(&app.approve(&colleague, &id).await)["approveLoan"]["status"],
+        "APPROVED"
+    );
+    assert_eq!(
+        error_code(&app.disburse(&teller, &id).await),
+        Some("FORBIDDEN")
+    );
+    assert_eq!(app.balance(account).await, 0, "nothing paid out");
+    assert_eq!(
+        data(&app.disburse(&colleague, &id).await)["disburseLoan"]["status"],
+        "ACTIVE"
+    );
+}

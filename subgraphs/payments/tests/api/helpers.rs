@@ -120,6 +120,7 @@ pub async fn spawn_app_tuned(recovery_after: Duration, tuning: GatewayTuning) ->
         consume_account_events: false,
         topic: testkit::fresh_topic("test-ledger").await,
         service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
+        self_deposit_limit: Some(1_000_000),
         ..LedgerConfig::default()
     };
     let ledger_config = testkit::service_config(

@@ -28,6 +28,8 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
             ("TRANSACTIONS_JWKS_URL", &jwks_url),
             ("TRANSACTIONS_KAFKA_BROKERS", &bank_testkit::kafka_brokers()),
             ("TRANSACTIONS_CONSUME_ACCOUNT_EVENTS", "false"),
+            // Customers fund their accounts themselves, as in a sandbox.
+            ("TRANSACTIONS_SELF_DEPOSITS", "true"),
             ("TRANSACTIONS_LEDGER_TOPIC", &topic),
         ],
     );

@@ -26,6 +26,8 @@ pub fn test_ledger_config() -> LedgerConfig {
         account_sync_wait: Duration::from_millis(200),
         hold_expiry_interval: Duration::from_secs(1),
         consume_account_events: false,
+        // A sandbox: customers pay cash into their own accounts, as most tests do.
+        self_deposit_limit: Some(1_000_000),
         ..LedgerConfig::default()
     }
 }

@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use bank_testkit::data;
-use transactions_subgraph::events;
+use transactions_subgraph::{app::LedgerConfig, events};
 
-use crate::helpers::{assert_code, spawn_app};
+use crate::helpers::{assert_code, spawn_app, spawn_app_with, test_ledger_config};
 
 #[tokio::test]
 async fn money_cannot_leave_an_account_beyond_its_balance() {
@@ -232,4 +232,73 @@ async fn requests_need_a_token_a_valid_key_and_sane_page_sizes() {
         )
         .await;
     assert_code(&cursor, "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn staff_may_not_change_the_limits_of_their_own_account() {
+    let app = spawn_app().await;
+    let (teller, colleague) = (app.teller(), app.teller());
+    let own = app.open(&teller, "EUR").await;
+    let set = "mutation($i: SetAccountLimitsInput!) { setAccountLimits(input: $i) { overdraftLimit { amount } } }";
+    let vars = json!({ "i": { "accountId": own, "overdraftLimit": "5000.00" } });
+    let refused = app.gql(&teller, set, vars.clone()).await;
+    assert_code(&refused, "FORBIDDEN");
+    assert_eq!(
+        app.gql(&teller, "query($id: ID!) { _entities(representations: [{ __typename: \"Account\", id: $id }]) { ... on Account { overdraftLimit { amount } } } }", json!({ "id": own })).await["data"]["_entities"][0]["overdraftLimit"]["amount"],
+        "0.00",
+        "nothing changed"
+    );
+    let by_colleague = app.gql(&colleague, set, vars).await;
+    assert_eq!(
+        data(&by_colleague)["setAccountLimits"]["overdraftLimit"]["amount"],
+        "5000.00"
+    );
+}
+
+#[tokio::test]
+async fn cash_comes_in_at_a_teller_unless_the_sandbox_switch_is_on() {
+    // Production: self-service deposits off.
+    let app = spawn_app_with(LedgerConfig {
+        self_deposit_limit: None,
+        ..test_ledger_config()
+    })
+    .await;
+    let (ada, teller) = (app.customer(), app.teller());
+    let account = app.open(&ada, "EUR").await;
+    assert_code(&app.deposit(&ada, account, "100").await, "FORBIDDEN");
+    assert_eq!(
+        app.balance(&ada, account).await,
+        "0.00",
+        "money from nothing refused"
+    );
+    data(&app.deposit(&teller, account, "100").await);
+    assert_eq!(
+        app.balance(&ada, account).await,
+        "100.00",
+        "a teller takes the cash"
+    );
+    let own = app.open(&teller, "EUR").await;
+    assert_code(&app.deposit(&teller, own, "100").await, "FORBIDDEN");
+    assert_eq!(
+        app.balance(&teller, own).await,
+        "0.00",
+        "not into the teller's own account"
+    );
+
+    // A sandbox: allowed up to the daily limit per account.
+    let sandbox = spawn_app_with(LedgerConfig {
+        self_deposit_limit: Some(100),
+        ..test_ledger_config()
+    })
+    .await;
+    let bob = sandbox.customer();
+    let account = sandbox.open(&bob, "EUR").await;
+    data(&sandbox.deposit(&bob, account, "60").await);
+    assert_code(
+        &sandbox.deposit(&bob, account, "40.01").await,
+        "LIMIT_EXCEEDED",
+    );
+    data(&sandbox.deposit(&bob, account, "40").await);
+    assert_eq!(sandbox.balance(&bob, account).await, "100.00");
+    sandbox.assert_ledger_ok().await;
 }
