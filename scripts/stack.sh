@@ -77,10 +77,11 @@ start_service() {
   local -a env
   mapfile -t env < <(service_env "$service" "$port")
   if [ "$service" = users ]; then
-    env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD")
+    env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD"
+      "USERS_SIGN_IN_FAILURES_PER_ADDRESS=${BANK_SIGN_IN_FAILURES_PER_ADDRESS:-20}")
   fi
   if [ "$service" = accounts ]; then
-    env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT")
+    env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT" "ACCOUNTS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
   fi
   if [ "$service" = loans ]; then
     env+=("LOANS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT"

@@ -76,8 +76,11 @@ say "nginx configuration"
 "$ROOT/scripts/nginx.sh" test
 "$ROOT/scripts/deploy-check.sh"
 
-# Every test client is 127.0.0.1: allow more sign-ups per minute than a real client gets.
+# Every test client is 127.0.0.1: allow more sign-ups per minute than a real client gets, and
+# more failed sign-ins from one address (the suites try wrong passwords on purpose; the users
+# tests check the per-address limit itself).
 # (gateway::anonymous_bursts_are_rate_limited checks the limit itself from 127.0.0.2.)
+export BANK_SIGN_IN_FAILURES_PER_ADDRESS="${BANK_SIGN_IN_FAILURES_PER_ADDRESS:-100000}"
 BANK_ANON_RATE="${BANK_ANON_RATE:-600}" "$ROOT/scripts/stack.sh" up
 if [ "$stack_was_running" -eq 1 ]; then
   BANK_ANON_RATE="${BANK_ANON_RATE:-600}" "$ROOT/scripts/nginx.sh" reload

@@ -59,7 +59,12 @@ pub async fn build(
     let schema: AccountsSchema = schema_builder(&config)
         .data(AccountsContext {
             db: db.clone(),
-            ledger: crate::ledger::LedgerClient::new(&ledger_url()?),
+            ledger: crate::ledger::LedgerClient::new(
+                &ledger_url()?,
+                bank_common::config::Env::new(NAME)
+                    .raw("LEDGER_SERVICE_TOKEN")
+                    .filter(|token| !token.is_empty()),
+            ),
         })
         .finish();
     let loader_db = db.clone();

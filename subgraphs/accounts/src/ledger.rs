@@ -1,6 +1,7 @@
 //! The one call the accounts service makes to the ledger: closing an account's ledger side.
 //! It goes to the transactions service's internal endpoint (not routed through NGINX or the
-//! router) with the caller's own token, so the ledger checks ownership itself.
+//! router) with the caller's own token, so the ledger checks ownership itself, and the service
+//! token (`ACCOUNTS_LEDGER_SERVICE_TOKEN`), which the ledger's internal endpoints require.
 
 use std::time::Duration;
 
@@ -12,14 +13,16 @@ use bank_common::{internal, ApiResult};
 pub struct LedgerClient {
     http: reqwest::Client,
     base_url: String,
+    service_token: Option<String>,
 }
 
 /// The ledger answers within this, or closing fails with `INTERNAL` (and can be retried).
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 impl LedgerClient {
-    pub fn new(base_url: &str) -> Self {
+    pub fn new(base_url: &str, service_token: Option<String>) -> Self {
         Self {
+            service_token,
             http: reqwest::Client::builder()
                 .timeout(TIMEOUT)
                 .build()
@@ -37,6 +40,10 @@ impl LedgerClient {
                 self.base_url
             ))
             .bearer_auth(token)
+            .header(
+                "x-service-token",
+                self.service_token.as_deref().unwrap_or_default(),
+            )
             .send()
             .await
             .map_err(|err| internal::unreachable("ledger", err))?;

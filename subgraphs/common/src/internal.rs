@@ -145,6 +145,9 @@ pub enum Caller<'a> {
 pub struct LedgerHttp {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: String,
+    /// Sent as `X-Service-Token` on every call: the ledger's internal endpoints answer the
+    /// bank's services only (a customer's token alone is refused).
+    pub(crate) service_token: Option<String>,
 }
 
 impl LedgerHttp {
@@ -156,14 +159,31 @@ impl LedgerHttp {
                 .build()
                 .expect("an HTTP client"),
             base_url: base_url.trim_end_matches('/').to_string(),
+            service_token: None,
+        }
+    }
+
+    /// The calling service's token, sent with every call (`<SERVICE>_LEDGER_SERVICE_TOKEN`,
+    /// equal to the ledger's `TRANSACTIONS_SERVICE_TOKEN`).
+    pub fn with_service_token(mut self, token: Option<String>) -> Self {
+        self.service_token = token.filter(|token| !token.is_empty());
+        self
+    }
+
+    fn from_this_service(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.service_token {
+            Some(token) => request.header("x-service-token", token),
+            None => request,
         }
     }
 
     /// The customer account, if the caller (by `token`) may see it.
     pub async fn account(&self, token: &str, id: uuid::Uuid) -> Result<LedgerAccount, ApiError> {
         let response = self
-            .http
-            .get(format!("{}/internal/accounts/{id}", self.base_url))
+            .from_this_service(
+                self.http
+                    .get(format!("{}/internal/accounts/{id}", self.base_url)),
+            )
             .bearer_auth(token)
             .send()
             .await
@@ -186,7 +206,7 @@ impl LedgerHttp {
             .post(format!("{}{path}", self.base_url))
             .json(body);
         let request = match caller {
-            Caller::User(token) => request.bearer_auth(token),
+            Caller::User(token) => self.from_this_service(request).bearer_auth(token),
             Caller::Service(token) => request.header("x-service-token", token),
         };
         let response = request

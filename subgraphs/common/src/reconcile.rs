@@ -125,6 +125,9 @@ pub struct Open {
     pub subject: String,
     pub state: String,
     pub since: DateTime<Utc>,
+    /// How long this state may last, when it is not the service's usual `stuck_after` (a
+    /// payment waiting for the other bank's settlement may take days).
+    pub patience: Option<Duration>,
 }
 
 /// A service's side of the comparison.
@@ -354,6 +357,9 @@ pub fn compare(
     }
     let limit = chrono::Duration::from_std(stuck_after).unwrap_or(chrono::Duration::MAX);
     for open in &records.open {
+        let limit = open.patience.map_or(limit, |p| {
+            chrono::Duration::from_std(p).unwrap_or(chrono::Duration::MAX)
+        });
         if now - open.since > limit {
             mismatches.push(Mismatch::new(
                 MismatchKind::Stuck,
@@ -697,6 +703,7 @@ mod tests {
                 subject: "payment:6".into(),
                 state: "QUEUED".into(),
                 since: Utc::now() - chrono::Duration::hours(2),
+                patience: None,
             }],
             internal: vec![Mismatch::new(
                 MismatchKind::RecordsDisagree,
@@ -745,6 +752,7 @@ mod tests {
                 subject: "payment:6".into(),
                 state: "QUEUED".into(),
                 since: Utc::now() - chrono::Duration::seconds(30),
+                patience: None,
             }],
             ..Records::default()
         };

@@ -136,7 +136,7 @@ pub async fn build(
     let schema: LoansSchema = schema_builder(&config)
         .data(LoansContext {
             db: db.clone(),
-            ledger: LedgerClient::new(&loans.ledger_url),
+            ledger: LedgerClient::new(&loans.ledger_url, loans.ledger_service_token.clone()),
             reconciler,
         })
         .finish();

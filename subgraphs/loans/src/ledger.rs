@@ -49,8 +49,9 @@ pub struct LoanMovement {
 }
 
 impl LedgerClient {
-    pub fn new(base_url: &str) -> Self {
-        Self(LedgerHttp::new(base_url, TIMEOUT))
+    /// `service_token` proves to the ledger that the call comes from this service.
+    pub fn new(base_url: &str, service_token: Option<String>) -> Self {
+        Self(LedgerHttp::new(base_url, TIMEOUT).with_service_token(service_token))
     }
 
     /// The account, if the caller may see it.

@@ -753,6 +753,7 @@ pub async fn reconciliation_records(
                     subject: format!("loan:{loan_id}:repayment:{id}"),
                     state: status,
                     since: row.try_get("", "created_at")?,
+                    patience: None,
                 });
                 Expect::Either
             }

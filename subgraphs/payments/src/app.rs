@@ -56,6 +56,9 @@ pub struct PaymentsConfig {
     /// Whether this instance runs the worker (tests may run it by hand).
     pub run_worker: bool,
     pub reconciliation: reconcile::Settings,
+    /// How long a submitted payment may wait for the other bank's settlement before
+    /// reconciliation reports it stuck (a lost callback).
+    pub settle_within: Duration,
 }
 
 impl Default for PaymentsConfig {
@@ -77,6 +80,7 @@ impl Default for PaymentsConfig {
             },
             run_worker: true,
             reconciliation: reconcile::Settings::default(),
+            settle_within: Duration::from_secs(3 * 24 * 3600),
         }
     }
 }
@@ -109,6 +113,10 @@ impl PaymentsConfig {
             },
             run_worker: true,
             reconciliation: reconcile::Settings::from_env(&env)?,
+            settle_within: env.secs_or(
+                "RECONCILIATION_SETTLE_WITHIN_SECS",
+                d.settle_within.as_secs(),
+            )?,
         };
         if config.worker.max_attempts < 1 {
             return Err(ConfigError {
@@ -187,6 +195,7 @@ pub async fn build_with_worker(
         tokio::spawn(worker.clone().run());
     }
     let read_db = db.clone();
+    let settle_within = payments.settle_within;
     let reconciler = Reconciler::new(
         NAME,
         &payments.ledger_url,
@@ -195,7 +204,7 @@ pub async fn build_with_worker(
         &payments.reconciliation,
         move || {
             let db = read_db.clone();
-            async move { Ok(store::reconciliation_records(&db).await?) }
+            async move { Ok(store::reconciliation_records(&db, settle_within).await?) }
         },
     );
     if !payments.reconciliation.interval.is_zero() && payments.ledger_service_token.is_some() {

@@ -144,7 +144,7 @@ pub enum Caller<'a> {
 impl LedgerClient {
     pub fn new(base_url: &str, service_token: Option<String>) -> Self {
         Self {
-            http: LedgerHttp::new(base_url, TIMEOUT),
+            http: LedgerHttp::new(base_url, TIMEOUT).with_service_token(service_token.clone()),
             service_token,
         }
     }

@@ -1358,6 +1358,7 @@ pub async fn release_standing_order(
 /// count of paid dates differs from their payments.
 pub async fn reconciliation_records(
     db: &DatabaseConnection,
+    settle_within: std::time::Duration,
 ) -> Result<bank_common::reconcile::Records, DbErr> {
     use bank_common::reconcile::{Expect, Expected, Mismatch, MismatchKind, Open, Records};
     let txn = bank_common::db::snapshot(db).await?;
@@ -1409,10 +1410,13 @@ pub async fn reconciliation_records(
                 expect: back,
             });
             if open {
+                // The other bank settles a submitted payment within days, not minutes.
+                let patience = (status == "SUBMITTED").then_some(settle_within);
                 records.open.push(Open {
                     subject: format!("{subject}:{id}"),
                     state: status,
                     since: row.try_get("", "updated_at")?,
+                    patience,
                 });
             }
             records.checked += 1;

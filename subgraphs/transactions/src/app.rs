@@ -224,6 +224,10 @@ pub async fn build(
         .route("/internal/loan-movements", post(loan_movement))
         .route("/internal/payment-movements", post(payment_movement))
         .route("/internal/reconciliation", post(reconciliation))
+        .layer(axum::middleware::from_fn_with_state(
+            context_config.service_token.clone(),
+            from_a_service,
+        ))
         .with_state(InternalState {
             db: db.clone(),
             verifier: verifier.clone(),
@@ -237,6 +241,28 @@ pub async fn build(
         request_data,
         extra_routes,
     })
+}
+
+/// Every call to `/internal/*` comes from one of the bank's services, which proves it with the
+/// service token (`X-Service-Token`); a customer's token alone, from wherever, is refused
+/// (401). The caller's token, when a service acts for someone, says for whom. Without a
+/// configured token no internal call is accepted.
+async fn from_a_service(
+    State(expected): State<Option<ServiceToken>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get("x-service-token")
+        .and_then(|v| v.to_str().ok());
+    match (presented, expected) {
+        (Some(presented), Some(expected)) if expected.matches(presented) => next.run(request).await,
+        _ => bank_common::internal::error_response(
+            ApiError::Unauthenticated("internal endpoints answer the bank's services only".into()),
+            "an internal call",
+        ),
+    }
 }
 
 /// Applies an account lifecycle event to the ledger's copy.
@@ -475,12 +501,9 @@ async fn payment_movement(
 ) -> Response {
     use crate::domain::{Description, IdempotencyKey, TransactionKind};
     let result = async {
-        let presented = headers.get("x-service-token").and_then(|v| v.to_str().ok());
-        let as_service = match (presented, &state.config.service_token) {
-            (Some(presented), Some(expected)) if expected.matches(presented) => true,
-            (Some(_), _) => return Err(ApiError::unauthenticated()),
-            (None, _) => false,
-        };
+        // The service token was checked on the way in; with a customer's token the payments
+        // service acts for that customer, without one for nobody (the bank itself).
+        let as_service = !headers.contains_key(AUTHORIZATION);
         let principal = if as_service {
             // The bank itself: staff rights, no person behind it.
             bank_common::auth::Principal {
@@ -535,15 +558,9 @@ async fn payment_movement(
 /// lists every customer's money movements of that service.
 async fn reconciliation(
     State(state): State<InternalState>,
-    headers: HeaderMap,
     Json(request): Json<bank_common::reconcile::SnapshotRequest>,
 ) -> Response {
     let result = async {
-        let presented = headers.get("x-service-token").and_then(|v| v.to_str().ok());
-        match (presented, &state.config.service_token) {
-            (Some(presented), Some(expected)) if expected.matches(presented) => {}
-            _ => return Err(ApiError::unauthenticated()),
-        }
         if request.prefixes.is_empty()
             || request.prefixes.len() > 10
             || !request

@@ -10,7 +10,7 @@ use loans_subgraph::{
 };
 use uuid::Uuid;
 
-use crate::helpers::{eventually, spawn_app, spawn_app_with};
+use crate::helpers::{eventually, spawn_app, spawn_app_with, SERVICE_TOKEN};
 
 #[tokio::test]
 async fn a_payout_and_a_repayment_the_ledger_posted_are_completed_from_its_events() {
@@ -36,7 +36,7 @@ async fn a_payout_and_a_repayment_the_ledger_posted_are_completed_from_its_event
     data(&app.approve(&staff, &loan_id.to_string()).await);
 
     // The service "crashes" after the ledger posts the payout: only the ledger call happens.
-    let ledger = LedgerClient::new(&app.ledger_url);
+    let ledger = LedgerClient::new(&app.ledger_url, Some(SERVICE_TOKEN.into()));
     let payout = LoanMovement {
         kind: LoanMovementKind::LoanDisbursement,
         loan_id,
@@ -150,7 +150,7 @@ async fn a_retry_with_the_same_key_completes_a_pending_repayment_without_moving_
         }
         .render(),
     };
-    LedgerClient::new(&app.ledger_url)
+    LedgerClient::new(&app.ledger_url, Some(SERVICE_TOKEN.into()))
         .move_money(&ada.token, &repay)
         .await
         .map_err(|err| err.into_api().message())

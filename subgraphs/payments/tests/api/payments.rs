@@ -200,7 +200,7 @@ async fn an_interrupted_payment_is_finished_by_the_worker_without_a_second_debit
     let never_asked = app.record_by_hand(&ada, account, "a").await;
     // ...one after the ledger posted its debit but before it was recorded.
     let posted = app.record_by_hand(&ada, account, "b").await;
-    let ledger = LedgerClient::new(&format!("http://{}", app.ledger_addr), None);
+    let ledger = app.ledger_as_service();
     post(
         &ledger,
         LedgerCaller::User(&ada.token),

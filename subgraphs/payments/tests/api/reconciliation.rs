@@ -75,7 +75,13 @@ async fn payments_reconcile_with_the_ledger_and_every_disagreement_is_reported()
         &format!("UPDATE payments SET status = 'COMPLETED' WHERE id = '{returned}'"),
     )
     .await;
-    sql(db, &format!("UPDATE payments SET updated_at = now() - interval '2 hours' WHERE id = '{no_callback}'")).await;
+    sql(
+        db,
+        &format!(
+            "UPDATE payments SET updated_at = now() - interval '4 days' WHERE id = '{no_callback}'"
+        ),
+    )
+    .await;
     sql(db, &format!("DELETE FROM payments WHERE id = '{deleted}'")).await;
     let never_debited = app
         .record_by_hand(&ada, account, "recorded-without-debit")

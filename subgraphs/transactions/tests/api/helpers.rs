@@ -5,7 +5,7 @@ use bank_testkit::{self as testkit, data, error_code, Client, TestKeys};
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use transactions_subgraph::{
-    app::{self, LedgerConfig},
+    app::{self, LedgerConfig, ServiceToken},
     events::{self, AccountChanged},
     store,
 };
@@ -19,6 +19,9 @@ pub struct TestApp {
     pub topic: String,
 }
 
+/// What the bank's other services send to the ledger's internal endpoints in these tests.
+pub const SERVICE_TOKEN: &str = "test-service-token";
+
 /// Settings for tests: accounts arrive by direct calls (see [`TestApp::open`]), so the
 /// consumer is off; unknown accounts are answered quickly; holds expire promptly.
 pub fn test_ledger_config() -> LedgerConfig {
@@ -28,6 +31,7 @@ pub fn test_ledger_config() -> LedgerConfig {
         consume_account_events: false,
         // A sandbox: customers pay cash into their own accounts, as most tests do.
         self_deposit_limit: Some(1_000_000),
+        service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
         ..LedgerConfig::default()
     }
 }

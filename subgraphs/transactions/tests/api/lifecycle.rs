@@ -10,19 +10,76 @@ use transactions_subgraph::events;
 
 use crate::helpers::{
     assert_code, random_number, spawn_app, spawn_app_with, test_ledger_config, Caller, TestApp,
+    SERVICE_TOKEN,
 };
 
+/// The accounts service's call to close `account` for `caller`.
 async fn close(app: &TestApp, caller: &Caller, account: Uuid) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
+    close_as(app, caller, account, Some(SERVICE_TOKEN)).await
+}
+
+async fn close_as(
+    app: &TestApp,
+    caller: &Caller,
+    account: Uuid,
+    service_token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
         .post(format!(
             "http://{}/internal/accounts/{account}/close",
             app.addr
         ))
-        .bearer_auth(&caller.token)
-        .send()
-        .await
-        .unwrap();
+        .bearer_auth(&caller.token);
+    if let Some(token) = service_token {
+        request = request.header("x-service-token", token);
+    }
+    let response = request.send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// A customer who reaches the ledger's internal endpoints with their own token (or a made-up
+/// service token) is refused on every one of them, and nothing changes.
+#[tokio::test]
+async fn internal_endpoints_answer_the_banks_services_only() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.open(&ada, "EUR").await;
+    data(&app.deposit(&ada, account, "5").await);
+    data(&app.withdraw(&ada, account, "5").await);
+    for token in [None, Some("not-the-service-token")] {
+        let (status, body) = close_as(&app, &ada, account, token).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("UNAUTHENTICATED")),
+            "{body}"
+        );
+    }
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", app.addr);
+    let calls = [
+        http.get(format!("{base}/internal/accounts/{account}")),
+        http.post(format!("{base}/internal/loan-movements"))
+            .json(&json!({})),
+        http.post(format!("{base}/internal/payment-movements"))
+            .json(&json!({
+            "kind": "EXTERNAL_PAYMENT", "paymentId": Uuid::new_v4(), "accountId": account,
+            "ownerId": ada.id, "amount": "1", "currency": "EUR", "key": "k",
+            "reference": "payment:x:debit" })),
+        http.post(format!("{base}/internal/reconciliation"))
+            .json(&json!({ "prefixes": ["payment:"], "purposes": [] })),
+    ];
+    for call in calls {
+        let response = call.bearer_auth(&ada.token).send().await.unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            401,
+            "{:?}",
+            response.url().path()
+        );
+    }
+    // The account is still open: with the service token the close goes through.
+    let (status, body) = close(&app, &ada, account).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
