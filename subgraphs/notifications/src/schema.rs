@@ -404,7 +404,14 @@ impl Mutation {
             input.due_at.max(now),
         )
         .await
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::from)?
+        .ok_or_else(|| {
+            ApiError::LimitExceeded(format!(
+                "at most {} reminders waiting and {} scheduled a day",
+                store::MAX_PENDING_REMINDERS,
+                store::MAX_REMINDERS_PER_DAY
+            ))
+        })?;
         Ok(Reminder {
             id: ID(row.id.to_string()),
             title: row.title,

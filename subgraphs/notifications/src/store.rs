@@ -11,7 +11,7 @@ use uuid::Uuid;
 use bank_common::outbox;
 
 use crate::{
-    domain::{posting_message, reaches_threshold, Message},
+    domain::{posting_channel_body, posting_message, reaches_threshold, Message},
     events::{self, Posted, UserRegistered},
 };
 
@@ -182,6 +182,9 @@ pub struct Outgoing<'a> {
     pub data: serde_json::Value,
     /// Whether the in-app, e-mail and SMS preferences apply (reminders always go in-app).
     pub in_app: bool,
+    /// What e-mail and SMS say instead of the message's body, when that carries free text
+    /// written by someone else (see `domain::posting_channel_body`).
+    pub channel_body: Option<String>,
 }
 
 /// Stores a notification and its deliveries inside `txn`, and announces it to every replica at
@@ -242,7 +245,11 @@ pub async fn notify(
                 channel.into(),
                 address.into(),
                 outgoing.message.title.clone().into(),
-                outgoing.message.body.clone().into(),
+                outgoing
+                    .channel_body
+                    .clone()
+                    .unwrap_or_else(|| outgoing.message.body.clone())
+                    .into(),
             ],
         ))
         .await?;
@@ -323,6 +330,7 @@ async fn posting_in(
                 message: &message,
                 data,
                 in_app: recipient.in_app,
+                channel_body: Some(posting_channel_body(posted)),
             },
         )
         .await?;
@@ -353,6 +361,7 @@ async fn loan_in(
             message: &message,
             data: serde_json::json!({ "loanId": loan.loan_id }),
             in_app: true,
+            channel_body: None,
         },
     )
     .await?;
@@ -406,6 +415,7 @@ async fn payment_in(
             message: &message,
             data: serde_json::json!({ "paymentId": payment.payment_id }),
             in_app: true,
+            channel_body: None,
         },
     )
     .await?;
@@ -512,27 +522,59 @@ pub struct ReminderRow {
     pub status: String,
 }
 
+/// A customer's reminders are e-mailed and texted to the addresses they set: bounded, so the
+/// bank's channels cannot be turned into a pump (texts to a premium number, mail to others).
+/// At most this many are waiting at once...
+pub const MAX_PENDING_REMINDERS: i64 = 20;
+/// ...and at most this many are scheduled in any 24 hours.
+pub const MAX_REMINDERS_PER_DAY: i64 = 50;
+
+/// Schedules a reminder for `user_id`, or `None` when one of the limits above is reached.
+/// The user's reminders are counted under a lock of their own, so concurrent requests cannot
+/// pass a limit together.
 pub async fn schedule_reminder(
     db: &DatabaseConnection,
     user_id: Uuid,
     title: &str,
     body: &str,
     due_at: DateTime<Utc>,
-) -> Result<ReminderRow, DbErr> {
+) -> Result<Option<ReminderRow>, DbErr> {
     let id = Uuid::now_v7();
-    db.execute(stmt(
+    let txn = db.begin().await?;
+    txn.execute(stmt(
+        "SELECT pg_advisory_xact_lock(hashtextextended('reminders:' || $1::text, 0))",
+        [user_id.into()],
+    ))
+    .await?;
+    let counts = txn
+        .query_one(stmt(
+            "SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending, \
+               count(*) FILTER (WHERE created_at > now() - interval '1 day') AS today \
+             FROM reminders WHERE user_id = $1",
+            [user_id.into()],
+        ))
+        .await?;
+    let (pending, today): (i64, i64) = match counts {
+        Some(row) => (row.try_get("", "pending")?, row.try_get("", "today")?),
+        None => (0, 0),
+    };
+    if pending >= MAX_PENDING_REMINDERS || today >= MAX_REMINDERS_PER_DAY {
+        return Ok(None);
+    }
+    txn.execute(stmt(
         "INSERT INTO reminders (user_id, id, title, body, due_at, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')",
         [user_id.into(), id.into(), title.into(), body.into(), due_at.into()],
     ))
     .await?;
-    Ok(ReminderRow {
+    txn.commit().await?;
+    Ok(Some(ReminderRow {
         id,
         user_id,
         title: title.into(),
         body: body.into(),
         due_at,
         status: "PENDING".into(),
-    })
+    }))
 }
 
 /// Sends reminders that are due, at most `batch`: each becomes a notification (and
@@ -562,6 +604,7 @@ pub async fn send_due_reminders(db: &DatabaseConnection, batch: u64) -> Result<u
                 message: &message,
                 data: serde_json::json!({ "reminderId": id }),
                 in_app: true,
+                channel_body: None,
             },
         )
         .await?;

@@ -11,6 +11,14 @@ pub struct Message {
     pub body: String,
 }
 
+/// What a posting's e-mail or text message says: the alert without its description. The
+/// description is free text someone else may have written (the sender of a transfer, a
+/// creditor's name), and the bank's own e-mail and SMS must not carry it (phishing in the
+/// bank's name); the notification centre shows it, as text.
+pub fn posting_channel_body(posted: &Posted) -> String {
+    format!("Balance: {} {}.", posted.balance_after, posted.currency)
+}
+
 /// The alert for one posting, e.g. "You received 12.50 EUR".
 pub fn posting_message(posted: &Posted) -> Message {
     let money = format!("{} {}", posted.amount, posted.currency);
@@ -21,7 +29,7 @@ pub fn posting_message(posted: &Posted) -> Message {
         (_, "CREDIT") => format!("You received {money}"),
         _ => format!("You sent {money}"),
     };
-    let mut body = format!("Balance: {} {}.", posted.balance_after, posted.currency);
+    let mut body = posting_channel_body(posted);
     if let Some(description) = posted.description.as_deref().filter(|d| !d.is_empty()) {
         body = format!("{description}. {body}");
     }

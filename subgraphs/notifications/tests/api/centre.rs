@@ -361,3 +361,41 @@ async fn a_refused_direct_debit_and_a_standing_orders_failed_payment_are_told_an
     .await;
     assert!(dead.is_empty(), "dead-lettered: {dead:?}");
 }
+
+/// Reminders reach the addresses a customer set (e-mail, SMS): bounded, so they cannot be used
+/// to pump texts or mail, however many requests arrive at once.
+#[tokio::test]
+async fn reminders_are_bounded_per_customer() {
+    let app = spawn_app(test_settings()).await;
+    let ada = app.customer();
+    let schedule = "mutation($i: ScheduleReminderInput!) { scheduleReminder(input: $i) { id } }";
+    let due = chrono::Utc::now() + chrono::Duration::days(30);
+    let attempts = (0..25).map(|n| {
+        let (app, ada) = (&app, ada.clone());
+        async move {
+            app.gql(
+                &ada,
+                schedule,
+                json!({ "i": { "title": format!("Reminder {n}"), "body": "x", "dueAt": due } }),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let scheduled = answers.iter().filter(|a| error_code(a).is_none()).count();
+    let refused = answers
+        .iter()
+        .filter(|a| error_code(a) == Some("LIMIT_EXCEEDED"))
+        .count();
+    assert_eq!((scheduled, refused), (20, 5), "{answers:#?}");
+    // Another customer is not held up.
+    let bob = app.customer();
+    let theirs = app
+        .gql(
+            &bob,
+            schedule,
+            json!({ "i": { "title": "Mine", "body": "y", "dueAt": due } }),
+        )
+        .await;
+    assert!(error_code(&theirs).is_none(), "{theirs}");
+}
