@@ -170,7 +170,7 @@ impl LedgerHttp {
         self
     }
 
-    fn from_this_service(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    fn signed_by_this_service(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.service_token {
             Some(token) => request.header("x-service-token", token),
             None => request,
@@ -180,7 +180,7 @@ impl LedgerHttp {
     /// The customer account, if the caller (by `token`) may see it.
     pub async fn account(&self, token: &str, id: uuid::Uuid) -> Result<LedgerAccount, ApiError> {
         let response = self
-            .from_this_service(
+            .signed_by_this_service(
                 self.http
                     .get(format!("{}/internal/accounts/{id}", self.base_url)),
             )
@@ -206,7 +206,7 @@ impl LedgerHttp {
             .post(format!("{}{path}", self.base_url))
             .json(body);
         let request = match caller {
-            Caller::User(token) => self.from_this_service(request).bearer_auth(token),
+            Caller::User(token) => self.signed_by_this_service(request).bearer_auth(token),
             Caller::Service(token) => request.header("x-service-token", token),
         };
         let response = request

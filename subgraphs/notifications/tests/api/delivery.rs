@@ -227,9 +227,7 @@ async fn a_failing_sms_provider_is_retried_with_backoff_until_it_accepts() {
     let received = received.lock().unwrap().clone();
     assert_eq!(
         received,
-        vec![
-            json!({ "to": "+447700900123", "body": "You sent 10.00 EUR: Balance: 100.00 EUR." })
-        ]
+        vec![json!({ "to": "+447700900123", "body": "You sent 10.00 EUR: Balance: 100.00 EUR." })]
     );
 }
 
