@@ -191,6 +191,16 @@ impl Bank {
             .to_string()
     }
 
+    /// Pays `amount` into the account (`account_id` as the API gave it) as `token`'s holder.
+    pub async fn deposit(&self, token: &str, account_id: &Value, amount: &str) -> Reply {
+        self.query(
+            Some(token),
+            "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
+            json!({ "i": { "accountId": account_id, "amount": amount, "idempotencyKey": uuid::Uuid::new_v4() } }),
+        )
+        .await
+    }
+
     /// The bank's reconciliation as staff read it through the graph: the ledger's invariants
     /// and each service's records against the ledger (docs/reliability.md).
     pub async fn reconciliation(&self, token: &str) -> Reply {

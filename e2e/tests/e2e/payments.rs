@@ -126,13 +126,7 @@ async fn a_creditor_collects_a_direct_debit_and_the_customer_has_it_refunded() {
         std::env::var("BANK_GATEWAY_URL").unwrap_or_else(|_| "http://127.0.0.1:4091".into());
     let ada = bank.new_customer("debtor").await;
     let account = bank.open_account(&ada, "EUR").await;
-    bank.query(
-        Some(&ada.token),
-        "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
-        json!({ "i": { "accountId": account["id"], "amount": "100", "idempotencyKey": Uuid::new_v4() } }),
-    )
-    .await
-    .data();
+    bank.deposit(&ada.token, &account["id"], "100").await.data();
     // Each run its own reference: a creditor's reference is one mandate.
     let reference = format!("E2E-{}", &Uuid::new_v4().simple().to_string()[..20]);
     let mandate = bank

@@ -12,13 +12,7 @@ async fn staff_reconcile_the_bank_through_the_gateway() {
     let admin = bank.admin_token().await;
     let ada = bank.new_customer("reconciled").await;
     let account = bank.open_account(&ada, "EUR").await;
-    bank.query(
-        Some(&ada.token),
-        "mutation($i: DepositInput!) { deposit(input: $i) { id } }",
-        json!({ "i": { "accountId": account["id"], "amount": "100", "idempotencyKey": Uuid::new_v4() } }),
-    )
-    .await
-    .data();
+    bank.deposit(&ada.token, &account["id"], "100").await.data();
     let sent = bank
         .query(
             Some(&ada.token),

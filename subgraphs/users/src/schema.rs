@@ -233,7 +233,7 @@ impl Mutation {
             .chain(address.clone())
             .collect();
         // Refused before the password is looked at: the answer says nothing about it.
-        if let Some(until) = store::sign_in_blocked_until(&users.db, &keys, throttle.longest_lock)
+        if let Some(until) = store::sign_in_blocked_until(&users.db, &keys)
             .await
             .map_err(ApiError::from)?
         {
@@ -266,6 +266,7 @@ impl Mutation {
                     &users.db,
                     &account,
                     throttle.account_failures,
+                    throttle.longest_lock,
                     |n| lock(n, throttle.account_failures),
                 )
                 .await
@@ -275,6 +276,7 @@ impl Mutation {
                         &users.db,
                         address,
                         throttle.address_failures,
+                        throttle.longest_lock,
                         |n| lock(n, throttle.address_failures),
                     )
                     .await

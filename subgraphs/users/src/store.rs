@@ -290,19 +290,12 @@ pub async fn insert_signing_key(
     .map(|_| ())
 }
 
-/// The latest moment until which any of `keys` refuses sign-ins, if one is still blocked.
-/// Address rows quiet for longer than `forget_after` are left out (and deleted here).
+/// The latest moment until which any of `keys` refuses sign-ins, if one is still blocked. One
+/// read, on every sign-in; nothing is written here.
 pub async fn sign_in_blocked_until(
     db: &DatabaseConnection,
     keys: &[String],
-    forget_after: std::time::Duration,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
-    db.execute(raw(
-        "DELETE FROM login_failures WHERE key LIKE 'address:%' \
-         AND last_failure_at < now() - make_interval(secs => $1)",
-        [forget_after.as_secs_f64().into()],
-    ))
-    .await?;
     let row = db
         .query_one(raw(
             "SELECT max(blocked_until) AS until FROM login_failures \
@@ -318,14 +311,23 @@ pub async fn sign_in_blocked_until(
 }
 
 /// Counts one failed sign-in under `key`; once the count reaches `limit`, attempts under the key
-/// wait `lock(count)` from now. Answers the new count.
+/// wait `lock(count)` from now. A count whose last failure is older than `forget_after` starts
+/// again at one (failures in a row, not over a lifetime). Answers the new count.
 pub async fn record_sign_in_failure(
     db: &DatabaseConnection,
     key: &str,
     limit: i32,
+    forget_after: std::time::Duration,
     lock: impl Fn(i32) -> Option<std::time::Duration>,
 ) -> Result<i32, DbErr> {
     let txn = db.begin().await?;
+    // (Two statements: Citus refuses anything but immutable functions in DO UPDATE SET.)
+    txn.execute(raw(
+        "DELETE FROM login_failures WHERE key = $1 \
+         AND last_failure_at < now() - make_interval(secs => $2)",
+        [key.into(), forget_after.as_secs_f64().into()],
+    ))
+    .await?;
     let row = txn
         .query_one(raw(
             "INSERT INTO login_failures (key, failures) VALUES ($1, 1) \

@@ -2,7 +2,7 @@
 //! failed sign-ins in a row, further attempts are refused (`LIMIT_EXCEEDED`) for a while that
 //! doubles with each further failure, up to a ceiling. A refused attempt is not checked at all,
 //! so the answer says nothing about the password. A successful sign-in clears the account's
-//! count; an address's count is forgotten once it has been quiet for the longest lock.
+//! count; a count whose last failure is older than the longest lock starts again at one.
 //!
 //! A token does not help: the limit is the users service's, behind every token check. Locking an
 //! account is also what an attacker can do to its owner; the lock is short at first and never

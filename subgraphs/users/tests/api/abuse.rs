@@ -164,3 +164,34 @@ async fn the_default_limits_let_a_forgetful_customer_try_a_few_times() {
     let right = app.login("ada@example.com", PASSWORD).await;
     assert!(data(&right)["login"]["accessToken"].is_string());
 }
+
+#[tokio::test]
+async fn failures_count_in_a_row_and_a_quiet_address_starts_afresh() {
+    let app = spawn_app_with(Throttle {
+        account_failures: 100,
+        address_failures: 2,
+        first_lock: Duration::from_millis(500),
+        longest_lock: Duration::from_secs(1),
+    })
+    .await;
+    app.register("ada@example.com", PASSWORD, "Ada").await;
+    for n in 0..2 {
+        login_from(
+            &app,
+            "203.0.113.9",
+            None,
+            &format!("x{n}@example.com"),
+            "guess",
+        )
+        .await;
+    }
+    let waiting = login_from(&app, "203.0.113.9", None, "ada@example.com", PASSWORD).await;
+    assert_eq!(error_code(&waiting), Some("LIMIT_EXCEEDED"));
+    // Quiet for longer than the longest lock: one more failure is the first of a new run, and
+    // does not make the address wait.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let wrong = login_from(&app, "203.0.113.9", None, "y@example.com", "guess").await;
+    assert_eq!(error_code(&wrong), Some("UNAUTHENTICATED"));
+    let right = login_from(&app, "203.0.113.9", None, "ada@example.com", PASSWORD).await;
+    assert!(data(&right)["login"]["accessToken"].is_string(), "{right}");
+}
