@@ -114,6 +114,12 @@ def render(directory: Path) -> list[dict]:
     for entry in kustomization.get("resources", []):
         path = directory / entry
         objects.extend(render(path) if path.is_dir() else load_docs(path))
+    for generator in kustomization.get("configMapGenerator", []):
+        data = {}
+        for entry in generator.get("files", []):
+            key, _, file = entry.rpartition("=")
+            data[key or Path(file).name] = (directory / file).read_text()
+        objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}, "data": data})
     for patch in kustomization.get("patches", []):
         for doc in load_docs(directory / patch["path"]):
             targets = [
@@ -368,6 +374,25 @@ def exposure_problems(objects: list[dict]) -> list[str]:
     return problems
 
 
+def database_role_problems(objects: list[dict]) -> list[str]:
+    """Each service connects as its own role (bank_<service>, k8s/base/db-roles.sql), which
+    reaches its own schema only, never as the database's administrator."""
+    problems = []
+    for obj in objects:
+        if obj["kind"] != "Secret":
+            continue
+        for key, url in {**obj.get("stringData", {}), **obj.get("data", {})}.items():
+            if not key.endswith("_DATABASE_URL") or key.split("_")[0].lower() not in SUBGRAPHS:
+                continue
+            service = key.split("_")[0].lower()
+            user = re.match(r"^[a-z]+://([^:@/]*)", str(url))
+            if obj.get("data", {}).get(key) is not None:
+                continue  # base64, set by an operator: not checked here
+            if not user or user.group(1) != f"bank_{service}":
+                problems.append(f"Secret {obj['metadata']['name']}: {key} must connect as bank_{service}, its own role")
+    return problems
+
+
 def schema_problems(objects: list[dict]) -> list[str]:
     import kubernetes_validate
 
@@ -501,7 +526,13 @@ def self_test() -> None:
     sandbox = render(Path(__file__).resolve().parent.parent / "k8s" / "overlays" / "dev")
     if not any("TRANSACTIONS_SELF_DEPOSITS" in p for p in exposure_problems(sandbox)):
         raise SystemExit("self-test: self-service deposits in production were not rejected")
-    print(f"    ok policy self-test ({len(cases) + 4} broken manifests rejected)")
+    shared = copy.deepcopy(base)
+    for obj in shared:
+        if obj["kind"] == "Secret" and "USERS_DATABASE_URL" in obj.get("stringData", {}):
+            obj["stringData"]["USERS_DATABASE_URL"] = "postgres://bank:p@db:5432/bank"
+    if database_role_problems(base) or len(database_role_problems(shared)) != 1:
+        raise SystemExit("self-test: a service connecting as the administrator was not rejected")
+    print(f"    ok policy self-test ({len(cases) + 5} broken manifests rejected)")
 
 
 
@@ -527,6 +558,7 @@ def main() -> int:
             note = "same objects as kustomize"
         problems += schema_problems(objects)
         problems += policy_problems(objects)
+        problems += database_role_problems(objects)
         if overlay.name == "prod":
             problems += exposure_problems(objects)
         if problems:

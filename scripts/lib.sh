@@ -44,7 +44,10 @@ PROFILE="${PROFILE:-debug}"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$CARGO_TARGET_DIR/$PROFILE"
 
+# The administrator's URL (the database's owner, a member of every service's role); each service
+# connects as its own role, which reaches its own schema only (k8s/base/db-roles.sql).
 DATABASE_URL="postgres://bank@127.0.0.1:$PG_PORT/bank"
+service_database_url() { echo "postgres://bank_$1@127.0.0.1:$PG_PORT/bank"; }
 BANK_URL="https://localhost:$HTTPS_PORT"
 
 mkdir -p "$RUN" "$LOGS"

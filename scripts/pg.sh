@@ -102,6 +102,11 @@ ensure_bank() {
   fi
 }
 
+# service_roles PORT: each service's own role, owning its schema only (k8s/base/db-roles.sql).
+service_roles() {
+  psql -h 127.0.0.1 -p "$1" -U postgres -d bank -qtA -f "$ROOT/k8s/base/db-roles.sql" >/dev/null
+}
+
 # --- Citus --------------------------------------------------------------------------------------
 CITUS_DIR="$DATA/citus"
 CITUS_WORKERS=2
@@ -156,13 +161,10 @@ citus_start() {
   # Workers are registered before any migration: a schema distributed on a coordinator without
   # workers stays there.
   citus_register bank
-  # The services' schemas exist before the services start: creating the first schema owned by
-  # `bank` copies the role to the workers, and roles are shared by a node's databases, so this
+  # The services' roles and schemas exist before the services start: creating a role on the
+  # coordinator copies it to the workers, and roles are shared by a node's databases, so this
   # happens once, here, and not in services migrating at the same time.
-  local schema
-  for schema in users accounts transactions notifications loans payments; do
-    sql "$PG_PORT" bank "CREATE SCHEMA IF NOT EXISTS $schema AUTHORIZATION bank" >/dev/null
-  done
+  service_roles "$PG_PORT"
 }
 
 citus_add_worker() {
@@ -183,6 +185,7 @@ plain_start() {
   say "PostgreSQL on 127.0.0.1:$PG_PORT"
   start_node "$DATA/pg" "$PG_PORT" "PostgreSQL"
   ensure_bank "$PG_PORT"
+  service_roles "$PG_PORT"
 }
 
 case "${1:-}" in

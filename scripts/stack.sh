@@ -66,7 +66,7 @@ service_env() {
   local name="$1" port="$2" prefix
   prefix="$(echo "$name" | tr '[:lower:]' '[:upper:]')"
   echo "${prefix}_LISTEN_ADDR=127.0.0.1:$port"
-  echo "${prefix}_DATABASE_URL=$DATABASE_URL"
+  echo "${prefix}_DATABASE_URL=$(service_database_url "$name")"
   echo "${prefix}_JWKS_URL=http://127.0.0.1:$USERS_PORT/.well-known/jwks.json"
   echo "${prefix}_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
 }
@@ -130,7 +130,7 @@ up() {
   "$ROOT/scripts/kafka.sh" start
   say "migrations"
   for service in users accounts transactions notifications loans payments; do
-    env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$DATABASE_URL" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
+    env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$(service_database_url "$service")" "$BIN/$service" migrate >>"$LOGS/$service.log" 2>&1 \
       || die "$service migrations failed; see .data/logs/$service.log"
     ok "$service"
   done

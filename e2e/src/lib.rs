@@ -274,10 +274,39 @@ impl Bank {
     }
 }
 
+/// The administrator's URL of the bank's database (`BANK_DATABASE_URL`).
+pub fn database_url() -> String {
+    env_or("BANK_DATABASE_URL", "postgres://bank@127.0.0.1:55432/bank")
+}
+
+/// The URL `service` connects with: the administrator's, with the service's own role
+/// (`bank_<service>`, k8s/base/db-roles.sql).
+pub fn service_database_url(service: &str) -> anyhow::Result<String> {
+    let mut url = reqwest::Url::parse(&database_url())?;
+    url.set_username(&format!("bank_{service}"))
+        .map_err(|()| anyhow::anyhow!("the database URL has no user"))?;
+    Ok(url.to_string())
+}
+
+/// `psql` with `url`; one value per line, or psql's error message.
+pub fn psql(url: &str, sql: &str) -> anyhow::Result<Vec<String>> {
+    let output = Command::new("psql")
+        .args([url, "-AtX", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .context("running psql")?;
+    if !output.status.success() {
+        bail!("psql: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
 /// The users service's current signing key (kid, PKCS#8 PEM), read from its database, so tests
 /// can make tokens that are correctly signed but expired or meant for someone else.
 pub fn current_signing_key() -> anyhow::Result<(String, String)> {
-    let url = env_or("BANK_DATABASE_URL", "postgres://bank@127.0.0.1:55432/bank");
+    let url = database_url();
     let output = Command::new("psql")
         .args([
             url.as_str(),

@@ -406,21 +406,9 @@ async fn faults(args: &Args, until: Instant) -> anyhow::Result<Vec<Fault>> {
     Ok(done)
 }
 
-/// `psql` on the bank's database; one value per line.
+/// `psql` on the bank's database as its administrator; one value per line.
 fn psql(sql: &str) -> anyhow::Result<Vec<String>> {
-    let url = std::env::var("BANK_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://bank@127.0.0.1:55432/bank".into());
-    let output = std::process::Command::new("psql")
-        .args([url.as_str(), "-AtX", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .context("running psql")?;
-    if !output.status.success() {
-        bail!("psql: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect())
+    bank_e2e::psql(&bank_e2e::database_url(), sql)
 }
 
 /// Every posting on the customers' accounts, and every posting notification they got: equal

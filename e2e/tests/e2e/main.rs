@@ -6,6 +6,7 @@ mod alerts;
 mod auth;
 mod broker_restart;
 mod consumer_restart;
+mod database;
 mod federation;
 mod gateway;
 mod ledger;

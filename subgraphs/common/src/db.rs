@@ -27,12 +27,24 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         .set_schema_search_path(config.schema.clone())
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
-    // The schema must exist before the migrator writes its history table into it.
-    db.execute_unprepared(&format!(
-        "CREATE SCHEMA IF NOT EXISTS \"{}\"",
-        config.schema.replace('"', "")
-    ))
-    .await?;
+    // The schema must exist before the migrator writes its history table into it. A deployed
+    // service's role owns its schema, made for it in advance (k8s/base/db-roles.sql), and may
+    // not create schemas: only a missing one is created.
+    let exists = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+            [config.schema.clone().into()],
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        db.execute_unprepared(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+            config.schema.replace('"', "")
+        ))
+        .await?;
+    }
     Ok(db)
 }
 
