@@ -6,7 +6,11 @@ import {
   RATE_LIMITED_MESSAGE,
   UNKNOWN_MESSAGE,
   describeError,
+  isRateLimited,
+  rateLimitedMessage,
   sentence,
+  throttleWait,
+  waitText,
 } from './errors';
 
 const failure = (code: string, message = 'the amount has too many decimals', extra: Record<string, unknown> = {}) => ({
@@ -77,5 +81,54 @@ describe('sentence', () => {
     expect(sentence('invalid e-mail address: it has no @')).toBe('Invalid e-mail address: it has no @.');
     expect(sentence('Done!')).toBe('Done!');
     expect(sentence('  ')).toBe('');
+  });
+});
+
+describe('rate limits', () => {
+  it('tells the users service slowing sign-ins down apart from the limits waiting does not lift', () => {
+    expect(describeError(failure('LIMIT_EXCEEDED', 'too many failed sign-ins; try again in 30 s'))).toEqual({
+      code: 'RATE_LIMITED',
+      message: 'Too many attempts in a short time. Please wait 30 seconds and try again.',
+      retryable: true,
+      waitSeconds: 30,
+    });
+    expect(describeError(failure('LIMIT_EXCEEDED', 'too many sign-ins at once; try again in a moment'))).toEqual({
+      code: 'RATE_LIMITED',
+      message: RATE_LIMITED_MESSAGE,
+      retryable: true,
+    });
+    const accounts = describeError(failure('LIMIT_EXCEEDED', 'a customer may hold at most 10 open accounts'));
+    expect(accounts.code).toBe('LIMIT_EXCEEDED');
+    expect(accounts.message).toBe(ERROR_MESSAGES.LIMIT_EXCEEDED);
+    expect(isRateLimited(accounts)).toBe(false);
+    // A screen's own words for LIMIT_EXCEEDED do not hide a wait.
+    expect(
+      describeError(failure('LIMIT_EXCEEDED', 'too many failed sign-ins; try again in 900 s'), { LIMIT_EXCEEDED: 'Too many loans.' }).message,
+    ).toBe('Too many attempts in a short time. Please wait 15 minutes and try again.');
+  });
+
+  it('reads the wait from the message only when it says too many and try again', () => {
+    expect(throttleWait('too many failed sign-ins; try again in 45 s')).toEqual({ seconds: 45 });
+    expect(throttleWait('Too many sign-ins at once; try again in a moment')).toEqual({});
+    expect(throttleWait('at most 20 reminders waiting and 50 scheduled a day')).toBeUndefined();
+    expect(throttleWait('one sign-in (login, register or refreshToken) per request')).toBeUndefined();
+    expect(throttleWait('')).toBeUndefined();
+  });
+
+  it('says how long to wait in words', () => {
+    expect(waitText(1)).toBe('a second');
+    expect(waitText(30)).toBe('30 seconds');
+    expect(waitText(60)).toBe('a minute');
+    expect(waitText(61)).toBe('2 minutes');
+    expect(waitText(900)).toBe('15 minutes');
+    expect(rateLimitedMessage()).toBe(RATE_LIMITED_MESSAGE);
+    expect(rateLimitedMessage(60)).toBe(RATE_LIMITED_MESSAGE);
+  });
+
+  it('counts NGINX answering 429 as a rate limit, whatever the body', () => {
+    const html = describeError({ networkError: new Error('<html><head><title>429 Too Many Requests</title></head></html>'), response: { status: 429 } });
+    expect(isRateLimited(html)).toBe(true);
+    expect(isRateLimited(describeError({ networkError: new Error('Failed to fetch') }))).toBe(false);
+    expect(isRateLimited(undefined)).toBe(false);
   });
 });

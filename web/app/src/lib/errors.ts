@@ -56,6 +56,8 @@ export interface Described {
   field?: string;
   /** Whether the outcome is unknown, so retrying the same submission (same key) is right. */
   retryable: boolean;
+  /** How long the bank asked to wait before trying again, when it said (RATE_LIMITED). */
+  waitSeconds?: number;
 }
 
 export function isErrorCode(code: unknown): code is ErrorCode {
@@ -74,6 +76,11 @@ export function describeError(
 ): Described {
   const first = failure?.graphQLErrors?.[0];
   const code = first?.extensions?.code;
+  const throttled = code === 'LIMIT_EXCEEDED' ? throttleWait(first?.message ?? '') : undefined;
+  if (throttled) {
+    const waitSeconds = throttled.seconds;
+    return { code: 'RATE_LIMITED', message: rateLimitedMessage(waitSeconds), retryable: true, ...(waitSeconds ? { waitSeconds } : {}) };
+  }
   if (isErrorCode(code)) {
     const field = typeof first?.extensions?.field === 'string' ? first.extensions.field : undefined;
     let message = overrides[code] ?? ERROR_MESSAGES[code];
@@ -87,6 +94,37 @@ export function describeError(
   }
   if (failure?.networkError) return { code: 'NETWORK', message: NETWORK_MESSAGE, retryable: true };
   return { code: 'UNKNOWN', message: UNKNOWN_MESSAGE, retryable: true };
+}
+
+/**
+ * The users service slows down sign-ins with LIMIT_EXCEEDED: "too many failed sign-ins; try
+ * again in 30 s", "too many sign-ins at once; try again in a moment". That is a rate limit (wait,
+ * then the same request can succeed), unlike the other limits (open accounts, payees, a daily
+ * withdrawal limit), which waiting does not lift.
+ */
+export function throttleWait(message: string): { seconds?: number } | undefined {
+  if (!/^\s*too many\b.*\btry again\b/i.test(message)) return undefined;
+  const seconds = message.match(/\btry again in (\d+)\s*s\b/i)?.[1];
+  return seconds ? { seconds: Number(seconds) } : {};
+}
+
+/** "a minute", "30 seconds", "3 minutes": how long to wait, in words. */
+export function waitText(seconds: number): string {
+  if (seconds <= 1) return 'a second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? 'a minute' : `${minutes} minutes`;
+}
+
+/** What a rate-limited person is told: wait (as long as the bank said, else a minute), then try again. */
+export function rateLimitedMessage(waitSeconds?: number): string {
+  if (!waitSeconds) return RATE_LIMITED_MESSAGE;
+  return `Too many attempts in a short time. Please wait ${waitText(waitSeconds)} and try again.`;
+}
+
+/** Whether waiting is the answer: NGINX's 429, or the bank slowing sign-ins down. */
+export function isRateLimited(described: Pick<Described, 'code'> | null | undefined): boolean {
+  return described?.code === 'RATE_LIMITED';
 }
 
 /** "the amount is invalid" → "The amount is invalid." */

@@ -2,9 +2,12 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { useClient } from 'urql';
 import type { ReconciliationQuery as ReconciliationResult } from '../gql/graphql';
 import { formatMoment } from '../lib/dates';
+import type { Described } from '../lib/errors';
+import { loadStatus } from '../lib/loadState';
 import { formatMoney } from '../lib/money';
 import { usePageTitle } from '../router';
-import { FormError, Notice } from '../ui/components';
+import { Notice } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 import { ReconciliationQuery } from './documents';
 import { describeReconciliationError } from './messages';
 import {
@@ -24,7 +27,7 @@ type ServiceReport = Report['payments'];
 interface State {
   running: boolean;
   report?: Report;
-  error?: string;
+  failure?: Described;
 }
 
 /** Tellers and administrators: the ledger's invariants, and payments and loans against the ledger. */
@@ -37,12 +40,12 @@ export function ReconciliationPage() {
 
   const run = useCallback(async () => {
     const id = ++latest.current;
-    setState((s) => ({ ...s, running: true, error: undefined }));
+    setState((s) => ({ ...s, running: true, failure: undefined }));
     const result = await client.query(ReconciliationQuery, {}, { requestPolicy: 'network-only' }).toPromise();
     if (id !== latest.current) return;
     const report = result.data?.reconciliation;
     if (report) setState({ running: false, report });
-    else setState({ running: false, error: describeReconciliationError(result.error).message });
+    else setState({ running: false, failure: describeReconciliationError(result.error) });
   }, [client]);
 
   useEffect(() => {
@@ -52,7 +55,8 @@ export function ReconciliationPage() {
     };
   }, [run]);
 
-  const { running, report, error } = state;
+  const { running, report, failure } = state;
+  const status = loadStatus({ fetching: running, loaded: Boolean(report && !failure), failure });
   return (
     <section className="reconciliation" aria-busy={running}>
       <div className="page-head">
@@ -61,16 +65,8 @@ export function ReconciliationPage() {
           {running && report ? 'Running…' : 'Run again'}
         </button>
       </div>
-      {error && (
-        <div className="reconciliation-error">
-          <FormError message={error} />
-          <button type="button" className="primary" onClick={() => void run()} disabled={running}>
-            Try again
-          </button>
-        </div>
-      )}
-      {running && !report && <p aria-live="polite">Running the reconciliation…</p>}
-      {report && !error && <ReportView report={report} />}
+      <QueryState status={status} failure={failure} onRetry={() => void run()} loading="Running the reconciliation…" />
+      {report && !failure && <ReportView report={report} />}
     </section>
   );
 }
