@@ -4,12 +4,14 @@ import type { DirectDebitFieldsFragment, DirectDebitsSetupQuery as SetupResult, 
 import { useCatchUp } from '../graphql/useCatchUp';
 import { formatMoment } from '../lib/dates';
 import { balancesChanged, onBalancesChanged } from '../lib/events';
+import { loadStatus, missing } from '../lib/loadState';
 import { exponentOf, formatMoney } from '../lib/money';
 import { hasErrors, type FieldErrors } from '../lib/validation';
 import { rememberOwnTransaction } from '../notifications/alerts';
 import { useToasts } from '../notifications/Toasts';
 import { Link, usePageTitle } from '../router';
 import { Field, FormError, Notice, SelectField, StatusBadge, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 import { CreateMandateMutation, DirectDebitsSetupQuery, MyDirectDebitsQuery, RefundDirectDebitMutation, RevokeMandateMutation } from './documents';
 import {
   DIRECT_DEBIT_STATUS_LABELS,
@@ -50,6 +52,8 @@ export function DirectDebitsPage() {
   }, [refresh]);
   const me = data?.me;
   const names = useMemo(() => new Map((me?.accounts ?? []).map((a) => [a.id, accountName(a)])), [me?.accounts]);
+  const failure = error ? describeDirectDebitError(error, 'load') : missing('We could not load your direct debits.');
+  const status = loadStatus({ fetching: fetching || catchingUp, loaded: Boolean(me), failure });
 
   return (
     <section>
@@ -58,14 +62,15 @@ export function DirectDebitsPage() {
         Creditors such as your energy supplier or insurer collect from your account under a mandate you give them. You can revoke a
         mandate at any time, and get a collection back within eight weeks.
       </p>
-      {((fetching && !data) || catchingUp) && <p aria-live="polite">Loading…</p>}
-      {error && !data && <FormError message={describeDirectDebitError(error, 'load').message} />}
+      <QueryState status={status} failure={failure} onRetry={refresh} loading="Loading…" />
       {me && <GiveMandate accounts={me.accounts} mandates={me.mandates} onGiven={refresh} />}
       {me && <Mandates mandates={me.mandates} names={names} onChanged={refresh} />}
-      <section className="card" aria-labelledby="your-direct-debits">
-        <h2 id="your-direct-debits">Your direct debits</h2>
-        <DirectDebitsList signal={signal} names={names} />
-      </section>
+      {me && (
+        <section className="card" aria-labelledby="your-direct-debits">
+          <h2 id="your-direct-debits">Your direct debits</h2>
+          <DirectDebitsList signal={signal} names={names} />
+        </section>
+      )}
     </section>
   );
 }
@@ -328,6 +333,8 @@ function DirectDebitPage({
   const debits = useMemo(() => connection?.edges.map((edge) => edge.node) ?? [], [connection]);
   const again = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
   useFollowInFlight(debits, fetching, refetch);
+  const failure = error ? describeDirectDebitError(error, 'load') : missing('We could not load your direct debits.');
+  const status = loadStatus({ fetching, loaded: Boolean(connection), empty: after === null && debits.length === 0, failure });
   const firstSignal = useRef(signal);
   useEffect(() => {
     if (signal !== firstSignal.current) again();
@@ -338,15 +345,14 @@ function DirectDebitPage({
       {debits.map((debit) => (
         <DirectDebitLine key={debit.id} debit={debit} names={names} onChanged={again} />
       ))}
-      {fetching && !data && <li aria-live="polite">Loading your direct debits…</li>}
-      {error && !data && (
-        <li>
-          <FormError message={describeDirectDebitError(error, 'load').message} />
-        </li>
-      )}
-      {after === null && connection && connection.edges.length === 0 && (
-        <li className="muted">No direct debits yet. What creditors collect under your mandates shows here.</li>
-      )}
+      <QueryState
+        item
+        status={status}
+        failure={failure}
+        onRetry={again}
+        loading="Loading your direct debits…"
+        empty="No direct debits yet. What creditors collect under your mandates shows here."
+      />
       {last && connection?.pageInfo.hasNextPage && connection.pageInfo.endCursor && (
         <li className="more">
           <button type="button" onClick={() => onMore(connection.pageInfo.endCursor!)}>

@@ -5,12 +5,14 @@ import { formatDate, formatMoment } from '../lib/dates';
 import { balancesChanged, concerns, onBalancesChanged } from '../lib/events';
 import { SubmissionKeys } from '../lib/idempotency';
 import { exponentOf, formatMoney } from '../lib/money';
+import { loadStatus } from '../lib/loadState';
 import { hasErrors, type FieldErrors } from '../lib/validation';
 import { rememberOwnTransaction } from '../notifications/alerts';
 import { onNotificationEvent } from '../notifications/events';
 import { useToasts } from '../notifications/Toasts';
 import { Link, usePageTitle } from '../router';
 import { Field, FormError, Notice, SelectField, StatusBadge, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 import { MoreRepaymentsQuery, LoanQuery, RepayLoanMutation } from './documents';
 import { loanTitle } from './LoansPage';
 import {
@@ -57,11 +59,16 @@ export function LoanDetail({ id }: { id: string }) {
   usePageTitle(loan ? loanTitle(loan) : 'Loan');
 
   if (!loan) {
+    const failure = describeLoanError(error ?? { graphQLErrors: [{ extensions: { code: 'NOT_FOUND' } }] }, 'load');
     return (
       <section>
         <h1 tabIndex={-1}>Loan</h1>
-        {fetching && <p aria-live="polite">Loading the loan…</p>}
-        {!fetching && <FormError message={describeLoanError(error, 'load').message} />}
+        <QueryState
+          status={loadStatus({ fetching, loaded: false, failure })}
+          failure={failure}
+          onRetry={() => refetch({ requestPolicy: 'network-only' })}
+          loading="Loading the loan…"
+        />
         <p>
           <Link href="/loans">Back to your loans</Link>
         </p>

@@ -1,14 +1,15 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import type { LoanProductFieldsFragment, LoanSummaryFragment } from '../gql/graphql';
-import { describeError } from '../lib/errors';
 import { SubmissionKeys } from '../lib/idempotency';
+import { loadStatus, missing } from '../lib/loadState';
 import { exponentOf, formatMoney } from '../lib/money';
 import { hasErrors, type FieldErrors } from '../lib/validation';
 import { onNotificationEvent } from '../notifications/events';
 import { useToasts } from '../notifications/Toasts';
 import { Link, navigate, usePageTitle } from '../router';
 import { Field, FormError, Notice, SelectField, StatusBadge, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 import { ApplyForLoanMutation, LoanOffersQuery, LoanQuoteQuery, MyLoansQuery } from './documents';
 import { LOAN_STATUS_LABELS, describeLoanError } from './messages';
 import { eligibleAccounts, productLabel, rangeText, rateText, validateApplication, validateQuoteForm } from './rules';
@@ -63,12 +64,14 @@ function MyLoans() {
 }
 
 function LoanPage({ after, last, onMore }: { after: string | null; last: boolean; onMore: (cursor: string) => void }) {
-  const [{ data, fetching, error }] = useQuery({
+  const [{ data, fetching, error }, refetch] = useQuery({
     query: MyLoansQuery,
     variables: { first: PAGE_SIZE, after },
     requestPolicy: 'cache-and-network',
   });
   const connection = data?.me?.loans;
+  const failure = error ? describeLoanError(error, 'load') : missing('We could not load your loans.');
+  const status = loadStatus({ fetching, loaded: Boolean(connection), empty: after === null && connection?.edges.length === 0, failure });
   return (
     <>
       {connection?.edges.map(({ node: loan }) => (
@@ -90,15 +93,14 @@ function LoanPage({ after, last, onMore }: { after: string | null; last: boolean
           </div>
         </li>
       ))}
-      {fetching && !data && <li aria-live="polite">Loading your loans…</li>}
-      {error && !data && (
-        <li>
-          <FormError message={describeError(error).message} />
-        </li>
-      )}
-      {after === null && connection && connection.edges.length === 0 && (
-        <li className="muted">You have no loans yet. Choose one below to see what it would cost.</li>
-      )}
+      <QueryState
+        item
+        status={status}
+        failure={failure}
+        onRetry={() => refetch({ requestPolicy: 'network-only' })}
+        loading="Loading your loans…"
+        empty="You have no loans yet. Choose one below to see what it would cost."
+      />
       {last && connection?.pageInfo.hasNextPage && connection.pageInfo.endCursor && (
         <li className="more">
           <button type="button" onClick={() => onMore(connection.pageInfo.endCursor!)}>
@@ -111,15 +113,21 @@ function LoanPage({ after, last, onMore }: { after: string | null; last: boolean
 }
 
 function ApplyForLoan() {
-  const [{ data, fetching, error }] = useQuery({ query: LoanOffersQuery });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: LoanOffersQuery });
   const products = data?.loanProducts ?? [];
   const accounts = data?.me?.accounts ?? [];
+  const failure = error ? describeLoanError(error, 'load') : missing('We could not load our loans.');
+  const status = loadStatus({ fetching, loaded: Boolean(data?.loanProducts), empty: products.length === 0, failure });
   return (
     <section className="card" aria-labelledby="apply">
       <h2 id="apply">Apply for a loan</h2>
-      {fetching && !data && <p aria-live="polite">Loading our loans…</p>}
-      {error && !data && <FormError message={describeError(error).message} />}
-      {data && products.length === 0 && <p>We are not offering loans at the moment.</p>}
+      <QueryState
+        status={status}
+        failure={failure}
+        onRetry={() => refetch({ requestPolicy: 'network-only' })}
+        loading="Loading our loans…"
+        empty="We are not offering loans at the moment."
+      />
       {products.length > 0 && <ApplicationForm products={products} accounts={accounts} />}
     </section>
   );

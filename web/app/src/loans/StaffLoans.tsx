@@ -2,11 +2,14 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react
 import { useClient, useMutation } from 'urql';
 import type { LoanStatus, StaffLoanFieldsFragment } from '../gql/graphql';
 import { formatMoment } from '../lib/dates';
+import type { Described } from '../lib/errors';
+import { loadStatus } from '../lib/loadState';
 import { formatMoney } from '../lib/money';
 import type { FieldErrors } from '../lib/validation';
 import { useToasts } from '../notifications/Toasts';
 import { usePageTitle } from '../router';
 import { Field, FormError, StatusBadge, SubmitButton, formatAccountNumber } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 import { ApproveLoanMutation, DisburseLoanMutation, LoanApplicationsQuery, RejectLoanMutation } from './documents';
 import { LOAN_STATUS_LABELS, describeLoanError } from './messages';
 import { productLabel, rateText } from './rules';
@@ -22,7 +25,8 @@ interface ListState {
   endCursor: string | null;
   hasNextPage: boolean;
   loading: boolean;
-  error?: string;
+  /** Why loading the list (or its next page) failed. */
+  failure?: Described;
 }
 
 const START: ListState = { items: [], endCursor: null, hasNextPage: false, loading: true };
@@ -41,13 +45,13 @@ export function StaffLoans() {
   const load = useCallback(
     async (status: LoanStatus, after: string | null) => {
       const set = status === 'PENDING' ? setPending : setApproved;
-      set((list) => ({ ...list, loading: true, error: undefined }));
+      set((list) => ({ ...list, loading: true, failure: undefined }));
       const result = await client
         .query(LoanApplicationsQuery, { status, first: PAGE_SIZE, after }, { requestPolicy: 'network-only' })
         .toPromise();
       const connection = result.data?.loanApplications;
       if (!connection) {
-        set((list) => ({ ...list, loading: false, error: describeLoanError(result.error, 'load').message }));
+        set((list) => ({ ...list, loading: false, failure: describeLoanError(result.error, 'load') }));
         return;
       }
       set((list) => ({
@@ -109,6 +113,7 @@ export function StaffLoans() {
         empty="No applications are waiting for a decision."
         list={pending}
         onMore={() => void load('PENDING', pending.endCursor)}
+        onRetry={() => void load('PENDING', pending.items.length ? pending.endCursor : null)}
         act={act}
       />
       <Queue
@@ -117,6 +122,7 @@ export function StaffLoans() {
         empty="No approved loans are waiting to be paid out."
         list={approved}
         onMore={() => void load('APPROVED', approved.endCursor)}
+        onRetry={() => void load('APPROVED', approved.items.length ? approved.endCursor : null)}
         act={act}
       />
     </section>
@@ -131,6 +137,7 @@ function Queue({
   empty,
   list,
   onMore,
+  onRetry,
   act,
 }: {
   id: string;
@@ -138,25 +145,31 @@ function Queue({
   empty: string;
   list: ListState;
   onMore: () => void;
+  /** Loads again what failed: the first page, or the next one. */
+  onRetry: () => void;
   act: Act;
 }) {
+  const status = loadStatus({
+    fetching: list.loading,
+    loaded: !list.loading && !list.failure,
+    empty: list.items.length === 0,
+    failure: list.failure,
+  });
   return (
     <section aria-labelledby={id} className="queue">
       <h2 id={id}>
         {title}
-        {!list.loading && !list.error && ` (${list.items.length}${list.hasNextPage ? '+' : ''})`}
+        {!list.loading && !list.failure && ` (${list.items.length}${list.hasNextPage ? '+' : ''})`}
       </h2>
-      <FormError message={list.error} />
       <ul className="queue-list">
         {list.items.map((loan) => (
           <li key={loan.id}>
             <Application loan={loan} act={act} />
           </li>
         ))}
-        {list.loading && <li aria-live="polite">Loading…</li>}
-        {!list.loading && !list.error && list.items.length === 0 && <li className="muted">{empty}</li>}
+        <QueryState item status={status} failure={list.failure} onRetry={onRetry} loading="Loading…" empty={empty} />
       </ul>
-      {!list.loading && list.hasNextPage && list.endCursor && (
+      {status === 'ready' && list.hasNextPage && list.endCursor && (
         <p className="more">
           <button type="button" onClick={onMore}>
             Load more

@@ -10,6 +10,7 @@ import { useCatchUp } from '../graphql/useCatchUp';
 import { addDays, formatDate, formatMoment, todayUtc } from '../lib/dates';
 import { balancesChanged, onBalancesChanged } from '../lib/events';
 import { SubmissionKeys } from '../lib/idempotency';
+import { loadStatus, missing } from '../lib/loadState';
 import { exponentOf, formatMoney } from '../lib/money';
 import { hasErrors, type FieldErrors } from '../lib/validation';
 import { rememberOwnTransaction } from '../notifications/alerts';
@@ -18,6 +19,7 @@ import { onNotificationEvent } from '../notifications/events';
 import { useToasts } from '../notifications/Toasts';
 import { Link, usePageTitle } from '../router';
 import { Field, FormError, Notice, SelectField, StatusBadge, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 import {
   AddPayeeMutation,
   CancelStandingOrderMutation,
@@ -81,6 +83,8 @@ export function PaymentsPage() {
     refresh();
   }, [refresh]);
   useFollowStandingOrders(me?.standingOrders, fetching, refetch, onOrdersPaid);
+  const failure = error ? describePaymentError(error, 'load') : missing('We could not load your payments.');
+  const status = loadStatus({ fetching: fetching || catchingUp, loaded: Boolean(me), failure });
 
   return (
     <section>
@@ -89,8 +93,7 @@ export function PaymentsPage() {
         Send money to accounts at other banks by IBAN, once or every week or month. Money between accounts at this bank moves from an
         account’s page.
       </p>
-      {((fetching && !data) || catchingUp) && <p aria-live="polite">Loading…</p>}
-      {error && !data && <FormError message={describePaymentError(error, 'load').message} />}
+      <QueryState status={status} failure={failure} onRetry={refresh} loading="Loading…" />
       {me && (
         <SendPayment
           accounts={me.accounts}
@@ -108,10 +111,12 @@ export function PaymentsPage() {
           onRefused={refresh}
         />
       )}
-      <section className="card" aria-labelledby="your-payments">
-        <h2 id="your-payments">Your payments</h2>
-        <PaymentsList version={listVersion} names={names} />
-      </section>
+      {me && (
+        <section className="card" aria-labelledby="your-payments">
+          <h2 id="your-payments">Your payments</h2>
+          <PaymentsList version={listVersion} names={names} />
+        </section>
+      )}
       {me && <StandingOrders orders={me.standingOrders} names={names} onChanged={refresh} />}
       {me && (
         <Payees payees={me.payees} onChanged={refresh} onPay={(payeeId) => setPayTo((last) => ({ payeeId, n: (last?.n ?? 0) + 1 }))} />
@@ -619,6 +624,8 @@ function PaymentPage({
   const connection = data?.me?.payments;
   const payments = useMemo(() => connection?.edges.map((edge) => edge.node) ?? [], [connection]);
   useFollowPayments(payments, fetching, refetch);
+  const failure = error ? describePaymentError(error, 'load') : missing('We could not load your payments.');
+  const status = loadStatus({ fetching, loaded: Boolean(connection), empty: after === null && payments.length === 0, failure });
   const firstSignal = useRef(signal);
   useEffect(() => {
     if (signal !== firstSignal.current) refetch({ requestPolicy: 'network-only' });
@@ -629,15 +636,14 @@ function PaymentPage({
       {payments.map((payment) => (
         <PaymentLine key={payment.id} payment={payment} names={names} />
       ))}
-      {fetching && !data && <li aria-live="polite">Loading your payments…</li>}
-      {error && !data && (
-        <li>
-          <FormError message={describePaymentError(error, 'load').message} />
-        </li>
-      )}
-      {after === null && connection && connection.edges.length === 0 && (
-        <li className="muted">You have not sent money to another bank yet.</li>
-      )}
+      <QueryState
+        item
+        status={status}
+        failure={failure}
+        onRetry={() => refetch({ requestPolicy: 'network-only' })}
+        loading="Loading your payments…"
+        empty="You have not sent money to another bank yet."
+      />
       {last && connection?.pageInfo.hasNextPage && connection.pageInfo.endCursor && (
         <li className="more">
           <button type="button" onClick={() => onMore(connection.pageInfo.endCursor!)}>

@@ -4,9 +4,11 @@ import { AccountQuery, CloseAccountMutation, TransactionsQuery } from '../graphq
 import { useCatchUp } from '../graphql/useCatchUp';
 import { describeError } from '../lib/errors';
 import { balancesChanged, concerns, onBalancesChanged } from '../lib/events';
+import { loadStatus, missing } from '../lib/loadState';
 import { formatMoney, isNegative } from '../lib/money';
 import { Link, navigate, usePageTitle } from '../router';
 import { FormError, Notice, StatusBadge, accountName, formatAccountNumber } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 import { MoneyForm } from './MoneyForm';
 
 const PAGE_SIZE = 10;
@@ -40,11 +42,16 @@ export function AccountDetail({ id }: { id: string }) {
   usePageTitle(account ? accountName(account) : 'Account');
 
   if (!account) {
+    const failure = error ? describeError(error) : missing('We could not find that account.');
     return (
       <section>
         <h1 tabIndex={-1}>Account</h1>
-        {(fetching || catchingUp) && <p aria-live="polite">Loading the account…</p>}
-        {!fetching && !catchingUp && <FormError message={error ? describeError(error).message : 'We could not find that account.'} />}
+        <QueryState
+          status={loadStatus({ fetching: fetching || catchingUp, loaded: false, failure })}
+          failure={failure}
+          onRetry={() => refetch({ requestPolicy: 'network-only' })}
+          loading="Loading the account…"
+        />
         <p>
           <Link href="/">Back to your accounts</Link>
         </p>
@@ -133,7 +140,14 @@ function TransactionPage({
     requestPolicy: 'network-only',
   });
   const connection = data?.account?.transactions;
-  useCatchUp(Boolean(data && !connection && !error), fetching, refetch);
+  const catchingUp = useCatchUp(Boolean(data && !connection && !error), fetching, refetch);
+  const failure = error ? describeError(error) : missing('We could not load the transactions.');
+  const status = loadStatus({
+    fetching: fetching || catchingUp,
+    loaded: Boolean(connection),
+    empty: after === null && connection?.edges.length === 0,
+    failure,
+  });
   return (
     <>
       {connection?.edges.map((edge) => {
@@ -163,13 +177,14 @@ function TransactionPage({
           </li>
         );
       })}
-      {fetching && !data && <li aria-live="polite">Loading transactions…</li>}
-      {error && !data && (
-        <li>
-          <FormError message={describeError(error).message} />
-        </li>
-      )}
-      {after === null && connection && connection.edges.length === 0 && <li className="muted">No transactions yet.</li>}
+      <QueryState
+        item
+        status={status}
+        failure={failure}
+        onRetry={() => refetch({ requestPolicy: 'network-only' })}
+        loading="Loading transactions…"
+        empty="No transactions yet."
+      />
       {last && connection?.pageInfo.hasNextPage && connection.pageInfo.endCursor && (
         <li className="more">
           <button type="button" onClick={() => onMore(connection.pageInfo.endCursor!)}>

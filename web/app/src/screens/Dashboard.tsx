@@ -4,9 +4,11 @@ import { DashboardQuery } from '../graphql/operations';
 import { useCatchUp } from '../graphql/useCatchUp';
 import { describeError } from '../lib/errors';
 import { onBalancesChanged } from '../lib/events';
+import { loadStatus, missing } from '../lib/loadState';
 import { formatMoney } from '../lib/money';
 import { Link, usePageTitle } from '../router';
-import { FormError, StatusBadge, accountName, formatAccountNumber } from '../ui/components';
+import { StatusBadge, accountName, formatAccountNumber } from '../ui/components';
+import { QueryState } from '../ui/QueryState';
 
 export function Dashboard() {
   usePageTitle('Your accounts');
@@ -16,6 +18,8 @@ export function Dashboard() {
   const accounts = data?.me?.accounts ?? [];
   const open = accounts.filter((account) => account.status !== 'CLOSED');
   const closed = accounts.filter((account) => account.status === 'CLOSED');
+  const failure = error ? describeError(error) : data && !data.me ? missing('We could not load your accounts.') : undefined;
+  const status = loadStatus({ fetching: fetching || catchingUp, loaded: Boolean(data?.me), empty: open.length === 0, failure });
 
   return (
     <section>
@@ -25,9 +29,13 @@ export function Dashboard() {
           Open an account
         </Link>
       </div>
-      {error && !data && <FormError message={describeError(error).message} />}
-      {((fetching && !data) || catchingUp) && <p aria-live="polite">Loading your accounts…</p>}
-      {data?.me && open.length === 0 && <p>You have no open accounts yet. Open one to get started.</p>}
+      <QueryState
+        status={status}
+        failure={failure}
+        onRetry={() => refetch({ requestPolicy: 'network-only' })}
+        loading="Loading your accounts…"
+        empty="You have no open accounts yet. Open one to get started."
+      />
       <ul className="cards" aria-label="Accounts">
         {open.map((account) => (
           <li key={account.id} className="card account-card">

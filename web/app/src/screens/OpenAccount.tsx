@@ -2,30 +2,31 @@ import { useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
 import type { AccountKind } from '../gql/graphql';
 import { OpenAccountMutation } from '../graphql/operations';
-import { describeError } from '../lib/errors';
+import { describeError, type Described } from '../lib/errors';
 import { balancesChanged } from '../lib/events';
 import { CURRENCIES } from '../lib/money';
 import { navigate, usePageTitle } from '../router';
-import { Field, FormError, SelectField, SubmitButton } from '../ui/components';
+import { Field, SelectField, SubmitButton } from '../ui/components';
+import { FormFailure } from '../ui/QueryState';
 
 export function OpenAccount() {
   usePageTitle('Open an account');
   const [kind, setKind] = useState<AccountKind>('CHECKING');
   const [currency, setCurrency] = useState('EUR');
   const [nickname, setNickname] = useState('');
-  const [error, setError] = useState<string>();
+  const [failure, setFailure] = useState<Described>();
   const [{ fetching }, open] = useMutation(OpenAccountMutation);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async (event?: FormEvent) => {
+    event?.preventDefault();
     if (fetching) return;
-    setError(undefined);
+    setFailure(undefined);
     const result = await open({ input: { kind, currency, nickname: nickname.trim() || null } });
     if (result.data?.openAccount) {
       balancesChanged();
       navigate(`/accounts/${result.data.openAccount.id}`);
     } else {
-      setError(describeError(result.error, { LIMIT_EXCEEDED: 'You already have the most open accounts allowed (10).' }).message);
+      setFailure(describeError(result.error, { LIMIT_EXCEEDED: 'You already have the most open accounts allowed (10).' }));
     }
   };
 
@@ -50,7 +51,7 @@ export function OpenAccount() {
           ))}
         </SelectField>
         <Field label="Nickname (optional)" value={nickname} maxLength={60} onChange={(e) => setNickname(e.target.value)} />
-        <FormError message={error} />
+        <FormFailure failure={failure} onRetry={() => void submit()} busy={fetching} />
         <SubmitButton busy={fetching} busyText="Opening…">Open account</SubmitButton>
       </form>
     </section>

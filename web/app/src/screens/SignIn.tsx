@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { signIn, signUp, useSession } from '../auth/session';
-import { describeError } from '../lib/errors';
+import { describeError, type Described } from '../lib/errors';
 import { hasErrors, validateSignIn, validateSignUp, type FieldErrors } from '../lib/validation';
 import { Link, navigate, usePageTitle } from '../router';
-import { Field, FormError, Notice, SubmitButton } from '../ui/components';
+import { Field, Notice, SubmitButton } from '../ui/components';
+import { FormFailure } from '../ui/QueryState';
 
 export function SignIn() {
   usePageTitle('Sign in');
@@ -11,21 +12,21 @@ export function SignIn() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [error, setError] = useState<string>();
+  const [failure, setFailure] = useState<Described>();
   const [busy, setBusy] = useState(false);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async (event?: FormEvent) => {
+    event?.preventDefault();
     if (busy) return;
     const found = validateSignIn({ email, password });
     setErrors(found);
-    setError(undefined);
+    setFailure(undefined);
     if (hasErrors(found)) return;
     setBusy(true);
     const result = await signIn(email, password);
     setBusy(false);
     if (result.data?.login) navigate('/', { replace: true });
-    else setError(describeError(result.error, { UNAUTHENTICATED: 'Wrong e-mail address or password.' }).message);
+    else setFailure(describeError(result.error, { UNAUTHENTICATED: 'Wrong e-mail address or password.' }));
   };
 
   return (
@@ -35,7 +36,7 @@ export function SignIn() {
       <form onSubmit={submit} noValidate>
         <Field label="E-mail address" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} required />
         <Field label="Password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} error={errors.password} required />
-        <FormError message={error} />
+        <FormFailure failure={failure} onRetry={() => void submit()} busy={busy} />
         <SubmitButton busy={busy} busyText="Signing in…">Sign in</SubmitButton>
       </form>
       <p>
@@ -51,15 +52,15 @@ export function SignUp() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [error, setError] = useState<string>();
+  const [failure, setFailure] = useState<Described>();
   const [busy, setBusy] = useState(false);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async (event?: FormEvent) => {
+    event?.preventDefault();
     if (busy) return;
     const found = validateSignUp({ fullName, email, password });
     setErrors(found);
-    setError(undefined);
+    setFailure(undefined);
     if (hasErrors(found)) return;
     setBusy(true);
     const result = await signUp(fullName, email, password);
@@ -72,7 +73,7 @@ export function SignUp() {
     if (described.code === 'BAD_USER_INPUT' && described.field && ['email', 'password', 'fullName'].includes(described.field)) {
       setErrors({ [described.field]: described.message });
     } else {
-      setError(described.message);
+      setFailure(described);
     }
   };
 
@@ -92,7 +93,7 @@ export function SignUp() {
           error={errors.password}
           required
         />
-        <FormError message={error} />
+        <FormFailure failure={failure} onRetry={() => void submit()} busy={busy} />
         <SubmitButton busy={busy} busyText="Creating your profile…">Sign up</SubmitButton>
       </form>
       <p>

@@ -7,12 +7,13 @@ import {
   StaffAccountByNumberQuery,
   UnfreezeAccountMutation,
 } from '../graphql/operations';
-import { describeError } from '../lib/errors';
+import { describeError, type Described } from '../lib/errors';
 import { formatMoney } from '../lib/money';
 import { hasErrors, normalizeAccountNumber, validateFreeze, type FieldErrors } from '../lib/validation';
 import { usePageTitle } from '../router';
 import { Field, FormError, Notice, StatusBadge, SubmitButton, accountName, formatAccountNumber } from '../ui/components';
 import { useToasts } from '../notifications/Toasts';
+import { LoadFailure } from '../ui/QueryState';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -23,12 +24,15 @@ export function Staff() {
   const [search, setSearch] = useState('');
   const [searchError, setSearchError] = useState<string>();
   const [searching, setSearching] = useState(false);
+  // The search could not be run (no answer, a rate limit, a failure inside the bank): Try again.
+  const [failure, setFailure] = useState<Described>();
   const [account, setAccount] = useState<StaffAccountFieldsFragment | null>();
 
   const find = async (event?: FormEvent) => {
     event?.preventDefault();
     const text = search.trim();
     setSearchError(undefined);
+    setFailure(undefined);
     if (!text) {
       setSearchError('Enter an account number or id.');
       return;
@@ -44,7 +48,9 @@ export function Staff() {
     if (found) setAccount(found);
     else {
       setAccount(null);
-      setSearchError(result.error ? describeError(result.error).message : 'No account has that number or id.');
+      const described = result.error ? describeError(result.error) : undefined;
+      if (described?.retryable) setFailure(described);
+      else setSearchError(described?.message ?? 'No account has that number or id.');
     }
   };
 
@@ -63,6 +69,7 @@ export function Staff() {
         />
         <SubmitButton busy={searching} busyText="Searching…">Find</SubmitButton>
       </form>
+      {failure && <LoadFailure failure={failure} onRetry={() => void find()} busy={searching} />}
       {account && <StaffAccount account={account} onChanged={(changes) => setAccount({ ...account, ...changes })} />}
     </section>
   );

@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useClient, useMutation } from 'urql';
 import type { NotificationFieldsFragment } from '../../gql/graphql';
-import { describeError } from '../../lib/errors';
+import { describeError, type Described } from '../../lib/errors';
+import { loadStatus } from '../../lib/loadState';
 import { Link, usePageTitle } from '../../router';
 import { FormError } from '../../ui/components';
+import { QueryState } from '../../ui/QueryState';
 import { notificationEvent, onNotificationEvent } from '../events';
 import { addLive, appendPage, markAllRead, markRead } from '../list';
 import { MarkAllNotificationsReadMutation, MarkNotificationReadMutation, NotificationsQuery } from './documents';
@@ -26,6 +28,8 @@ export function NotificationsPage() {
   const [unreadOnly, setUnreadOnly] = useState(false);
   const [list, setList] = useState<ListState>(EMPTY);
   const [loading, setLoading] = useState(true);
+  // Why loading the list (or its next page) failed; `error`: why marking read failed.
+  const [loadFailure, setLoadFailure] = useState<Described>();
   const [error, setError] = useState<string>();
   const [, markOne] = useMutation(MarkNotificationReadMutation);
   const [{ fetching: markingAll }, markAll] = useMutation(MarkAllNotificationsReadMutation);
@@ -35,6 +39,7 @@ export function NotificationsPage() {
     async (after: string | null, filter: boolean) => {
       const request = ++latest.current;
       setLoading(true);
+      setLoadFailure(undefined);
       setError(undefined);
       const result = await client
         .query(NotificationsQuery, { first: PAGE_SIZE, after, unreadOnly: filter }, { requestPolicy: 'network-only' })
@@ -43,7 +48,7 @@ export function NotificationsPage() {
       setLoading(false);
       const connection = result.data?.me?.notifications;
       if (!connection) {
-        setError(describeError(result.error).message);
+        setLoadFailure(describeError(result.error));
         return;
       }
       setList((current) => ({
@@ -99,6 +104,8 @@ export function NotificationsPage() {
     notificationEvent({ type: 'read' });
   };
 
+  const status = loadStatus({ fetching: loading, loaded: !loading && !loadFailure, empty: list.items.length === 0, failure: loadFailure });
+
   return (
     <section>
       <div className="page-head">
@@ -138,12 +145,16 @@ export function NotificationsPage() {
             )}
           </li>
         ))}
-        {loading && <li aria-live="polite">Loading notifications…</li>}
-        {!loading && !error && list.items.length === 0 && (
-          <li className="muted">{unreadOnly ? 'No unread notifications.' : 'No notifications yet.'}</li>
-        )}
+        <QueryState
+          item
+          status={status}
+          failure={loadFailure}
+          onRetry={() => void load(list.items.length ? list.endCursor : null, unreadOnly)}
+          loading="Loading notifications…"
+          empty={unreadOnly ? 'No unread notifications.' : 'No notifications yet.'}
+        />
       </ol>
-      {!loading && list.hasNextPage && list.endCursor && (
+      {status === 'ready' && list.hasNextPage && list.endCursor && (
         <p className="more">
           <button type="button" onClick={() => void load(list.endCursor, unreadOnly)}>
             Load more

@@ -1,9 +1,11 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { describeError } from '../../lib/errors';
+import { loadStatus, missing } from '../../lib/loadState';
 import type { FieldErrors } from '../../lib/validation';
 import { Link, usePageTitle } from '../../router';
 import { Field, FormError, SubmitButton } from '../../ui/components';
+import { QueryState } from '../../ui/QueryState';
 import { toForm, validatePreferences, type PreferencesForm } from '../preferences';
 import { useToasts } from '../Toasts';
 import { NotificationPreferencesQuery, UpdateNotificationPreferencesMutation } from './documents';
@@ -11,13 +13,17 @@ import { NotificationPreferencesQuery, UpdateNotificationPreferencesMutation } f
 /** How the person hears from the bank: in the app, by e-mail, by SMS, and from which amount. */
 export function PreferencesPage() {
   usePageTitle('Notification settings');
-  const [{ data, fetching, error: loadError }] = useQuery({ query: NotificationPreferencesQuery, requestPolicy: 'network-only' });
+  const [{ data, fetching, error: loadError }, refetch] = useQuery({
+    query: NotificationPreferencesQuery,
+    requestPolicy: 'network-only',
+  });
   const [form, setForm] = useState<PreferencesForm>();
   const [errors, setErrors] = useState<FieldErrors>({});
   const [error, setError] = useState<string>();
   const [{ fetching: saving }, update] = useMutation(UpdateNotificationPreferencesMutation);
   const toasts = useToasts();
   const me = data?.me;
+  const loadFailure = loadError ? describeError(loadError) : missing('We could not load your settings.');
 
   useEffect(() => {
     if (me && !form) setForm(toForm(me.notificationPreferences));
@@ -52,8 +58,12 @@ export function PreferencesPage() {
         <Link href="/notifications">← Notifications</Link>
       </p>
       <h1 tabIndex={-1}>Notification settings</h1>
-      {fetching && !form && <p aria-live="polite">Loading your settings…</p>}
-      {loadError && !me && <FormError message={describeError(loadError).message} />}
+      <QueryState
+        status={loadStatus({ fetching: fetching || Boolean(me && !form), loaded: Boolean(form), failure: loadFailure })}
+        failure={loadFailure}
+        onRetry={() => refetch({ requestPolicy: 'network-only' })}
+        loading="Loading your settings…"
+      />
       {form && (
         <form onSubmit={submit} noValidate>
           <fieldset>
