@@ -2,48 +2,33 @@
 // stack through NGINX (BANK_URL, default https://localhost:8443). Run with `npm run test:e2e`.
 // The direct debit tests play the creditor through the stand-in payment gateway (BANK_GATEWAY_URL,
 // default http://127.0.0.1:4091).
-// Screenshots of the main screens go to test-results/ (not committed).
+// Screenshots of the main screens go to test-results/ (not committed); with BANK_SCREENSHOTS=1
+// the README's go to docs/screenshots/.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import {
+  BANK_URL,
+  GRAPHQL_URL,
+  TIMEOUT,
+  adminCredentials,
+  graphqlOperation,
+  heading,
+  launchChromium,
+  readmeShot,
+} from './support.mjs';
 
-const BANK_URL = (process.env.BANK_URL ?? 'https://localhost:8443').replace(/\/$/, '');
 const GATEWAY_URL = (process.env.BANK_GATEWAY_URL ?? 'http://127.0.0.1:4091').replace(/\/$/, '');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = new URL('../test-results/', import.meta.url).pathname;
 const PASSWORD = 'correct horse 42';
-const TIMEOUT = 15_000;
 
 mkdirSync(SHOTS, { recursive: true });
-
-/** The administrator's credentials: from the environment, else the local stack's secrets file. */
-function adminCredentials() {
-  let email = process.env.BANK_ADMIN_EMAIL;
-  let password = process.env.BANK_ADMIN_PASSWORD;
-  const file = new URL('../../../.data/secrets.env', import.meta.url).pathname;
-  if ((!email || !password) && existsSync(file)) {
-    const vars = Object.fromEntries(
-      readFileSync(file, 'utf8')
-        .split('\n')
-        .map((line) => line.match(/^(\w+)=(.*)$/))
-        .filter(Boolean)
-        .map((m) => [m[1], m[2]]),
-    );
-    email ??= vars.BANK_ADMIN_EMAIL;
-    password ??= vars.BANK_ADMIN_PASSWORD;
-  }
-  return email && password ? { email, password } : undefined;
-}
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -65,8 +50,6 @@ async function newPage(viewport = { width: 1024, height: 800 }) {
 }
 
 const shot = (page, name) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
-
-const heading = (page, name) => page.getByRole('heading', { level: 1, name });
 
 async function signUp(page, fullName, screenshot) {
   const email = `ui-${randomUUID().slice(0, 12)}@example.com`;
@@ -153,6 +136,7 @@ describe('the bank in a browser', () => {
     await expectBalance(alice, '84.50 EUR');
     await alice.locator('.transaction').filter({ hasText: '-25.50 EUR' }).waitFor();
     await shot(alice, 'account-detail');
+    await readmeShot(alice, 'account-detail');
 
     await bob.reload();
     await expectBalance(bob, '25.50 EUR');
@@ -195,6 +179,7 @@ describe('the bank in a browser', () => {
     assert.equal(await items.count(), 2);
     await bob.getByText('2 unread.').waitFor();
     await shot(bob, 'notifications-phone');
+    await readmeShot(bob, 'notifications');
 
     await bob.getByRole('button', { name: 'Mark “You received 1.00 EUR” as read' }).click();
     await bob.getByText('1 unread.').waitFor();
@@ -511,10 +496,12 @@ describe('loans in a browser', () => {
       assert.match(await row.textContent(), /Upcoming/);
     }
     await shot(dora, 'loan-active');
+    await readmeShot(dora, 'loan');
 
     await dora.getByRole('link', { name: 'Accounts', exact: true }).click();
     await heading(dora, 'Your accounts').waitFor();
     await dora.locator('.account-card').filter({ hasText: 'Bike fund' }).getByText('120.00 EUR').waitFor();
+    await readmeShot(dora, 'dashboard');
   });
 
   test('the customer repays and sees what is owed drop; a repayment without the money is refused', async (t) => {
@@ -658,6 +645,7 @@ describe('payments to other banks in a browser', () => {
     await fromBalance().filter({ hasText: exactly('Balance 90.00 EUR') }).waitFor();
     assert.match(await erin.getByTestId('payment').first().textContent(), /Bob Builder/); // newest first
     await shot(erin, 'payments-returned');
+    await readmeShot(erin, 'payments');
 
     await erin.getByRole('link', { name: 'Accounts', exact: true }).click();
     await heading(erin, 'Your accounts').waitFor();
@@ -915,19 +903,6 @@ describe('standing orders in a browser', () => {
     await expectBalance(gina, '70.00 EUR');
   });
 });
-
-/** The GraphQL operation a request carries: queries go as GET (?operationName=…), mutations as POST. */
-function graphqlOperation(request) {
-  const fromUrl = new URL(request.url()).searchParams.get('operationName');
-  if (fromUrl) return fromUrl;
-  try {
-    return request.postDataJSON()?.operationName;
-  } catch {
-    return undefined;
-  }
-}
-
-const GRAPHQL_URL = /\/graphql(\?|$)/;
 
 describe('reconciliation in a browser', () => {
   const PARTS = ['Ledger', 'Payments', 'Loans'];

@@ -1,0 +1,64 @@
+// What the UI tests share: where the bank is, the browser, the administrator's credentials, the
+// GraphQL operation a request carries, and the README's screenshots.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+export const BANK_URL = (process.env.BANK_URL ?? 'https://localhost:8443').replace(/\/$/, '');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const TIMEOUT = 15_000;
+
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/** The administrator's credentials: from the environment, else the local stack's secrets file. */
+export function adminCredentials() {
+  let email = process.env.BANK_ADMIN_EMAIL;
+  let password = process.env.BANK_ADMIN_PASSWORD;
+  const file = new URL('../../../.data/secrets.env', import.meta.url).pathname;
+  if ((!email || !password) && existsSync(file)) {
+    const vars = Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line) => line.match(/^(\w+)=(.*)$/))
+        .filter(Boolean)
+        .map((m) => [m[1], m[2]]),
+    );
+    email ??= vars.BANK_ADMIN_EMAIL;
+    password ??= vars.BANK_ADMIN_PASSWORD;
+  }
+  return email && password ? { email, password } : undefined;
+}
+
+/** The GraphQL operation a request carries: queries go as GET (?operationName=…), mutations as POST. */
+export function graphqlOperation(request) {
+  const fromUrl = new URL(request.url()).searchParams.get('operationName');
+  if (fromUrl) return fromUrl;
+  try {
+    return request.postDataJSON()?.operationName;
+  } catch {
+    return undefined;
+  }
+}
+
+export const GRAPHQL_URL = /\/graphql(\?|$)/;
+
+export const heading = (page, name) => page.getByRole('heading', { level: 1, name });
+
+// The README's screenshots (docs/screenshots/), taken only with BANK_SCREENSHOTS=1 so that test
+// runs do not rewrite them: 1280x800, what a laptop shows without scrolling.
+const README_SHOTS = process.env.BANK_SCREENSHOTS === '1';
+const DOCS_SHOTS = new URL('../../../docs/screenshots/', import.meta.url).pathname;
+
+export async function readmeShot(page, name) {
+  if (!README_SHOTS) return;
+  mkdirSync(DOCS_SHOTS, { recursive: true });
+  const viewport = page.viewportSize();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${DOCS_SHOTS}${name}.png` });
+  if (viewport) await page.setViewportSize(viewport);
+}
