@@ -1,52 +1,31 @@
-import { GraphiQL } from 'graphiql';
+import { GraphiQL, HISTORY_PLUGIN } from 'graphiql';
+import { exampleTabs } from './examples';
 import { fetcher } from './fetcher';
+import { SIGN_IN_PLUGIN, TokenInHeaders } from './SignIn';
 
-const defaultQuery = `# Bank GraphQL API (federated supergraph)
-#
-# 1. Log in to get an access token (uncomment and run):
-#
-# mutation Login {
-#   login(input: { email: "demo@bank.local", password: "..." }) {
-#     accessToken
-#   }
-# }
-#
-# 2. In the "Headers" tab below, put the token after "Bearer ":
-#
-#   { "Authorization": "Bearer <accessToken>" }
-#
-#    (While no token is filled in, the header is not sent.)
-#    Subscriptions use the same value as graphql-ws connectionParams.
-#
-# 3. Ask who you are and which accounts you hold:
-
-query Me {
-  me {
-    id
-    email
-    accounts {
-      id
-      number
-      currency
-      status
-    }
-  }
-}
-`;
-
+// Headers for a new tab; TokenInHeaders fills in the token once the page has signed in. While
+// no token is filled in, the header is not sent (fetcher.ts).
 const defaultHeaders = `{
   "Authorization": "Bearer "
 }
 `;
 
+// Made once: GraphiQL takes them again whenever they change.
+const plugins = [SIGN_IN_PLUGIN, HISTORY_PLUGIN];
+const tabs = exampleTabs();
+
 export function App() {
   return (
     <GraphiQL
       fetcher={fetcher}
-      defaultQuery={defaultQuery}
+      defaultTabs={tabs}
       defaultHeaders={defaultHeaders}
       isHeadersEditorEnabled
       defaultEditorToolsVisibility="headers"
-    />
+      plugins={plugins}
+      visiblePlugin={SIGN_IN_PLUGIN}
+    >
+      <TokenInHeaders />
+    </GraphiQL>
   );
 }

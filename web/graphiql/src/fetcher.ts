@@ -10,9 +10,14 @@
  * Browsers cannot set headers on a WebSocket handshake, so for subscriptions
  * the `Authorization` header value is forwarded in the graphql-ws
  * `connection_init` payload instead: `connectionParams = { Authorization }`.
+ *
+ * A `login` (or `register`, `refreshToken`) run in a tab signs the page in: its token goes into
+ * the headers like the Sign in panel's (SignIn.tsx).
  */
 import { createGraphiQLFetcher, type Fetcher, type FetcherOpts } from '@graphiql/toolkit';
 import { createClient, type Client } from 'graphql-ws';
+import { signedInFrom } from './headers';
+import { signedIn } from './session';
 
 export const httpUrl = new URL('/graphql', window.location.origin).toString();
 
@@ -60,7 +65,40 @@ function fetcherFor(authorization: string | undefined): Fetcher {
   return fetcher;
 }
 
-export const fetcher: Fetcher = (params, opts) => {
+/** Signs the page in when a result carries a token (a sign-in run in a tab). */
+function noteSignIn(result: unknown) {
+  const done = signedInFrom(result);
+  if (done) signedIn(done);
+}
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
+
+/**
+ * The same results, each looked at on the way (HTTP answers come as an async iterable, for
+ * @defer and @stream; subscriptions too). One iterator, itself iterable, that ends the results
+ * when it is ended: GraphiQL stops a subscription with `[Symbol.asyncIterator]().return()`.
+ */
+function lookingAt(results: AsyncIterable<unknown>): AsyncIterableIterator<unknown> {
+  const inner = results[Symbol.asyncIterator]();
+  const iterator: AsyncIterableIterator<unknown> = {
+    async next() {
+      const step = await inner.next();
+      if (!step.done) noteSignIn(step.value);
+      return step;
+    },
+    return(value?: unknown) {
+      return inner.return ? inner.return(value) : Promise.resolve({ done: true, value });
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+export const fetcher: Fetcher = async (params, opts) => {
   const headers = withoutBlankAuthorization(opts?.headers);
-  return fetcherFor(authorizationFrom(headers))(params, { ...opts, headers });
+  const result = await fetcherFor(authorizationFrom(headers))(params, { ...opts, headers });
+  if (isAsyncIterable(result)) return lookingAt(result) as typeof result;
+  noteSignIn(result);
+  return result;
 };

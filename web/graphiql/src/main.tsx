@@ -1,6 +1,7 @@
 // Monaco workers must be registered before any editor is created.
 import 'graphiql/setup-workers/vite';
 import 'graphiql/style.css';
+import './signin.css';
 
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';

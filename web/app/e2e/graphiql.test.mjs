@@ -1,0 +1,93 @@
+// GraphiQL (/graphiql/, web/graphiql) ready to use: the example operations open as tabs, and
+// signing in from the page's Sign in panel puts `Authorization: Bearer …` into the headers of
+// the tab in view and of the next one chosen, with which the federated read answers.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'playwright-core';
+import { BANK_URL, TIMEOUT, launchChromium } from './support.mjs';
+
+let browser;
+let api;
+
+before(async () => {
+  browser = await launchChromium();
+  api = await request.newContext({ baseURL: BANK_URL, ignoreHTTPSErrors: true });
+});
+
+after(async () => {
+  await api?.dispose();
+  await browser?.close();
+});
+
+/** A new customer with an account, through the API. */
+async function customer() {
+  const email = `ui-graphiql-${randomUUID().slice(0, 12)}@example.com`;
+  const password = 'correct horse 42';
+  const post = async (query, variables, token) => {
+    const response = await api.post('/graphql', {
+      data: { query, variables },
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+    const body = await response.json();
+    assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+    return body.data;
+  };
+  const { register } = await post('mutation ($input: RegisterInput!) { register(input: $input) { accessToken } }', {
+    input: { email, password, fullName: 'Gina GraphiQL' },
+  });
+  const { openAccount } = await post(
+    'mutation ($input: OpenAccountInput!) { openAccount(input: $input) { number } }',
+    { input: { kind: 'CHECKING', currency: 'EUR', nickname: 'Explorer' } },
+    register.accessToken,
+  );
+  return { email, password, number: openAccount.number };
+}
+
+const EXAMPLES = ['SignIn', 'MyAccounts', 'Transfer', 'TransactionAlerts'];
+// Monaco shows spaces as no-break spaces; \s matches both.
+const BEARER = /"Authorization":\s*"Bearer\s+[\w-]+\.[\w-]+\.[\w-]+"/;
+
+describe('GraphiQL', () => {
+  test('opens with the example tabs; signing in puts the token into the headers; the federated read answers', async () => {
+    const { email, password, number } = await customer();
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const refused = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+    });
+
+    await page.goto(`${BANK_URL}/graphiql/`);
+    await page.locator('.monaco-editor').first().waitFor();
+    const tabs = page.getByRole('tablist', { name: 'Select active operation' });
+    for (const name of EXAMPLES) await tabs.getByRole('button', { name, exact: true }).waitFor();
+    assert.equal(await tabs.getByRole('tab').count(), EXAMPLES.length);
+
+    const headers = page.locator('.graphiql-editor-tool .view-lines');
+    await headers.filter({ hasText: /"Authorization":\s*"Bearer\s*"/ }).waitFor();
+    assert.equal(await headers.filter({ hasText: BEARER }).count(), 0);
+
+    // The Sign in panel is open from the start.
+    await page.getByLabel('E-mail address').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: `Signed in as ${email}.` }).waitFor();
+    await headers.filter({ hasText: BEARER }).waitFor();
+
+    // Another tab gets the token too, and the federated read answers with it.
+    await tabs.getByRole('button', { name: 'MyAccounts', exact: true }).click();
+    await page.locator('.graphiql-query-editor .view-lines').filter({ hasText: 'query MyAccounts' }).waitFor();
+    await headers.filter({ hasText: BEARER }).waitFor();
+    await page.getByRole('button', { name: /^Execute query/ }).click();
+    const response = page.locator('.graphiql-response .view-lines');
+    await response.filter({ hasText: number }).waitFor();
+    const text = await response.textContent();
+    assert.match(text, /"balance"/);
+    assert.match(text, /"transactions"/);
+    assert.doesNotMatch(text, /"errors"/);
+    assert.deepEqual(refused, []);
+    await context.close();
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * The request headers editor's text and the access token: putting `Authorization: Bearer …`
+ * into it, and telling which headers the page may fill in by itself.
+ */
+
+const isAuthorization = (name: string) => name.toLowerCase() === 'authorization';
+
+/** The headers editor's text as an object; undefined when it is not a JSON object. */
+export function parseHeaders(text: string | null | undefined): Record<string, unknown> | undefined {
+  if (!text || !text.trim()) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Authorization header's value, whatever its case; undefined when there is none. */
+export function authorizationOf(headers: Record<string, unknown>): string | undefined {
+  const entry = Object.entries(headers).find(([name]) => isAuthorization(name));
+  return entry ? String(entry[1]) : undefined;
+}
+
+/** The headers with `Authorization: Bearer <token>` (any other Authorization replaced), as the editor shows them. */
+export function withAuthorization(text: string | null | undefined, token: string): string {
+  const others = Object.entries(parseHeaders(text) ?? {}).filter(([name]) => !isAuthorization(name));
+  return `${JSON.stringify({ Authorization: `Bearer ${token}`, ...Object.fromEntries(others) }, null, 2)}\n`;
+}
+
+/**
+ * Whether a tab's headers should get the current token without asking: they have no
+ * Authorization, an empty one ("Bearer "), or a token this page put there before (an earlier
+ * sign-in). A token someone typed in, or headers that are not JSON, are left alone.
+ */
+export function shouldFill(text: string | null | undefined, token: string, earlier: ReadonlySet<string>): boolean {
+  const headers = parseHeaders(text);
+  if (!headers) return false;
+  const value = authorizationOf(headers)?.trim();
+  if (!value || /^bearer$/i.test(value)) return true;
+  const current = value.match(/^bearer\s+(.+)$/i)?.[1];
+  return current !== undefined && current !== token && earlier.has(current);
+}
+
+/** What signing in answered, as far as this page cares. */
+export interface SignedIn {
+  accessToken: string;
+  expiresIn?: number;
+  email?: string;
+}
+
+/**
+ * The token in a result of `login`, `register` or `refreshToken` (an operation run in a tab), so
+ * that running the sign-in example puts the token into the headers too.
+ */
+export function signedInFrom(result: unknown): SignedIn | undefined {
+  const data = (result as { data?: Record<string, unknown> | null } | null)?.data;
+  if (!data || typeof data !== 'object') return undefined;
+  for (const field of ['login', 'register', 'refreshToken']) {
+    const payload = data[field] as { accessToken?: unknown; expiresIn?: unknown; user?: { email?: unknown } } | null | undefined;
+    if (payload && typeof payload.accessToken === 'string' && payload.accessToken) {
+      return {
+        accessToken: payload.accessToken,
+        expiresIn: typeof payload.expiresIn === 'number' ? payload.expiresIn : undefined,
+        email: typeof payload.user?.email === 'string' ? payload.user.email : undefined,
+      };
+    }
+  }
+  return undefined;
+}
