@@ -136,7 +136,7 @@ describe('the bank in a browser', () => {
     await expectBalance(alice, '84.50 EUR');
     await alice.locator('.transaction').filter({ hasText: '-25.50 EUR' }).waitFor();
     await shot(alice, 'account-detail');
-    await readmeShot(alice, 'account-detail');
+    await readmeShot(alice, 'account-detail', { fullPage: true });
 
     await bob.reload();
     await expectBalance(bob, '25.50 EUR');
@@ -496,7 +496,7 @@ describe('loans in a browser', () => {
       assert.match(await row.textContent(), /Upcoming/);
     }
     await shot(dora, 'loan-active');
-    await readmeShot(dora, 'loan');
+    await readmeShot(dora, 'loan', { fullPage: true });
 
     await dora.getByRole('link', { name: 'Accounts', exact: true }).click();
     await heading(dora, 'Your accounts').waitFor();
@@ -645,7 +645,7 @@ describe('payments to other banks in a browser', () => {
     await fromBalance().filter({ hasText: exactly('Balance 90.00 EUR') }).waitFor();
     assert.match(await erin.getByTestId('payment').first().textContent(), /Bob Builder/); // newest first
     await shot(erin, 'payments-returned');
-    await readmeShot(erin, 'payments');
+    await readmeShot(erin, 'payments', { from: erin.getByRole('region', { name: 'Your payments' }) });
 
     await erin.getByRole('link', { name: 'Accounts', exact: true }).click();
     await heading(erin, 'Your accounts').waitFor();

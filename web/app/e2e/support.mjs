@@ -49,16 +49,25 @@ export const GRAPHQL_URL = /\/graphql(\?|$)/;
 export const heading = (page, name) => page.getByRole('heading', { level: 1, name });
 
 // The README's screenshots (docs/screenshots/), taken only with BANK_SCREENSHOTS=1 so that test
-// runs do not rewrite them: 1280x800, what a laptop shows without scrolling.
+// runs do not rewrite them: 1280 wide, what a laptop shows (`fullPage`: the whole page; `from`:
+// scrolled to that element), without the toasts of what the test did just before.
 const README_SHOTS = process.env.BANK_SCREENSHOTS === '1';
 const DOCS_SHOTS = new URL('../../../docs/screenshots/', import.meta.url).pathname;
 
-export async function readmeShot(page, name) {
+export async function readmeShot(page, name, { fullPage = false, from } = {}) {
   if (!README_SHOTS) return;
   mkdirSync(DOCS_SHOTS, { recursive: true });
   const viewport = page.viewportSize();
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: `${DOCS_SHOTS}${name}.png` });
+  if (from) await from.evaluate((element) => window.scrollTo(0, element.getBoundingClientRect().top + window.scrollY - 16));
+  else await page.evaluate(() => window.scrollTo(0, 0));
+  // Through the CSSOM: the pages' Content-Security-Policy refuses an injected <style>.
+  const toasts = (hidden) =>
+    page.evaluate((hide) => {
+      for (const element of document.querySelectorAll('.toasts')) element.style.visibility = hide ? 'hidden' : '';
+    }, hidden);
+  await toasts(true);
+  await page.screenshot({ path: `${DOCS_SHOTS}${name}.png`, fullPage });
+  await toasts(false);
   if (viewport) await page.setViewportSize(viewport);
 }
