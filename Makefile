@@ -1,5 +1,5 @@
 # The bank's two commands are `make up` and `make test`; the rest are parts of them.
-.PHONY: up down status test bench chaos reconcile schema schema-check build fmt lint psql
+.PHONY: up down status test bench chaos reconcile audit schema schema-check build fmt lint psql
 
 up: ## Install what is missing, build, start the whole stack, print URLs and credentials
 	@scripts/stack.sh up
@@ -21,6 +21,9 @@ chaos: ## The fault workload: money moves while every process is killed in turn 
 
 reconcile: ## Reconcile the running bank: the ledger's invariants, payments and loans against it
 	@scripts/stack.sh reconcile
+
+audit: ## Seal and verify every service's audit chain (exits 1 on an edited or missing entry)
+	@scripts/stack.sh audit
 
 build:
 	cargo build --workspace --bins

@@ -5,6 +5,7 @@
 #   stack.sh down    stop everything it started
 #   stack.sh status  what is running
 #   stack.sh kill SUBGRAPH / start SUBGRAPH   crash one subgraph (SIGKILL) / start it again
+#   stack.sh reconcile / audit   the bank's reconciliation / every service's audit chain verified
 # PROFILE=release builds and runs release binaries (used for benchmarks).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -255,5 +256,14 @@ case "${1:-}" in
     ensure_secrets
     [ -x "$BIN/bank-reconcile" ] || die "$BIN/bank-reconcile is missing: run make build first"
     BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-reconcile" "${@:2}" ;;
-  *) die "usage: stack.sh up|down|status|kill NAME|start NAME|reconcile [--json]" ;;
+  # Every service's audit chain sealed and walked (docs/security.md); exits 1 when one does not
+  # verify.
+  audit)
+    failed=0
+    for service in users accounts transactions notifications loans payments; do
+      env "$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$(service_database_url "$service")" \
+        RUST_LOG=warn "$BIN/$service" audit-verify || failed=1
+    done
+    [ "$failed" -eq 0 ] || die "an audit chain does not verify" ;;
+  *) die "usage: stack.sh up|down|status|kill NAME|start NAME|reconcile [--json]|audit" ;;
 esac

@@ -113,4 +113,7 @@ say "web app: unit tests and UI tests in Chromium"
   BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" \
   npm run --silent test:e2e)
 
+say "every service's audit chain verifies after the suites"
+"$ROOT/scripts/stack.sh" audit
+
 say "all suites passed in $(( SECONDS - started ))s"

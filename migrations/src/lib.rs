@@ -36,6 +36,55 @@ pub(crate) const OUTBOX: &[&str] = &[
     "CREATE INDEX outbox_unpublished_idx ON outbox (id) WHERE published_at IS NULL",
 ];
 
+/// The audit trail every service has (see `bank_common::audit`): entries, and the hash chain
+/// that seals them. The service's own role may read and append, never change or remove: the
+/// owner's UPDATE, DELETE and TRUNCATE are revoked.
+pub(crate) const AUDIT: &[&str] = &[
+    "CREATE TABLE audit_log (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        actor text NOT NULL,
+        actor_roles text NOT NULL DEFAULT '',
+        on_behalf_of text,
+        action text NOT NULL,
+        subject text,
+        outcome text NOT NULL,
+        address text,
+        request_id text,
+        before jsonb,
+        after jsonb
+    )",
+    "CREATE INDEX audit_log_action_idx ON audit_log (action, id)",
+    "CREATE TABLE audit_chain (
+        position bigint PRIMARY KEY,
+        entry_id bigint NOT NULL,
+        hash text NOT NULL,
+        sealed_at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT audit_chain_entry_key UNIQUE (entry_id)
+    )",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_chain FROM CURRENT_USER",
+];
+
+/// The audit trail's migration, the same in every service's migrator.
+pub(crate) struct AuditMigration;
+
+impl sea_orm_migration::MigrationName for AuditMigration {
+    fn name(&self) -> &str {
+        "m20261208_000100_audit"
+    }
+}
+
+#[async_trait::async_trait]
+impl sea_orm_migration::MigrationTrait for AuditMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_all(manager, AUDIT).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_all(manager, &["DROP TABLE audit_chain", "DROP TABLE audit_log"]).await
+    }
+}
+
 /// Runs each statement on its own.
 pub(crate) async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
     let db = manager.get_connection();

@@ -3,6 +3,7 @@
 //! One file per capability.
 
 mod alerts;
+mod audit;
 mod auth;
 mod broker_restart;
 mod consumer_restart;

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261124_000002_outbox::Migration),
+            Box::new(crate::AuditMigration),
         ]
     }
 }

@@ -11,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_init::Migration)]
+        vec![
+            Box::new(m20261124_000001_init::Migration),
+            Box::new(crate::AuditMigration),
+        ]
     }
 }

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_direct_debits::Migration),
             Box::new(m20261126_000003_standing_orders::Migration),
             Box::new(m20261206_000004_unknown_outcomes::Migration),
+            Box::new(crate::AuditMigration),
         ]
     }
 }

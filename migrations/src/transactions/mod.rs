@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_reference::Migration),
             Box::new(m20261206_000003_refusals::Migration),
             Box::new(m20261207_000004_reference_index::Migration),
+            Box::new(crate::AuditMigration),
         ]
     }
 }

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261124_000002_outbox::Migration),
             Box::new(m20261207_000003_login_failures::Migration),
+            Box::new(crate::AuditMigration),
         ]
     }
 }

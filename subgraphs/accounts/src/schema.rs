@@ -204,6 +204,12 @@ impl Query {
         }
     }
 
+    /// `AuditLog` references: this subgraph contributes its own trail.
+    #[graphql(entity)]
+    async fn find_audit_log_by_id(&self, id: async_graphql::ID) -> AuditLogRef {
+        AuditLogRef { id }
+    }
+
     /// Resolves `Account` references from other subgraphs; others' accounts resolve to null.
     #[graphql(entity)]
     async fn find_account_by_id(
@@ -324,3 +330,5 @@ fn staff_only(principal: &bank_common::auth::Principal, row: &AccountRow) -> Api
         Err(ApiError::NotFound("account"))
     }
 }
+
+bank_common::audit_log_part!(accounts, "accounts", AccountsContext);

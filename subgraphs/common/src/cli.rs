@@ -1,4 +1,5 @@
-//! The command line every service binary shares: `serve` (the default), `migrate`, `sdl`.
+//! The command line every service binary shares: `serve` (the default), `migrate`, `sdl`,
+//! `audit-verify`.
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +18,9 @@ pub enum Command {
     Migrate,
     /// Print the subgraph's federation SDL and exit (see `make schema`).
     Sdl,
+    /// Seal the audit entries waiting, then walk the service's audit chain: exits 1 when an
+    /// entry was changed or deleted, the chain has a gap, or an entry was left unsealed.
+    AuditVerify,
 }
 
 impl Cli {
@@ -48,6 +52,24 @@ where
     }
     crate::telemetry::init(name);
     let config = crate::config::ServiceConfig::from_env(name, default_port)?;
+    if command == Command::AuditVerify {
+        let db = crate::db::connect(&config.database).await?;
+        while crate::audit::seal(&db).await? > 0 {}
+        let verification = crate::audit::verify(&db).await?;
+        println!(
+            "{name}: {} sealed entries, {} unsealed, head {}",
+            verification.sealed,
+            verification.unsealed,
+            verification.head.as_deref().unwrap_or("(empty)")
+        );
+        for problem in &verification.problems {
+            println!("{name}: {problem}");
+        }
+        if !verification.ok {
+            anyhow::bail!("{name}: the audit chain does not verify");
+        }
+        return Ok(());
+    }
     if command == Command::Migrate {
         let db = crate::db::connect(&config.database).await?;
         migrate(db).await?;

@@ -14,8 +14,10 @@
 //! - [`server`]: the axum + async-graphql bootstrap (HTTP, graphql-ws, health, shutdown);
 //! - [`internal`]: calls between services and their errors; idempotency keys;
 //! - [`metrics`]: Prometheus metrics at `/metrics`;
-//! - [`reconcile`]: a service's records of money compared with the ledger's postings.
+//! - [`reconcile`]: a service's records of money compared with the ledger's postings;
+//! - [`audit`]: the append-only, hash-chained audit trail of every mutation.
 
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod cli;

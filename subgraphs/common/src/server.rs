@@ -82,7 +82,7 @@ impl BearerToken {
 }
 
 /// Adds what every subgraph schema needs: federation (with subscriptions in the SDL), limits
-/// on depth and complexity, and a tracing span per request.
+/// on depth and complexity, a tracing span per request, and the audit of every mutation.
 pub fn configure_schema<Q, M, S>(
     builder: SchemaBuilder<Q, M, S>,
     config: &ServiceConfig,
@@ -97,7 +97,8 @@ where
         .enable_subscription_in_federation()
         .limit_depth(config.max_query_depth)
         .limit_complexity(config.max_query_complexity)
-        .extension(Tracing);
+        .extension(Tracing)
+        .extension(crate::audit::AuditExtension);
     if config.introspection {
         builder
     } else {
@@ -137,6 +138,7 @@ struct AppState<Q, M, S> {
     verifier: TokenVerifier,
     request_data: RequestData,
     metrics: Metrics,
+    audit: crate::audit::Audit,
 }
 
 impl<Q, M, S> Clone for AppState<Q, M, S> {
@@ -147,6 +149,7 @@ impl<Q, M, S> Clone for AppState<Q, M, S> {
             verifier: self.verifier.clone(),
             request_data: self.request_data.clone(),
             metrics: self.metrics.clone(),
+            audit: self.audit.clone(),
         }
     }
 }
@@ -179,12 +182,15 @@ where
     /// The complete axum app.
     pub fn router(self) -> Router {
         let metrics = Metrics::new(self.config.name, self.db.clone());
+        let audit = crate::audit::Audit::start(self.config.name, self.db.clone());
+        crate::audit::spawn_sealer(self.db.clone(), std::time::Duration::from_secs(1));
         let state = AppState {
             schema: self.schema,
             db: self.db,
             verifier: self.verifier,
             request_data: self.request_data,
             metrics: metrics.clone(),
+            audit,
         };
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         Router::new()
@@ -251,7 +257,16 @@ where
             return response.into();
         }
     }
-    request = request.data(ClientAddress::from_headers(&headers));
+    request = request
+        .data(ClientAddress::from_headers(&headers))
+        .data(state.audit.clone())
+        .data(Arc::new(crate::audit::Notes::default()));
+    if let Some(id) = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+    {
+        request = request.data(crate::audit::RequestId(id.to_string()));
+    }
     (state.request_data)(&mut request.data);
     let response = state.schema.execute(request).await;
     state.metrics.record_graphql_errors(&response);

@@ -708,6 +708,12 @@ impl Query {
         Ok(loan_connection(rows, limit, after_seq.is_some()))
     }
 
+    /// `AuditLog` references: this subgraph contributes its own trail.
+    #[graphql(entity)]
+    async fn find_audit_log_by_id(&self, id: async_graphql::ID) -> AuditLogRef {
+        AuditLogRef { id }
+    }
+
     /// Resolves `Loan` references from other subgraphs; others' loans resolve to null.
     /// `Reconciliation` references: the loans subgraph contributes `Reconciliation.loans`.
     #[graphql(entity)]
@@ -840,6 +846,7 @@ impl Mutation {
         let loan = store::find_loan(&loans.db, id)
             .await?
             .ok_or(ApiError::NotFound("loan"))?;
+        note_loan(ctx, &loan);
         store::not_their_own(&loan, principal.user_id)?;
         match LoanStatus::from_db(&loan.status) {
             LoanStatus::Approved => {}
@@ -995,10 +1002,21 @@ impl Mutation {
         {
             return Err(ApiError::bad_input("reason", "at most 500 characters").into());
         }
+        if let Some(before) = store::find_loan(&context(ctx).db, id).await? {
+            note_loan(ctx, &before);
+        }
         let row = store::decide(&context(ctx).db, id, principal.user_id, approve, reason).await?;
         tracing::info!(loan_id = %row.id, status = %row.status, by = %principal.user_id, "loan decided");
         Ok(row.into())
     }
+}
+
+/// A staff decision's audit entry: for whom, and the loan's status before.
+fn note_loan(ctx: &Context<'_>, loan: &store::LoanRow) {
+    bank_common::audit::note(ctx, |note| {
+        note.on_behalf_of = Some(loan.owner_id.to_string());
+        note.before = Some(serde_json::json!({ "status": loan.status }));
+    });
 }
 
 /// The error a failed repayment answers with again when replayed.
@@ -1015,3 +1033,5 @@ fn failure(code: &str) -> ApiError {
         _ => ApiError::bad_input("amount", format!("the repayment failed: {code}")),
     }
 }
+
+bank_common::audit_log_part!(loans, "loans", LoansContext);

@@ -286,6 +286,12 @@ pub struct Query;
 
 #[Object(name = "Query")]
 impl Query {
+    /// `AuditLog` references: this subgraph contributes its own trail.
+    #[graphql(entity)]
+    async fn find_audit_log_by_id(&self, id: async_graphql::ID) -> AuditLogRef {
+        AuditLogRef { id }
+    }
+
     /// `User` references: this subgraph contributes `User.notifications`.
     #[graphql(entity)]
     async fn find_user_by_id(&self, id: ID) -> async_graphql::Result<UserRef> {
@@ -450,3 +456,5 @@ impl Subscription {
             .map(Notification))
     }
 }
+
+bank_common::audit_log_part!(notifications, "notifications", NotificationsContext);

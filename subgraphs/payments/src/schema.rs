@@ -720,6 +720,12 @@ impl Query {
         Ok(DirectDebit(visible_direct_debit(ctx, &id).await?))
     }
 
+    /// `AuditLog` references: this subgraph contributes its own trail.
+    #[graphql(entity)]
+    async fn find_audit_log_by_id(&self, id: async_graphql::ID) -> AuditLogRef {
+        AuditLogRef { id }
+    }
+
     /// `Reconciliation` references: the payments subgraph contributes `Reconciliation.payments`.
     #[graphql(entity)]
     async fn find_reconciliation_by_id(&self, id: ID) -> ReconciliationRef {
@@ -1103,3 +1109,5 @@ fn failure(row: &PaymentRow) -> ApiError {
         _ => ApiError::bad_input("amount", format!("the payment failed: {message}")),
     }
 }
+
+bank_common::audit_log_part!(payments, "payments", PaymentsContext);

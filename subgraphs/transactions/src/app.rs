@@ -232,6 +232,7 @@ pub async fn build(
             db: db.clone(),
             verifier: verifier.clone(),
             config: context_config.clone(),
+            audit: bank_common::audit::Audit::start("transactions", db.clone()),
         });
     Ok(Subgraph {
         config,
@@ -301,6 +302,7 @@ struct InternalState {
     db: DatabaseConnection,
     verifier: TokenVerifier,
     config: LedgerConfig,
+    audit: bank_common::audit::Audit,
 }
 
 impl InternalState {
@@ -313,6 +315,58 @@ impl InternalState {
             .verify_header(authorization)
             .await?
             .ok_or_else(ApiError::unauthenticated)
+    }
+
+    /// Records a movement another service asked for, moved or refused, in the ledger's audit
+    /// trail (`transactions.internal.<what>`): the customer whose token came with it, or
+    /// `service` for the bank itself.
+    async fn audit_movement(
+        &self,
+        headers: &HeaderMap,
+        what: &str,
+        owner: Uuid,
+        subject: Uuid,
+        request: serde_json::Value,
+        result: &Result<store::TransactionRow, ApiError>,
+    ) {
+        let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let principal = match authorization {
+            Some(_) => self
+                .verifier
+                .verify_header(authorization)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let mut entry = bank_common::audit::Entry::by(principal.as_ref());
+        if principal.is_none() {
+            entry.actor = if authorization.is_some() {
+                "anonymous"
+            } else {
+                "service"
+            }
+            .into();
+        }
+        entry.action = format!("transactions.internal.{what}");
+        entry.on_behalf_of = Some(owner.to_string()).filter(|owner| *owner != entry.actor);
+        entry.subject = Some(subject.to_string());
+        entry.request_id = headers
+            .get(bank_common::server::REQUEST_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        entry.address = bank_common::server::ClientAddress::from_headers(headers)
+            .0
+            .map(|ip| ip.to_string());
+        entry.outcome = match result {
+            Ok(_) => "OK".into(),
+            Err(err) => err.code().into(),
+        };
+        entry.after = Some(serde_json::json!({
+            "request": request,
+            "transactionId": result.as_ref().ok().map(|row| row.id),
+        }));
+        self.audit.record(vec![entry]).await;
     }
 }
 
@@ -391,6 +445,10 @@ async fn loan_movement(
     Json(request): Json<LoanMovementRequest>,
 ) -> Response {
     use crate::domain::{Description, IdempotencyKey, TransactionKind};
+    let audited = serde_json::json!({
+        "kind": request.kind, "accountId": request.account_id, "amount": request.amount,
+        "currency": request.currency, "key": request.key, "reference": request.reference,
+    });
     let result = async {
         let principal = state.principal(&headers).await?;
         let (kind, from, to) = match request.kind.as_str() {
@@ -440,6 +498,16 @@ async fn loan_movement(
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }
     .await;
+    state
+        .audit_movement(
+            &headers,
+            "loan_movement",
+            request.owner_id,
+            request.loan_id,
+            audited,
+            &result,
+        )
+        .await;
     posted_response(result, "a loan movement")
 }
 
@@ -500,6 +568,10 @@ async fn payment_movement(
     Json(request): Json<PaymentMovementRequest>,
 ) -> Response {
     use crate::domain::{Description, IdempotencyKey, TransactionKind};
+    let audited = serde_json::json!({
+        "kind": request.kind, "accountId": request.account_id, "amount": request.amount,
+        "currency": request.currency, "key": request.key, "reference": request.reference,
+    });
     let result = async {
         // The service token was checked on the way in; with a customer's token the payments
         // service acts for that customer, without one for nobody (the bank itself).
@@ -549,6 +621,16 @@ async fn payment_movement(
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }
     .await;
+    state
+        .audit_movement(
+            &headers,
+            "payment_movement",
+            request.owner_id,
+            request.payment_id,
+            audited,
+            &result,
+        )
+        .await;
     posted_response(result, "a payment movement")
 }
 

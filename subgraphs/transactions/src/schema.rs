@@ -578,6 +578,12 @@ impl Query {
         })
     }
 
+    /// `AuditLog` references: this subgraph contributes its own trail.
+    #[graphql(entity)]
+    async fn find_audit_log_by_id(&self, id: async_graphql::ID) -> AuditLogRef {
+        AuditLogRef { id }
+    }
+
     /// `Reconciliation` references (the payments and loans subgraphs extend it).
     #[graphql(entity)]
     async fn find_reconciliation_by_id(&self, id: ID) -> Reconciliation {
@@ -899,6 +905,20 @@ impl Mutation {
     ) -> async_graphql::Result<Account> {
         let principal = principal(ctx)?;
         let id = parse_id(&input.account_id, "account")?;
+        if let Some(before) = store::find_accounts(&ledger(ctx).db, &[id])
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .next()
+        {
+            bank_common::audit::note(ctx, |note| {
+                note.on_behalf_of = before.owner_id.map(|owner| owner.to_string());
+                note.before = Some(serde_json::json!({
+                    "overdraftLimitMinor": before.overdraft_limit_minor,
+                    "dailyWithdrawalLimitMinor": before.daily_withdrawal_limit_minor,
+                }));
+            });
+        }
         let row = store::set_limits(
             &ledger(ctx).db,
             &principal,
@@ -955,3 +975,5 @@ mod statement_tests {
         assert!(statement_totals([i64::MIN].into_iter()).is_err());
     }
 }
+
+bank_common::audit_log_part!(transactions, "transactions", LedgerContext);

@@ -156,6 +156,23 @@ impl Query {
         Ok(load_user(ctx, principal.user_id).await?)
     }
 
+    /// The bank's audit trail: every service's part (`users`, `accounts`, `transactions`,
+    /// `notifications`, `loans`, `payments`), administrators only (docs/security.md).
+    async fn audit_log(&self, ctx: &Context<'_>) -> async_graphql::Result<AuditLogRef> {
+        if !ctx.principal()?.has_role(Role::Admin) {
+            return Err(ApiError::forbidden().into());
+        }
+        Ok(AuditLogRef {
+            id: async_graphql::ID("bank".into()),
+        })
+    }
+
+    /// `AuditLog` references: this subgraph contributes its own trail.
+    #[graphql(entity)]
+    async fn find_audit_log_by_id(&self, id: async_graphql::ID) -> AuditLogRef {
+        AuditLogRef { id }
+    }
+
     /// Resolves `User` references from other subgraphs. A customer resolves only themselves;
     /// staff resolve anyone.
     #[graphql(entity)]
@@ -306,6 +323,12 @@ impl Mutation {
             Rotation::ReuseDetected => {
                 txn.commit().await.map_err(ApiError::from)?;
                 tracing::warn!("a rotated refresh token was presented again; session revoked");
+                bank_common::audit::note(ctx, |note| {
+                    note.detail = Some(serde_json::json!({
+                        "event": "REFRESH_TOKEN_REUSED",
+                        "sessionRevoked": true,
+                    }));
+                });
                 return Err(rejected().into());
             }
         };
@@ -346,6 +369,15 @@ impl Mutation {
         }
         let users = ctx.data_unchecked::<UsersContext>();
         let id = parse_id(&user_id, "user")?;
+        if let Some(before) = store::find_user(&users.db, id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            bank_common::audit::note(ctx, |note| {
+                note.on_behalf_of = Some(id.to_string());
+                note.before = Some(serde_json::json!({ "roles": before.roles }));
+            });
+        }
         Ok(store::set_roles(&users.db, id, &roles).await?.into())
     }
 }
@@ -380,3 +412,5 @@ fn payload(users: &UsersContext, row: UserRow, refresh_token: String) -> ApiResu
         user: row.into(),
     })
 }
+
+bank_common::audit_log_part!(users, "users", UsersContext);
