@@ -80,6 +80,9 @@ describe('GraphiQL', () => {
     await tabs.getByRole('button', { name: 'MyAccounts', exact: true }).click();
     await page.locator('.graphiql-query-editor .view-lines').filter({ hasText: 'query MyAccounts' }).waitFor();
     await headers.filter({ hasText: BEARER }).waitFor();
+    // GraphiQL reads the operation's name from the editor 100 ms after its text changes; run
+    // before that and it sends the previous tab's name (SignIn), which the router refuses.
+    await page.waitForTimeout(500);
     await page.getByRole('button', { name: /^Execute query/ }).click();
     const response = page.locator('.graphiql-response .view-lines');
     await response.filter({ hasText: number }).waitFor();
