@@ -191,6 +191,44 @@ impl Bank {
             .to_string()
     }
 
+    /// A new member of staff, for the second pair of eyes: a user the administrator makes a
+    /// teller, signed in again so that the token carries the role.
+    pub async fn new_teller(&self) -> String {
+        let staff = self.new_customer("teller").await;
+        let admin = self.admin_token().await;
+        self.query(
+            Some(&admin),
+            "mutation($u: ID!) { setUserRoles(userId: $u, roles: [TELLER]) { id } }",
+            json!({ "u": staff.id }),
+        )
+        .await
+        .data();
+        let reply = self.login(&staff.email, PASSWORD).await;
+        reply.data()["login"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Four eyes: `first` and `second` (two members of staff) approve the loan and pay it out;
+    /// the loan's status after the second payout call.
+    pub async fn approve_and_pay_out(&self, first: &str, second: &str, loan: &Value) -> Value {
+        let mut status = Value::Null;
+        for step in ["approveLoan", "disburseLoan"] {
+            for token in [first, second] {
+                let reply = self
+                    .query(
+                        Some(token),
+                        &format!("mutation($id: ID!) {{ {step}(id: $id) {{ status }} }}"),
+                        json!({ "id": loan }),
+                    )
+                    .await;
+                status = reply.data()[step]["status"].clone();
+            }
+        }
+        status
+    }
+
     /// Pays `amount` into the account (`account_id` as the API gave it) as `token`'s holder.
     pub async fn deposit(&self, token: &str, account_id: &Value, amount: &str) -> Reply {
         self.query(

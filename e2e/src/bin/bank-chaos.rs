@@ -199,13 +199,17 @@ async fn set_up(bank: &Bank, admin: &str, n: usize) -> anyhow::Result<Setup> {
         .as_str()
         .context("a loan id")?
         .to_string();
+    // Four eyes: the administrator and a teller, each step.
+    let teller = bank.new_teller().await;
     for step in ["approveLoan", "disburseLoan"] {
         let query: &'static str = if step == "approveLoan" {
             "mutation($id: ID!) { approveLoan(id: $id) { status } }"
         } else {
             "mutation($id: ID!) { disburseLoan(id: $id) { status } }"
         };
-        run(query, json!({ "id": loan }), admin.to_string()).await?;
+        for token in [admin.to_string(), teller.clone()] {
+            run(query, json!({ "id": loan }), token).await?;
+        }
     }
     Ok(Setup {
         customer,

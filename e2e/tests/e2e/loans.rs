@@ -51,20 +51,25 @@ async fn a_loan_is_applied_for_paid_out_and_repaid_through_the_gateway() {
         .await;
     assert_eq!(refused.code(), Some("FORBIDDEN"));
 
+    // Four eyes: the administrator's approval waits for a teller's, and so does the payout.
+    let teller = bank.new_teller().await;
+    let approve = "mutation($id: ID!) { approveLoan(id: $id) { status awaitingSecondStaff } }";
+    let first = bank
+        .query(Some(&admin), approve, json!({ "id": loan_id }))
+        .await;
+    assert_eq!(first.data()["approveLoan"]["status"], "PENDING");
+    assert_eq!(first.data()["approveLoan"]["awaitingSecondStaff"], true);
     let approved = bank
-        .query(
-            Some(&admin),
-            "mutation($id: ID!) { approveLoan(id: $id) { status } }",
-            json!({ "id": loan_id }),
-        )
+        .query(Some(&teller), approve, json!({ "id": loan_id }))
         .await;
     assert_eq!(approved.data()["approveLoan"]["status"], "APPROVED");
+    let disburse = format!("mutation($id: ID!) {{ disburseLoan(id: $id) {{ {LOAN} }} }}");
+    let asked = bank
+        .query(Some(&teller), &disburse, json!({ "id": loan_id }))
+        .await;
+    assert_eq!(asked.data()["disburseLoan"]["status"], "APPROVED");
     let paid_out = bank
-        .query(
-            Some(&admin),
-            &format!("mutation($id: ID!) {{ disburseLoan(id: $id) {{ {LOAN} }} }}"),
-            json!({ "id": loan_id }),
-        )
+        .query(Some(&admin), &disburse, json!({ "id": loan_id }))
         .await;
     let loan = &paid_out.data()["disburseLoan"];
     assert_eq!(loan["status"], "ACTIVE");

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
+mod m20261208_000002_four_eyes;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_init::Migration),
             Box::new(crate::AuditMigration),
+            Box::new(m20261208_000002_four_eyes::Migration),
         ]
     }
 }

@@ -265,6 +265,23 @@ pub struct AccountRef {
     pub id: ID,
 }
 
+/// A step that needs two members of staff.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LoanApprovalStep {
+    /// Approving the application.
+    Approval,
+    /// Paying the loan out.
+    Payout,
+}
+
+/// One member of staff's part in a four-eyes step.
+#[derive(SimpleObject)]
+pub struct LoanApproval {
+    pub step: LoanApprovalStep,
+    pub staff_id: ID,
+    pub at: DateTime<Utc>,
+}
+
 /// A loan, from application to the last repayment.
 #[derive(Clone)]
 pub struct Loan(Arc<LoanRow>);
@@ -354,6 +371,58 @@ impl Loan {
 
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
         self.0.decided_at
+    }
+
+    /// The members of staff who approved it and who asked for and confirmed its payout, in
+    /// order (four eyes: each step needs two of them, docs/loans.md).
+    async fn approvals(&self) -> Vec<LoanApproval> {
+        let row = &self.0;
+        let approved = matches!(
+            LoanStatus::from_db(&row.status),
+            LoanStatus::Approved | LoanStatus::Active | LoanStatus::PaidOff
+        );
+        let mut approvals = Vec::new();
+        let mut add = |step, staff: Option<Uuid>, at: Option<DateTime<Utc>>| {
+            if let (Some(staff), Some(at)) = (staff, at) {
+                approvals.push(LoanApproval {
+                    step,
+                    staff_id: ID(staff.to_string()),
+                    at,
+                });
+            }
+        };
+        add(
+            LoanApprovalStep::Approval,
+            row.first_approved_by,
+            row.first_approved_at,
+        );
+        if approved {
+            add(LoanApprovalStep::Approval, row.decided_by, row.decided_at);
+        }
+        add(
+            LoanApprovalStep::Payout,
+            row.payout_requested_by,
+            row.payout_requested_at,
+        );
+        add(
+            LoanApprovalStep::Payout,
+            row.payout_confirmed_by,
+            row.payout_confirmed_at,
+        );
+        approvals
+    }
+
+    /// True when one member of staff has approved it or asked for its payout and a second
+    /// one must now do the same.
+    async fn awaiting_second_staff(&self) -> bool {
+        let row = &self.0;
+        match LoanStatus::from_db(&row.status) {
+            LoanStatus::Pending => row.first_approved_by.is_some(),
+            LoanStatus::Approved => {
+                row.payout_requested_by.is_some() && row.payout_confirmed_by.is_none()
+            }
+            _ => false,
+        }
     }
 
     /// The ledger transaction that paid it out.
@@ -812,7 +881,9 @@ impl Mutation {
         Ok(row.into())
     }
 
-    /// Staff: approves a pending application. Approving again is a no-op.
+    /// Staff: approves a pending application. Four eyes: the first member of staff's approval
+    /// is recorded and the loan stays `PENDING` (`awaitingSecondStaff`); a second member of
+    /// staff's approval makes it `APPROVED`. The same one approving again changes nothing.
     async fn approve_loan(
         &self,
         ctx: &Context<'_>,
@@ -836,8 +907,10 @@ impl Mutation {
     }
 
     /// Staff: pays an approved loan into the borrower's account (one ledger transaction from
-    /// the bank's loan funding account). The loan becomes `ACTIVE` with its schedule. Paying
-    /// out again returns the loan unchanged: the money moves once.
+    /// the bank's loan funding account). Four eyes: the first member of staff asks for the
+    /// payout (recorded; `awaitingSecondStaff`), a second one confirms it and the money moves;
+    /// the loan becomes `ACTIVE` with its schedule. Paying out again returns the loan
+    /// unchanged: the money moves once.
     async fn disburse_loan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Loan> {
         let principal = ctx.principal()?;
         require_staff(principal)?;
@@ -862,6 +935,13 @@ impl Mutation {
                 .into())
             }
         }
+        let loan = match store::request_payout(&loans.db, loan.id, principal.user_id).await? {
+            store::Payout::AwaitingSecond(row) => {
+                tracing::info!(loan_id = %row.id, by = %principal.user_id, "loan payout asked for; a second member of staff must confirm");
+                return Ok(row.into());
+            }
+            store::Payout::Confirmed(row) => row,
+        };
         let currency = Currency::parse(&loan.currency).map_err(ApiError::internal_msg)?;
         let movement = LoanMovement {
             kind: LoanMovementKind::LoanDisbursement,

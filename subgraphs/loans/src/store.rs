@@ -82,6 +82,12 @@ pub mod loans {
         pub disbursed_on: Option<Date>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub first_approved_by: Option<Uuid>,
+        pub first_approved_at: Option<DateTimeUtc>,
+        pub payout_requested_by: Option<Uuid>,
+        pub payout_requested_at: Option<DateTimeUtc>,
+        pub payout_confirmed_by: Option<Uuid>,
+        pub payout_confirmed_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -256,6 +262,12 @@ pub async fn apply(db: &DatabaseConnection, application: Application) -> ApiResu
         disbursed_on: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        first_approved_by: Set(None),
+        first_approved_at: Set(None),
+        payout_requested_by: Set(None),
+        payout_requested_at: Set(None),
+        payout_confirmed_by: Set(None),
+        payout_confirmed_at: Set(None),
     })
     .exec_with_returning(&txn)
     .await?;
@@ -386,6 +398,31 @@ pub async fn decide(
         LoanStatus::Rejected
     };
     let status = LoanStatus::from_db(&loan.status);
+    // Four eyes: an approval needs two members of staff. The first is recorded and the loan
+    // stays PENDING; the same one again changes nothing; a second one approves.
+    if approve && status == LoanStatus::Pending {
+        match loan.first_approved_by {
+            None => {
+                let row = loans::Entity::update(loans::ActiveModel {
+                    owner_id: Set(loan.owner_id),
+                    id: Set(loan.id),
+                    first_approved_by: Set(Some(staff_id)),
+                    first_approved_at: Set(Some(Utc::now())),
+                    updated_at: Set(Utc::now()),
+                    ..Default::default()
+                })
+                .exec(&txn)
+                .await?;
+                txn.commit().await?;
+                return Ok(row);
+            }
+            Some(first) if first == staff_id => {
+                txn.rollback().await?;
+                return Ok(loan);
+            }
+            Some(_) => {}
+        }
+    }
     if status != LoanStatus::Pending {
         let decided_so = status == target
             || (approve && matches!(status, LoanStatus::Active | LoanStatus::PaidOff));
@@ -418,6 +455,63 @@ pub async fn decide(
     outbox::enqueue(&txn, SCHEMA, &events::event(kind, &row, Extra::none())).await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// Where a payout stands after a member of staff asked for it ([`request_payout`]).
+pub enum Payout {
+    /// Recorded as the first request, or the same member of staff again: nothing moves until
+    /// someone else confirms.
+    AwaitingSecond(LoanRow),
+    /// Confirmed by a second member of staff (now or earlier): the money may move.
+    Confirmed(LoanRow),
+}
+
+/// Four eyes on a payout: the first member of staff asks for it, a second one confirms it
+/// (both recorded). Once confirmed, a retry by any member of staff but the borrower goes on
+/// (a payout the ledger did not answer is finished by the next attempt).
+pub async fn request_payout(
+    db: &DatabaseConnection,
+    id: Uuid,
+    staff_id: Uuid,
+) -> ApiResult<Payout> {
+    let txn = db.begin().await?;
+    let loan = lock_loan(&txn, id)
+        .await?
+        .ok_or(ApiError::NotFound("loan"))?;
+    not_their_own(&loan, staff_id)?;
+    if loan.payout_confirmed_by.is_some() {
+        txn.rollback().await?;
+        return Ok(Payout::Confirmed(loan));
+    }
+    let change = match loan.payout_requested_by {
+        None => loans::ActiveModel {
+            owner_id: Set(loan.owner_id),
+            id: Set(loan.id),
+            payout_requested_by: Set(Some(staff_id)),
+            payout_requested_at: Set(Some(Utc::now())),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        },
+        Some(first) if first == staff_id => {
+            txn.rollback().await?;
+            return Ok(Payout::AwaitingSecond(loan));
+        }
+        Some(_) => loans::ActiveModel {
+            owner_id: Set(loan.owner_id),
+            id: Set(loan.id),
+            payout_confirmed_by: Set(Some(staff_id)),
+            payout_confirmed_at: Set(Some(Utc::now())),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        },
+    };
+    let row = loans::Entity::update(change).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(if row.payout_confirmed_by.is_some() {
+        Payout::Confirmed(row)
+    } else {
+        Payout::AwaitingSecond(row)
+    })
 }
 
 /// Records a disbursement the ledger has posted: the loan becomes `ACTIVE` with its schedule

@@ -86,7 +86,8 @@ pub async fn spawn_app() -> TestApp {
 pub const LOAN_FIELDS: &str = "id status principal { amount currency } annualRate termMonths \
     monthlyPayment { amount } totalDue { amount } repaid { amount } outstanding { amount } \
     account { id } borrower { id } decisionReason disbursement { id } disbursedOn \
-    schedule { number dueOn amount { amount } paid { amount } status }";
+    schedule { number dueOn amount { amount } paid { amount } status } \
+    awaitingSecondStaff approvals { step staffId at }";
 
 pub const REPAYMENT_FIELDS: &str =
     "id status amount { amount currency } failureCode transaction { id }";
@@ -235,6 +236,14 @@ impl TestApp {
         .await
     }
 
+    /// Four eyes: `first` approves, then `second`; the loan is then APPROVED.
+    pub async fn approve_by_two(&self, first: &Caller, second: &Caller, loan: &str) {
+        let once = self.approve(first, loan).await;
+        assert_eq!(data(&once)["approveLoan"]["status"], "PENDING");
+        let twice = self.approve(second, loan).await;
+        assert_eq!(data(&twice)["approveLoan"]["status"], "APPROVED");
+    }
+
     pub async fn disburse(&self, staff: &Caller, loan: &str) -> Value {
         self.gql(
             staff,
@@ -292,8 +301,10 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string();
-        data(&self.approve(&staff, &loan).await);
-        let disbursed = self.disburse(&staff, &loan).await;
+        let colleague = self.teller();
+        self.approve_by_two(&staff, &colleague, &loan).await;
+        data(&self.disburse(&staff, &loan).await);
+        let disbursed = self.disburse(&colleague, &loan).await;
         assert_eq!(data(&disbursed)["disburseLoan"]["status"], "ACTIVE");
         (ada, account, loan)
     }

@@ -116,13 +116,49 @@ async fn a_loan_is_applied_for_approved_paid_out_once_and_repaid_in_full() {
         Some("BAD_USER_INPUT")
     );
 
+    // Four eyes: one member of staff's approval is recorded and waits for a second one's.
+    let colleague = app.teller();
+    let first = app.approve(&staff, &id).await;
+    assert_eq!(data(&first)["approveLoan"]["status"], "PENDING");
+    assert_eq!(data(&first)["approveLoan"]["awaitingSecondStaff"], true);
+    let again = app.approve(&staff, &id).await;
     assert_eq!(
-        data(&app.approve(&staff, &id).await)["approveLoan"]["status"],
-        "APPROVED"
+        data(&again)["approveLoan"]["status"],
+        "PENDING",
+        "the same one twice"
     );
-    let disbursed = app.disburse(&staff, &id).await;
+    let approved = app.approve(&colleague, &id).await;
+    let approvals = &data(&approved)["approveLoan"]["approvals"];
+    assert_eq!(data(&approved)["approveLoan"]["status"], "APPROVED");
+    assert_eq!(data(&approved)["approveLoan"]["awaitingSecondStaff"], false);
+    assert_eq!(approvals[0]["staffId"], staff.id.to_string());
+    assert_eq!(approvals[1]["staffId"], colleague.id.to_string());
+    // The payout too: asked for by one, moved when a second one confirms.
+    for caller in [&staff, &staff] {
+        let asked = app.disburse(caller, &id).await;
+        assert_eq!(data(&asked)["disburseLoan"]["status"], "APPROVED");
+        assert_eq!(data(&asked)["disburseLoan"]["awaitingSecondStaff"], true);
+        assert_eq!(app.balance(account).await, 0, "nothing paid out by one");
+    }
+    let disbursed = app.disburse(&colleague, &id).await;
     let loan = &data(&disbursed)["disburseLoan"];
     assert_eq!(loan["status"], "ACTIVE");
+    let steps: Vec<(&str, &str)> = loan["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["step"].as_str().unwrap(), a["staffId"].as_str().unwrap()))
+        .collect();
+    let (one, two) = (staff.id.to_string(), colleague.id.to_string());
+    assert_eq!(
+        steps,
+        [
+            ("APPROVAL", one.as_str()),
+            ("APPROVAL", two.as_str()),
+            ("PAYOUT", one.as_str()),
+            ("PAYOUT", two.as_str())
+        ]
+    );
     assert_eq!(loan["schedule"].as_array().unwrap().len(), 3);
     assert_eq!(loan["schedule"][0]["status"], "UPCOMING");
     assert_eq!(loan["outstanding"]["amount"], "300.00");
@@ -289,17 +325,21 @@ async fn staff_may_not_decide_or_pay_out_their_own_loan() {
         error_code(&app.gql(&teller, reject, json!({ "id": id })).await),
         Some("FORBIDDEN")
     );
+    let third = app.teller();
+    app.approve_by_two(&colleague, &third, &id).await;
     assert_eq!(
-        data(&app.approve(&colleague, &id).await)["approveLoan"]["status"],
-        "APPROVED"
+        error_code(&app.disburse(&teller, &id).await),
+        Some("FORBIDDEN")
     );
+    data(&app.disburse(&colleague, &id).await);
+    // The borrower cannot be the second pair of eyes either.
     assert_eq!(
         error_code(&app.disburse(&teller, &id).await),
         Some("FORBIDDEN")
     );
     assert_eq!(app.balance(account).await, 0, "nothing paid out");
     assert_eq!(
-        data(&app.disburse(&colleague, &id).await)["disburseLoan"]["status"],
+        data(&app.disburse(&third, &id).await)["disburseLoan"]["status"],
         "ACTIVE"
     );
 }

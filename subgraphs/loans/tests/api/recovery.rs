@@ -33,7 +33,8 @@ async fn a_payout_and_a_repayment_the_ledger_posted_are_completed_from_its_event
         .unwrap()
         .parse()
         .unwrap();
-    data(&app.approve(&staff, &loan_id.to_string()).await);
+    app.approve_by_two(&staff, &app.teller(), &loan_id.to_string())
+        .await;
 
     // The service "crashes" after the ledger posts the payout: only the ledger call happens.
     let ledger = LedgerClient::new(&app.ledger_url, Some(SERVICE_TOKEN.into()));
