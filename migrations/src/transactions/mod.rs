@@ -8,6 +8,7 @@ mod m20261124_000001_init;
 mod m20261125_000002_reference;
 mod m20261206_000003_refusals;
 mod m20261207_000004_reference_index;
+mod m20261208_000005_staff_requests;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_refusals::Migration),
             Box::new(m20261207_000004_reference_index::Migration),
             Box::new(crate::AuditMigration),
+            Box::new(m20261208_000005_staff_requests::Migration),
         ]
     }
 }

@@ -26,6 +26,9 @@ pub enum ApiError {
     CurrencyMismatch(String),
     IdempotencyKeyReused,
     LimitExceeded(String),
+    /// Four eyes: the request is recorded, and a second member of staff must make the same one
+    /// before anything happens.
+    SecondApprovalRequired(String),
     /// Anything unexpected. Logged in full, shown as a generic message.
     Internal(anyhow::Error),
 }
@@ -42,6 +45,7 @@ impl ApiError {
             ApiError::CurrencyMismatch(_) => "CURRENCY_MISMATCH",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ApiError::SecondApprovalRequired(_) => "SECOND_APPROVAL_REQUIRED",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -56,7 +60,8 @@ impl ApiError {
             | ApiError::Forbidden(message)
             | ApiError::AccountNotActive(message)
             | ApiError::CurrencyMismatch(message)
-            | ApiError::LimitExceeded(message) => message.clone(),
+            | ApiError::LimitExceeded(message)
+            | ApiError::SecondApprovalRequired(message) => message.clone(),
             ApiError::NotFound(what) => format!("{what} not found"),
             ApiError::BadUserInput { message, .. } => message.clone(),
             ApiError::InsufficientFunds => "insufficient funds".into(),

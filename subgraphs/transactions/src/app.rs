@@ -60,6 +60,9 @@ pub struct LedgerConfig {
     /// (production, where cash comes in at a teller), `Some(limit)` allows them up to `limit`
     /// (major units) per account per day. Staff never deposit into their own accounts as staff.
     pub self_deposit_limit: Option<i64>,
+    /// Four eyes: raising an account's overdraft or daily withdrawal limit above this (major
+    /// units of its currency) needs a second member of staff.
+    pub four_eyes_limit: i64,
 }
 
 /// A shared secret, kept out of `Debug` output.
@@ -92,6 +95,7 @@ impl Default for LedgerConfig {
             topic: crate::events::TOPIC.into(),
             service_token: None,
             self_deposit_limit: None,
+            four_eyes_limit: 1_000,
         }
     }
 }
@@ -124,6 +128,7 @@ impl LedgerConfig {
             } else {
                 None
             },
+            four_eyes_limit: env.get_or("FOUR_EYES_LIMIT", defaults.four_eyes_limit)?,
         };
         if config.daily_withdrawal_limit < 0 {
             return Err(ConfigError {

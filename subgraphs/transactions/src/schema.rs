@@ -759,16 +759,32 @@ impl Mutation {
         input: WithdrawInput,
     ) -> async_graphql::Result<Transaction> {
         let principal = principal(ctx)?;
+        let key = key(&input.idempotency_key)?;
+        let from = parse_id(&input.account_id, "account")?;
+        let description = Description::parse(input.description.as_deref())?;
+        let key_scope = four_eyes(
+            ctx,
+            &principal,
+            from,
+            &key,
+            &[
+                "withdraw",
+                &from.to_string(),
+                &input.amount.0,
+                description.as_deref().unwrap_or_default(),
+            ],
+        )
+        .await?;
         let m = store::Movement {
             kind: TransactionKind::Withdrawal,
-            key: key(&input.idempotency_key)?,
-            from: Some(parse_id(&input.account_id, "account")?),
+            key,
+            from: Some(from),
             to: None,
             amount: input.amount.0,
-            description: Description::parse(input.description.as_deref())?,
+            description,
             topic: ledger(ctx).config.topic.clone(),
             principal,
-            key_scope: None,
+            key_scope,
             owner: None,
             currency: None,
             reference: None,
@@ -806,16 +822,32 @@ impl Mutation {
                 .into())
             }
         };
+        let from = parse_id(&input.from_account_id, "account")?;
+        let description = Description::parse(input.description.as_deref())?;
+        let key_scope = four_eyes(
+            ctx,
+            &principal,
+            from,
+            &key,
+            &[
+                "transfer",
+                &from.to_string(),
+                &to.to_string(),
+                &input.amount.0,
+                description.as_deref().unwrap_or_default(),
+            ],
+        )
+        .await?;
         let m = store::Movement {
             kind: TransactionKind::Transfer,
             key,
-            from: Some(parse_id(&input.from_account_id, "account")?),
+            from: Some(from),
             to: Some(to),
             amount: input.amount.0,
-            description: Description::parse(input.description.as_deref())?,
+            description,
             topic: ledger(ctx).config.topic.clone(),
             principal,
-            key_scope: None,
+            key_scope,
             owner: None,
             currency: None,
             reference: None,
@@ -919,15 +951,73 @@ impl Mutation {
                 }));
             });
         }
-        let row = store::set_limits(
+        let (row, first) = store::set_limits(
             &ledger(ctx).db,
             &principal,
             id,
             input.overdraft_limit.map(|d| d.0),
             input.daily_withdrawal_limit.map(|d| d.0),
+            ledger(ctx).config.four_eyes_limit,
         )
         .await?;
+        if let Some(first) = first {
+            bank_common::audit::note(ctx, |note| {
+                note.detail = Some(serde_json::json!({ "fourEyes": { "first": first } }));
+            });
+        }
         Ok(row.into())
+    }
+}
+
+/// Four eyes on money a member of staff moves out of someone else's account: the first
+/// request is recorded and answered `SECOND_APPROVAL_REQUIRED`; the same request (same fields,
+/// same idempotency key) from a second member of staff moves it. The key is then the account's
+/// rather than the caller's (the returned scope), so whichever of them retries, it means one
+/// movement. `None`: not a staff movement out of a customer's account, nothing to do.
+async fn four_eyes(
+    ctx: &Context<'_>,
+    principal: &Principal,
+    from: Uuid,
+    key: &crate::domain::IdempotencyKey,
+    fields: &[&str],
+) -> Result<Option<Uuid>, ApiError> {
+    if !principal.is_staff() {
+        return Ok(None);
+    }
+    let db = &ledger(ctx).db;
+    let owner = store::find_accounts(db, &[from])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|account| account.owner_id);
+    if owner.is_none_or(|owner| owner == principal.user_id) {
+        return Ok(None);
+    }
+    let fingerprint = crate::domain::request_hash("staff-movement", fields);
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let step = store::second_pair_of_eyes(
+        &txn,
+        store::MOVEMENT,
+        &format!("{from}:{}", key.as_str()),
+        &fingerprint,
+        principal.user_id,
+    )
+    .await?;
+    txn.commit().await?;
+    match step {
+        store::SecondEyes::Confirmed { first } => {
+            bank_common::audit::note(ctx, |note| {
+                note.on_behalf_of = owner.map(|owner| owner.to_string());
+                note.detail = Some(serde_json::json!({ "fourEyes": { "first": first } }));
+            });
+            Ok(Some(from))
+        }
+        other => {
+            bank_common::audit::note(ctx, |note| {
+                note.on_behalf_of = owner.map(|owner| owner.to_string());
+            });
+            Err(other.refusal("the same movement with the same idempotencyKey"))
+        }
     }
 }
 

@@ -1817,9 +1817,10 @@ pub async fn set_limits(
     account_id: Uuid,
     overdraft: Option<String>,
     daily_withdrawal: Option<String>,
-) -> ApiResult<LedgerAccountRow> {
+    four_eyes_above: i64,
+) -> ApiResult<(LedgerAccountRow, Option<Uuid>)> {
     principal.require_staff()?;
-    with_retries(db, Duration::ZERO, || async {
+    let first = with_retries(db, Duration::ZERO, || async {
         let txn = db.begin().await?;
         let mut accounts = lock_accounts(&txn, &[account_id]).await?;
         let account = visible(&mut accounts, account_id, principal)?;
@@ -1848,6 +1849,32 @@ pub async fn set_limits(
             )
             .into());
         }
+        // Four eyes: raising a limit above the threshold needs a second member of staff asking
+        // for the same limits.
+        let threshold = four_eyes_above
+            .saturating_mul(10_i64.saturating_pow(u32::from(account.currency.exponent())));
+        let raises = |new: i64, old: i64| new > old && new > threshold;
+        let mut first = None;
+        if raises(overdraft, account.overdraft_limit_minor)
+            || raises(daily, account.daily_withdrawal_limit_minor)
+        {
+            let fingerprint = format!("{overdraft}:{daily}");
+            let subject = account_id.to_string();
+            match second_pair_of_eyes(&txn, LIMITS, &subject, &fingerprint, principal.user_id)
+                .await?
+            {
+                SecondEyes::Confirmed { first: by } => first = Some(by),
+                waiting => {
+                    txn.commit().await?;
+                    return Err(waiting.refusal("the same limits for this account").into());
+                }
+            }
+            txn.execute(stmt(
+                "DELETE FROM staff_requests WHERE kind = $1 AND subject = $2",
+                [LIMITS.into(), subject.into()],
+            ))
+            .await?;
+        }
         txn.execute(stmt(
             "UPDATE ledger_accounts SET overdraft_limit_minor = $2, daily_withdrawal_limit_minor = $3, \
              updated_at = now() WHERE account_id = $1",
@@ -1855,10 +1882,107 @@ pub async fn set_limits(
         ))
         .await?;
         txn.commit().await?;
-        Ok(())
+        Ok(first)
     })
     .await?;
-    reload_account(db, account_id).await
+    Ok((reload_account(db, account_id).await?, first))
+}
+
+/// Four eyes, the kinds of step: raising an account's limits past the threshold (keyed by the
+/// account), and money a member of staff moves out of a customer's account (keyed by the
+/// account and the idempotency key).
+pub const LIMITS: &str = "LIMITS";
+pub const MOVEMENT: &str = "MOVEMENT";
+
+/// How long a first member of staff's request waits for a second one.
+const STAFF_REQUEST_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Where a step that needs two members of staff stands ([`second_pair_of_eyes`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecondEyes {
+    /// This member of staff's request is recorded (the first, or replacing a different or
+    /// stale one): nothing happens until a second one asks for the same.
+    Recorded,
+    /// This member of staff asked for the same already.
+    Waiting,
+    /// A second member of staff asked for the same (now or earlier): go ahead. `first` asked
+    /// first.
+    Confirmed { first: Uuid },
+    /// The key was confirmed for a different request.
+    Reused,
+}
+
+impl SecondEyes {
+    /// The answer while it waits (`SECOND_APPROVAL_REQUIRED`), or for a reused key.
+    pub fn refusal(&self, what: &str) -> ApiError {
+        match self {
+            SecondEyes::Reused => ApiError::IdempotencyKeyReused,
+            SecondEyes::Waiting => ApiError::SecondApprovalRequired(format!(
+                "you asked for this already; a second member of staff must ask for {what}"
+            )),
+            _ => ApiError::SecondApprovalRequired(format!(
+                "recorded; a second member of staff must ask for {what} within 24 hours"
+            )),
+        }
+    }
+}
+
+/// Records or confirms a four-eyes step inside `txn` (the row is locked until it ends). The
+/// caller commits: a recorded request must be kept even though the step does not happen yet.
+pub async fn second_pair_of_eyes(
+    txn: &DatabaseTransaction,
+    kind: &str,
+    subject: &str,
+    fingerprint: &str,
+    staff: Uuid,
+) -> Result<SecondEyes, DbErr> {
+    let now = Utc::now();
+    let row = txn
+        .query_one(stmt(
+            "SELECT fingerprint, requested_by, requested_at, confirmed_by FROM staff_requests \
+             WHERE kind = $1 AND subject = $2 FOR UPDATE",
+            [kind.into(), subject.into()],
+        ))
+        .await?;
+    if let Some(row) = row {
+        let same: bool = row.try_get::<String>("", "fingerprint")? == fingerprint;
+        let first: Uuid = row.try_get("", "requested_by")?;
+        let at: DateTime<Utc> = row.try_get("", "requested_at")?;
+        let confirmed: Option<Uuid> = row.try_get("", "confirmed_by")?;
+        match (same, confirmed) {
+            (true, Some(_)) => return Ok(SecondEyes::Confirmed { first }),
+            (false, Some(_)) => return Ok(SecondEyes::Reused),
+            (true, None) if now - at < STAFF_REQUEST_TTL => {
+                if first == staff {
+                    return Ok(SecondEyes::Waiting);
+                }
+                txn.execute(stmt(
+                    "UPDATE staff_requests SET confirmed_by = $3, confirmed_at = $4 \
+                     WHERE kind = $1 AND subject = $2",
+                    [kind.into(), subject.into(), staff.into(), now.into()],
+                ))
+                .await?;
+                return Ok(SecondEyes::Confirmed { first });
+            }
+            _ => {}
+        }
+    }
+    // No request, a different one not yet confirmed, or a stale one: this one replaces it.
+    txn.execute(stmt(
+        "INSERT INTO staff_requests (kind, subject, fingerprint, requested_by, requested_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, subject) DO UPDATE SET \
+         fingerprint = EXCLUDED.fingerprint, requested_by = EXCLUDED.requested_by, \
+         requested_at = EXCLUDED.requested_at, confirmed_by = NULL, confirmed_at = NULL",
+        [
+            kind.into(),
+            subject.into(),
+            fingerprint.into(),
+            staff.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(SecondEyes::Recorded)
 }
 
 /// Applies one of the accounts service's events, once: the event id is recorded in the same

@@ -1,6 +1,7 @@
 //! Every rule of money movement, each with the error code a client sees.
 
-use serde_json::json;
+use serde_json::{json, Value};
+use uuid::Uuid;
 
 use bank_testkit::data;
 use transactions_subgraph::{app::LedgerConfig, events};
@@ -240,7 +241,7 @@ async fn staff_may_not_change_the_limits_of_their_own_account() {
     let (teller, colleague) = (app.teller(), app.teller());
     let own = app.open(&teller, "EUR").await;
     let set = "mutation($i: SetAccountLimitsInput!) { setAccountLimits(input: $i) { overdraftLimit { amount } } }";
-    let vars = json!({ "i": { "accountId": own, "overdraftLimit": "5000.00" } });
+    let vars = json!({ "i": { "accountId": own, "overdraftLimit": "500.00" } });
     let refused = app.gql(&teller, set, vars.clone()).await;
     assert_code(&refused, "FORBIDDEN");
     assert_eq!(
@@ -251,7 +252,7 @@ async fn staff_may_not_change_the_limits_of_their_own_account() {
     let by_colleague = app.gql(&colleague, set, vars).await;
     assert_eq!(
         data(&by_colleague)["setAccountLimits"]["overdraftLimit"]["amount"],
-        "5000.00"
+        "500.00"
     );
 }
 
@@ -301,4 +302,97 @@ async fn cash_comes_in_at_a_teller_unless_the_sandbox_switch_is_on() {
     data(&sandbox.deposit(&bob, account, "40").await);
     assert_eq!(sandbox.balance(&bob, account).await, "100.00");
     sandbox.assert_ledger_ok().await;
+}
+
+#[tokio::test]
+async fn raising_a_limit_past_the_threshold_needs_a_second_member_of_staff() {
+    let app = spawn_app().await;
+    let (ada, teller, colleague) = (app.customer(), app.teller(), app.teller());
+    let account = app.open(&ada, "EUR").await;
+    let set = "mutation($i: SetAccountLimitsInput!) { setAccountLimits(input: $i) { overdraftLimit { amount } } }";
+    let high = json!({ "i": { "accountId": account, "overdraftLimit": "2500.00" } });
+    let overdraft =
+        |reply: &Value| data(reply)["setAccountLimits"]["overdraftLimit"]["amount"].clone();
+    // Up to the threshold (1,000 by default) one member of staff is enough.
+    let low = json!({ "i": { "accountId": account, "overdraftLimit": "1000.00" } });
+    assert_eq!(overdraft(&app.gql(&teller, set, low).await), "1000.00");
+    // Past it, the first request is recorded and nothing changes, however often it is made.
+    for _ in 0..2 {
+        assert_code(
+            &app.gql(&teller, set, high.clone()).await,
+            "SECOND_APPROVAL_REQUIRED",
+        );
+    }
+    data(&app.withdraw(&ada, account, "1000").await);
+    assert_code(
+        &app.withdraw(&ada, account, "0.01").await,
+        "INSUFFICIENT_FUNDS",
+    );
+    // A second member of staff asking for different limits starts over, as the first.
+    let other = json!({ "i": { "accountId": account, "overdraftLimit": "3000.00" } });
+    assert_code(
+        &app.gql(&colleague, set, other).await,
+        "SECOND_APPROVAL_REQUIRED",
+    );
+    assert_code(
+        &app.gql(&teller, set, high.clone()).await,
+        "SECOND_APPROVAL_REQUIRED",
+    );
+    // The same limits from a second member of staff apply them.
+    assert_eq!(
+        overdraft(&app.gql(&colleague, set, high.clone()).await),
+        "2500.00"
+    );
+    data(&app.withdraw(&ada, account, "1500").await);
+    assert_eq!(app.balance(&ada, account).await, "-2500.00");
+    // Used up: the next raise starts over.
+    let higher = json!({ "i": { "accountId": account, "overdraftLimit": "2600.00" } });
+    assert_code(
+        &app.gql(&teller, set, higher).await,
+        "SECOND_APPROVAL_REQUIRED",
+    );
+    app.assert_ledger_ok().await;
+}
+
+#[tokio::test]
+async fn staff_moving_money_out_of_a_customers_account_need_a_second_member_of_staff() {
+    let app = spawn_app().await;
+    let (ada, teller, colleague) = (app.customer(), app.teller(), app.teller());
+    let from = app.open(&ada, "EUR").await;
+    let to = app.open(&teller, "EUR").await;
+    data(&app.deposit(&ada, from, "100").await);
+    let key = Uuid::new_v4().to_string();
+    // One member of staff: recorded, nothing moves, however often.
+    for _ in 0..2 {
+        let once = app.transfer_with_key(&teller, from, to, "40", &key).await;
+        assert_code(&once, "SECOND_APPROVAL_REQUIRED");
+    }
+    assert_eq!(app.balance(&ada, from).await, "100.00");
+    // A second one with a different amount under the key is another request, not this one.
+    let other = app
+        .transfer_with_key(&colleague, from, to, "41", &key)
+        .await;
+    assert_code(&other, "SECOND_APPROVAL_REQUIRED");
+    assert_code(
+        &app.transfer_with_key(&teller, from, to, "40", &key).await,
+        "SECOND_APPROVAL_REQUIRED",
+    );
+    // The same request from a second member of staff moves the money, once, whoever retries.
+    let moved = app
+        .transfer_with_key(&colleague, from, to, "40", &key)
+        .await;
+    let id = data(&moved)["transfer"]["id"].clone();
+    for caller in [&teller, &colleague] {
+        let again = app.transfer_with_key(caller, from, to, "40", &key).await;
+        assert_eq!(data(&again)["transfer"]["id"], id);
+    }
+    assert_code(
+        &app.transfer_with_key(&teller, from, to, "39", &key).await,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
+    assert_eq!(app.balance(&ada, from).await, "60.00");
+    // A member of staff's own account, and money in, need no second pair of eyes.
+    data(&app.transfer(&teller, to, from, "1").await);
+    data(&app.deposit(&teller, from, "1").await);
+    app.assert_ledger_ok().await;
 }
