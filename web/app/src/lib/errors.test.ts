@@ -31,6 +31,19 @@ describe('describeError', () => {
     expect(messages.size).toBe(ERROR_CODES.length);
   });
 
+  it('tells staff that a four-eyes request waits for a second member of staff', () => {
+    const described = describeError(failure('SECOND_APPROVAL_REQUIRED', 'a second member of staff must make the same request'));
+    expect(described).toEqual({
+      code: 'SECOND_APPROVAL_REQUIRED',
+      message:
+        'Your request is recorded, but a second member of staff must make the same request before it takes effect. Nothing has changed yet.',
+      field: undefined,
+      retryable: false,
+    });
+    expect(ERROR_CODES).toContain('SECOND_APPROVAL_REQUIRED');
+    expect(isRateLimited(described)).toBe(false);
+  });
+
   it('keeps the wording of BAD_USER_INPUT and the field it names', () => {
     const described = describeError(
       failure('BAD_USER_INPUT', 'the password must have at least 10 characters', { field: 'password' }),

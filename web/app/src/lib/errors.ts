@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'CURRENCY_MISMATCH',
   'IDEMPOTENCY_KEY_REUSED',
   'LIMIT_EXCEEDED',
+  'SECOND_APPROVAL_REQUIRED',
   'INTERNAL',
 ] as const;
 
@@ -29,6 +30,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   IDEMPOTENCY_KEY_REUSED:
     'This submission was already used for different details. Please check the form and submit again.',
   LIMIT_EXCEEDED: 'This would go over the account’s limit (daily withdrawals or open accounts).',
+  SECOND_APPROVAL_REQUIRED:
+    'Your request is recorded, but a second member of staff must make the same request before it takes effect. Nothing has changed yet.',
   INTERNAL: 'Something went wrong on our side. Nothing was changed twice; please try again.',
 };
 

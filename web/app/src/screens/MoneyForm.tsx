@@ -100,6 +100,8 @@ export function MoneyForm({ account, ownAccounts }: { account: OwnAccount; ownAc
     }
     const described = describeError(result.error, {
       NOT_FOUND: 'There is no account with that number. Check it and try again.',
+      SECOND_APPROVAL_REQUIRED:
+        'Money a member of staff moves out of a customer’s account needs a second member of staff: your request is recorded, and nothing moves until a second member of staff makes the same request.',
     });
     if (described.retryable) keys.current.keepForRetry();
     else keys.current.settle();
