@@ -1,5 +1,5 @@
 # The bank's two commands are `make up` and `make test`; the rest are parts of them.
-.PHONY: up down status test bench chaos reconcile audit schema schema-check build fmt lint psql
+.PHONY: up down status test bench chaos reconcile audit seed schema schema-check build fmt lint psql
 
 up: ## Install what is missing, build, start the whole stack, print URLs and credentials
 	@scripts/stack.sh up
@@ -18,6 +18,9 @@ bench: ## Transfers/s and latency through the whole release stack, next to pgben
 
 chaos: ## The fault workload: money moves while every process is killed in turn (not in make test)
 	@scripts/chaos.sh
+
+seed: ## Another demo customer with three months of history, through the API (prints the credentials)
+	@scripts/stack.sh seed
 
 reconcile: ## Reconcile the running bank: the ledger's invariants, payments and loans against it
 	@scripts/stack.sh reconcile

@@ -359,7 +359,8 @@ SUBGRAPHS = ("users", "accounts", "transactions", "notifications", "loans", "pay
 def exposure_problems(objects: list[dict]) -> list[str]:
     """Production publishes no schema: introspection and field suggestions off in every
     subgraph (bank-config) and in the router (router-config), GraphiQL off in the gateway; and
-    customers cannot pay cash into their own accounts (the sandbox switch is off)."""
+    the sandbox's switches are off (customers paying cash into their own accounts,
+    back-dating)."""
     maps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
     wanted = [("bank-config", f"{name.upper()}_GRAPHQL_INTROSPECTION", "false") for name in SUBGRAPHS]
     wanted += [("router-config", "ROUTER_INTROSPECTION", "false"), ("gateway-config", "BANK_GRAPHIQL", "off")]
@@ -369,8 +370,9 @@ def exposure_problems(objects: list[dict]) -> list[str]:
         if str(maps.get(cm, {}).get(key)) != value
     ]
     # Money from nothing: customers' own cash deposits are a sandbox's, never production's.
-    if str(maps.get("bank-config", {}).get("TRANSACTIONS_SELF_DEPOSITS", "false")).lower() == "true":
-        problems.append("ConfigMap bank-config: TRANSACTIONS_SELF_DEPOSITS must not be on in production")
+    for switch in ("TRANSACTIONS_SELF_DEPOSITS", "TRANSACTIONS_BACKDATING"):
+        if str(maps.get("bank-config", {}).get(switch, "false")).lower() == "true":
+            problems.append(f"ConfigMap bank-config: {switch} must not be on in production")
     return problems
 
 
@@ -524,8 +526,9 @@ def self_test() -> None:
     if len(exposure_problems(base)) != len(SUBGRAPHS) + 2:
         raise SystemExit(f"self-test: introspection left on was not rejected ({exposure_problems(base)})")
     sandbox = render(Path(__file__).resolve().parent.parent / "k8s" / "overlays" / "dev")
-    if not any("TRANSACTIONS_SELF_DEPOSITS" in p for p in exposure_problems(sandbox)):
-        raise SystemExit("self-test: self-service deposits in production were not rejected")
+    for switch in ("TRANSACTIONS_SELF_DEPOSITS", "TRANSACTIONS_BACKDATING"):
+        if not any(switch in p for p in exposure_problems(sandbox)):
+            raise SystemExit(f"self-test: {switch} in production was not rejected")
     shared = copy.deepcopy(base)
     for obj in shared:
         if obj["kind"] == "Secret" and "USERS_DATABASE_URL" in obj.get("stringData", {}):

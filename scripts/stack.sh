@@ -6,6 +6,7 @@
 #   stack.sh status  what is running
 #   stack.sh kill SUBGRAPH / start SUBGRAPH   crash one subgraph (SIGKILL) / start it again
 #   stack.sh reconcile / audit   the bank's reconciliation / every service's audit chain verified
+#   stack.sh seed    another demo customer with three months of history (the demo one gets hers at up)
 # PROFILE=release builds and runs release binaries (used for benchmarks).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -89,9 +90,11 @@ start_service() {
       "LOANS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
   fi
   if [ "$service" = transactions ]; then
-    # A sandbox: customers may pay cash into their own accounts (off in production).
+    # A sandbox: customers may pay cash into their own accounts, and the administrator may book
+    # in the past, which is how the demo gets its history (both off in production).
     env+=("TRANSACTIONS_SERVICE_TOKEN=$BANK_SERVICE_TOKEN" "TRANSACTIONS_SELF_DEPOSITS=true"
-      "TRANSACTIONS_SELF_DEPOSIT_DAILY_LIMIT=${BANK_SELF_DEPOSIT_DAILY_LIMIT:-10000}")
+      "TRANSACTIONS_SELF_DEPOSIT_DAILY_LIMIT=${BANK_SELF_DEPOSIT_DAILY_LIMIT:-10000}"
+      "TRANSACTIONS_BACKDATING=true")
   fi
   if [ "$service" = payments ]; then
     env+=("PAYMENTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT"
@@ -119,6 +122,14 @@ start_router() {
     ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
     "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
+}
+
+# The demo customer's accounts and three months of history through the API, once
+# (scripts/seed_demo.py); `seed --more` adds another customer with a history of their own.
+seed() {
+  python3 "$ROOT/scripts/seed_demo.py" --url "$BANK_URL/graphql" --ca "$CERTS/ca.pem" \
+    --email "$BANK_DEMO_EMAIL" --password "$BANK_DEMO_PASSWORD" \
+    --admin-email "$BANK_ADMIN_EMAIL" --admin-password "$BANK_ADMIN_PASSWORD" "$@"
 }
 
 up() {
@@ -156,8 +167,7 @@ up() {
   start_service payments "$PAYMENTS_PORT"
   start_router
   say "demo data"
-  python3 "$ROOT/scripts/seed_demo.py" --url "$BANK_URL/graphql" --ca "$CERTS/ca.pem" \
-    --email "$BANK_DEMO_EMAIL" --password "$BANK_DEMO_PASSWORD"
+  seed
   cat <<MSG
 
   The bank is up ($(( SECONDS - started ))s).
@@ -256,6 +266,9 @@ case "${1:-}" in
     ensure_secrets
     [ -x "$BIN/bank-reconcile" ] || die "$BIN/bank-reconcile is missing: run make build first"
     BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-reconcile" "${@:2}" ;;
+  seed)
+    ensure_secrets
+    seed --more ;;
   # Every service's audit chain sealed and walked (docs/security.md); exits 1 when one does not
   # verify.
   audit)
@@ -265,5 +278,5 @@ case "${1:-}" in
         RUST_LOG=warn "$BIN/$service" audit-verify || failed=1
     done
     [ "$failed" -eq 0 ] || die "an audit chain does not verify" ;;
-  *) die "usage: stack.sh up|down|status|kill NAME|start NAME|reconcile [--json]|audit" ;;
+  *) die "usage: stack.sh up|down|status|kill NAME|start NAME|reconcile [--json]|audit|seed" ;;
 esac

@@ -63,6 +63,9 @@ pub struct LedgerConfig {
     /// Four eyes: raising an account's overdraft or daily withdrawal limit above this (major
     /// units of its currency) needs a second member of staff.
     pub four_eyes_limit: i64,
+    /// A sandbox's switch: administrators may book deposits, withdrawals and transfers at a
+    /// past time (`bookedAt`), which is how the demo gets its history. Off in production.
+    pub backdating: bool,
 }
 
 /// A shared secret, kept out of `Debug` output.
@@ -96,6 +99,7 @@ impl Default for LedgerConfig {
             service_token: None,
             self_deposit_limit: None,
             four_eyes_limit: 1_000,
+            backdating: false,
         }
     }
 }
@@ -129,6 +133,7 @@ impl LedgerConfig {
                 None
             },
             four_eyes_limit: env.get_or("FOUR_EYES_LIMIT", defaults.four_eyes_limit)?,
+            backdating: env.get_or("BACKDATING", false)?,
         };
         if config.daily_withdrawal_limit < 0 {
             return Err(ConfigError {
@@ -499,6 +504,7 @@ async fn loan_movement(
             ),
             reference: Some(request.reference),
             self_deposit_limit: None,
+            booked_at: None,
         };
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }
@@ -622,6 +628,7 @@ async fn payment_movement(
             ),
             reference: Some(request.reference),
             self_deposit_limit: None,
+            booked_at: None,
         };
         store::move_money(&state.db, &movement, state.config.account_sync_wait).await
     }

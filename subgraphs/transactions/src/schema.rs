@@ -653,6 +653,9 @@ pub struct DepositInput {
     /// Client-generated (a UUID is best); a retry with the same key moves money once.
     pub idempotency_key: String,
     pub description: Option<String>,
+    /// Sandbox only (`TRANSACTIONS_BACKDATING`, refused in production), administrators only:
+    /// books the movement at this past time instead of now (the demo's history, docs/ledger.md).
+    pub booked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(InputObject)]
@@ -661,6 +664,9 @@ pub struct WithdrawInput {
     pub amount: Decimal,
     pub idempotency_key: String,
     pub description: Option<String>,
+    /// Sandbox only (`TRANSACTIONS_BACKDATING`, refused in production), administrators only:
+    /// books the movement at this past time instead of now (the demo's history, docs/ledger.md).
+    pub booked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(InputObject)]
@@ -673,6 +679,9 @@ pub struct TransferInput {
     pub amount: Decimal,
     pub idempotency_key: String,
     pub description: Option<String>,
+    /// Sandbox only (`TRANSACTIONS_BACKDATING`, refused in production), administrators only:
+    /// books the movement at this past time instead of now (the demo's history, docs/ledger.md).
+    pub booked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(InputObject)]
@@ -734,6 +743,7 @@ impl Mutation {
         input: DepositInput,
     ) -> async_graphql::Result<Transaction> {
         let principal = principal(ctx)?;
+        let booked_at = backdating(ctx, &principal, input.booked_at)?;
         let m = store::Movement {
             kind: TransactionKind::Deposit,
             key: key(&input.idempotency_key)?,
@@ -748,6 +758,7 @@ impl Mutation {
             currency: None,
             reference: None,
             self_deposit_limit: ledger(ctx).config.self_deposit_limit,
+            booked_at,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -775,6 +786,7 @@ impl Mutation {
             ],
         )
         .await?;
+        let booked_at = backdating(ctx, &principal, input.booked_at)?;
         let m = store::Movement {
             kind: TransactionKind::Withdrawal,
             key,
@@ -789,6 +801,7 @@ impl Mutation {
             currency: None,
             reference: None,
             self_deposit_limit: None,
+            booked_at,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -838,6 +851,7 @@ impl Mutation {
             ],
         )
         .await?;
+        let booked_at = backdating(ctx, &principal, input.booked_at)?;
         let m = store::Movement {
             kind: TransactionKind::Transfer,
             key,
@@ -852,6 +866,7 @@ impl Mutation {
             currency: None,
             reference: None,
             self_deposit_limit: None,
+            booked_at,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -967,6 +982,36 @@ impl Mutation {
         }
         Ok(row.into())
     }
+}
+
+/// The time a movement is booked at: now, or (sandbox only) a past time an administrator
+/// gives. `FORBIDDEN` with the switch off or for anyone else; `BAD_USER_INPUT` for a time in
+/// the future or more than a year back.
+fn backdating(
+    ctx: &Context<'_>,
+    principal: &Principal,
+    booked_at: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(at) = booked_at else {
+        return Ok(None);
+    };
+    if !ledger(ctx).config.backdating {
+        return Err(ApiError::Forbidden(
+            "back-dating is a sandbox's; it is off here".into(),
+        ));
+    }
+    if !principal.has_role(bank_common::auth::Role::Admin) {
+        return Err(ApiError::forbidden());
+    }
+    let now = Utc::now();
+    if at > now || at < now - chrono::TimeDelta::days(366) {
+        return Err(ApiError::bad_input(
+            "bookedAt",
+            "a booking time is in the past, at most a year back",
+        ));
+    }
+    // PostgreSQL keeps microseconds: the row returned must equal the row stored.
+    Ok(Some(chrono::SubsecRound::trunc_subsecs(at, 6)))
 }
 
 /// Four eyes on money a member of staff moves out of someone else's account: the first

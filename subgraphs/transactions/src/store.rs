@@ -620,6 +620,8 @@ pub struct Movement {
     /// sandbox's self-service deposit: refused when `None`, else allowed up to this much (major
     /// units) per account per day. Staff depositing into others' accounts are tellers.
     pub self_deposit_limit: Option<i64>,
+    /// When the movement is booked: now (`None`), or a past time (the sandbox's back-dating).
+    pub booked_at: Option<DateTime<Utc>>,
 }
 
 impl Movement {
@@ -779,6 +781,25 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
             account.require_active()?;
         }
     }
+    if let Some(at) = m.booked_at {
+        // Back-dated (a sandbox's demo history): never before what the customer accounts
+        // already hold, so that their postings stay in time order and each running balance
+        // holds at its time.
+        let ids: Vec<Uuid> = accounts.keys().copied().collect();
+        let later = txn
+            .query_one(stmt(
+                "SELECT 1 AS later FROM postings WHERE account_id = ANY($1) AND created_at > $2 LIMIT 1",
+                [ids.into(), at.into()],
+            ))
+            .await?;
+        if later.is_some() {
+            return Err(ApiError::bad_input(
+                "bookedAt",
+                "an account already has a posting after this time; book in time order",
+            )
+            .into());
+        }
+    }
     let (debit_id, credit_id) = match m.kind {
         TransactionKind::Reversal if suspended.is_some() => {
             (counter.id(currency), InternalAccount::Suspense.id(currency))
@@ -803,7 +824,9 @@ async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<M
         accounts.extend(internal);
     }
     // PostgreSQL keeps microseconds: the row returned must equal the row stored.
-    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    let now = m
+        .booked_at
+        .unwrap_or_else(|| chrono::SubsecRound::trunc_subsecs(Utc::now(), 6));
     {
         let debit = accounts
             .get_mut(&debit_id)

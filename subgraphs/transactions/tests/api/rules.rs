@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use bank_common::auth::Role;
 use bank_testkit::data;
 use transactions_subgraph::{app::LedgerConfig, events};
 
@@ -395,4 +396,64 @@ async fn staff_moving_money_out_of_a_customers_account_need_a_second_member_of_s
     data(&app.transfer(&teller, to, from, "1").await);
     data(&app.deposit(&teller, from, "1").await);
     app.assert_ledger_ok().await;
+}
+
+#[tokio::test]
+async fn only_a_sandbox_administrator_books_in_the_past_and_only_in_time_order() {
+    let deposit = "mutation($i: DepositInput!) { deposit(input: $i) { id createdAt } }";
+    let at = |days: i64| (chrono::Utc::now() - chrono::TimeDelta::days(days)).to_rfc3339();
+    let vars = |account: Uuid, days: i64| {
+        json!({ "i": { "accountId": account, "amount": "10", "idempotencyKey": Uuid::new_v4(),
+                       "bookedAt": at(days) } })
+    };
+    // Production: the switch is off, even for an administrator.
+    let app = spawn_app().await;
+    let (ada, admin) = (app.customer(), app.caller(&[Role::Admin]));
+    let account = app.open(&ada, "EUR").await;
+    assert_code(
+        &app.gql(&admin, deposit, vars(account, 30)).await,
+        "FORBIDDEN",
+    );
+
+    let sandbox = spawn_app_with(LedgerConfig {
+        backdating: true,
+        ..test_ledger_config()
+    })
+    .await;
+    let (ada, teller, admin) = (
+        sandbox.customer(),
+        sandbox.teller(),
+        sandbox.caller(&[Role::Admin]),
+    );
+    let account = sandbox.open(&ada, "EUR").await;
+    assert_code(
+        &sandbox.gql(&ada, deposit, vars(account, 30)).await,
+        "FORBIDDEN",
+    );
+    assert_code(
+        &sandbox.gql(&teller, deposit, vars(account, 30)).await,
+        "FORBIDDEN",
+    );
+    let future = json!({ "i": { "accountId": account, "amount": "10", "idempotencyKey": Uuid::new_v4(),
+                                "bookedAt": (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339() } });
+    assert_code(
+        &sandbox.gql(&admin, deposit, future).await,
+        "BAD_USER_INPUT",
+    );
+    let booked = sandbox.gql(&admin, deposit, vars(account, 30)).await;
+    let created: chrono::DateTime<chrono::Utc> = data(&booked)["deposit"]["createdAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let age = chrono::Utc::now() - created;
+    assert!(age > chrono::TimeDelta::days(29), "booked {age} ago");
+    data(&sandbox.gql(&admin, deposit, vars(account, 20)).await);
+    // Earlier than what the account already holds: refused, so postings stay in time order.
+    assert_code(
+        &sandbox.gql(&admin, deposit, vars(account, 25)).await,
+        "BAD_USER_INPUT",
+    );
+    assert_eq!(sandbox.balance(&ada, account).await, "20.00");
+    sandbox.assert_ledger_ok().await;
 }
