@@ -91,6 +91,7 @@ say "end-to-end tests through NGINX"
 source "$DATA/secrets.env"
 BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" \
   BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_ROUTER_URL="http://127.0.0.1:$ROUTER_PORT/graphql" \
+  BANK_DEMO_EMAIL="$BANK_DEMO_EMAIL" BANK_DEMO_PASSWORD="$BANK_DEMO_PASSWORD" \
   BANK_DATABASE_URL="$DATABASE_URL" BANK_GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" \
   cargo nextest run --workspace --no-fail-fast -E 'package(bank-e2e)'
 

@@ -16,4 +16,5 @@ mod loans;
 mod payments;
 mod reconciliation;
 mod staff;
+mod tour;
 mod websocket;
