@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useClient, useMutation } from 'urql';
+import { useSession } from '../auth/session';
 import type { LoanStatus, StaffLoanFieldsFragment } from '../gql/graphql';
 import { formatMoment } from '../lib/dates';
 import type { Described } from '../lib/errors';
@@ -8,13 +9,25 @@ import { formatMoney } from '../lib/money';
 import type { FieldErrors } from '../lib/validation';
 import { useToasts } from '../notifications/Toasts';
 import { usePageTitle } from '../router';
-import { Field, FormError, StatusBadge, SubmitButton, formatAccountNumber } from '../ui/components';
+import { Field, FormError, Notice, StatusBadge, SubmitButton, formatAccountNumber } from '../ui/components';
 import { QueryState } from '../ui/QueryState';
 import { ApproveLoanMutation, DisburseLoanMutation, LoanApplicationsQuery, RejectLoanMutation } from './documents';
 import { LOAN_STATUS_LABELS, describeLoanError } from './messages';
 import { productLabel, rateText } from './rules';
 import { appendById } from './pages';
-import { actionsFor, afterAction, runStaffAction, type StaffAction, type StaffMutations, type StaffResult } from './staff';
+import {
+  actionLabel,
+  actionsFor,
+  afterAction,
+  approvalRows,
+  fourEyes,
+  isOwnLoan,
+  runStaffAction,
+  waitingText,
+  type StaffAction,
+  type StaffMutations,
+  type StaffResult,
+} from './staff';
 
 const PAGE_SIZE = 20;
 
@@ -31,10 +44,16 @@ interface ListState {
 
 const START: ListState = { items: [], endCursor: null, hasNextPage: false, loading: true };
 
-/** Tellers and administrators: applications waiting for a decision, and approved loans to pay out. */
+/**
+ * Tellers and administrators: applications waiting for a decision, and approved loans to pay
+ * out. Approving and paying out each need two members of staff: a card says when a step waits
+ * for a second one, and lists who did what.
+ */
 export function StaffLoans() {
   usePageTitle('Loan applications');
   const client = useClient();
+  const session = useSession();
+  const me = session.status === 'signedIn' ? session.user.id : undefined;
   const [pending, setPending] = useState<ListState>(START);
   const [approved, setApproved] = useState<ListState>(START);
   const toasts = useToasts();
@@ -89,7 +108,7 @@ export function StaffLoans() {
   );
 
   const act = async (action: StaffAction, loan: Loan, text: string) => {
-    const result = await runStaffAction(mutations, action, loan, text);
+    const result = await runStaffAction(mutations, action, loan, text, me);
     if (result.ok) {
       // Each list from its latest state: two cards may finish their actions at once.
       setPending((list) => ({ ...list, items: afterAction({ pending: list.items, approved: [] }, result.loan).pending }));
@@ -115,6 +134,7 @@ export function StaffLoans() {
         onMore={() => void load('PENDING', pending.endCursor)}
         onRetry={() => void load('PENDING', pending.items.length ? pending.endCursor : null)}
         act={act}
+        me={me}
       />
       <Queue
         id="approved-loans"
@@ -124,6 +144,7 @@ export function StaffLoans() {
         onMore={() => void load('APPROVED', approved.endCursor)}
         onRetry={() => void load('APPROVED', approved.items.length ? approved.endCursor : null)}
         act={act}
+        me={me}
       />
     </section>
   );
@@ -139,6 +160,7 @@ function Queue({
   onMore,
   onRetry,
   act,
+  me,
 }: {
   id: string;
   title: string;
@@ -148,6 +170,8 @@ function Queue({
   /** Loads again what failed: the first page, or the next one. */
   onRetry: () => void;
   act: Act;
+  /** The signed-in member of staff's user id. */
+  me?: string;
 }) {
   const status = loadStatus({
     fetching: list.loading,
@@ -164,7 +188,7 @@ function Queue({
       <ul className="queue-list">
         {list.items.map((loan) => (
           <li key={loan.id}>
-            <Application loan={loan} act={act} />
+            <Application loan={loan} act={act} me={me} />
           </li>
         ))}
         <QueryState item status={status} failure={list.failure} onRetry={onRetry} loading="Loading…" empty={empty} />
@@ -180,14 +204,17 @@ function Queue({
   );
 }
 
-function Application({ loan, act }: { loan: Loan; act: Act }) {
+function Application({ loan, act, me }: { loan: Loan; act: Act; me?: string }) {
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState<StaffAction>();
   const headingId = `loan-${loan.id}`;
-  const actions = actionsFor(loan.status);
+  const actions = actionsFor(loan, me);
+  const waiting = waitingText(loan, me);
+  const mine = fourEyes(loan, me)?.mine ?? false;
+  const approvals = approvalRows(loan.approvals, me);
 
   const run = async (action: StaffAction, text = '') => {
     if (busy) return;
@@ -252,11 +279,37 @@ function Application({ loan, act }: { loan: Loan; act: Act }) {
           </div>
         )}
       </dl>
+      {approvals.length > 0 && (
+        <>
+          <h4 id={`${headingId}-approvals`}>Four eyes</h4>
+          <ul className="approvals" aria-labelledby={`${headingId}-approvals`}>
+            {approvals.map((row, index) => (
+              <li key={index} data-testid="approval">
+                {row.what} by <span className={row.who === 'You' ? undefined : 'number small'}>{row.who === 'You' ? 'you' : row.who}</span>,{' '}
+                <time dateTime={row.at}>{formatMoment(row.at)}</time>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {waiting && (
+        <div data-testid="awaiting-second-staff" className={mine ? 'awaiting awaiting-mine' : 'awaiting'}>
+          <Notice tone={mine ? 'info' : 'warning'}>{waiting}</Notice>
+        </div>
+      )}
+      {isOwnLoan(loan, me) && <Notice>This is your own application: a colleague decides on it and pays it out.</Notice>}
       {actions.includes('approve') && !rejecting && (
         <div className="row">
           <button type="button" className="primary" onClick={() => void run('approve')} disabled={Boolean(busy)}>
-            {busy === 'approve' ? 'Approving…' : 'Approve'}
+            {busy === 'approve' ? 'Approving…' : actionLabel('approve', loan)}
           </button>
+          <button type="button" className="danger" onClick={() => setRejecting(true)} disabled={Boolean(busy)}>
+            Reject…
+          </button>
+        </div>
+      )}
+      {mine && actions.includes('reject') && !rejecting && (
+        <div className="row">
           <button type="button" className="danger" onClick={() => setRejecting(true)} disabled={Boolean(busy)}>
             Reject…
           </button>
@@ -285,7 +338,7 @@ function Application({ loan, act }: { loan: Loan; act: Act }) {
       )}
       {actions.includes('disburse') && (
         <button type="button" className="primary" onClick={() => void run('disburse')} disabled={Boolean(busy)}>
-          {busy === 'disburse' ? 'Paying out…' : `Pay out ${formatMoney(loan.principal.amount, loan.principal.currency)}`}
+          {busy === 'disburse' ? 'Paying out…' : actionLabel('disburse', loan)}
         </button>
       )}
       <FormError message={error} />

@@ -242,7 +242,11 @@ export const RepayLoanMutation = graphql(`
   }
 `);
 
-/** What staff see of an application: the loan, who asked and where it would be paid. */
+/**
+ * What staff see of an application: the loan, who asked and where it would be paid, and the
+ * four-eyes steps so far (who approved it, who asked for and confirmed its payout, and whether
+ * it waits for a second member of staff).
+ */
 export const StaffLoanFields = graphql(`
   fragment StaffLoanFields on Loan {
     ...LoanSummary
@@ -253,6 +257,12 @@ export const StaffLoanFields = graphql(`
     purpose
     decisionReason
     decidedAt
+    awaitingSecondStaff
+    approvals {
+      step
+      staffId
+      at
+    }
     account {
       id
       number

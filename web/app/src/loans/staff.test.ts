@@ -1,11 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import { appendById } from './pages';
 import {
+  actionLabel,
   actionsFor,
   afterAction,
+  approvalRows,
   doneMessage,
+  fourEyes,
   runStaffAction,
   validateDecision,
+  waitingText,
   type Outcome,
   type StaffLoanLike,
   type StaffMutations,
@@ -33,11 +37,91 @@ function api(answers: Partial<Record<'approve' | 'reject' | 'disburse', Outcome<
   return mutations;
 }
 
+const ME = 'staff-me';
+const OTHER = 'staff-other';
+const approval = (step: string, staffId: string, at = '2026-12-07T10:00:00Z') => ({ step, staffId, at });
+/** A pending application one member of staff has approved. */
+const approvedOnce = (by: string) => loan({ awaitingSecondStaff: true, approvals: [approval('APPROVAL', by)] });
+/** An approved loan whose payout one member of staff has asked for. */
+const payoutAsked = (by: string) =>
+  loan({
+    status: 'APPROVED',
+    awaitingSecondStaff: true,
+    approvals: [approval('APPROVAL', OTHER), approval('APPROVAL', 'staff-third'), approval('PAYOUT', by)],
+  });
+
 describe('actionsFor', () => {
   it('offers approve and reject for pending applications, pay out for approved loans, nothing else', () => {
-    expect(actionsFor('PENDING')).toEqual(['approve', 'reject']);
-    expect(actionsFor('APPROVED')).toEqual(['disburse']);
-    for (const status of ['REJECTED', 'ACTIVE', 'PAID_OFF']) expect(actionsFor(status)).toEqual([]);
+    expect(actionsFor(loan({ status: 'PENDING' }), ME)).toEqual(['approve', 'reject']);
+    expect(actionsFor(loan({ status: 'APPROVED' }), ME)).toEqual(['disburse']);
+    for (const status of ['REJECTED', 'ACTIVE', 'PAID_OFF']) expect(actionsFor(loan({ status }), ME)).toEqual([]);
+  });
+
+  it('lets a second member of staff complete a step the first one started', () => {
+    expect(actionsFor(approvedOnce(OTHER), ME)).toEqual(['approve', 'reject']);
+    expect(actionsFor(payoutAsked(OTHER), ME)).toEqual(['disburse']);
+  });
+
+  it('does not offer the first member of staff a step that would change nothing', () => {
+    expect(actionsFor(approvedOnce(ME), ME)).toEqual(['reject']);
+    expect(actionsFor(payoutAsked(ME), ME)).toEqual([]);
+  });
+
+  it('offers nothing on one’s own loan', () => {
+    expect(actionsFor(loan({ borrower: { id: ME, fullName: 'Me' } }), ME)).toEqual([]);
+    expect(actionsFor(loan({ borrower: { id: OTHER, fullName: 'Dora Example' } }), ME)).toEqual(['approve', 'reject']);
+  });
+});
+
+describe('four eyes', () => {
+  it('finds the first half of the step the loan waits on, and whether it was the signed-in member of staff', () => {
+    expect(fourEyes(loan(), ME)).toEqual({ step: 'APPROVAL', mine: false });
+    expect(fourEyes(approvedOnce(ME), ME)).toEqual({ step: 'APPROVAL', first: approval('APPROVAL', ME), mine: true });
+    expect(fourEyes(approvedOnce(OTHER), ME)).toMatchObject({ step: 'APPROVAL', mine: false });
+    expect(fourEyes(payoutAsked(ME), ME)).toEqual({ step: 'PAYOUT', first: approval('PAYOUT', ME), mine: true });
+    expect(fourEyes(payoutAsked(ME), undefined)?.mine).toBe(false);
+    expect(fourEyes(loan({ status: 'ACTIVE' }), ME)).toBeUndefined();
+  });
+
+  it('says clearly that a step waits for a second member of staff', () => {
+    expect(waitingText(loan(), ME)).toBeUndefined();
+    expect(waitingText(approvedOnce(OTHER), ME)).toBe('Approved by 1 of 2 — a second member of staff must approve.');
+    expect(waitingText(approvedOnce(ME), ME)).toBe(
+      'You approved this application (1 of 2). It waits for a second member of staff to approve it.',
+    );
+    expect(waitingText(payoutAsked(OTHER), ME)).toBe('Payout asked for — a second member of staff must confirm.');
+    expect(waitingText(payoutAsked(ME), ME)).toBe(
+      'You asked for this payout. It waits for a second member of staff to confirm it; no money has moved yet.',
+    );
+    expect(waitingText(loan({ status: 'APPROVED', approvals: [approval('APPROVAL', ME), approval('APPROVAL', OTHER)] }), ME)).toBeUndefined();
+  });
+
+  it('names the second member of staff’s buttons for what they do', () => {
+    expect(actionLabel('approve', loan())).toBe('Approve');
+    expect(actionLabel('approve', approvedOnce(OTHER))).toBe('Approve as second member of staff');
+    expect(actionLabel('disburse', loan({ status: 'APPROVED' }))).toBe('Pay out 1,000.00 EUR');
+    expect(actionLabel('disburse', payoutAsked(OTHER))).toBe('Confirm payout of 1,000.00 EUR');
+  });
+
+  it('lists the approvals in words, the signed-in member of staff as you', () => {
+    expect(approvalRows(undefined, ME)).toEqual([]);
+    expect(
+      approvalRows(
+        [
+          approval('APPROVAL', OTHER, 't1'),
+          approval('APPROVAL', ME, 't2'),
+          approval('PAYOUT', ME, 't3'),
+          approval('PAYOUT', OTHER, 't4'),
+        ],
+        ME,
+      ),
+    ).toEqual([
+      { what: 'Approved (1 of 2)', who: OTHER, at: 't1' },
+      { what: 'Approved (2 of 2)', who: 'You', at: 't2' },
+      { what: 'Asked for the payout', who: 'You', at: 't3' },
+      { what: 'Confirmed the payout', who: OTHER, at: 't4' },
+    ]);
+    expect(approvalRows([approval('APPROVAL', ME)], undefined)).toEqual([{ what: 'Approved (1 of 2)', who: ME, at: '2026-12-07T10:00:00Z' }]);
   });
 });
 
@@ -75,6 +159,49 @@ describe('runStaffAction', () => {
       sent: false,
     });
     expect(mutations.reject).not.toHaveBeenCalled();
+  });
+
+  it('says when the first approval or payout request waits for a second member of staff', async () => {
+    const first = api({ approve: { loan: approvedOnce(ME) } });
+    expect(await runStaffAction(first, 'approve', loan(), '', ME)).toMatchObject({
+      ok: true,
+      message: 'Approved 1,000.00 EUR for Dora Example (1 of 2): a second member of staff must approve it too.',
+    });
+    const second = api({ approve: { loan: loan({ status: 'APPROVED' }) } });
+    expect(await runStaffAction(second, 'approve', approvedOnce(OTHER), '', ME)).toMatchObject({
+      ok: true,
+      message: 'Approved 1,000.00 EUR for Dora Example.',
+    });
+    const asked = api({ disburse: { loan: payoutAsked(ME) } });
+    expect(await runStaffAction(asked, 'disburse', loan({ status: 'APPROVED' }), '', ME)).toMatchObject({
+      ok: true,
+      message: 'Asked to pay 1,000.00 EUR out to Dora Example: a second member of staff must confirm the payout.',
+    });
+    const confirmed = api();
+    expect(await runStaffAction(confirmed, 'disburse', payoutAsked(OTHER), '', ME)).toMatchObject({
+      ok: true,
+      message: 'Paid 1,000.00 EUR out to Dora Example.',
+    });
+  });
+
+  it('does not send a step the same member of staff already did, nor one on their own loan', async () => {
+    const mutations = api();
+    expect(await runStaffAction(mutations, 'approve', approvedOnce(ME), '', ME)).toEqual({
+      ok: false,
+      errors: {},
+      message: 'You have done this step already; it waits for a second member of staff.',
+      sent: false,
+    });
+    expect(await runStaffAction(mutations, 'disburse', payoutAsked(ME), '', ME)).toMatchObject({ ok: false, sent: false });
+    expect(await runStaffAction(mutations, 'approve', loan({ borrower: { id: ME, fullName: 'Me' } }), '', ME)).toMatchObject({
+      ok: false,
+      sent: false,
+      message: 'This is your own loan: a colleague must decide on it and pay it out.',
+    });
+    expect(mutations.approve).not.toHaveBeenCalled();
+    expect(mutations.disburse).not.toHaveBeenCalled();
+    // The first member of staff may still reject.
+    expect(await runStaffAction(mutations, 'reject', approvedOnce(ME), 'on second thoughts', ME)).toMatchObject({ ok: true });
   });
 
   it('rejects with the reason', async () => {
@@ -147,6 +274,12 @@ describe('the queue after an action', () => {
   it('leaves a still-pending loan where it was', () => {
     const updated = { id: 'a', status: 'PENDING', note: 'x' };
     expect(afterAction({ pending: [a, b], approved: [] }, updated)).toEqual({ pending: [updated, b], approved: [] });
+  });
+
+  it('leaves an approved loan whose payout was asked for where it was, as it now stands', () => {
+    const d = { id: 'd', status: 'APPROVED' };
+    const asked = { id: 'c', status: 'APPROVED', awaitingSecondStaff: true };
+    expect(afterAction({ pending: [a], approved: [d, c] }, asked)).toEqual({ pending: [a], approved: [d, asked] });
   });
 
   it('appends pages without repeating a loan', () => {
