@@ -13,6 +13,8 @@ import {
   GRAPHQL_URL,
   TIMEOUT,
   adminCredentials,
+  apiSignIn,
+  graphql,
   graphqlOperation,
   heading,
   launchChromium,
@@ -367,6 +369,30 @@ async function signIn(page, { email, password }) {
   await heading(page, 'Your accounts').waitFor();
 }
 
+/**
+ * A teller made for the test, as the bank makes one: a new user signs up (`register`), the
+ * administrator gives them the TELLER role (`setUserRoles`), and they sign in again in a page of
+ * their own so that their token carries the role.
+ */
+async function newTeller(fullName) {
+  const email = `ui-teller-${randomUUID().slice(0, 12)}@example.com`;
+  const registered = await graphql('mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', {
+    i: { fullName, email, password: PASSWORD },
+  });
+  const id = registered.data?.register?.user?.id;
+  assert.ok(id, `register failed: ${JSON.stringify(registered.errors)}`);
+  const admin = await apiSignIn(adminCredentials());
+  const promoted = await graphql(
+    'mutation($u: ID!) { setUserRoles(userId: $u, roles: [TELLER]) { id roles } }',
+    { u: id },
+    admin.token,
+  );
+  assert.deepEqual(promoted.data?.setUserRoles?.roles, ['TELLER'], JSON.stringify(promoted.errors));
+  const page = await newPage();
+  await signIn(page, { email, password: PASSWORD });
+  return { page, id, email };
+}
+
 /** A card in one of the review queue's lists, paging on until it appears (the queue is shared). */
 async function findApplication(page, listName, text) {
   const list = page.getByRole('region', { name: listName });
@@ -454,13 +480,18 @@ describe('loans in a browser', () => {
     await heading(dora, loanTitle).waitFor();
   });
 
-  test('staff approve and pay the loan out; the customer sees it active with its schedule and the money', async (t) => {
+  test('two members of staff approve and pay the loan out (four eyes); the customer sees it active with its schedule and the money', async (t) => {
     if (!dora) {
       t.skip('no application to review');
       return;
     }
+    const admin = adminCredentials();
+    const adminId = (await apiSignIn(admin)).id;
     staff = await newPage();
-    await signIn(staff, adminCredentials());
+    await signIn(staff, admin);
+    const teller = await newTeller('Tess Teller');
+    await teller.page.getByRole('link', { name: 'Loan applications' }).waitFor();
+
     await staff.getByRole('link', { name: 'Loan applications' }).click();
     await heading(staff, 'Loan applications').waitFor();
     const pending = await findApplication(staff, /^Waiting for a decision/, doraEmail);
@@ -473,16 +504,69 @@ describe('loans in a browser', () => {
     await shot(staff, 'loan-applications');
     await pending.getByRole('button', { name: 'Cancel' }).click();
 
-    await pending.getByRole('button', { name: 'Approve' }).click();
-    await staff.getByTestId('toast').filter({ hasText: 'Approved 120.00 EUR for Dora Example.' }).waitFor();
+    // The administrator's approval is the first of two: the loan waits for someone else.
+    await pending.getByRole('button', { name: 'Approve', exact: true }).click();
+    await staff
+      .getByTestId('toast')
+      .filter({ hasText: 'Approved 120.00 EUR for Dora Example (1 of 2): a second member of staff must approve it too.' })
+      .waitFor();
+    await pending
+      .getByTestId('awaiting-second-staff')
+      .filter({ hasText: 'You approved this application (1 of 2). It waits for a second member of staff to approve it.' })
+      .waitFor();
+    await pending.getByTestId('approval').filter({ hasText: 'Approved (1 of 2) by you' }).waitFor();
+    assert.equal(await pending.getByRole('button', { name: /^Approve/ }).count(), 0, 'the same member of staff is offered nothing that would change nothing');
+    await pending.getByRole('button', { name: 'Reject…' }).waitFor();
+    await staff.reload();
+    await heading(staff, 'Loan applications').waitFor();
+    const stillPending = await findApplication(staff, /^Waiting for a decision/, doraEmail);
+    await stillPending.getByTestId('awaiting-second-staff').filter({ hasText: 'You approved this application' }).waitFor();
+    assert.equal(await stillPending.getByRole('button', { name: /^Approve/ }).count(), 0);
+    await shot(staff, 'loan-awaiting-second-approval');
+    assert.equal((await dora.getByTestId('loan-status').textContent()).trim(), 'In review');
+
+    // The teller sees who approved first, and completes the approval.
+    await teller.page.getByRole('link', { name: 'Loan applications' }).click();
+    await heading(teller.page, 'Loan applications').waitFor();
+    const second = await findApplication(teller.page, /^Waiting for a decision/, doraEmail);
+    await second
+      .getByTestId('awaiting-second-staff')
+      .filter({ hasText: 'Approved by 1 of 2 — a second member of staff must approve.' })
+      .waitFor();
+    await second.getByTestId('approval').filter({ hasText: `Approved (1 of 2) by ${adminId}` }).waitFor();
+    await second.getByRole('button', { name: 'Approve as second member of staff' }).click();
+    await teller.page.getByTestId('toast').filter({ hasText: 'Approved 120.00 EUR for Dora Example.' }).waitFor();
     // The customer's page follows without a reload (the loan notification).
     await dora.getByTestId('loan-status').filter({ hasText: 'Approved' }).waitFor();
 
+    // The payout: the teller asks for it, the administrator confirms it.
+    const toPay = await findApplication(teller.page, /^Approved, to be paid out/, doraEmail);
+    await toPay.getByTestId('approval').filter({ hasText: 'Approved (2 of 2) by you' }).waitFor();
+    await toPay.getByRole('button', { name: 'Pay out 120.00 EUR' }).click();
+    await teller.page
+      .getByTestId('toast')
+      .filter({ hasText: 'Asked to pay 120.00 EUR out to Dora Example: a second member of staff must confirm the payout.' })
+      .waitFor();
+    await toPay
+      .getByTestId('awaiting-second-staff')
+      .filter({ hasText: 'You asked for this payout. It waits for a second member of staff to confirm it; no money has moved yet.' })
+      .waitFor();
+    await toPay.getByTestId('approval').filter({ hasText: 'Asked for the payout by you' }).waitFor();
+    assert.equal(await toPay.getByRole('button', { name: /^(Pay out|Confirm payout)/ }).count(), 0);
+    assert.equal((await dora.getByTestId('loan-status').textContent()).trim(), 'Approved');
+
+    await staff.getByRole('button', { name: 'Refresh' }).click();
     const approved = await findApplication(staff, /^Approved, to be paid out/, doraEmail);
-    await approved.getByRole('button', { name: 'Pay out 120.00 EUR' }).click();
+    await approved
+      .getByTestId('awaiting-second-staff')
+      .filter({ hasText: 'Payout asked for — a second member of staff must confirm.' })
+      .waitFor();
+    await approved.getByTestId('approval').filter({ hasText: `Asked for the payout by ${teller.id}` }).waitFor();
+    await approved.getByRole('button', { name: 'Confirm payout of 120.00 EUR' }).click();
     await staff.getByTestId('toast').filter({ hasText: 'Paid 120.00 EUR out to Dora Example.' }).waitFor();
     await dora.getByTestId('toast').filter({ hasText: 'Your loan of 120.00 EUR was paid into Bike fund. Balance 120.00 EUR.' }).waitFor();
     await staff.getByTestId('application').filter({ hasText: doraEmail }).waitFor({ state: 'detached' });
+    await teller.page.context().close();
 
     await dora.getByTestId('loan-status').filter({ hasText: 'Active' }).waitFor();
     await dora.getByTestId('outstanding').filter({ hasText: '120.00 EUR' }).waitFor();

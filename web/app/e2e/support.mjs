@@ -1,7 +1,7 @@
 // What the UI tests share: where the bank is, the browser, the administrator's credentials, the
-// GraphQL operation a request carries, and the README's screenshots.
+// GraphQL operation a request carries, asking the API directly, and the README's screenshots.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { chromium, request } from 'playwright-core';
 
 export const BANK_URL = (process.env.BANK_URL ?? 'https://localhost:8443').replace(/\/$/, '');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -45,6 +45,37 @@ export function graphqlOperation(request) {
 }
 
 export const GRAPHQL_URL = /\/graphql(\?|$)/;
+
+/**
+ * One GraphQL request to the API through NGINX, outside any page (what a test sets up that the
+ * app offers no screen for): the answer's JSON, `errors` included.
+ */
+export async function graphql(query, variables = {}, token) {
+  const context = await request.newContext({ ignoreHTTPSErrors: true });
+  try {
+    const response = await context.post(`${BANK_URL}/graphql`, {
+      data: { query, variables },
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    const text = await response.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Error(`the API answered ${response.status()}: ${text.slice(0, 200)}`);
+    }
+  } finally {
+    await context.dispose();
+  }
+}
+
+/** Signs in through the API: the access token and the user's id. */
+export async function apiSignIn({ email, password }) {
+  const reply = await graphql('mutation($i: LoginInput!) { login(input: $i) { accessToken user { id } } }', {
+    i: { email, password },
+  });
+  if (!reply.data?.login) throw new Error(`signing ${email} in failed: ${JSON.stringify(reply.errors)}`);
+  return { token: reply.data.login.accessToken, id: reply.data.login.user.id };
+}
 
 export const heading = (page, name) => page.getByRole('heading', { level: 1, name });
 
