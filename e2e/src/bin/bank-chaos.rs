@@ -36,7 +36,7 @@ const TARGETS: &str =
 
 /// Money moved under faults, and what it left behind.
 #[derive(Debug, clap::Parser)]
-#[command(name = "bank-chaos", version, about, long_about = None)]
+#[command(name = "bank-chaos", version, long_about = None)]
 struct Args {
     /// How long customers move money, in seconds (no fault starts in the last 20 s; the load
     /// goes on at least `--gap` seconds after the last restart).

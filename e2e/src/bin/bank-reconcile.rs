@@ -12,7 +12,7 @@ use bank_e2e::{reconciliation_is_clean, Bank};
 
 /// Reconciles the running bank and prints the report.
 #[derive(Debug, clap::Parser)]
-#[command(name = "bank-reconcile", version, about, long_about = None)]
+#[command(name = "bank-reconcile", version, long_about = None)]
 struct Args {
     /// Print the whole report as JSON, not just a summary.
     #[arg(long)]

@@ -23,10 +23,17 @@ pub enum Command {
     AuditVerify,
 }
 
-impl Cli {
-    pub fn command() -> Command {
-        Cli::parse().command.unwrap_or(Command::Serve)
-    }
+/// The service binary's command line: its name and what it is, then the shared commands.
+pub fn command_line(name: &'static str) -> clap::Command {
+    use clap::CommandFactory;
+    <Cli as CommandFactory>::command()
+        .name(name)
+        .bin_name(name)
+        .about(format!(
+            "The bank's {name} service: a GraphQL subgraph over its own PostgreSQL schema \
+             (configured by {prefix}_* environment variables, docs/configuration.md)",
+            prefix = name.to_uppercase()
+        ))
 }
 
 /// What every service binary does: `sdl` prints the subgraph's schema (no configuration
@@ -45,7 +52,15 @@ where
     Srv: FnOnce(crate::config::ServiceConfig) -> SrvFut,
     SrvFut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let command = Cli::command();
+    let command = {
+        use clap::FromArgMatches;
+        let matches = command_line(name).get_matches();
+        Cli::from_arg_matches(&matches)
+            .map_err(|err| err.exit())
+            .unwrap_or_else(|never| never)
+            .command
+            .unwrap_or(Command::Serve)
+    };
     if command == Command::Sdl {
         print!("{}", sdl());
         return Ok(());
@@ -77,4 +92,23 @@ where
         return Ok(());
     }
     serve(config).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_answers_help_with_its_name_and_refuses_what_it_does_not_know() {
+        let help = command_line("loans")
+            .try_get_matches_from(["loans", "--help"])
+            .unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        let text = help.to_string();
+        assert!(text.contains("The bank's loans service") && text.contains("audit-verify"));
+        let bogus = command_line("loans")
+            .try_get_matches_from(["loans", "bogus"])
+            .unwrap_err();
+        assert_eq!(bogus.kind(), clap::error::ErrorKind::InvalidSubcommand);
+    }
 }
