@@ -448,7 +448,15 @@ fn notifications_once(owners: &[String]) -> anyhow::Result<(usize, usize, usize,
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(<Args as clap::Parser>::parse()).await {
+    let args = <Args as clap::Parser>::parse();
+    if std::env::var("BANK_ADMIN_PASSWORD").is_err() {
+        eprintln!(
+            "bank-chaos: BANK_ADMIN_PASSWORD is not set (the administrator's password; \
+             make chaos reads it from .data/secrets.env)"
+        );
+        return ExitCode::from(2);
+    }
+    match run(args).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {

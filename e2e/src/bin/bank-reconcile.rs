@@ -29,6 +29,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if std::env::var("BANK_ADMIN_PASSWORD").is_err() {
+        eprintln!(
+            "bank-reconcile: BANK_ADMIN_PASSWORD is not set (the administrator's password; \
+             make reconcile reads it from .data/secrets.env)"
+        );
+        return ExitCode::from(2);
+    }
     let token = bank.admin_token().await;
     let reply = bank.reconciliation(&token).await;
     let report = &reply.body["data"]["reconciliation"];
