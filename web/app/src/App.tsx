@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
-import { isStaff, restore, signOut, useSession } from './auth/session';
+import { isAdmin, isStaff, restore, signOut, useSession } from './auth/session';
+import { AuditPage } from './audit';
 import { DirectDebitsPage } from './directdebits';
 import { Notifications, NotificationsPage, PreferencesPage } from './notifications';
 import { LoanDetail, LoansPage, StaffLoans } from './loans';
@@ -35,6 +36,8 @@ export function App() {
   else if (path === '/staff' && isStaff(session.user)) page = <Staff />;
   else if (path === '/staff/loans' && isStaff(session.user)) page = <StaffLoans />;
   else if (path === '/staff/reconciliation' && isStaff(session.user)) page = <ReconciliationPage />;
+  // Linked for administrators only; a teller at the address is told the trail is theirs (FORBIDDEN).
+  else if (path === '/staff/audit' && isStaff(session.user)) page = <AuditPage />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications') page = <NotificationsPage />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications/settings') page = <PreferencesPage />;
   else page = <NotFound />;
@@ -76,6 +79,11 @@ export function App() {
                 <Link href="/staff/reconciliation" aria-current={path === '/staff/reconciliation' ? 'page' : undefined}>
                   Reconciliation
                 </Link>
+                {isAdmin(session.user) && (
+                  <Link href="/staff/audit" aria-current={path === '/staff/audit' ? 'page' : undefined}>
+                    Audit trail
+                  </Link>
+                )}
               </>
             )}
             <Notifications />

@@ -48,6 +48,8 @@ export function useSession(): SessionState {
 
 export const isStaff = (user: SessionUser) => user.roles.includes('TELLER') || user.roles.includes('ADMIN');
 
+export const isAdmin = (user: SessionUser) => user.roles.includes('ADMIN');
+
 const scheduler = new RefreshScheduler(async () => refresh());
 
 /**
