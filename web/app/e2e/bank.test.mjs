@@ -1114,6 +1114,132 @@ describe('reconciliation in a browser', () => {
   });
 });
 
+describe('the audit trail in a browser', () => {
+  const SERVICES = ['Users', 'Accounts', 'Transactions', 'Notifications', 'Loans', 'Payments'];
+  const trail = (page, name) => page.getByRole('region', { name, exact: true });
+
+  /** Waits for the page to have its answer (the entries and every service's verification). */
+  async function loaded(page) {
+    await page.locator('section.audit[aria-busy="false"]').waitFor();
+    await page.getByTestId('audit-verdict').waitFor();
+  }
+
+  test('the administrator opens it from the menu: every service’s chain verifies, and their own sign-in is there', async (t) => {
+    const admin = adminCredentials();
+    if (!admin) {
+      t.skip('BANK_ADMIN_EMAIL/BANK_ADMIN_PASSWORD are not set and .data/secrets.env is missing');
+      return;
+    }
+    const page = await newPage({ width: 1280, height: 800 });
+    await signIn(page, admin);
+    await page.getByRole('link', { name: 'Audit trail', exact: true }).click();
+    await heading(page, 'Audit trail').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Audit trail', exact: true }).getAttribute('aria-current'), 'page');
+    await loaded(page);
+
+    const problems = (await page.getByTestId('audit-problem').allTextContents()).join('\n');
+    assert.equal((await page.getByTestId('audit-verdict').textContent()).trim(), 'Every trail verifies', problems);
+    for (const name of SERVICES) {
+      const part = trail(page, name);
+      assert.equal((await part.getByTestId('trail-verdict').textContent()).trim(), 'Verified', name);
+      await part.getByTestId('verification-ok').filter({ hasText: /in the chain, none changed\.$|^No entries sealed yet\.$/ }).waitFor();
+      await part.getByTestId('checked-at').waitFor();
+      assert.equal(await part.getByTestId('audit-problem').count(), 0, name);
+    }
+    // Every service has recorded something by now (the UI tests before this one did it all).
+    for (const name of ['Users', 'Accounts', 'Transactions']) {
+      await trail(page, name).getByTestId('audit-entry').first().waitFor();
+    }
+    await shot(page, 'audit-trail');
+
+    // Their own sign-in, filtered by its action, paging on until it shows (other sign-ins may be newer).
+    await page.getByLabel('Action', { exact: true }).fill('users.login');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await page.getByTestId('audit-filter-note').filter({ hasText: 'users.login' }).waitFor();
+    await loaded(page);
+    const users = trail(page, 'Users');
+    const rows = users.getByTestId('audit-entry');
+    await rows.first().waitFor();
+    const actions = await rows.locator('td:nth-child(3)').allTextContents();
+    assert.deepEqual([...new Set(actions.map((text) => text.trim()))], ['users.login']);
+    assert.equal(await trail(page, 'Loans').getByTestId('audit-entry').count(), 0);
+    await trail(page, 'Loans').getByText('No users.login entries in this trail.').waitFor();
+
+    const mine = rows.filter({ hasText: admin.email }).filter({ hasText: 'OK' }).first();
+    for (let i = 0; i < 20 && (await mine.count()) === 0; i++) {
+      const more = users.getByRole('button', { name: 'Load more' });
+      if ((await more.count()) === 0) break;
+      const before = await rows.count();
+      await more.click();
+      await page.waitForFunction(
+        (count) => document.querySelectorAll('[aria-labelledby="audit-users"] [data-testid="audit-entry"]').length > count,
+        before,
+      );
+    }
+    await mine.waitFor();
+    // The detail, pretty-printed, without the password.
+    const toggle = mine.getByRole('button', { name: 'After', exact: true });
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    const detail = users.locator(`[id="${await toggle.getAttribute('aria-controls')}"] pre`).last();
+    await detail.waitFor();
+    const json = await detail.textContent();
+    assert.match(json, /\n {2}"arguments": \{\n/);
+    assert.match(json, /"password": "\[redacted\]"/);
+    assert.ok(!json.includes(admin.password), 'the password is not in the trail');
+
+    // Load more pages on under the same filter.
+    if ((await users.getByRole('button', { name: 'Load more' }).count()) > 0) {
+      const before = await rows.count();
+      await users.getByRole('button', { name: 'Load more' }).click();
+      await page.waitForFunction(
+        (count) => document.querySelectorAll('[aria-labelledby="audit-users"] [data-testid="audit-entry"]').length > count,
+        before,
+      );
+      const more = await rows.locator('td:nth-child(3)').allTextContents();
+      assert.deepEqual([...new Set(more.map((text) => text.trim()))], ['users.login']);
+    }
+
+    // A filter that cannot be an action is not sent; Show every action lifts the filter.
+    await page.getByLabel('Action', { exact: true }).fill('users login');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await page.getByText('An action is the service, a dot and the operation, as recorded').waitFor();
+    await page.getByRole('button', { name: 'Show every action' }).click();
+    await page.getByTestId('audit-filter-note').waitFor({ state: 'detached' });
+    await loaded(page);
+    assert.equal((await page.getByTestId('audit-verdict').textContent()).trim(), 'Every trail verifies');
+    await page.context().close();
+  });
+
+  test('a customer and a teller are refused: no menu entry; the customer gets page not found, the teller and the API say administrators only', async (t) => {
+    const customer = await newPage();
+    const email = await signUp(customer, 'Ivy Example');
+    assert.equal(await customer.getByRole('link', { name: 'Audit trail', exact: true }).count(), 0);
+    await customer.goto(`${BANK_URL}/staff/audit`);
+    await heading(customer, 'Page not found').waitFor();
+    assert.equal(await customer.getByTestId('audit-entry').count(), 0);
+    const { token } = await apiSignIn({ email, password: PASSWORD });
+    const refused = await graphql('{ auditLog { users { entries(first: 1) { nodes { id } } } } }', {}, token);
+    assert.equal(refused.errors?.[0]?.extensions?.code, 'FORBIDDEN', JSON.stringify(refused));
+    assert.equal(refused.data?.auditLog?.users ?? null, null);
+    await customer.context().close();
+
+    if (!adminCredentials()) {
+      t.skip('BANK_ADMIN_EMAIL/BANK_ADMIN_PASSWORD are not set and .data/secrets.env is missing: no teller');
+      return;
+    }
+    const teller = await newTeller('Theo Teller');
+    await teller.page.getByRole('link', { name: 'Loan applications' }).waitFor();
+    assert.equal(await teller.page.getByRole('link', { name: 'Audit trail', exact: true }).count(), 0);
+    await teller.page.goto(`${BANK_URL}/staff/audit`);
+    await heading(teller.page, 'Audit trail').waitFor();
+    await teller.page.getByTestId('load-failure').getByRole('alert').filter({ hasText: 'Only administrators can read the audit trail.' }).waitFor();
+    assert.equal(await teller.page.getByTestId('audit-entry').count(), 0);
+    assert.equal(await teller.page.getByTestId('audit-verdict').count(), 0);
+    await teller.page.context().close();
+  });
+});
+
 describe('the content security policy', () => {
   test('GraphiQL starts under its policy, and no page of any test broke its policy', async () => {
     const page = await newPage();

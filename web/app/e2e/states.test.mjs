@@ -2,7 +2,8 @@
 // itself (page.route), first as NGINX does under its rate limit (429), then as the bank does when
 // something fails inside it (INTERNAL), then lets them through. Each screen must say to wait,
 // then say what went wrong, each time with Try again, and recover on Try again.
-// The reconciliation page has the same states, tested in bank.test.mjs.
+// The reconciliation page has the same states, tested in bank.test.mjs; the audit trail's
+// refusal of anyone but an administrator is tested there too.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -280,6 +281,13 @@ describe('every screen when the bank is busy or failing', () => {
         ops: ['LoanApplications'],
         open: () => nav(staff.page, 'Loan applications').click(),
         ready: () => staff.page.getByRole('heading', { name: /^Waiting for a decision \(/ }).waitFor(),
+      },
+      {
+        name: 'staff: audit trail',
+        ops: ['AuditLog'],
+        open: () => nav(staff.page, 'Audit trail').click(),
+        ready: () => staff.page.getByTestId('audit-verdict').waitFor(),
+        error: 'The audit trail could not be read just now. Nothing was changed; try again in a moment.',
       },
     ];
     for (const screen of staffScreens) {
