@@ -1178,10 +1178,13 @@ describe('the audit trail in a browser', () => {
     }
     await mine.waitFor();
     // The detail, pretty-printed, without the password.
-    const toggle = mine.getByRole('button', { name: 'After', exact: true });
+    const toggle = mine.getByTestId('entry-detail-toggle');
+    assert.equal((await toggle.textContent()).trim(), 'After');
+    const controls = await toggle.getAttribute('aria-controls');
     await toggle.click();
     assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
-    const detail = users.locator(`[id="${await toggle.getAttribute('aria-controls')}"] pre`).last();
+    assert.equal((await toggle.textContent()).trim(), 'Hide after');
+    const detail = users.locator(`[id="${controls}"] pre`).last();
     await detail.waitFor();
     const json = await detail.textContent();
     assert.match(json, /\n {2}"arguments": \{\n/);
