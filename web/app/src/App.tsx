@@ -13,6 +13,7 @@ import { Dashboard } from './screens/Dashboard';
 import { OpenAccount } from './screens/OpenAccount';
 import { SignIn, SignUp } from './screens/SignIn';
 import { Staff } from './screens/Staff';
+import { VerifyEmail } from './screens/VerifyEmail';
 
 export function App() {
   const session = useSession();
@@ -20,11 +21,12 @@ export function App() {
   useEffect(restore, []);
 
   const signedIn = session.status === 'signedIn';
-  const publicPath = path === '/signin' || path === '/signup';
+  // The confirmation link from the sign-up e-mail (/verify-email?token=…) is for someone signed out.
+  const publicPath = path === '/signin' || path === '/signup' || path === '/verify-email';
 
   let page;
   if (session.status === 'restoring') page = <p aria-live="polite">Signing you in…</p>;
-  else if (!signedIn) page = publicPath ? path === '/signup' ? <SignUp /> : <SignIn /> : <Redirect to="/signin" />;
+  else if (!signedIn) page = publicPath ? <PublicPage path={path} /> : <Redirect to="/signin" />;
   else if (publicPath) page = <Redirect to="/" />;
   else if (path === '/') page = <Dashboard />;
   else if (path === '/accounts/new') page = <OpenAccount />;
@@ -107,6 +109,13 @@ export function App() {
       </main>
     </>
   );
+}
+
+/** What someone signed out may see: signing in, signing up, and confirming an address. */
+function PublicPage({ path }: { path: string }) {
+  if (path === '/signup') return <SignUp />;
+  if (path === '/verify-email') return <VerifyEmail />;
+  return <SignIn />;
 }
 
 function NotFound() {

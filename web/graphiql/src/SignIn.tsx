@@ -17,7 +17,9 @@ const LOGIN = `mutation SignIn($input: LoginInput!) {
 function failureOf(response: Response, body: unknown): string {
   if (response.status === 429) return 'Too many requests in a short time (HTTP 429). Wait a minute, then sign in again.';
   const first = (body as { errors?: Array<{ message?: string; extensions?: { code?: string } }> } | undefined)?.errors?.[0];
-  if (first?.extensions?.code === 'UNAUTHENTICATED') return 'Wrong e-mail address or password.';
+  if (first?.extensions?.code === 'UNAUTHENTICATED') {
+    return 'Wrong e-mail address or password, or the address is not confirmed yet (with the link the bank e-mailed at sign-up).';
+  }
   if (first?.message) {
     const text = first.message[0].toUpperCase() + first.message.slice(1);
     return first.extensions?.code ? `${text} (${first.extensions.code})` : text;
@@ -113,7 +115,8 @@ function SignInPanel() {
       )}
       <p className="bank-sign-in-hint">
         The demo customer and the administrator: <code>make up</code> prints their e-mail addresses and passwords (kept in{' '}
-        <code>.data/secrets.env</code>). Or sign up in the web app at <a href="/">/</a>.
+        <code>.data/secrets.env</code>). Or sign up in the web app at <a href="/">/</a> and confirm your address with
+        the link the bank e-mails you.
       </p>
     </section>
   );

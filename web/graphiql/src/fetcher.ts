@@ -11,8 +11,8 @@
  * the `Authorization` header value is forwarded in the graphql-ws
  * `connection_init` payload instead: `connectionParams = { Authorization }`.
  *
- * A `login` (or `register`, `refreshToken`) run in a tab signs the page in: its token goes into
- * the headers like the Sign in panel's (SignIn.tsx).
+ * A `login` (or `verifyEmail`, `refreshToken`) run in a tab signs the page in: its token goes
+ * into the headers like the Sign in panel's (SignIn.tsx).
  */
 import { createGraphiQLFetcher, type Fetcher, type FetcherOpts } from '@graphiql/toolkit';
 import { createClient, type Client } from 'graphql-ws';

@@ -50,13 +50,14 @@ export interface SignedIn {
 }
 
 /**
- * The token in a result of `login`, `register` or `refreshToken` (an operation run in a tab), so
- * that running the sign-in example puts the token into the headers too.
+ * The token in a result of `login`, `verifyEmail` or `refreshToken` (an operation run in a tab),
+ * so that running the sign-in example puts the token into the headers too. (`register` signs
+ * nobody in: it answers with a message, and the e-mailed link's token goes to `verifyEmail`.)
  */
 export function signedInFrom(result: unknown): SignedIn | undefined {
   const data = (result as { data?: Record<string, unknown> | null } | null)?.data;
   if (!data || typeof data !== 'object') return undefined;
-  for (const field of ['login', 'register', 'refreshToken']) {
+  for (const field of ['login', 'verifyEmail', 'refreshToken']) {
     const payload = data[field] as { accessToken?: unknown; expiresIn?: unknown; user?: { email?: unknown } } | null | undefined;
     if (payload && typeof payload.accessToken === 'string' && payload.accessToken) {
       return {

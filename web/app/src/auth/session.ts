@@ -7,7 +7,7 @@
  */
 import { useSyncExternalStore } from 'react';
 import { client, closeSubscriptions, connectSession, restartSubscriptions } from '../graphql/client';
-import { LoginMutation, LogoutMutation, RefreshTokenMutation, RegisterMutation } from '../graphql/operations';
+import { LoginMutation, LogoutMutation, RefreshTokenMutation, RegisterMutation, VerifyEmailMutation } from '../graphql/operations';
 import type { AuthFieldsFragment, Role } from '../gql/graphql';
 import { RefreshScheduler } from './refresh';
 
@@ -53,8 +53,8 @@ export const isAdmin = (user: SessionUser) => user.roles.includes('ADMIN');
 const scheduler = new RefreshScheduler(async () => refresh());
 
 /**
- * Sign-in, sign-up, refresh and sign-out go without the access token: an expired one would be
- * refused by the router before the operation runs.
+ * Sign-in, sign-up, confirming an address, refresh and sign-out go without the access token:
+ * an expired one would be refused by the router before the operation runs.
  */
 const ANONYMOUS = { fetchOptions: {}, requestPolicy: 'network-only' } as const;
 
@@ -114,11 +114,20 @@ export async function signIn(email: string, password: string) {
   return result;
 }
 
+/**
+ * Asks to open an account. Nobody is signed in: the bank e-mails a link to the address, and
+ * `verifyEmail` with the link's token and the same password signs in.
+ */
 export async function signUp(fullName: string, email: string, password: string) {
-  const result = await client
+  return client
     .mutation(RegisterMutation, { input: { fullName: fullName.trim(), email: email.trim(), password } }, ANONYMOUS)
     .toPromise();
-  if (result.data?.register) accept(result.data.register);
+}
+
+/** Confirms the address with the token from the e-mailed link and the password; signs in as `signIn` does. */
+export async function verifyEmail(token: string, password: string) {
+  const result = await client.mutation(VerifyEmailMutation, { input: { token, password } }, ANONYMOUS).toPromise();
+  if (result.data?.verifyEmail) accept(result.data.verifyEmail);
   return result;
 }
 

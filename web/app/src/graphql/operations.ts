@@ -18,9 +18,19 @@ export const AuthFields = graphql(`
   }
 `);
 
+/** Asks to open an account: nobody is signed in, the answer only says to look for the e-mail. */
 export const RegisterMutation = graphql(`
   mutation Register($input: RegisterInput!) {
     register(input: $input) {
+      message
+    }
+  }
+`);
+
+/** Confirms the address with the e-mailed link's token and the password, and signs in. */
+export const VerifyEmailMutation = graphql(`
+  mutation VerifyEmail($input: VerifyEmailInput!) {
+    verifyEmail(input: $input) {
       ...AuthFields
     }
   }

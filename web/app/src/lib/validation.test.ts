@@ -7,6 +7,7 @@ import {
   validateMoneyForm,
   validateSignIn,
   validateSignUp,
+  validateVerifyEmail,
 } from './validation';
 
 describe('sign-in and sign-up forms', () => {
@@ -32,6 +33,14 @@ describe('sign-in and sign-up forms', () => {
       fullName: 'Enter your full name.',
       email: 'Enter your e-mail address, like name@example.com.',
     });
+  });
+});
+
+describe('confirming an e-mail address', () => {
+  it('asks for the password chosen at sign-up, whatever it is', () => {
+    expect(validateVerifyEmail({ password: '' })).toEqual({ password: 'Enter the password you chose when you signed up.' });
+    expect(validateVerifyEmail({ password: 'x' })).toEqual({});
+    expect(hasErrors(validateVerifyEmail({ password: 'correct horse 42' }))).toBe(false);
   });
 });
 

@@ -35,6 +35,13 @@ export function validateSignUp(form: { fullName: string; email: string; password
   return errors;
 }
 
+/** Confirming an e-mail address: the password chosen at sign-up (the link alone is not enough). */
+export function validateVerifyEmail(form: { password: string }): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!form.password) errors.password = 'Enter the password you chose when you signed up.';
+  return errors;
+}
+
 /** An account number as people write it: letters and digits, spaces allowed (IBAN form). */
 export function normalizeAccountNumber(input: string): string {
   return input.replace(/\s+/g, '').toUpperCase();

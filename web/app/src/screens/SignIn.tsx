@@ -6,6 +6,10 @@ import { Link, navigate, usePageTitle } from '../router';
 import { Field, Notice, SubmitButton } from '../ui/components';
 import { FormFailure } from '../ui/QueryState';
 
+/** A wrong e-mail address, a wrong password and an address not confirmed yet look the same. */
+const SIGN_IN_REFUSED_MESSAGE =
+  'Wrong e-mail address or password. Just signed up? Confirm your address first with the link we e-mailed you.';
+
 export function SignIn() {
   usePageTitle('Sign in');
   const session = useSession();
@@ -26,7 +30,7 @@ export function SignIn() {
     const result = await signIn(email, password);
     setBusy(false);
     if (result.data?.login) navigate('/', { replace: true });
-    else setFailure(describeError(result.error, { UNAUTHENTICATED: 'Wrong e-mail address or password.' }));
+    else setFailure(describeError(result.error, { UNAUTHENTICATED: SIGN_IN_REFUSED_MESSAGE }));
   };
 
   return (
@@ -46,14 +50,21 @@ export function SignIn() {
   );
 }
 
+/**
+ * Asking to open an account. Nobody is signed in afterwards: the screen shows the bank's answer
+ * (the same whether or not the address has an account already) and the rest happens by e-mail,
+ * on the confirmation link's page (VerifyEmail.tsx).
+ */
 export function SignUp() {
-  usePageTitle('Sign up');
   const [fullName, setFullName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
   const [failure, setFailure] = useState<Described>();
   const [busy, setBusy] = useState(false);
+  /** The bank's answer once the form is sent: "Check your e-mail: …". */
+  const [sent, setSent] = useState<string>();
+  usePageTitle(sent ? 'Check your e-mail' : 'Sign up');
 
   const submit = async (event?: FormEvent) => {
     event?.preventDefault();
@@ -66,7 +77,8 @@ export function SignUp() {
     const result = await signUp(fullName, email, password);
     setBusy(false);
     if (result.data?.register) {
-      navigate('/', { replace: true });
+      setPassword('');
+      setSent(result.data.register.message);
       return;
     }
     const described = describeError(result.error);
@@ -76,6 +88,26 @@ export function SignUp() {
       setFailure(described);
     }
   };
+
+  if (sent) {
+    return (
+      <section className="narrow">
+        <h1 tabIndex={-1}>Check your e-mail</h1>
+        <Notice tone="success">{sent}</Notice>
+        <p>Open the link in that e-mail and enter the password you just chose: that confirms your address and signs you in.</p>
+        <p>
+          Nothing came? Look in your spam folder, or{' '}
+          <button type="button" className="link" onClick={() => setSent(undefined)}>
+            sign up again
+          </button>{' '}
+          for a new link.
+        </p>
+        <p>
+          Already confirmed? <Link href="/signin">Sign in</Link>
+        </p>
+      </section>
+    );
+  }
 
   return (
     <section className="narrow">
@@ -87,14 +119,14 @@ export function SignUp() {
           label="Password"
           type="password"
           autoComplete="new-password"
-          hint="At least 10 characters, with a letter and a digit."
+          hint="At least 10 characters, with a letter and a digit. You will need it to confirm your e-mail address."
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           error={errors.password}
           required
         />
         <FormFailure failure={failure} onRetry={() => void submit()} busy={busy} />
-        <SubmitButton busy={busy} busyText="Creating your profile…">Sign up</SubmitButton>
+        <SubmitButton busy={busy} busyText="Sending…">Sign up</SubmitButton>
       </form>
       <p>
         Already a customer? <Link href="/signin">Sign in</Link>
