@@ -14,9 +14,12 @@ export function verificationToken(search: string): string | undefined {
 export const MISSING_TOKEN_MESSAGE =
   'This link is incomplete: it has no confirmation code. Open the link from the e-mail we sent you, whole, or sign up again to get a new one.';
 
-/** `verifyEmail` refused (UNAUTHENTICATED): the bank does not say which of the two it was. */
+/**
+ * `verifyEmail` refused (UNAUTHENTICATED): the bank does not say which of the two it was. The
+ * page offers signing up again beside it, which sends a new link.
+ */
 export const VERIFY_REFUSED_MESSAGE =
-  'We could not confirm your address: the password is wrong, or this link has expired or was already used. Check the password and try again; if the link no longer works, sign up again to get a new one.';
+  'We could not confirm your address: the password is wrong, or this link has expired or was already used. Check the password and try again.';
 
 /** What a failed confirmation says: a refusal in the words above, anything else as everywhere else. */
 export function describeVerifyFailure(failure: FailureLike | null | undefined): Described {
