@@ -1,7 +1,8 @@
 // UI end-to-end tests: Debian's headless Chromium, driven by playwright-core, against the running
 // stack through NGINX (BANK_URL, default https://localhost:8443). Run with `npm run test:e2e`.
 // The direct debit tests play the creditor through the stand-in payment gateway (BANK_GATEWAY_URL,
-// default http://127.0.0.1:4091).
+// default http://127.0.0.1:4091). Customers confirm their address with the link from the e-mail
+// the bank sends, read from the mail catcher's Maildir (BANK_MAIL_DIR, default .data/mail).
 // Screenshots of the main screens go to test-results/ (not committed); with BANK_SCREENSHOTS=1
 // the README's go to docs/screenshots/.
 import assert from 'node:assert/strict';
@@ -14,11 +15,14 @@ import {
   TIMEOUT,
   adminCredentials,
   apiSignIn,
+  confirmationLink,
   graphql,
   graphqlOperation,
   heading,
   launchChromium,
+  onBank,
   readmeShot,
+  registerCustomer,
 } from './support.mjs';
 
 const GATEWAY_URL = (process.env.BANK_GATEWAY_URL ?? 'http://127.0.0.1:4091').replace(/\/$/, '');
@@ -53,6 +57,10 @@ async function newPage(viewport = { width: 1024, height: 800 }) {
 
 const shot = (page, name) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
 
+/**
+ * A new customer, as a person opens an account: the sign-up form, then the link from the e-mail
+ * the bank sends (read from the mail catcher) and the password, which signs in.
+ */
 async function signUp(page, fullName, screenshot) {
   const email = `ui-${randomUUID().slice(0, 12)}@example.com`;
   await page.goto(`${BANK_URL}/signup`);
@@ -61,7 +69,16 @@ async function signUp(page, fullName, screenshot) {
   await page.getByLabel('E-mail address').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   if (screenshot) await shot(page, screenshot);
+  const since = Date.now();
   await page.getByRole('button', { name: 'Sign up' }).click();
+  await heading(page, 'Check your e-mail').waitFor();
+  if (screenshot) await shot(page, `${screenshot}-check-your-email`);
+  const { link } = await confirmationLink(email, { since });
+  await page.goto(onBank(link));
+  await heading(page, 'Confirm your e-mail address').waitFor();
+  await page.getByLabel('Password').fill(PASSWORD);
+  if (screenshot) await shot(page, `${screenshot}-confirm`);
+  await page.getByRole('button', { name: 'Confirm and sign in' }).click();
   await heading(page, 'Your accounts').waitFor();
   return email;
 }
@@ -370,17 +387,14 @@ async function signIn(page, { email, password }) {
 }
 
 /**
- * A teller made for the test, as the bank makes one: a new user signs up (`register`), the
- * administrator gives them the TELLER role (`setUserRoles`), and they sign in again in a page of
- * their own so that their token carries the role.
+ * A teller made for the test, as the bank makes one: a new user signs up (`register`, then
+ * `verifyEmail` with the e-mailed link's token), the administrator gives them the TELLER role
+ * (`setUserRoles`), and they sign in again in a page of their own so that their token carries
+ * the role.
  */
 async function newTeller(fullName) {
   const email = `ui-teller-${randomUUID().slice(0, 12)}@example.com`;
-  const registered = await graphql('mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', {
-    i: { fullName, email, password: PASSWORD },
-  });
-  const id = registered.data?.register?.user?.id;
-  assert.ok(id, `register failed: ${JSON.stringify(registered.errors)}`);
+  const { id } = await registerCustomer({ fullName, email, password: PASSWORD });
   const admin = await apiSignIn(adminCredentials());
   const promoted = await graphql(
     'mutation($u: ID!) { setUserRoles(userId: $u, roles: [TELLER]) { id roles } }',

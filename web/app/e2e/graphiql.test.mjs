@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'playwright-core';
-import { BANK_URL, TIMEOUT, launchChromium } from './support.mjs';
+import { BANK_URL, TIMEOUT, launchChromium, registerCustomer } from './support.mjs';
 
 let browser;
 let api;
@@ -20,7 +20,7 @@ after(async () => {
   await browser?.close();
 });
 
-/** A new customer with an account, through the API. */
+/** A new customer with an account, through the API (the address confirmed with the e-mailed link). */
 async function customer() {
   const email = `ui-graphiql-${randomUUID().slice(0, 12)}@example.com`;
   const password = 'correct horse 42';
@@ -33,13 +33,11 @@ async function customer() {
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     return body.data;
   };
-  const { register } = await post('mutation ($input: RegisterInput!) { register(input: $input) { accessToken } }', {
-    input: { email, password, fullName: 'Gina GraphiQL' },
-  });
+  const { token } = await registerCustomer({ email, password, fullName: 'Gina GraphiQL' });
   const { openAccount } = await post(
     'mutation ($input: OpenAccountInput!) { openAccount(input: $input) { number } }',
     { input: { kind: 'CHECKING', currency: 'EUR', nickname: 'Explorer' } },
-    register.accessToken,
+    token,
   );
   return { email, password, number: openAccount.number };
 }

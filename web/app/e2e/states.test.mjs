@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'playwright-core';
-import { BANK_URL, GRAPHQL_URL, TIMEOUT, adminCredentials, graphqlOperation, heading, launchChromium } from './support.mjs';
+import {
+  BANK_URL,
+  GRAPHQL_URL,
+  TIMEOUT,
+  adminCredentials,
+  graphqlOperation,
+  heading,
+  launchChromium,
+  registerCustomer,
+} from './support.mjs';
 
 // The app's words (src/lib/errors.ts).
 const RATE_LIMITED = 'Too many attempts in a short time. Please wait a minute and try again.';
@@ -64,15 +73,14 @@ async function graphql(query, variables = {}, token) {
   }
 }
 
-/** A customer with an account and a loan application, made through the API. */
+/**
+ * A customer with an account and a loan application, made through the API (the address
+ * confirmed with the e-mailed link, which signs in).
+ */
 async function customerWithALoan() {
   const email = `ui-states-${randomUUID().slice(0, 12)}@example.com`;
   const password = 'correct horse 42';
-  const { register } = await graphql(
-    'mutation Register($input: RegisterInput!) { register(input: $input) { accessToken } }',
-    { input: { email, password, fullName: 'Stella States' } },
-  );
-  const token = register.accessToken;
+  const { token } = await registerCustomer({ email, password, fullName: 'Stella States' });
   const { openAccount } = await graphql(
     'mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id number } }',
     { input: { kind: 'CHECKING', currency: 'EUR', nickname: 'Everyday' } },

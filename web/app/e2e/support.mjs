@@ -1,6 +1,8 @@
 // What the UI tests share: where the bank is, the browser, the administrator's credentials, the
-// GraphQL operation a request carries, asking the API directly, and the README's screenshots.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+// GraphQL operation a request carries, asking the API directly, the e-mails the bank sends (the
+// mail catcher's Maildir), opening an account as a customer does, and the README's screenshots.
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, request } from 'playwright-core';
 
 export const BANK_URL = (process.env.BANK_URL ?? 'https://localhost:8443').replace(/\/$/, '');
@@ -78,6 +80,128 @@ export async function apiSignIn({ email, password }) {
 }
 
 export const heading = (page, name) => page.getByRole('heading', { level: 1, name });
+
+// The e-mails the bank sends: the local stack's mail catcher keeps each one as a file of the
+// Maildir BANK_MAIL_DIR (default .data/mail). They come asynchronously (the users service's
+// outbox, Kafka, the notifications service, SMTP), so the tests wait for them.
+export const MAIL_DIR = process.env.BANK_MAIL_DIR ?? new URL('../../../.data/mail', import.meta.url).pathname;
+export const MAIL_TIMEOUT = 30_000;
+
+/** Quoted-printable to text: soft line breaks (`=` at a line's end) joined, `=3D` and the like decoded. */
+export function decodeQuotedPrintable(text) {
+  const joined = text.replace(/=\r?\n/g, '');
+  const bytes = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === '=' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * One message as the catcher stored it (RFC 5322): its headers by lower-case name (folded lines
+ * joined) and its body decoded as its Content-Transfer-Encoding says (quoted-printable, base64,
+ * or as it is).
+ */
+export function parseMail(raw) {
+  const text = raw.replace(/\r\n/g, '\n');
+  const split = text.indexOf('\n\n');
+  const head = split < 0 ? text : text.slice(0, split);
+  const rawBody = split < 0 ? '' : text.slice(split + 2);
+  const headers = {};
+  for (const line of head.replace(/\n[ \t]+/g, ' ').split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] ??= line.slice(colon + 1).trim();
+  }
+  const encoding = (headers['content-transfer-encoding'] ?? '').toLowerCase();
+  let body = rawBody;
+  if (encoding === 'quoted-printable') body = decodeQuotedPrintable(rawBody);
+  else if (encoding === 'base64') body = Buffer.from(rawBody.replace(/\s+/g, ''), 'base64').toString('utf8');
+  return { headers, body };
+}
+
+/** The e-mails to `address` in the Maildir (new/ and cur/), oldest first, each with when it arrived. */
+export function mailsTo(address) {
+  const found = [];
+  for (const folder of ['new', 'cur']) {
+    const dir = join(MAIL_DIR, folder);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name);
+      let raw;
+      let arrived;
+      try {
+        raw = readFileSync(file, 'utf8');
+        arrived = statSync(file).mtimeMs;
+      } catch {
+        continue; // moved away meanwhile
+      }
+      const mail = parseMail(raw);
+      if (!(mail.headers.to ?? '').toLowerCase().includes(address.toLowerCase())) continue;
+      found.push({ ...mail, file, arrived });
+    }
+  }
+  return found.sort((a, b) => a.arrived - b.arrived);
+}
+
+/**
+ * Waits for the newest e-mail to `address` that arrived at or after `since` (a time in ms) and
+ * that `matching` accepts; throws after `timeout` ms, saying where it looked.
+ */
+export async function waitForMail(address, { since = 0, matching = () => true, timeout = MAIL_TIMEOUT } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const mail = mailsTo(address)
+      .filter((m) => m.arrived >= since && matching(m))
+      .at(-1);
+    if (mail) return mail;
+    if (Date.now() > end) throw new Error(`no e-mail to ${address} in ${MAIL_DIR} after ${timeout / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The confirmation link in a mail's body (`…/verify-email?token=…`) and its token; undefined when it has none. */
+export function confirmationLinkIn(body) {
+  const match = body.match(/(https?:\/\/[^\s"<>]*\/verify-email\?token=([A-Za-z0-9_-]+))/);
+  return match ? { link: match[1], token: match[2] } : undefined;
+}
+
+/** Waits for the newest confirmation e-mail to `address` (since `since`): its link and token. */
+export async function confirmationLink(address, { since = 0, timeout } = {}) {
+  const mail = await waitForMail(address, { since, timeout, matching: (m) => confirmationLinkIn(m.body) !== undefined });
+  return confirmationLinkIn(mail.body);
+}
+
+/** The app's own path of an e-mailed link (`/verify-email?token=…`), on BANK_URL. */
+export const onBank = (link) => {
+  const url = new URL(link);
+  return `${BANK_URL}${url.pathname}${url.search}`;
+};
+
+/**
+ * A customer opened through the API as a person does: `register`, the link from the e-mail the
+ * bank sends, and `verifyEmail` with the link's token and the password, which signs in. The
+ * access token and the user's id.
+ */
+export async function registerCustomer({ email, password, fullName }) {
+  const since = Date.now();
+  const registered = await graphql('mutation($i: RegisterInput!) { register(input: $i) { message } }', {
+    i: { email, password, fullName },
+  });
+  if (!registered.data?.register) throw new Error(`register ${email} failed: ${JSON.stringify(registered.errors)}`);
+  const { token } = await confirmationLink(email, { since });
+  const verified = await graphql(
+    'mutation($i: VerifyEmailInput!) { verifyEmail(input: $i) { accessToken user { id } } }',
+    { i: { token, password } },
+  );
+  if (!verified.data?.verifyEmail) throw new Error(`confirming ${email} failed: ${JSON.stringify(verified.errors)}`);
+  return { token: verified.data.verifyEmail.accessToken, id: verified.data.verifyEmail.user.id };
+}
 
 // The README's screenshots (docs/screenshots/), taken only with BANK_SCREENSHOTS=1 so that test
 // runs do not rewrite them: 1280 wide, what a laptop shows (`fullPage`: the whole page; `from`:
