@@ -19,6 +19,7 @@ such movement twice.
 import argparse
 import datetime as dt
 import json
+import mailbox
 import random
 import secrets
 import ssl
@@ -31,10 +32,28 @@ import uuid
 AUTH = "accessToken user { id }"
 
 
+def confirmation_token(mail_dir, email, timeout=30):
+    """The token of the confirmation link e-mailed to `email`, from the mail catcher's Maildir."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = None
+        for message in mailbox.Maildir(mail_dir, create=False):
+            if email.lower() not in (message.get("To") or "").lower():
+                continue
+            body = (message.get_payload(decode=True) or b"").decode("utf-8", "replace")
+            if "verify-email?token=" in body:
+                found = body.split("verify-email?token=", 1)[1].split()[0]
+        if found:
+            return found
+        time.sleep(0.2)
+    sys.exit(f"seed: no confirmation e-mail to {email} in {mail_dir}")
+
+
 class Api:
-    def __init__(self, url, ca):
+    def __init__(self, url, ca, mail_dir):
         self.url = url
         self.ctx = ssl.create_default_context(cafile=ca)
+        self.mail_dir = mail_dir
 
     def call(self, query, variables=None, token=None):
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
@@ -64,10 +83,14 @@ class Api:
         if not result.get("errors"):
             login = result["data"]["login"]
             return login["accessToken"], login["user"]["id"], False
-        data = self.data(f"mutation($i: RegisterInput!) {{ register(input: $i) {{ {AUTH} }} }}",
-                         {"i": {"email": email, "password": password, "fullName": full_name}},
-                         what=f"registering {email}")
-        return data["register"]["accessToken"], data["register"]["user"]["id"], True
+        self.data("mutation($i: RegisterInput!) { register(input: $i) { message } }",
+                  {"i": {"email": email, "password": password, "fullName": full_name}},
+                  what=f"registering {email}")
+        # As a person would: the link from the e-mail the bank sent, and the password.
+        token = confirmation_token(self.mail_dir, email)
+        data = self.data(f"mutation($i: VerifyEmailInput!) {{ verifyEmail(input: $i) {{ {AUTH} }} }}",
+                         {"i": {"token": token, "password": password}}, what=f"confirming {email}")
+        return data["verifyEmail"]["accessToken"], data["verifyEmail"]["user"]["id"], True
 
     def accounts(self, token):
         return self.data("{ me { accounts { id number kind transactions(first: 1) { edges { node { id } } } } } }",
@@ -119,7 +142,7 @@ class Staff:
                 sys.exit(f"seed: {mutation} at {at:%Y-%m-%d} failed: {result['errors']}")
 
 
-def history(today, rng):
+def history(today, rng, mandate):
     """About three months of a salaried customer's life, oldest first:
     (time, kind, counterpart, amount, description)."""
     start = today - dt.timedelta(days=92)
@@ -136,7 +159,7 @@ def history(today, rng):
                            "Rent — Oak Street Lettings (standing order)"))
         if day.day == 5:
             events.append((at.replace(hour=6), "transfer", "utility",
-                           f"{rng.uniform(58, 82):.2f}", "Electricity — City Power (direct debit CP-2026-0042)"))
+                           f"{rng.uniform(58, 82):.2f}", f"Electricity — City Power (direct debit {mandate})"))
         if day.day == 10:
             events.append((at.replace(hour=9), "transfer", "savings", "200.00", "Monthly saving"))
         if rng.random() < 0.4:
@@ -171,7 +194,8 @@ def seed_history(api, staff, customer_token, email, rng):
         counterparts[key] = api.open_accounts(token, [("CHECKING", name)])[0]["id"]
 
     now = dt.datetime.now(dt.timezone.utc)
-    events = history(now, rng)
+    mandate = f"CP-{secrets.token_hex(4).upper()}"
+    events = history(now, rng, mandate)
     # The friend has money of their own to send.
     staff.book("deposit", "DepositInput", {"accountId": counterparts["friend"], "amount": "500.00",
                                            "description": "Opening deposit"}, events[0][0], False)
@@ -203,7 +227,7 @@ def seed_history(api, staff, customer_token, email, rng):
              token=customer_token, what="the rent's standing order")
     api.data("mutation($i: CreateMandateInput!) { createMandate(input: $i) { id } }",
              {"i": {"accountId": checking, "creditorId": "DE98ZZZ09999999999", "creditorName": "City Power",
-                    "reference": "CP-2026-0042", "maxAmount": "150.00"}},
+                    "reference": mandate, "maxAmount": "150.00"}},
              token=customer_token, what="the electricity's mandate")
 
     # A small loan: applied for, approved and paid out by two members of staff, repaid once.
@@ -239,11 +263,12 @@ def main():
     parser.add_argument("--password", required=True)
     parser.add_argument("--admin-email", required=True)
     parser.add_argument("--admin-password", required=True)
+    parser.add_argument("--mail-dir", required=True, help="the mail catcher's Maildir (confirmation links)")
     parser.add_argument("--more", action="store_true",
                         help="also make another customer with a history of their own")
     parser.add_argument("--seed", type=int, default=None, help="random seed (the same history again)")
     args = parser.parse_args()
-    api = Api(args.url, args.ca)
+    api = Api(args.url, args.ca, args.mail_dir)
     rng = random.Random(args.seed)
 
     token, _, _ = api.sign_in(args.email, args.password, "Demo Customer")

@@ -80,7 +80,8 @@ start_service() {
   mapfile -t env < <(service_env "$service" "$port")
   if [ "$service" = users ]; then
     env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD"
-      "USERS_SIGN_IN_FAILURES_PER_ADDRESS=${BANK_SIGN_IN_FAILURES_PER_ADDRESS:-20}")
+      "USERS_SIGN_IN_FAILURES_PER_ADDRESS=${BANK_SIGN_IN_FAILURES_PER_ADDRESS:-20}"
+      "USERS_APP_URL=$BANK_URL")
   fi
   if [ "$service" = accounts ]; then
     env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT" "ACCOUNTS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
@@ -129,7 +130,8 @@ start_router() {
 seed() {
   python3 "$ROOT/scripts/seed_demo.py" --url "$BANK_URL/graphql" --ca "$CERTS/ca.pem" \
     --email "$BANK_DEMO_EMAIL" --password "$BANK_DEMO_PASSWORD" \
-    --admin-email "$BANK_ADMIN_EMAIL" --admin-password "$BANK_ADMIN_PASSWORD" "$@"
+    --admin-email "$BANK_ADMIN_EMAIL" --admin-password "$BANK_ADMIN_PASSWORD" \
+    --mail-dir "$DATA/mail" "$@"
 }
 
 up() {
@@ -147,7 +149,8 @@ up() {
     ok "$service"
   done
   say "mail catcher and SMS sink (what the bank sends, kept under .data/)"
-  mkdir -p "$DATA/mail"
+  # A Maildir: the catcher creates its folders only when the directory is new.
+  mkdir -p "$DATA/mail/tmp" "$DATA/mail/new" "$DATA/mail/cur"
   start_bg mail "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Mailbox "$DATA/mail"
   start_bg sms python3 "$ROOT/scripts/sms_sink.py" --port "$SMS_PORT" --out "$DATA/sms.log"
   start_bg gateway python3 "$ROOT/scripts/payment_gateway.py" --port "$GATEWAY_PORT" \

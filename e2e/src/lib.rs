@@ -151,11 +151,22 @@ impl Bank {
         Ok(Reply { status, body })
     }
 
+    /// Asks to open an account (the answer is only a message: the rest comes by e-mail).
     pub async fn register(&self, email: &str) -> Reply {
         self.query(
             None,
-            "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }",
+            "mutation($i: RegisterInput!) { register(input: $i) { message } }",
             json!({ "i": { "email": email, "password": PASSWORD, "fullName": "End To End" } }),
+        )
+        .await
+    }
+
+    /// Confirms a registration with the link's token and the password; signs in.
+    pub async fn verify_email(&self, token: &str, password: &str) -> Reply {
+        self.query(
+            None,
+            "mutation($i: VerifyEmailInput!) { verifyEmail(input: $i) { accessToken refreshToken user { id email } } }",
+            json!({ "i": { "token": token, "password": password } }),
         )
         .await
     }
@@ -169,11 +180,16 @@ impl Bank {
         .await
     }
 
-    /// Registers a customer with a unique e-mail address.
+    /// Registers a customer with a unique e-mail address, confirmed as a person would: with
+    /// the link from the e-mail the bank sent (read from the mail catcher) and the password.
     pub async fn new_customer(&self, name: &str) -> Customer {
         let email = format!("{name}-{}@e2e.test", uuid::Uuid::new_v4().simple());
-        let reply = self.register(&email).await;
-        let payload = &reply.data()["register"];
+        self.register(&email).await.data();
+        let token = confirmation_token(&email)
+            .await
+            .expect("the confirmation e-mail");
+        let reply = self.verify_email(&token, PASSWORD).await;
+        let payload = &reply.data()["verifyEmail"];
         Customer {
             id: payload["user"]["id"].as_str().unwrap().to_string(),
             email,
@@ -309,6 +325,100 @@ impl Bank {
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(Arc::new(config))
+    }
+}
+
+/// The mail catcher's Maildir (`BANK_MAIL_DIR`, the local stack's `.data/mail` by default).
+pub fn mail_dir() -> std::path::PathBuf {
+    std::env::var("BANK_MAIL_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../.data/mail").into())
+}
+
+/// The e-mails to `address` the mail catcher holds, their bodies decoded (quoted-printable or
+/// base64, as the sender chose), oldest first.
+pub fn mails_to(address: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for folder in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(mail_dir().join(folder)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            let (headers, body) = text
+                .replace("\r\n", "\n")
+                .split_once("\n\n")
+                .map(|(h, b)| (h.to_string(), b.to_string()))
+                .unwrap_or_default();
+            let to = headers
+                .lines()
+                .find(|line| line.to_ascii_lowercase().starts_with("to:"))
+                .unwrap_or_default()
+                .to_string();
+            if !to.contains(address) {
+                continue;
+            }
+            let encoding = headers.to_ascii_lowercase();
+            let body = if encoding.contains("content-transfer-encoding: quoted-printable") {
+                decode_quoted_printable(&body)
+            } else if encoding.contains("content-transfer-encoding: base64") {
+                let compact: String = body.split_whitespace().collect();
+                String::from_utf8_lossy(&STANDARD.decode(compact).unwrap_or_default()).into_owned()
+            } else {
+                body
+            };
+            let modified = entry.metadata().and_then(|m| m.modified()).ok();
+            found.push((modified, body));
+        }
+    }
+    found.sort_by_key(|(modified, _)| *modified);
+    found.into_iter().map(|(_, body)| body).collect()
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Waits (up to 20 s) for the confirmation e-mail to `address` and returns its link's token.
+pub async fn confirmation_token(address: &str) -> anyhow::Result<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(token) = mails_to(address)
+            .iter()
+            .rev()
+            .find_map(|body| body.split("verify-email?token=").nth(1))
+            .map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect::<String>()
+            })
+        {
+            return Ok(token);
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "no confirmation e-mail to {address} in {}",
+                mail_dir().display()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

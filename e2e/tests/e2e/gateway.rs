@@ -107,16 +107,7 @@ async fn plain_http_is_not_served() {
 async fn anonymous_bursts_are_rate_limited() {
     let bank = Bank::from_env().unwrap();
     // Its own client address (loopback), so its bucket is not the other tests'.
-    let client = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(
-                &std::fs::read(std::env::var("BANK_CA").unwrap()).unwrap(),
-            )
-            .unwrap(),
-        )
-        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
-        .build()
-        .unwrap();
+    let client = client_from([127, 0, 0, 2]);
     let url = bank.graphql_url().replacen("localhost", "127.0.0.1", 1);
     let attempts = futures::future::join_all((0..80).map(|_| {
         client
@@ -133,5 +124,62 @@ async fn anonymous_bursts_are_rate_limited() {
     assert!(
         statuses.contains(&429),
         "a burst of 80 must exceed the allowance: {statuses:?}"
+    );
+}
+
+/// A client connecting from its own loopback address, so that NGINX counts it alone.
+fn client_from(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(
+                &std::fs::read(std::env::var("BANK_CA").unwrap()).unwrap(),
+            )
+            .unwrap(),
+        )
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .unwrap()
+}
+
+/// NGINX's login limit counts requests without a token, and a token does not buy more
+/// password guesses: with one, `login` is refused before the password is looked at (even
+/// the right one), and without one the strict limit applies.
+#[tokio::test]
+async fn a_token_does_not_escape_the_login_limit() {
+    let bank = Bank::from_env().unwrap();
+    let customer = bank.new_customer("escape").await;
+    let client = client_from([127, 0, 0, 3]);
+    let url = bank.graphql_url().replacen("localhost", "127.0.0.1", 1);
+    let login = json!({
+        "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        "variables": { "i": { "email": customer.email, "password": bank_e2e::PASSWORD } },
+    });
+    let with_token: serde_json::Value = client
+        .post(url.as_str())
+        .bearer_auth(&customer.token)
+        .json(&login)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        with_token["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{with_token}"
+    );
+    assert!(with_token["data"].is_null(), "{with_token}");
+    let without: serde_json::Value = client
+        .post(url.as_str())
+        .json(&login)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        without["data"]["login"]["accessToken"].is_string(),
+        "{without}"
     );
 }

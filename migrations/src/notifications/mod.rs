@@ -1,10 +1,11 @@
 //! The notifications service's schema: recipients (contact details and preferences),
-//! notifications, deliveries (e-mail and SMS with retries), reminders, processed event ids and
+//! notifications, deliveries (e-mail and SMS with retries), phone-number confirmations, reminders, processed event ids and
 //! the outbox (failed deliveries go to the dead-letter topic through it).
 
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_init;
+mod m20261208_000002_phone_confirmation;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_init::Migration),
             Box::new(crate::AuditMigration),
+            Box::new(m20261208_000002_phone_confirmation::Migration),
         ]
     }
 }

@@ -1,11 +1,12 @@
-//! The users service's schema: people, credentials, refresh tokens, signing keys and failed
-//! sign-ins.
+//! The users service's schema: people, credentials, refresh tokens, signing keys, failed
+//! sign-ins and e-mail confirmations.
 
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_init;
 mod m20261124_000002_outbox;
 mod m20261207_000003_login_failures;
+mod m20261208_000004_email_verification;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_outbox::Migration),
             Box::new(m20261207_000003_login_failures::Migration),
             Box::new(crate::AuditMigration),
+            Box::new(m20261208_000004_email_verification::Migration),
         ]
     }
 }

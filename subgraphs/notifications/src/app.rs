@@ -242,6 +242,11 @@ pub async fn apply_events(
             events::USER_REGISTERED => serde_json::from_value::<UserRegistered>(event.data.clone())
                 .map(|user| Some(store::Applicable::Registration(event.id, user)))
                 .map_err(malformed),
+            events::VERIFICATION_REQUESTED | events::REGISTRATION_ATTEMPTED => {
+                serde_json::from_value::<events::AccountEmail>(event.data.clone())
+                    .map(|mail| Some(store::Applicable::AccountEmail(event.id, mail)))
+                    .map_err(malformed)
+            }
             kind if kind.starts_with(events::LOAN_PREFIX) => {
                 serde_json::from_value::<events::LoanEvent>(event.data.clone())
                     .map(|loan| Some(store::Applicable::Loan(event.id, kind.to_string(), loan)))

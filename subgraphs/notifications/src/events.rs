@@ -1,7 +1,8 @@
 //! What the notifications service consumes and publishes (docs/events.md).
 //!
 //! Consumed (consumer group `notifications`): `bank.ledger.posted.v1` (alerts),
-//! `bank.user.registered.v1` (where to send e-mail) and the loans service's `bank.loan.*`
+//! `bank.user.registered.v1` (where to send e-mail), a registration's e-mails
+//! (`bank.user.verification-requested.v1`, `bank.user.registration-attempted.v1`) and the loans service's `bank.loan.*`
 //! events (decisions, payouts with a reminder before each due date, repayments) and the
 //! payments service's `bank.payment.*` events (completed, returned, a standing order's failed
 //! payment, a refused direct debit). Published through the outbox: deliveries
@@ -19,6 +20,10 @@ pub const LOANS_TOPIC: &str = "bank.loans";
 pub const PAYMENTS_TOPIC: &str = "bank.payments";
 pub const POSTED: &str = "bank.ledger.posted.v1";
 pub const USER_REGISTERED: &str = "bank.user.registered.v1";
+/// A registration's e-mails: the confirmation link, or the notice to an address that has an
+/// account already (the users service writes them; this service sends them).
+pub const VERIFICATION_REQUESTED: &str = "bank.user.verification-requested.v1";
+pub const REGISTRATION_ATTEMPTED: &str = "bank.user.registration-attempted.v1";
 /// Loan events start with this (`bank.loan.approved.v1`, ...).
 pub const LOAN_PREFIX: &str = "bank.loan.";
 /// Payment events start with this (`bank.payment.completed.v1`, ...).
@@ -56,6 +61,16 @@ pub struct UserRegistered {
     pub user_id: Uuid,
     pub email: String,
     pub full_name: String,
+}
+
+/// An e-mail the users service asks to be sent for a registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountEmail {
+    pub user_id: Uuid,
+    pub email: String,
+    pub subject: String,
+    pub body: String,
 }
 
 /// One installment of a disbursed loan.

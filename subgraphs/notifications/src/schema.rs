@@ -90,7 +90,11 @@ pub struct NotificationPreferences {
     pub email: bool,
     /// Also text them to `phoneNumber`.
     pub sms: bool,
+    /// The confirmed number texts go to.
     pub phone_number: Option<String>,
+    /// A new number waiting for the code texted to it (`confirmPhoneNumber`); texts keep going
+    /// to `phoneNumber` until then.
+    pub pending_phone_number: Option<String>,
     /// Alert only for amounts of at least this many whole units of the account's currency.
     pub alert_threshold: i64,
 }
@@ -102,9 +106,30 @@ impl From<Recipient> for NotificationPreferences {
             email: r.email_enabled,
             sms: r.sms_enabled,
             phone_number: r.phone,
+            pending_phone_number: None,
             alert_threshold: r.alert_threshold,
         }
     }
+}
+
+/// A user's preferences with the number waiting for its code.
+async fn preferences(
+    db: &DatabaseConnection,
+    recipient: Recipient,
+) -> async_graphql::Result<NotificationPreferences> {
+    let pending = store::pending_phone(db, recipient.user_id)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(NotificationPreferences {
+        pending_phone_number: pending,
+        ..recipient.into()
+    })
+}
+
+/// A six-digit code from the operating system's random source (through a v4 UUID's 122
+/// random bits; the modulo's bias is below 10^-30).
+fn new_phone_code() -> String {
+    format!("{:06}", Uuid::new_v4().as_u128() % 1_000_000)
 }
 
 #[derive(InputObject)]
@@ -112,7 +137,8 @@ pub struct NotificationPreferencesInput {
     pub in_app: Option<bool>,
     pub email: Option<bool>,
     pub sms: Option<bool>,
-    /// E.164, e.g. "+441234567890"; an empty string removes it.
+    /// E.164, e.g. "+441234567890"; an empty string removes it. A new number is texted a
+    /// code and becomes `phoneNumber` once `confirmPhoneNumber` gets the code.
     pub phone_number: Option<String>,
     pub alert_threshold: Option<i64>,
 }
@@ -275,10 +301,11 @@ impl UserRef {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<NotificationPreferences> {
         self.require_self(ctx)?;
-        let recipient = store::recipient(&context(ctx).db, self.id)
+        let db = &context(ctx).db;
+        let recipient = store::recipient(db, self.id)
             .await
             .map_err(ApiError::from)?;
-        Ok(recipient.into())
+        preferences(db, recipient).await
     }
 }
 
@@ -358,15 +385,36 @@ impl Mutation {
             .into());
         }
         let db = &context(ctx).db;
-        if input.sms == Some(true) && phone.is_none() {
-            let current = store::recipient(db, principal.user_id)
+        let current = store::recipient(db, principal.user_id)
+            .await
+            .map_err(ApiError::from)?;
+        // A new number is only the user's once they enter the code texted to it: the bank's
+        // SMS go to numbers their owners confirmed.
+        let (phone, new_number) = match phone {
+            Some(Some(number)) if current.phone.as_deref() == Some(number.as_str()) => (None, None),
+            Some(Some(number)) => (None, Some(number)),
+            removed => (removed, None),
+        };
+        if input.sms == Some(true) && current.phone.is_none() && new_number.is_none() {
+            return Err(ApiError::bad_input(
+                "phoneNumber",
+                "SMS alerts need a phone number (confirmed with the code texted to it)",
+            )
+            .into());
+        }
+        if let Some(number) = &new_number {
+            let code = new_phone_code();
+            if !store::request_phone_confirmation(db, principal.user_id, number, &code)
                 .await
-                .map_err(ApiError::from)?;
-            if current.phone.is_none() {
-                return Err(
-                    ApiError::bad_input("phoneNumber", "SMS alerts need a phone number").into(),
-                );
+                .map_err(ApiError::from)?
+            {
+                return Err(ApiError::LimitExceeded(format!(
+                    "at most {} confirmation codes a day: try again tomorrow",
+                    store::PHONE_CODES_PER_DAY
+                ))
+                .into());
             }
+            tracing::info!(user_id = %principal.user_id, "a confirmation code texted to a new number");
         }
         let updated = store::update_preferences(
             db,
@@ -381,7 +429,49 @@ impl Mutation {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(updated.into())
+        preferences(db, updated).await
+    }
+
+    /// Confirms the new phone number with the six-digit code texted to it; it becomes
+    /// `phoneNumber`. A wrong code is `BAD_USER_INPUT` on `code` (five tries per code); with no
+    /// code waiting (expired, used up, never asked for) too, saying so.
+    async fn confirm_phone_number(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<NotificationPreferences> {
+        let principal = ctx.principal()?;
+        let code = code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(
+                ApiError::bad_input("code", "the code is the six digits texted to you").into(),
+            );
+        }
+        let db = &context(ctx).db;
+        match store::confirm_phone(db, principal.user_id, code)
+            .await
+            .map_err(ApiError::from)?
+        {
+            store::PhoneConfirmation::Confirmed(recipient) => {
+                tracing::info!(user_id = %principal.user_id, "phone number confirmed");
+                preferences(db, recipient).await
+            }
+            store::PhoneConfirmation::Wrong(0) => Err(ApiError::bad_input(
+                "code",
+                "wrong code, and no tries left: set the phone number again for a new code",
+            )
+            .into()),
+            store::PhoneConfirmation::Wrong(left) => Err(ApiError::bad_input(
+                "code",
+                format!("wrong code: {left} tries left"),
+            )
+            .into()),
+            store::PhoneConfirmation::NoneWaiting => Err(ApiError::bad_input(
+                "code",
+                "no code is waiting (it expired or was used): set the phone number again for a new one",
+            )
+            .into()),
+        }
     }
 
     /// Schedules a reminder for the caller: at `dueAt` it becomes a notification (and an

@@ -274,6 +274,8 @@ async fn first_time(txn: &impl ConnectionTrait, event_id: Uuid, kind: &str) -> R
 pub enum Applicable {
     Posting(Uuid, Posted),
     Registration(Uuid, UserRegistered),
+    /// An e-mail a registration sends (the confirmation link, or a notice).
+    AccountEmail(Uuid, crate::events::AccountEmail),
     /// A loan event: its type and data.
     Loan(Uuid, String, crate::events::LoanEvent),
     /// A payment event: its type and data.
@@ -289,6 +291,7 @@ pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<
         let applied = match item {
             Applicable::Posting(id, posted) => posting_in(&txn, *id, posted).await?,
             Applicable::Registration(id, user) => registration_in(&txn, *id, user).await?,
+            Applicable::AccountEmail(id, mail) => account_email_in(&txn, *id, mail).await?,
             Applicable::Loan(id, kind, loan) => loan_in(&txn, *id, kind, loan).await?,
             Applicable::Payment(id, kind, payment) => payment_in(&txn, *id, kind, payment).await?,
         };
@@ -441,6 +444,205 @@ async fn registration_in(
     ))
     .await?;
     Ok(true)
+}
+
+/// Queues a registration's e-mail, once: to the address given, whatever the preferences (the
+/// user is not a recipient yet; a confirmation must arrive), with no notification in-app.
+async fn account_email_in(
+    txn: &impl ConnectionTrait,
+    event_id: Uuid,
+    mail: &crate::events::AccountEmail,
+) -> Result<bool, DbErr> {
+    if !first_time(txn, event_id, "bank.user.account-email").await? {
+        return Ok(false);
+    }
+    txn.execute(stmt(
+        "INSERT INTO deliveries (user_id, id, notification_id, channel, address, subject, body, status) \
+         VALUES ($1, $2, NULL, 'EMAIL', $3, $4, $5, 'PENDING')",
+        [
+            mail.user_id.into(),
+            Uuid::now_v7().into(),
+            mail.email.clone().into(),
+            mail.subject.clone().into(),
+            mail.body.clone().into(),
+        ],
+    ))
+    .await?;
+    Ok(true)
+}
+
+/// How long a phone number's confirmation code works.
+pub const PHONE_CODE_TTL: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// Wrong codes before the code stops working (a new one must be asked for).
+pub const PHONE_CODE_TRIES: i32 = 5;
+/// Codes a user can have texted in a day: the bank's SMS must not be a free pump.
+pub const PHONE_CODES_PER_DAY: i64 = 5;
+
+/// A code as stored: SHA-256 over the user, the confirmation and the code.
+pub fn phone_code_hash(user_id: Uuid, id: Uuid, code: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(user_id.as_bytes());
+    hash.update(id.as_bytes());
+    hash.update(code.as_bytes());
+    hash.finalize().to_vec()
+}
+
+/// Texts `code` to `phone` to confirm it as the user's number (the confirmed number, if any,
+/// stays until then; earlier codes stop working). `false`, and nothing sent, when the user had
+/// `PHONE_CODES_PER_DAY` codes sent in the last 24 hours.
+pub async fn request_phone_confirmation(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    phone: &str,
+    code: &str,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    // The recipient's row serialises a user's requests, so that the count below holds.
+    txn.execute(stmt(
+        "INSERT INTO recipients (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
+        [user_id.into()],
+    ))
+    .await?;
+    txn.execute(stmt(
+        "SELECT 1 FROM recipients WHERE user_id = $1 FOR UPDATE",
+        [user_id.into()],
+    ))
+    .await?;
+    let sent: i64 = txn
+        .query_one(stmt(
+            "SELECT count(*) AS sent FROM phone_confirmations \
+             WHERE user_id = $1 AND created_at > now() - interval '1 day'",
+            [user_id.into()],
+        ))
+        .await?
+        .map(|row| row.try_get("", "sent"))
+        .transpose()?
+        .unwrap_or(0);
+    if sent >= PHONE_CODES_PER_DAY {
+        return Ok(false);
+    }
+    txn.execute(stmt(
+        "UPDATE phone_confirmations SET expires_at = now() \
+         WHERE user_id = $1 AND confirmed_at IS NULL AND expires_at > now()",
+        [user_id.into()],
+    ))
+    .await?;
+    let id = Uuid::now_v7();
+    txn.execute(stmt(
+        "INSERT INTO phone_confirmations (user_id, id, phone, code_hash, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        [
+            user_id.into(),
+            id.into(),
+            phone.into(),
+            phone_code_hash(user_id, id, code).into(),
+            (Utc::now() + PHONE_CODE_TTL).into(),
+        ],
+    ))
+    .await?;
+    txn.execute(stmt(
+        "INSERT INTO deliveries (user_id, id, notification_id, channel, address, subject, body, status) \
+         VALUES ($1, $2, NULL, 'SMS', $3, $4, $5, 'PENDING')",
+        [
+            user_id.into(),
+            Uuid::now_v7().into(),
+            phone.into(),
+            "Bank".into(),
+            format!(
+                "your confirmation code is {code}. It works for 10 minutes. \
+                 If you did not ask for it, ignore this message."
+            )
+            .into(),
+        ],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// What entering a phone number's confirmation code did.
+#[derive(Debug)]
+pub enum PhoneConfirmation {
+    /// The number is the user's now.
+    Confirmed(Recipient),
+    /// Wrong; this many tries remain for this code.
+    Wrong(i32),
+    /// No code is waiting (none asked for, expired, used up or confirmed already).
+    NoneWaiting,
+}
+
+/// Checks `code` against the user's waiting confirmation.
+pub async fn confirm_phone(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    code: &str,
+) -> Result<PhoneConfirmation, DbErr> {
+    let txn = db.begin().await?;
+    let Some(row) = txn
+        .query_one(stmt(
+            "SELECT id, phone, code_hash, attempts FROM phone_confirmations \
+             WHERE user_id = $1 AND confirmed_at IS NULL AND expires_at > now() \
+             ORDER BY id DESC LIMIT 1 FOR UPDATE",
+            [user_id.into()],
+        ))
+        .await?
+    else {
+        return Ok(PhoneConfirmation::NoneWaiting);
+    };
+    let id: Uuid = row.try_get("", "id")?;
+    let phone: String = row.try_get("", "phone")?;
+    let stored: Vec<u8> = row.try_get("", "code_hash")?;
+    let attempts: i32 = row.try_get("", "attempts")?;
+    if stored != phone_code_hash(user_id, id, code) {
+        let attempts = attempts + 1;
+        // The last wrong try ends the code.
+        txn.execute(stmt(
+            "UPDATE phone_confirmations SET attempts = $3, \
+             expires_at = CASE WHEN $3 >= $4 THEN now() ELSE expires_at END \
+             WHERE user_id = $1 AND id = $2",
+            [
+                user_id.into(),
+                id.into(),
+                attempts.into(),
+                PHONE_CODE_TRIES.into(),
+            ],
+        ))
+        .await?;
+        txn.commit().await?;
+        return Ok(PhoneConfirmation::Wrong(
+            (PHONE_CODE_TRIES - attempts).max(0),
+        ));
+    }
+    txn.execute(stmt(
+        "UPDATE phone_confirmations SET confirmed_at = now() WHERE user_id = $1 AND id = $2",
+        [user_id.into(), id.into()],
+    ))
+    .await?;
+    txn.execute(stmt(
+        "UPDATE recipients SET phone = $2, updated_at = now() WHERE user_id = $1",
+        [user_id.into(), phone.into()],
+    ))
+    .await?;
+    let recipient = recipient(&txn, user_id).await?;
+    txn.commit().await?;
+    Ok(PhoneConfirmation::Confirmed(recipient))
+}
+
+/// The number waiting for its code, if any.
+pub async fn pending_phone(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Option<String>, DbErr> {
+    db.query_one(stmt(
+        "SELECT phone FROM phone_confirmations \
+         WHERE user_id = $1 AND confirmed_at IS NULL AND expires_at > now() \
+         ORDER BY id DESC LIMIT 1",
+        [user_id.into()],
+    ))
+    .await?
+    .map(|row| row.try_get("", "phone"))
+    .transpose()
 }
 
 /// A user's notifications, newest first, before `before` (a cursor), at most `limit`.

@@ -51,6 +51,7 @@ impl UsersConfig {
         let settings = Settings {
             access_token_ttl_secs: env.get_or("ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_token_ttl_days: env.get_or("REFRESH_TOKEN_TTL_DAYS", 30)?,
+            app_url: env.get_or("APP_URL", "https://localhost:8443".to_string())?,
             throttle: {
                 let d = crate::domain::Throttle::default();
                 crate::domain::Throttle {
@@ -222,6 +223,7 @@ async fn seed_admin(db: &DatabaseConnection, email: &str, password: &str) -> any
             password_hash: hash,
             full_name: name.as_str(),
             roles: &[Role::Admin],
+            verified: true,
         },
     )
     .await

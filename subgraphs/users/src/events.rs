@@ -1,5 +1,9 @@
-//! What the users service publishes: `bank.user.registered.v1` on `bank.users`, keyed by user
-//! id, so that the notifications service knows where to send e-mail (docs/events.md).
+//! What the users service publishes on `bank.users`, keyed by user id (docs/events.md):
+//! `bank.user.registered.v1` once an address is confirmed (where to send e-mail), and the two
+//! e-mails a registration sends through the notifications service:
+//! `bank.user.verification-requested.v1` (the confirmation link, to a new address) and
+//! `bank.user.registration-attempted.v1` (to an address that has an account already, so that
+//! `register` answers the same either way).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -11,6 +15,56 @@ use crate::store::UserRow;
 pub const TOPIC: &str = "bank.users";
 pub const SOURCE: &str = "/users";
 pub const REGISTERED: &str = "bank.user.registered.v1";
+pub const VERIFICATION_REQUESTED: &str = "bank.user.verification-requested.v1";
+pub const REGISTRATION_ATTEMPTED: &str = "bank.user.registration-attempted.v1";
+
+/// An e-mail the notifications service sends for a registration: to `email`, saying `subject`
+/// and `body` (with the confirmation link in it for a new address).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountEmail {
+    pub user_id: Uuid,
+    pub email: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The confirmation e-mail for a new registration.
+pub fn verification_requested(row: &UserRow, link: &str) -> OutgoingEvent {
+    let data = AccountEmail {
+        user_id: row.id,
+        email: row.email.clone(),
+        subject: "Confirm your e-mail address".into(),
+        body: format!(
+            "Welcome, {name}.\n\nTo finish opening your account, open this link within 24 hours \
+             and enter the password you chose:\n\n{link}\n\nIf you did not ask for an account, \
+             ignore this e-mail: nothing happens without that password.",
+            name = row.full_name
+        ),
+    };
+    OutgoingEvent::new(
+        TOPIC,
+        &Envelope::new(SOURCE, VERIFICATION_REQUESTED, row.id, data),
+    )
+}
+
+/// The e-mail to an address that has an account already.
+pub fn registration_attempted(row: &UserRow, app_url: &str) -> OutgoingEvent {
+    let data = AccountEmail {
+        user_id: row.id,
+        email: row.email.clone(),
+        subject: "Someone tried to open an account with your address".into(),
+        body: format!(
+            "Someone asked to open an account with this e-mail address, which has one already.\n\n\
+             If it was you, sign in at {app_url}/ instead. If it was not, you need not do \
+             anything: your account is unchanged."
+        ),
+    };
+    OutgoingEvent::new(
+        TOPIC,
+        &Envelope::new(SOURCE, REGISTRATION_ATTEMPTED, row.id, data),
+    )
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,8 +1,14 @@
 //! One sign-in per request. GraphQL lets a request ask for the same field many times under
 //! aliases (`a: login(...) b: login(...)`), so one HTTP request, counted once by NGINX's rate
-//! limits, could try thirty passwords. A request naming `login`, `register` or `refreshToken`
-//! more than once, in any operation or fragment, is refused as a whole with `LIMIT_EXCEEDED`
-//! before anything runs.
+//! limits, could try thirty passwords. A request naming `login`, `register`, `refreshToken` or
+//! `verifyEmail` more than once, in any operation or fragment, is refused as a whole with
+//! `LIMIT_EXCEEDED` before anything runs.
+//!
+//! And no password with a token. NGINX's strict login limit counts requests without an
+//! `Authorization` header per client address; any valid token (of one's own account) would
+//! escape it. So `login`, `register` and `verifyEmail`, the operations that try a password, are
+//! refused with `FORBIDDEN` when the request carries a token, before any password is checked:
+//! every password guess passes NGINX's anonymous limit. (`refreshToken` takes no password.)
 
 use std::sync::Arc;
 
@@ -14,7 +20,9 @@ use async_graphql::{
 
 use bank_common::ApiError;
 
-const SIGN_IN_FIELDS: [&str; 3] = ["login", "register", "refreshToken"];
+const SIGN_IN_FIELDS: [&str; 4] = ["login", "register", "refreshToken", "verifyEmail"];
+/// The sign-ins that try a password: only without a token.
+const PASSWORD_FIELDS: [&str; 3] = ["login", "register", "verifyEmail"];
 
 pub struct OneSignInPerRequest;
 
@@ -34,9 +42,18 @@ impl Extension for OneSignInPerRequest {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        if ctx.data_opt::<bank_common::auth::Principal>().is_some()
+            && counted(&document, &PASSWORD_FIELDS) > 0
+        {
+            let err: async_graphql::Error = ApiError::Forbidden(
+                "login, register and verifyEmail are sent without a token: sign out first".into(),
+            )
+            .into();
+            return Err(err.into_server_error(Pos::default()));
+        }
         if sign_ins(&document) > 1 {
             let err: async_graphql::Error = ApiError::LimitExceeded(
-                "one sign-in (login, register or refreshToken) per request".into(),
+                "one sign-in (login, register, refreshToken or verifyEmail) per request".into(),
             )
             .into();
             return Err(err.into_server_error(Pos::default()));
@@ -47,14 +64,24 @@ impl Extension for OneSignInPerRequest {
 
 /// How many sign-in fields the document's operations select, fragments included.
 pub fn sign_ins(document: &ExecutableDocument) -> usize {
+    counted(document, &SIGN_IN_FIELDS)
+}
+
+/// How many of `fields` the document's operations select, fragments included.
+fn counted(document: &ExecutableDocument, fields: &[&str]) -> usize {
     document
         .operations
         .iter()
-        .map(|(_, operation)| count(document, &operation.node.selection_set.node, 0))
+        .map(|(_, operation)| count(document, fields, &operation.node.selection_set.node, 0))
         .sum()
 }
 
-fn count(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+fn count(
+    document: &ExecutableDocument,
+    fields: &[&str],
+    set: &SelectionSet,
+    depth: usize,
+) -> usize {
     // Fragments cannot nest deeper than the document is long; a cycle is invalid GraphQL and
     // fails validation later, so a small bound is enough here.
     if depth > 16 {
@@ -63,17 +90,23 @@ fn count(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usi
     set.items
         .iter()
         .map(|item| match &item.node {
-            Selection::Field(field) => {
-                usize::from(SIGN_IN_FIELDS.contains(&field.node.name.node.as_str()))
-            }
-            Selection::InlineFragment(fragment) => {
-                count(document, &fragment.node.selection_set.node, depth + 1)
-            }
+            Selection::Field(field) => usize::from(fields.contains(&field.node.name.node.as_str())),
+            Selection::InlineFragment(fragment) => count(
+                document,
+                fields,
+                &fragment.node.selection_set.node,
+                depth + 1,
+            ),
             Selection::FragmentSpread(spread) => document
                 .fragments
                 .get(&spread.node.fragment_name.node)
                 .map_or(0, |fragment| {
-                    count(document, &fragment.node.selection_set.node, depth + 1)
+                    count(
+                        document,
+                        fields,
+                        &fragment.node.selection_set.node,
+                        depth + 1,
+                    )
                 }),
         })
         .sum()
@@ -102,5 +135,14 @@ mod tests {
             2
         );
         assert_eq!(n("{ me { id } }"), 0);
+    }
+
+    #[test]
+    fn password_sign_ins_are_told_from_refresh() {
+        let doc = |q: &str| async_graphql::parser::parse_query(q).unwrap();
+        let refresh = doc("mutation { refreshToken(refreshToken: \"x\") { accessToken } }");
+        assert_eq!(counted(&refresh, &PASSWORD_FIELDS), 0);
+        let login = doc("mutation { ... on Mutation { login(input: {}) { accessToken } } }");
+        assert_eq!(counted(&login, &PASSWORD_FIELDS), 1);
     }
 }

@@ -45,6 +45,8 @@ pub struct Settings {
     pub refresh_token_ttl_days: i64,
     /// When failed sign-ins make further attempts wait.
     pub throttle: Throttle,
+    /// The web app's public address, for the links the bank e-mails (`USERS_APP_URL`).
+    pub app_url: String,
 }
 
 /// What resolvers share.
@@ -107,6 +109,22 @@ pub struct RegisterInput {
     pub email: String,
     pub password: String,
     pub full_name: String,
+}
+
+/// What `register` answers, the same whether or not the address has an account already
+/// (nobody learns from it who banks here): the rest happens by e-mail.
+#[derive(SimpleObject)]
+pub struct RegistrationPayload {
+    pub message: String,
+}
+
+#[derive(InputObject)]
+pub struct VerifyEmailInput {
+    /// The token from the e-mailed link.
+    pub token: String,
+    /// The password chosen at registration: the link alone is not enough.
+    #[graphql(secret)]
+    pub password: String,
 }
 
 #[derive(InputObject)]
@@ -201,29 +219,102 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: RegisterInput,
-    ) -> async_graphql::Result<AuthPayload> {
+    ) -> async_graphql::Result<RegistrationPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
         let email = Email::parse(&input.email)?;
         let password = Password::parse(&input.password, &email)?;
         let full_name = FullName::parse(&input.full_name)?;
+        // Hashed whatever happens next, so that a taken address answers as slowly as a new one.
         let password_hash = hash_password(password.expose()).await?;
-        // The user and the event announcing them commit together.
+        let (token, token_hash) = new_refresh_token();
+        let app_url = users.settings.app_url.trim_end_matches('/');
+        let link = format!("{app_url}/verify-email?token={token}");
+        // The user (or the change) and the e-mail announcing it commit together.
         let txn = users.db.begin().await.map_err(ApiError::from)?;
-        let row = store::insert_user(
-            &txn,
-            store::NewUser {
-                email: email.as_str(),
-                password_hash,
-                full_name: full_name.as_str(),
-                roles: &[Role::Customer],
-            },
+        let event = match store::find_user_by_email(&txn, email.as_str())
+            .await
+            .map_err(ApiError::from)?
+        {
+            Some(row) if row.email_verified_at.is_some() => {
+                tracing::info!(user_id = %row.id, "registration for an address with an account");
+                crate::events::registration_attempted(&row, app_url)
+            }
+            Some(row) => {
+                let row =
+                    store::replace_unconfirmed(&txn, row.id, password_hash, full_name.as_str())
+                        .await
+                        .map_err(ApiError::from)?;
+                store::new_verification(&txn, row.id, &token_hash)
+                    .await
+                    .map_err(ApiError::from)?;
+                crate::events::verification_requested(&row, &link)
+            }
+            None => {
+                let row = store::insert_user(
+                    &txn,
+                    store::NewUser {
+                        email: email.as_str(),
+                        password_hash,
+                        full_name: full_name.as_str(),
+                        roles: &[Role::Customer],
+                        verified: false,
+                    },
+                )
+                .await?;
+                store::new_verification(&txn, row.id, &token_hash)
+                    .await
+                    .map_err(ApiError::from)?;
+                tracing::info!(user_id = %row.id, "registered; waiting for the address's confirmation");
+                crate::events::verification_requested(&row, &link)
+            }
+        };
+        bank_common::outbox::enqueue(&txn, store::SCHEMA, &event)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(RegistrationPayload {
+            message: format!(
+                "Check your e-mail: we sent a message to {} to finish opening your account.",
+                email.as_str()
+            ),
+        })
+    }
+
+    /// Confirms a registration's e-mail address with the token from the e-mailed link and
+    /// the password chosen at registration, and signs in. `UNAUTHENTICATED` for an unknown,
+    /// used or expired token or the wrong password (told apart from nothing).
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyEmailInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let users = ctx.data_unchecked::<UsersContext>();
+        let refused = || {
+            ApiError::Unauthenticated(
+                "the link has expired or was used, or the password is wrong".into(),
+            )
+        };
+        let token_hash = hash_refresh_token(input.token.trim());
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
+        let row = store::verification_user(&txn, &token_hash)
+            .await
+            .map_err(ApiError::from)?;
+        let matches = verify_password(
+            &input.password,
+            row.as_ref().map(|r| r.password_hash.clone()),
         )
         .await?;
+        let Some(row) = row.filter(|_| matches) else {
+            return Err(refused().into());
+        };
+        let row = store::confirm_email(&txn, &token_hash, row.id)
+            .await
+            .map_err(ApiError::from)?;
         bank_common::outbox::enqueue(&txn, store::SCHEMA, &crate::events::registered(&row))
             .await
             .map_err(ApiError::from)?;
         txn.commit().await.map_err(ApiError::from)?;
-        tracing::info!(user_id = %row.id, "registered");
+        tracing::info!(user_id = %row.id, "e-mail address confirmed");
         Ok(start_session(users, row).await?)
     }
 
@@ -234,7 +325,11 @@ impl Mutation {
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
-        let wrong = || ApiError::Unauthenticated("wrong e-mail address or password".into());
+        let wrong = || {
+            ApiError::Unauthenticated(
+                "wrong e-mail address or password, or the address is not confirmed yet".into(),
+            )
+        };
         let throttle = users.settings.throttle;
         let email = Email::parse(&input.email).ok();
         let account = throttle::account_key(
@@ -271,7 +366,8 @@ impl Mutation {
         )
         .await?;
         match row {
-            Some(row) if matches => {
+            // An address not confirmed yet signs in once it is (verifyEmail signs in).
+            Some(row) if matches && row.email_verified_at.is_some() => {
                 store::clear_sign_in_failures(&users.db, &account)
                     .await
                     .map_err(ApiError::from)?;

@@ -5,7 +5,7 @@ use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr, TransactionTrait,
+    QuerySelect, SqlErr, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -28,6 +28,8 @@ pub mod users {
         pub roles: Vec<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// When the address was confirmed; a user without it cannot sign in yet.
+        pub email_verified_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -90,6 +92,8 @@ pub struct NewUser<'a> {
     pub password_hash: String,
     pub full_name: &'a str,
     pub roles: &'a [Role],
+    /// Confirmed already (the administrator from configuration); a registration is not.
+    pub verified: bool,
 }
 
 /// Inserts a user; an e-mail already registered is `BAD_USER_INPUT` on `email`.
@@ -103,6 +107,7 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> ApiResu
         roles: Set(new.roles.iter().map(|r| r.as_str().to_string()).collect()),
         created_at: Set(now),
         updated_at: Set(now),
+        email_verified_at: Set(new.verified.then_some(now)),
     };
     users::Entity::insert(model)
         .exec_with_returning(db)
@@ -116,8 +121,100 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> ApiResu
         })
 }
 
+/// How long an e-mailed confirmation link works.
+pub const VERIFICATION_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// A new confirmation link's token for `user_id`, stored by its hash; earlier unused ones
+/// stop working.
+pub async fn new_verification(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    token_hash: &[u8],
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE email_verifications SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        [user_id.into(), now.into()],
+    ))
+    .await?;
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO email_verifications (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        [
+            token_hash.to_vec().into(),
+            user_id.into(),
+            (now + VERIFICATION_TTL).into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The user a confirmation token belongs to, if it is unused and unexpired (locked until the
+/// transaction ends).
+pub async fn verification_user(
+    txn: &impl ConnectionTrait,
+    token_hash: &[u8],
+) -> Result<Option<UserRow>, DbErr> {
+    let row = txn
+        .query_one(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "SELECT user_id FROM email_verifications WHERE token_hash = $1 AND used_at IS NULL \
+             AND expires_at > $2 FOR UPDATE",
+            [token_hash.to_vec().into(), Utc::now().into()],
+        ))
+        .await?;
+    match row {
+        Some(row) => find_user(txn, row.try_get("", "user_id")?).await,
+        None => Ok(None),
+    }
+}
+
+/// Marks the token used and the user's address confirmed.
+pub async fn confirm_email(
+    txn: &impl ConnectionTrait,
+    token_hash: &[u8],
+    user_id: Uuid,
+) -> Result<UserRow, DbErr> {
+    let now = Utc::now();
+    txn.execute(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "UPDATE email_verifications SET used_at = $2 WHERE token_hash = $1",
+        [token_hash.to_vec().into(), now.into()],
+    ))
+    .await?;
+    users::Entity::update(users::ActiveModel {
+        id: Set(user_id),
+        email_verified_at: Set(Some(now)),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await
+}
+
+/// A registration again for an address not confirmed yet: the new password and name replace
+/// the old (whoever registered first cannot confirm with their password any more).
+pub async fn replace_unconfirmed(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+    password_hash: String,
+    full_name: &str,
+) -> Result<UserRow, DbErr> {
+    users::Entity::update(users::ActiveModel {
+        id: Set(user_id),
+        password_hash: Set(password_hash),
+        full_name: Set(full_name.to_string()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await
+}
+
 pub async fn find_user_by_email(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     email: &str,
 ) -> Result<Option<UserRow>, DbErr> {
     users::Entity::find()

@@ -73,7 +73,7 @@ async fn preferences_are_validated_and_the_threshold_silences_small_amounts() {
     let app = spawn_app(test_settings()).await;
     let producer = producer();
     let ada = app.customer();
-    let update = "mutation($i: NotificationPreferencesInput!) { updateNotificationPreferences(input: $i) { inApp email sms phoneNumber alertThreshold } }";
+    let update = "mutation($i: NotificationPreferencesInput!) { updateNotificationPreferences(input: $i) { inApp email sms phoneNumber pendingPhoneNumber alertThreshold } }";
     let sms_without_phone = app.gql(&ada, update, json!({ "i": { "sms": true } })).await;
     assert_eq!(error_code(&sms_without_phone), Some("BAD_USER_INPUT"));
     let bad_phone = app
@@ -89,7 +89,7 @@ async fn preferences_are_validated_and_the_threshold_silences_small_amounts() {
         .await;
     assert_eq!(
         data(&ok)["updateNotificationPreferences"],
-        json!({ "inApp": true, "email": false, "sms": false, "phoneNumber": "+442079460000", "alertThreshold": 100 })
+        json!({ "inApp": true, "email": false, "sms": false, "phoneNumber": null, "pendingPhoneNumber": "+442079460000", "alertThreshold": 100 })
     );
 
     publish(

@@ -24,7 +24,9 @@ async fn delivery_state(app: &TestApp, caller: &Caller) -> Option<(String, i32)>
         .db
         .query_one(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "SELECT status, attempts FROM deliveries WHERE user_id = $1",
+            // The alert, not the code that confirmed the phone number.
+            "SELECT status, attempts FROM deliveries WHERE user_id = $1 \
+             AND body NOT LIKE '%confirmation code%'",
             [caller.id.into()],
         ))
         .await
@@ -182,6 +184,8 @@ async fn an_alert_is_emailed_to_the_address_the_user_registered_with() {
 }
 
 /// A local SMS provider that fails the first `failures` calls, then accepts.
+/// An SMS provider that refuses the first `failures` alerts (confirmation codes always go
+/// through) and keeps what it accepts.
 async fn sms_sink(failures: usize) -> (String, Arc<Mutex<Vec<Value>>>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -192,7 +196,7 @@ async fn sms_sink(failures: usize) -> (String, Arc<Mutex<Vec<Value>>>) {
             let calls = calls.clone();
             let kept = kept.clone();
             async move {
-                if calls.fetch_add(1, Ordering::SeqCst) < failures {
+                if code_in(&body).is_none() && calls.fetch_add(1, Ordering::SeqCst) < failures {
                     axum::http::StatusCode::SERVICE_UNAVAILABLE
                 } else {
                     kept.lock().unwrap().push(body);
@@ -205,6 +209,51 @@ async fn sms_sink(failures: usize) -> (String, Arc<Mutex<Vec<Value>>>) {
     (format!("http://{addr}/sms"), received)
 }
 
+/// The confirmation code in a text, if it is one.
+fn code_in(sms: &Value) -> Option<String> {
+    let body = sms["body"].as_str()?;
+    let code = body.split("confirmation code is ").nth(1)?.get(..6)?;
+    code.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| code.to_string())
+}
+
+/// The newest code texted to `phone`, waiting for it.
+async fn code_texted_to(received: &Mutex<Vec<Value>>, phone: &str) -> String {
+    for _ in 0..150 {
+        let code = received
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|sms| sms["to"] == phone)
+            .and_then(code_in);
+        if let Some(code) = code {
+            return code;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no code texted to {phone}: {:?}", received.lock().unwrap());
+}
+
+const PREFERENCES: &str = "mutation($i: NotificationPreferencesInput!) { updateNotificationPreferences(input: $i) { sms phoneNumber pendingPhoneNumber } }";
+const CONFIRM: &str =
+    "mutation($c: String!) { confirmPhoneNumber(code: $c) { sms phoneNumber pendingPhoneNumber } }";
+
+/// Sets `phone` with SMS alerts on and confirms it with the code texted to it.
+async fn confirmed_phone(
+    app: &TestApp,
+    caller: &Caller,
+    received: &Mutex<Vec<Value>>,
+    phone: &str,
+) {
+    enable(app, caller, json!({ "sms": true, "phoneNumber": phone })).await;
+    let code = code_texted_to(received, phone).await;
+    let confirmed = app.gql(caller, CONFIRM, json!({ "c": code })).await;
+    assert_eq!(data(&confirmed)["confirmPhoneNumber"]["phoneNumber"], phone);
+    received.lock().unwrap().clear();
+}
+
 /// An app whose SMS provider fails `failures` times, and a user with SMS alerts on `phone` who
 /// has just been sent 10.00 EUR's debit alert.
 async fn sms_posting(failures: usize, phone: &str) -> (TestApp, Caller, Arc<Mutex<Vec<Value>>>) {
@@ -213,10 +262,131 @@ async fn sms_posting(failures: usize, phone: &str) -> (TestApp, Caller, Arc<Mute
     settings.sms_url = url;
     let app = spawn_app(settings).await;
     let ada = app.customer();
-    enable(&app, &ada, json!({ "sms": true, "phoneNumber": phone })).await;
+    confirmed_phone(&app, &ada, &received, phone).await;
     let event = posted(ada.id, 1_000, "DEBIT");
     publish(&producer(), &app.ledger_topic, &event).await;
     (app, ada, received)
+}
+
+/// SMS pumping and texts to strangers: a new number gets alerts only once its owner enters
+/// the code texted to it, wrong codes are counted, and codes a day are capped.
+#[tokio::test]
+async fn a_new_phone_number_gets_alerts_only_once_confirmed_with_the_code_texted_to_it() {
+    let (url, received) = sms_sink(0).await;
+    let mut settings = test_settings();
+    settings.sms_url = url;
+    let app = spawn_app(settings).await;
+    let ada = app.customer();
+    let phone = "+447700900200";
+    let set = app
+        .gql(
+            &ada,
+            PREFERENCES,
+            json!({ "i": { "sms": true, "phoneNumber": phone } }),
+        )
+        .await;
+    assert_eq!(
+        data(&set)["updateNotificationPreferences"],
+        json!({ "sms": true, "phoneNumber": null, "pendingPhoneNumber": phone })
+    );
+    let code = code_texted_to(&received, phone).await;
+
+    // Not confirmed yet: an alert goes in-app only, nothing is texted.
+    publish(
+        &producer(),
+        &app.ledger_topic,
+        &posted(ada.id, 1_000, "DEBIT"),
+    )
+    .await;
+    app.wait_for_notifications(&ada, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received.lock().unwrap().len(), 1, "only the code");
+    assert!(delivery_state(&app, &ada).await.is_none());
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let answer = app.gql(&ada, CONFIRM, json!({ "c": wrong })).await;
+    assert_eq!(bank_testkit::error_code(&answer), Some("BAD_USER_INPUT"));
+    assert!(answer.to_string().contains("4 tries left"), "{answer}");
+    let malformed = app.gql(&ada, CONFIRM, json!({ "c": "12ab" })).await;
+    assert_eq!(bank_testkit::error_code(&malformed), Some("BAD_USER_INPUT"));
+
+    let confirmed = app.gql(&ada, CONFIRM, json!({ "c": code })).await;
+    assert_eq!(
+        data(&confirmed)["confirmPhoneNumber"],
+        json!({ "sms": true, "phoneNumber": phone, "pendingPhoneNumber": null })
+    );
+    let again = app.gql(&ada, CONFIRM, json!({ "c": code })).await;
+    assert!(again.to_string().contains("no code is waiting"), "{again}");
+    publish(
+        &producer(),
+        &app.ledger_topic,
+        &posted(ada.id, 2_000, "DEBIT"),
+    )
+    .await;
+    let (status, _) = wait_for_delivery(&app, &ada, "SENT").await;
+    assert_eq!(status, "SENT");
+    assert_eq!(received.lock().unwrap().last().unwrap()["to"], phone);
+
+    // Another number: the confirmed one keeps getting texts until the new one is confirmed.
+    let other = "+447700900201";
+    let changed = app
+        .gql(&ada, PREFERENCES, json!({ "i": { "phoneNumber": other } }))
+        .await;
+    assert_eq!(
+        data(&changed)["updateNotificationPreferences"],
+        json!({ "sms": true, "phoneNumber": phone, "pendingPhoneNumber": other })
+    );
+    code_texted_to(&received, other).await;
+    // Five wrong tries end the code: even the right one is refused after that.
+    for left in (0..5).rev() {
+        let answer = app.gql(&ada, CONFIRM, json!({ "c": "999999" })).await;
+        assert_eq!(bank_testkit::error_code(&answer), Some("BAD_USER_INPUT"));
+        if left > 0 {
+            assert!(
+                answer.to_string().contains(&format!("{left} tries left")),
+                "{answer}"
+            );
+        } else {
+            assert!(answer.to_string().contains("no tries left"), "{answer}");
+        }
+    }
+    let code = code_texted_to(&received, other).await;
+    let late = app.gql(&ada, CONFIRM, json!({ "c": code })).await;
+    assert!(late.to_string().contains("no code is waiting"), "{late}");
+
+    // Codes a day are capped: two were sent, three more may be, then none.
+    for n in 0..3 {
+        let number = format!("+44770090030{n}");
+        data(
+            &app.gql(&ada, PREFERENCES, json!({ "i": { "phoneNumber": number } }))
+                .await,
+        );
+    }
+    let pumped = app
+        .gql(
+            &ada,
+            PREFERENCES,
+            json!({ "i": { "phoneNumber": "+447700900399" } }),
+        )
+        .await;
+    assert_eq!(
+        bank_testkit::error_code(&pumped),
+        Some("LIMIT_EXCEEDED"),
+        "{pumped}"
+    );
+    let codes: i64 = app
+        .db
+        .query_one(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT count(*) AS n FROM deliveries WHERE user_id = $1 AND body LIKE '%confirmation code%'",
+            [ada.id.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "n")
+        .unwrap();
+    assert_eq!(codes, 5, "no sixth code was texted");
 }
 
 #[tokio::test]

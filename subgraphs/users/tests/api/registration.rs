@@ -7,9 +7,9 @@ use crate::helpers::{spawn_app, PASSWORD};
 async fn a_registered_customer_can_read_themselves() {
     let app = spawn_app().await;
     let response = app
-        .register("  Ada@Example.com ", PASSWORD, " Ada Lovelace ")
+        .sign_up("  Ada@Example.com ", PASSWORD, " Ada Lovelace ")
         .await;
-    let payload = &data(&response)["register"];
+    let payload = &data(&response)["verifyEmail"];
     assert_eq!(payload["user"]["email"], "ada@example.com");
     assert_eq!(payload["user"]["fullName"], "Ada Lovelace");
     assert_eq!(payload["user"]["roles"], json!(["CUSTOMER"]));
@@ -20,12 +20,82 @@ async fn a_registered_customer_can_read_themselves() {
 }
 
 #[tokio::test]
-async fn an_email_registers_once_whatever_its_case() {
+async fn register_answers_the_same_whether_or_not_the_address_is_taken() {
     let app = spawn_app().await;
-    data(&app.register("grace@example.com", PASSWORD, "Grace").await);
-    let again = app.register("GRACE@example.com", PASSWORD, "Grace").await;
-    assert_eq!(error_code(&again), Some("BAD_USER_INPUT"));
-    assert_eq!(again["errors"][0]["extensions"]["field"], "email");
+    data(&app.sign_up("grace@example.com", PASSWORD, "Grace").await);
+    let taken = app
+        .register("GRACE@example.com", "another one 7", "Mallory")
+        .await;
+    let fresh = app.register("hopper@example.com", PASSWORD, "Grace").await;
+    let message = |reply: &serde_json::Value, email: &str| {
+        data(reply)["register"]["message"]
+            .as_str()
+            .unwrap()
+            .replace(email, "<address>")
+    };
+    assert_eq!(
+        message(&taken, "grace@example.com"),
+        message(&fresh, "hopper@example.com"),
+        "the answers tell a taken address apart"
+    );
+    // The owner is told by e-mail; nobody else learns anything, and nothing changed.
+    let mails = app.emails_to("grace@example.com").await;
+    assert_eq!(
+        mails.last().unwrap().0,
+        "bank.user.registration-attempted.v1"
+    );
+    assert!(!mails.last().unwrap().1.contains("verify-email"));
+    data(&app.login("grace@example.com", PASSWORD).await);
+    assert_eq!(
+        error_code(&app.login("grace@example.com", "another one 7").await),
+        Some("UNAUTHENTICATED")
+    );
+}
+
+#[tokio::test]
+async fn an_address_signs_in_only_once_confirmed_with_the_link_and_the_password() {
+    let app = spawn_app().await;
+    data(&app.register("ada@example.com", PASSWORD, "Ada").await);
+    // Not confirmed: the right password is refused like a wrong one.
+    let early = app.login("ada@example.com", PASSWORD).await;
+    assert_eq!(error_code(&early), Some("UNAUTHENTICATED"));
+    let token = app.confirmation_token("ada@example.com").await.unwrap();
+    // The link alone (with a wrong password), or a made-up token, do not confirm.
+    let wrong = app.verify_email(&token, "not her password 1").await;
+    assert_eq!(error_code(&wrong), Some("UNAUTHENTICATED"));
+    let made_up = app.verify_email("made-up-token", PASSWORD).await;
+    assert_eq!(error_code(&made_up), Some("UNAUTHENTICATED"));
+    let confirmed = app.verify_email(&token, PASSWORD).await;
+    assert!(data(&confirmed)["verifyEmail"]["accessToken"].is_string());
+    // Once only; then the password signs in.
+    let again = app.verify_email(&token, PASSWORD).await;
+    assert_eq!(error_code(&again), Some("UNAUTHENTICATED"));
+    data(&app.login("ada@example.com", PASSWORD).await);
+}
+
+#[tokio::test]
+async fn registering_someone_elses_address_first_does_not_let_you_into_their_account() {
+    let app = spawn_app().await;
+    // Mallory registers Ada's address with a password of his own; the link goes to Ada.
+    data(
+        &app.register("ada@example.com", "mallory knows 9", "Mallory")
+            .await,
+    );
+    let mallorys_link = app.confirmation_token("ada@example.com").await.unwrap();
+    // Ada registers herself: her password replaces his, and a new link replaces his.
+    data(&app.register("ada@example.com", PASSWORD, "Ada").await);
+    let adas_link = app.confirmation_token("ada@example.com").await.unwrap();
+    assert_ne!(mallorys_link, adas_link);
+    for (token, password) in [
+        (&mallorys_link, "mallory knows 9"),
+        (&adas_link, "mallory knows 9"),
+        (&mallorys_link, PASSWORD),
+    ] {
+        let refused = app.verify_email(token, password).await;
+        assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
+    }
+    let hers = app.verify_email(&adas_link, PASSWORD).await;
+    assert_eq!(data(&hers)["verifyEmail"]["user"]["fullName"], "Ada");
 }
 
 #[tokio::test]
