@@ -1,6 +1,7 @@
 // GraphiQL (/graphiql/, web/graphiql) ready to use: the example operations open as tabs, and
 // signing in from the page's Sign in panel puts `Authorization: Bearer …` into the headers of
-// the tab in view and of the next one chosen, with which the federated read answers.
+// the tab in view and of the next one chosen, with which the federated read answers; the SignIn
+// tab signs in again with those headers (its request goes without the token).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -88,6 +89,25 @@ describe('GraphiQL', () => {
     assert.match(text, /"balance"/);
     assert.match(text, /"transactions"/);
     assert.doesNotMatch(text, /"errors"/);
+
+    // Signing in again from the SignIn tab, whose headers carry the token now: the bank refuses a
+    // password sent with a token (FORBIDDEN), so the page sends that request without it.
+    await tabs.getByRole('button', { name: 'SignIn', exact: true }).click();
+    await page.locator('.graphiql-query-editor .view-lines').filter({ hasText: 'mutation SignIn' }).waitFor();
+    await headers.filter({ hasText: BEARER }).waitFor();
+    await page.getByRole('button', { name: 'Variables' }).click();
+    await page.locator('.graphiql-editor-tool .monaco-editor').first().click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(JSON.stringify({ input: { email, password } }));
+    // What the editor closed by itself ("}) stays after the cursor.
+    await page.keyboard.press('Control+Shift+End');
+    await page.keyboard.press('Delete');
+    await page.waitForTimeout(500);
+    await page.getByRole('button', { name: /^Execute query/ }).click();
+    await response.filter({ hasText: /"login"|"errors"/ }).waitFor();
+    const signedIn = await response.textContent();
+    assert.doesNotMatch(signedIn, /"errors"|FORBIDDEN/);
+    assert.match(signedIn, /"accessToken"/);
     assert.deepEqual(refused, []);
     await context.close();
   });

@@ -12,11 +12,12 @@
  * `connection_init` payload instead: `connectionParams = { Authorization }`.
  *
  * A `login` (or `verifyEmail`, `refreshToken`) run in a tab signs the page in: its token goes
- * into the headers like the Sign in panel's (SignIn.tsx).
+ * into the headers like the Sign in panel's (SignIn.tsx). The bank refuses `login`, `register`
+ * and `verifyEmail` on a request that carries a token (FORBIDDEN), so those go without it.
  */
 import { createGraphiQLFetcher, type Fetcher, type FetcherOpts } from '@graphiql/toolkit';
 import { createClient, type Client } from 'graphql-ws';
-import { signedInFrom } from './headers';
+import { signedInFrom, triesPassword } from './headers';
 import { signedIn } from './session';
 
 export const httpUrl = new URL('/graphql', window.location.origin).toString();
@@ -39,6 +40,12 @@ function withoutBlankAuthorization(headers: FetcherOpts['headers']): FetcherOpts
   return Object.fromEntries(
     Object.entries(headers).filter(([name, value]) => !(isAuthorization(name) && isBlankCredential(value))),
   );
+}
+
+/** Headers from the editor without any Authorization header. */
+function withoutAuthorization(headers: FetcherOpts['headers']): FetcherOpts['headers'] {
+  if (!headers) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !isAuthorization(name)));
 }
 
 /** Case-insensitive lookup of the Authorization header value. */
@@ -97,7 +104,9 @@ function lookingAt(results: AsyncIterable<unknown>): AsyncIterableIterator<unkno
 
 export const fetcher: Fetcher = async (params, opts) => {
   const headers = withoutBlankAuthorization(opts?.headers);
-  const result = await fetcherFor(authorizationFrom(headers))(params, { ...opts, headers });
+  // A sign-in goes over HTTP without the token; the socket (subscriptions) keeps it.
+  const sent = triesPassword(opts?.documentAST ?? params.query, params.operationName) ? withoutAuthorization(headers) : headers;
+  const result = await fetcherFor(authorizationFrom(headers))(params, { ...opts, headers: sent });
   if (isAsyncIterable(result)) return lookingAt(result) as typeof result;
   noteSignIn(result);
   return result;

@@ -1,7 +1,9 @@
 /**
  * The request headers editor's text and the access token: putting `Authorization: Bearer …`
- * into it, and telling which headers the page may fill in by itself.
+ * into it, telling which headers the page may fill in by itself, and which operations go
+ * without it.
  */
+import { Kind, parse, type DocumentNode, type SelectionSetNode } from 'graphql';
 
 const isAuthorization = (name: string) => name.toLowerCase() === 'authorization';
 
@@ -68,4 +70,45 @@ export function signedInFrom(result: unknown): SignedIn | undefined {
     }
   }
   return undefined;
+}
+
+/** The sign-ins that try a password: the bank refuses them (FORBIDDEN) on a request carrying a token. */
+const PASSWORD_FIELDS = new Set(['login', 'register', 'verifyEmail']);
+
+/**
+ * Whether the operation to run (`operationName`, or the document's only one) is a mutation that
+ * selects `login`, `register` or `verifyEmail`, fragments included: such a request goes without
+ * the token in the headers, so that signing in again from a tab that has one works. A document
+ * that does not parse is left to the bank to answer.
+ */
+export function triesPassword(document: DocumentNode | string | null | undefined, operationName?: string | null): boolean {
+  let parsed: DocumentNode | undefined;
+  try {
+    parsed = typeof document === 'string' ? parse(document) : (document ?? undefined);
+  } catch {
+    return false;
+  }
+  if (!parsed) return false;
+  const operations = parsed.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName
+    ? operations.find((o) => o.name?.value === operationName)
+    : operations.length === 1
+      ? operations[0]
+      : undefined;
+  if (!operation || operation.operation !== 'mutation') return false;
+  const fragments = new Map(
+    parsed.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
+  );
+  const seen = new Set<string>();
+  const selects = (set: SelectionSetNode): boolean =>
+    set.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return PASSWORD_FIELDS.has(selection.name.value);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return selects(selection.selectionSet);
+      const name = selection.name.value;
+      const fragment = fragments.get(name);
+      if (!fragment || seen.has(name)) return false;
+      seen.add(name);
+      return selects(fragment.selectionSet);
+    });
+  return selects(operation.selectionSet);
 }
