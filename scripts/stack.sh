@@ -26,17 +26,22 @@ ensure_secrets() {
     )
     ok "generated development credentials in .data/secrets.env"
   fi
-  # Service-to-service secrets (added to files made before they existed).
-  if ! grep -q '^BANK_SERVICE_TOKEN=' "$SECRETS"; then
-    (umask 077; echo "BANK_SERVICE_TOKEN=$(openssl rand -hex 24)" >>"$SECRETS")
-  fi
+  # Service-to-service secrets (added to files made before they existed): each service that
+  # calls the ledger has its own token, which reaches only what that service needs.
+  local caller
+  for caller in ACCOUNTS LOANS PAYMENTS; do
+    if ! grep -q "^BANK_${caller}_SERVICE_TOKEN=" "$SECRETS"; then
+      (umask 077; echo "BANK_${caller}_SERVICE_TOKEN=$(openssl rand -hex 24)" >>"$SECRETS")
+    fi
+  done
   if ! grep -q '^BANK_GATEWAY_SECRET=' "$SECRETS"; then
     (umask 077; echo "BANK_GATEWAY_SECRET=$(openssl rand -hex 24)" >>"$SECRETS")
   fi
   # shellcheck disable=SC1090
   source "$SECRETS"
   export BANK_ADMIN_EMAIL BANK_ADMIN_PASSWORD BANK_DEMO_EMAIL BANK_DEMO_PASSWORD
-  export BANK_SERVICE_TOKEN BANK_GATEWAY_SECRET
+  export BANK_ACCOUNTS_SERVICE_TOKEN BANK_LOANS_SERVICE_TOKEN BANK_PAYMENTS_SERVICE_TOKEN
+  export BANK_GATEWAY_SECRET
 }
 
 build() {
@@ -84,22 +89,23 @@ start_service() {
       "USERS_APP_URL=$BANK_URL")
   fi
   if [ "$service" = accounts ]; then
-    env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT" "ACCOUNTS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
+    env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT" "ACCOUNTS_LEDGER_SERVICE_TOKEN=$BANK_ACCOUNTS_SERVICE_TOKEN")
   fi
   if [ "$service" = loans ]; then
     env+=("LOANS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT"
-      "LOANS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN")
+      "LOANS_LEDGER_SERVICE_TOKEN=$BANK_LOANS_SERVICE_TOKEN")
   fi
   if [ "$service" = transactions ]; then
     # A sandbox: customers may pay cash into their own accounts, and the administrator may book
     # in the past, which is how the demo gets its history (both off in production).
-    env+=("TRANSACTIONS_SERVICE_TOKEN=$BANK_SERVICE_TOKEN" "TRANSACTIONS_SELF_DEPOSITS=true"
+    env+=("TRANSACTIONS_SERVICE_TOKENS=accounts=$BANK_ACCOUNTS_SERVICE_TOKEN,loans=$BANK_LOANS_SERVICE_TOKEN,payments=$BANK_PAYMENTS_SERVICE_TOKEN"
+      "TRANSACTIONS_SELF_DEPOSITS=true"
       "TRANSACTIONS_SELF_DEPOSIT_DAILY_LIMIT=${BANK_SELF_DEPOSIT_DAILY_LIMIT:-10000}"
       "TRANSACTIONS_BACKDATING=true")
   fi
   if [ "$service" = payments ]; then
     env+=("PAYMENTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT"
-      "PAYMENTS_LEDGER_SERVICE_TOKEN=$BANK_SERVICE_TOKEN"
+      "PAYMENTS_LEDGER_SERVICE_TOKEN=$BANK_PAYMENTS_SERVICE_TOKEN"
       "PAYMENTS_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT"
       "PAYMENTS_CALLBACK_URL=http://127.0.0.1:$PAYMENTS_PORT/webhooks/gateway"
       "PAYMENTS_GATEWAY_WEBHOOK_SECRET=$BANK_GATEWAY_SECRET")

@@ -53,9 +53,11 @@ pub struct LedgerConfig {
     pub consumer_group: String,
     /// Where the ledger's events go (tests use topics of their own).
     pub topic: String,
-    /// The token other services send as `X-Service-Token` for movements no customer is
-    /// present for (a returned payment's reversal). Unset: such calls are refused.
-    pub service_token: Option<ServiceToken>,
+    /// Each calling service's own token, sent as `X-Service-Token` on every `/internal/*` call
+    /// (`TRANSACTIONS_SERVICE_TOKENS=accounts=...,loans=...,payments=...`). A token reaches only
+    /// what its service needs ([`Scope`]): one service's leaked token moves no other service's
+    /// money. None configured: every internal call is refused.
+    pub service_tokens: ServiceTokens,
     /// Customers' own cash deposits (a sandbox's way to get money in): `None` refuses them
     /// (production, where cash comes in at a teller), `Some(limit)` allows them up to `limit`
     /// (major units) per account per day. Staff never deposit into their own accounts as staff.
@@ -86,6 +88,98 @@ impl ServiceToken {
     }
 }
 
+/// The services that call the ledger's internal endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallingService {
+    Accounts,
+    Loans,
+    Payments,
+}
+
+impl CallingService {
+    pub const ALL: [CallingService; 3] = [Self::Accounts, Self::Loans, Self::Payments];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accounts => "accounts",
+            Self::Loans => "loans",
+            Self::Payments => "payments",
+        }
+    }
+
+    /// The references (and internal accounts) of the money it moves: all a reconciliation
+    /// snapshot may show it.
+    fn reconciles(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Self::Accounts => (&[], &[]),
+            Self::Loans => (&["loan:"], &["loan-funding"]),
+            Self::Payments => (&["payment:", "direct-debit:"], &["clearing", "suspense"]),
+        }
+    }
+}
+
+/// Which services may call an internal endpoint.
+type Scope = &'static [CallingService];
+
+/// Each calling service's token.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceTokens(Vec<(CallingService, ServiceToken)>);
+
+impl ServiceTokens {
+    pub fn new(tokens: impl IntoIterator<Item = (CallingService, String)>) -> Self {
+        Self(
+            tokens
+                .into_iter()
+                .filter(|(_, token)| !token.is_empty())
+                .map(|(service, token)| (service, ServiceToken(token)))
+                .collect(),
+        )
+    }
+
+    /// `accounts=<token>,loans=<token>,payments=<token>`; each token at least 16 characters,
+    /// no two alike.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let mut tokens = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, token) = part
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("an entry without =: each is service=token"))?;
+            let service = CallingService::ALL
+                .into_iter()
+                .find(|s| s.name() == name.trim())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{:?} is not a service that calls the ledger (accounts, loans, payments)",
+                        name.trim()
+                    )
+                })?;
+            let token = token.trim().to_string();
+            anyhow::ensure!(
+                token.len() >= 16,
+                "the {} token is shorter than 16 characters",
+                service.name()
+            );
+            anyhow::ensure!(
+                !tokens
+                    .iter()
+                    .any(|(s, t): &(CallingService, String)| *s == service || *t == token),
+                "one token per service, each its own ({} twice)",
+                service.name()
+            );
+            tokens.push((service, token));
+        }
+        Ok(Self::new(tokens))
+    }
+
+    /// The service whose token this is.
+    fn identify(&self, presented: &str) -> Option<CallingService> {
+        self.0
+            .iter()
+            .find(|(_, token)| token.matches(presented))
+            .map(|(service, _)| *service)
+    }
+}
+
 impl Default for LedgerConfig {
     fn default() -> Self {
         Self {
@@ -96,7 +190,7 @@ impl Default for LedgerConfig {
             consume_account_events: true,
             consumer_group: "transactions-ledger".into(),
             topic: crate::events::TOPIC.into(),
-            service_token: None,
+            service_tokens: ServiceTokens::default(),
             self_deposit_limit: None,
             four_eyes_limit: 1_000,
             backdating: false,
@@ -123,10 +217,22 @@ impl LedgerConfig {
             consume_account_events: env.get_or("CONSUME_ACCOUNT_EVENTS", true)?,
             consumer_group: env.get_or("CONSUMER_GROUP", defaults.consumer_group)?,
             topic: env.get_or("LEDGER_TOPIC", defaults.topic)?,
-            service_token: env
-                .raw("SERVICE_TOKEN")
-                .filter(|token| !token.is_empty())
-                .map(ServiceToken),
+            service_tokens: {
+                if env.raw("SERVICE_TOKEN").is_some_and(|t| !t.is_empty()) {
+                    return Err(ConfigError {
+                        name: env.var_name("SERVICE_TOKEN"),
+                        message: "one token for every service was replaced by \
+                                  TRANSACTIONS_SERVICE_TOKENS=accounts=<token>,loans=<token>,payments=<token>"
+                            .into(),
+                    });
+                }
+                ServiceTokens::parse(&env.raw("SERVICE_TOKENS").unwrap_or_default()).map_err(
+                    |err| ConfigError {
+                        name: env.var_name("SERVICE_TOKENS"),
+                        message: err.to_string(),
+                    },
+                )?
+            },
             self_deposit_limit: if env.get_or("SELF_DEPOSITS", false)? {
                 Some(env.get_or("SELF_DEPOSIT_DAILY_LIMIT", 10_000i64)?)
             } else {
@@ -228,16 +334,32 @@ pub async fn build(
             tokio::spawn,
         ));
     });
+    use CallingService::{Accounts, Loans, Payments};
+    let tokens = &context_config.service_tokens;
+    let only = |scope: Scope| {
+        axum::middleware::from_fn_with_state((tokens.clone(), scope), from_a_service)
+    };
     let extra_routes = Router::new()
-        .route("/internal/accounts/{id}/close", post(close_account))
-        .route("/internal/accounts/{id}", get(account_for_service))
-        .route("/internal/loan-movements", post(loan_movement))
-        .route("/internal/payment-movements", post(payment_movement))
-        .route("/internal/reconciliation", post(reconciliation))
-        .layer(axum::middleware::from_fn_with_state(
-            context_config.service_token.clone(),
-            from_a_service,
-        ))
+        .route(
+            "/internal/accounts/{id}/close",
+            post(close_account).layer(only(&[Accounts])),
+        )
+        .route(
+            "/internal/accounts/{id}",
+            get(account_for_service).layer(only(&[Loans, Payments])),
+        )
+        .route(
+            "/internal/loan-movements",
+            post(loan_movement).layer(only(&[Loans])),
+        )
+        .route(
+            "/internal/payment-movements",
+            post(payment_movement).layer(only(&[Payments])),
+        )
+        .route(
+            "/internal/reconciliation",
+            post(reconciliation).layer(only(&[Loans, Payments])),
+        )
         .with_state(InternalState {
             db: db.clone(),
             verifier: verifier.clone(),
@@ -254,22 +376,40 @@ pub async fn build(
     })
 }
 
-/// Every call to `/internal/*` comes from one of the bank's services, which proves it with the
-/// service token (`X-Service-Token`); a customer's token alone, from wherever, is refused
-/// (401). The caller's token, when a service acts for someone, says for whom. Without a
-/// configured token no internal call is accepted.
+/// Every call to `/internal/*` comes from one of the bank's services, which proves which with
+/// its own token (`X-Service-Token`); a customer's token alone, from wherever, is refused
+/// (401), and a service outside the endpoint's scope too (403: the payments service's token
+/// moves no loan money). The caller's token, when a service acts for someone, says for whom.
+/// Without configured tokens no internal call is accepted.
 async fn from_a_service(
-    State(expected): State<Option<ServiceToken>>,
-    request: axum::extract::Request,
+    State((tokens, scope)): State<(ServiceTokens, Scope)>,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let presented = request
         .headers()
         .get("x-service-token")
         .and_then(|v| v.to_str().ok());
-    match (presented, expected) {
-        (Some(presented), Some(expected)) if expected.matches(presented) => next.run(request).await,
-        _ => bank_common::internal::error_response(
+    match presented.and_then(|presented| tokens.identify(presented)) {
+        Some(service) if scope.contains(&service) => {
+            request.extensions_mut().insert(service);
+            next.run(request).await
+        }
+        Some(service) => {
+            tracing::warn!(
+                service = service.name(),
+                path = %request.uri().path(),
+                "an internal call outside the calling service's scope refused"
+            );
+            bank_common::internal::error_response(
+                ApiError::Forbidden(format!(
+                    "the {} service does not call this endpoint",
+                    service.name()
+                )),
+                "an internal call",
+            )
+        }
+        None => bank_common::internal::error_response(
             ApiError::Unauthenticated("internal endpoints answer the bank's services only".into()),
             "an internal call",
         ),
@@ -329,9 +469,11 @@ impl InternalState {
 
     /// Records a movement another service asked for, moved or refused, in the ledger's audit
     /// trail (`transactions.internal.<what>`): the customer whose token came with it, or
-    /// `service` for the bank itself.
+    /// `service:<name>` for the bank itself, and which service asked (`after.via`).
+    #[allow(clippy::too_many_arguments)]
     async fn audit_movement(
         &self,
+        service: CallingService,
         headers: &HeaderMap,
         what: &str,
         owner: Uuid,
@@ -352,11 +494,10 @@ impl InternalState {
         let mut entry = bank_common::audit::Entry::by(principal.as_ref());
         if principal.is_none() {
             entry.actor = if authorization.is_some() {
-                "anonymous"
+                "anonymous".into()
             } else {
-                "service"
-            }
-            .into();
+                format!("service:{}", service.name())
+            };
         }
         entry.action = format!("transactions.internal.{what}");
         entry.on_behalf_of = Some(owner.to_string()).filter(|owner| *owner != entry.actor);
@@ -373,6 +514,7 @@ impl InternalState {
             Err(err) => err.code().into(),
         };
         entry.after = Some(serde_json::json!({
+            "via": service.name(),
             "request": request,
             "transactionId": result.as_ref().ok().map(|row| row.id),
         }));
@@ -451,6 +593,7 @@ struct LoanMovementRequest {
 /// Idempotency keys are scoped to the loan, so a retry by anyone moves money once.
 async fn loan_movement(
     State(state): State<InternalState>,
+    axum::Extension(service): axum::Extension<CallingService>,
     headers: HeaderMap,
     Json(request): Json<LoanMovementRequest>,
 ) -> Response {
@@ -511,6 +654,7 @@ async fn loan_movement(
     .await;
     state
         .audit_movement(
+            service,
             &headers,
             "loan_movement",
             request.owner_id,
@@ -575,6 +719,7 @@ struct PaymentMovementRequest {
 /// payment, so a retry by anyone moves money once.
 async fn payment_movement(
     State(state): State<InternalState>,
+    axum::Extension(service): axum::Extension<CallingService>,
     headers: HeaderMap,
     Json(request): Json<PaymentMovementRequest>,
 ) -> Response {
@@ -635,6 +780,7 @@ async fn payment_movement(
     .await;
     state
         .audit_movement(
+            service,
             &headers,
             "payment_movement",
             request.owner_id,
@@ -648,10 +794,12 @@ async fn payment_movement(
 
 /// `POST /internal/reconciliation`: the ledger's side of another service's reconciliation
 /// ([`bank_common::reconcile`]): the transactions under the asked-for reference prefixes and
-/// the internal accounts they must explain, in one snapshot. The service token only: it
-/// lists every customer's money movements of that service.
+/// the internal accounts they must explain, in one snapshot. A service's token only, and only
+/// the references and internal accounts of that service's own money (`FORBIDDEN` otherwise):
+/// it lists every customer's movements under them.
 async fn reconciliation(
     State(state): State<InternalState>,
+    axum::Extension(service): axum::Extension<CallingService>,
     Json(request): Json<bank_common::reconcile::SnapshotRequest>,
 ) -> Response {
     let result = async {
@@ -666,6 +814,21 @@ async fn reconciliation(
                 "prefixes",
                 "one to ten reference prefixes of lowercase letters, digits and -, each ending in :",
             ));
+        }
+        let (own_prefixes, own_purposes) = service.reconciles();
+        if !request
+            .prefixes
+            .iter()
+            .all(|p| own_prefixes.iter().any(|own| p.starts_with(own)))
+            || !request
+                .purposes
+                .iter()
+                .all(|p| own_purposes.contains(&p.as_str()))
+        {
+            return Err(ApiError::Forbidden(format!(
+                "the {} service reconciles its own money only",
+                service.name()
+            )));
         }
         let purposes = request
             .purposes
@@ -682,5 +845,33 @@ async fn reconciliation(
     match result {
         Ok(snapshot) => Json(snapshot).into_response(),
         Err(err) => bank_common::internal::error_response(err, "a reconciliation snapshot"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_tokens_name_their_service_and_differ() {
+        let tokens = ServiceTokens::parse(
+            "accounts=aaaaaaaaaaaaaaaa, loans=llllllllllllllll,payments=pppppppppppppppp",
+        )
+        .unwrap();
+        assert_eq!(
+            tokens.identify("llllllllllllllll"),
+            Some(CallingService::Loans)
+        );
+        assert_eq!(tokens.identify("aaaaaaaaaaaaaaab"), None);
+        assert!(ServiceTokens::parse("").unwrap().0.is_empty());
+        for bad in [
+            "ledger=aaaaaaaaaaaaaaaa",
+            "loans=short",
+            "loans",
+            "loans=aaaaaaaaaaaaaaaa,payments=aaaaaaaaaaaaaaaa",
+            "loans=aaaaaaaaaaaaaaaa,loans=bbbbbbbbbbbbbbbb",
+        ] {
+            assert!(ServiceTokens::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -6,14 +6,14 @@ use loans_subgraph::app::{self as loans_app, LoansConfig};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{json, Value};
 use transactions_subgraph::{
-    app::{self as ledger_app, LedgerConfig, ServiceToken},
+    app::{self as ledger_app, CallingService, LedgerConfig, ServiceTokens},
     events::{self as ledger_events, AccountChanged},
     store as ledger_store,
 };
 use uuid::Uuid;
 
 /// What the ledger and the loans service share for calls no customer makes.
-pub const SERVICE_TOKEN: &str = "test-service-token";
+pub const SERVICE_TOKEN: &str = "test-loans-service-token";
 
 /// The loans service and the ledger it moves money through, sharing one token issuer.
 pub struct TestApp {
@@ -40,7 +40,7 @@ pub async fn spawn_app_with(consume: bool) -> TestApp {
         account_sync_wait: Duration::from_millis(200),
         consume_account_events: false,
         topic: ledger_topic.clone(),
-        service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
+        service_tokens: ServiceTokens::new([(CallingService::Loans, SERVICE_TOKEN.into())]),
         self_deposit_limit: Some(1_000_000),
         ..LedgerConfig::default()
     };

@@ -11,14 +11,16 @@ use payments_subgraph::{
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{json, Value};
 use transactions_subgraph::{
-    app::{self as ledger_app, LedgerConfig, ServiceToken},
+    app::{self as ledger_app, CallingService, LedgerConfig, ServiceTokens},
     events::{self as ledger_events, AccountChanged},
     store as ledger_store,
 };
 use uuid::Uuid;
 
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
-pub const SERVICE_TOKEN: &str = "test-service-token";
+pub const SERVICE_TOKEN: &str = "test-payments-service-token";
+/// Another service's token the ledger knows: it reaches none of the payments endpoints.
+pub const LOANS_TOKEN: &str = "test-loans-service-token";
 
 pub struct TestApp {
     pub client: Client,
@@ -119,7 +121,10 @@ pub async fn spawn_app_tuned(recovery_after: Duration, tuning: GatewayTuning) ->
         account_sync_wait: Duration::from_millis(200),
         consume_account_events: false,
         topic: testkit::fresh_topic("test-ledger").await,
-        service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
+        service_tokens: ServiceTokens::new([
+            (CallingService::Payments, SERVICE_TOKEN.into()),
+            (CallingService::Loans, LOANS_TOKEN.into()),
+        ]),
         self_deposit_limit: Some(1_000_000),
         ..LedgerConfig::default()
     };

@@ -8,7 +8,7 @@ use bank_testkit::{data, error_code};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, SERVICE_TOKEN};
+use crate::helpers::{spawn_app, TestApp, LOANS_TOKEN, SERVICE_TOKEN};
 
 const RECONCILIATION: &str =
     "{ _entities(representations: [{ __typename: \"Reconciliation\", id: \"bank\" }]) \
@@ -160,6 +160,15 @@ async fn the_ledgers_side_is_for_the_service_token_only() {
     assert_eq!(pattern.status(), 409);
     let answer: Value = pattern.json().await.unwrap();
     assert_eq!(answer["code"], "BAD_USER_INPUT");
+    // Another service's token reads no payments.
+    let loans = http
+        .post(&url)
+        .header("x-service-token", LOANS_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(loans.status(), 403);
     let fine = http
         .post(&url)
         .header("x-service-token", SERVICE_TOKEN)

@@ -5,7 +5,7 @@ use bank_testkit::{self as testkit, data, error_code, Client, TestKeys};
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use transactions_subgraph::{
-    app::{self, LedgerConfig, ServiceToken},
+    app::{self, CallingService, LedgerConfig, ServiceTokens},
     events::{self, AccountChanged},
     store,
 };
@@ -19,8 +19,11 @@ pub struct TestApp {
     pub topic: String,
 }
 
-/// What the bank's other services send to the ledger's internal endpoints in these tests.
-pub const SERVICE_TOKEN: &str = "test-service-token";
+/// What the bank's other services send to the ledger's internal endpoints in these tests, each
+/// its own: the accounts service's (which closes accounts), the loans' and the payments'.
+pub const SERVICE_TOKEN: &str = "test-accounts-service-token";
+pub const LOANS_TOKEN: &str = "test-loans-service-token";
+pub const PAYMENTS_TOKEN: &str = "test-payments-service-token";
 
 /// Settings for tests: accounts arrive by direct calls (see [`TestApp::open`]), so the
 /// consumer is off; unknown accounts are answered quickly; holds expire promptly.
@@ -31,7 +34,11 @@ pub fn test_ledger_config() -> LedgerConfig {
         consume_account_events: false,
         // A sandbox: customers pay cash into their own accounts, as most tests do.
         self_deposit_limit: Some(1_000_000),
-        service_token: Some(ServiceToken(SERVICE_TOKEN.into())),
+        service_tokens: ServiceTokens::new([
+            (CallingService::Accounts, SERVICE_TOKEN.into()),
+            (CallingService::Loans, LOANS_TOKEN.into()),
+            (CallingService::Payments, PAYMENTS_TOKEN.into()),
+        ]),
         ..LedgerConfig::default()
     }
 }

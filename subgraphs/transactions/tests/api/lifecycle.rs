@@ -10,7 +10,7 @@ use transactions_subgraph::events;
 
 use crate::helpers::{
     assert_code, random_number, spawn_app, spawn_app_with, test_ledger_config, Caller, TestApp,
-    SERVICE_TOKEN,
+    LOANS_TOKEN, PAYMENTS_TOKEN, SERVICE_TOKEN,
 };
 
 /// The accounts service's call to close `account` for `caller`.
@@ -78,6 +78,90 @@ async fn internal_endpoints_answer_the_banks_services_only() {
         );
     }
     // The account is still open: with the service token the close goes through.
+    let (status, body) = close(&app, &ada, account).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Each service's token reaches only what that service needs: a leaked payments token closes
+/// no account and moves no loan money, the accounts token moves nothing, and a service reads
+/// only its own money's reconciliation.
+#[tokio::test]
+async fn each_services_token_reaches_only_its_own_endpoints() {
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let account = app.open(&ada, "EUR").await;
+    data(&app.deposit(&ada, account, "5").await);
+    data(&app.withdraw(&ada, account, "5").await);
+    for token in [LOANS_TOKEN, PAYMENTS_TOKEN] {
+        let (status, body) = close_as(&app, &ada, account, Some(token)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("FORBIDDEN")),
+            "{body}"
+        );
+    }
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", app.addr);
+    let payment = json!({
+        "kind": "EXTERNAL_PAYMENT", "paymentId": Uuid::new_v4(), "accountId": account,
+        "ownerId": ada.id, "amount": "1", "currency": "EUR", "key": "k",
+        "reference": "payment:x:debit" });
+    let loan = json!({
+        "kind": "LOAN_REPAYMENT", "loanId": Uuid::new_v4(), "accountId": account,
+        "ownerId": ada.id, "amount": "1", "currency": "EUR", "key": "k",
+        "reference": "loan:x:repayment" });
+    let refused = [
+        ("/internal/payment-movements", SERVICE_TOKEN, &payment),
+        ("/internal/payment-movements", LOANS_TOKEN, &payment),
+        ("/internal/loan-movements", PAYMENTS_TOKEN, &loan),
+        ("/internal/loan-movements", SERVICE_TOKEN, &loan),
+    ];
+    for (path, token, body) in refused {
+        let response = http
+            .post(format!("{base}{path}"))
+            .header("x-service-token", token)
+            .bearer_auth(&ada.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{path} with {token}");
+    }
+    let read = http
+        .get(format!("{base}/internal/accounts/{account}"))
+        .header("x-service-token", SERVICE_TOKEN)
+        .bearer_auth(&ada.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 403);
+    let reconcile = |token: &'static str, body: serde_json::Value| {
+        http.post(format!("{base}/internal/reconciliation"))
+            .header("x-service-token", token)
+            .json(&body)
+            .send()
+    };
+    let theirs = reconcile(
+        LOANS_TOKEN,
+        json!({ "prefixes": ["payment:"], "purposes": [] }),
+    );
+    assert_eq!(theirs.await.unwrap().status().as_u16(), 403);
+    let clearing = reconcile(
+        LOANS_TOKEN,
+        json!({ "prefixes": ["loan:"], "purposes": ["clearing"] }),
+    );
+    assert_eq!(clearing.await.unwrap().status().as_u16(), 403);
+    let own = reconcile(
+        LOANS_TOKEN,
+        json!({ "prefixes": ["loan:"], "purposes": ["loan-funding"] }),
+    );
+    assert_eq!(own.await.unwrap().status().as_u16(), 200);
+    let accounts = reconcile(
+        SERVICE_TOKEN,
+        json!({ "prefixes": ["loan:"], "purposes": [] }),
+    );
+    assert_eq!(accounts.await.unwrap().status().as_u16(), 403);
+    // None of it moved money: the account is still empty and open, and closes.
     let (status, body) = close(&app, &ada, account).await;
     assert_eq!(status, 200, "{body}");
 }
