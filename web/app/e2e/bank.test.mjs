@@ -2,7 +2,9 @@
 // stack through NGINX (BANK_URL, default https://localhost:8443). Run with `npm run test:e2e`.
 // The direct debit tests play the creditor through the stand-in payment gateway (BANK_GATEWAY_URL,
 // default http://127.0.0.1:4091). Customers confirm their address with the link from the e-mail
-// the bank sends, read from the mail catcher's Maildir (BANK_MAIL_DIR, default .data/mail).
+// the bank sends, read from the mail catcher's Maildir (BANK_MAIL_DIR, default .data/mail), and
+// their phone number with the code it texts, read from the SMS log (BANK_SMS_LOG, default
+// .data/sms.log).
 // Screenshots of the main screens go to test-results/ (not committed); with BANK_SCREENSHOTS=1
 // the README's go to docs/screenshots/.
 import assert from 'node:assert/strict';
@@ -21,8 +23,11 @@ import {
   heading,
   launchChromium,
   onBank,
+  phoneCode,
   readmeShot,
   registerCustomer,
+  smsLogEnd,
+  testPhoneNumber,
 } from './support.mjs';
 
 const GATEWAY_URL = (process.env.BANK_GATEWAY_URL ?? 'http://127.0.0.1:4091').replace(/\/$/, '');
@@ -189,7 +194,7 @@ describe('the bank in a browser', () => {
     await shot(bob, 'live-alert-phone');
   });
 
-  test('the notification centre lists, filters, pages and marks read; settings are checked and saved', async () => {
+  test('the notification centre lists, filters, pages and marks read; settings are checked and saved, the phone number once its code is entered', async () => {
     await bob.getByRole('link', { name: /^Notifications/ }).click();
     await heading(bob, 'Notifications').waitFor();
     const items = bob.getByTestId('notification');
@@ -215,25 +220,102 @@ describe('the bank in a browser', () => {
     await bob.getByRole('link', { name: 'Notification settings' }).click();
     await heading(bob, 'Notification settings').waitFor();
     assert.equal(await bob.getByLabel('In the app (notification centre)').isChecked(), true);
+    await bob.getByTestId('phone-confirmed').filter({ hasText: 'You have no phone number with us, so no texts are sent.' }).waitFor();
     await bob.getByLabel('By text message (SMS)').check();
     await bob.getByRole('button', { name: 'Save settings' }).click();
     await bob.getByText('Text messages need a phone number.').waitFor();
-    await bob.getByLabel('Phone number for text messages').fill('+44 7700 900123');
+    const phone = testPhoneNumber();
+    await bob.getByLabel('Phone number for text messages').fill(`${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}`);
     await bob.getByLabel('Alert threshold').fill('1.5');
     await bob.getByRole('button', { name: 'Save settings' }).click();
     await bob.getByText('Enter a whole number, 0 or more.').waitFor();
     await bob.getByLabel('Alert threshold').fill('0');
+    const from = smsLogEnd();
     await bob.getByRole('button', { name: 'Save settings' }).click();
-    await bob.getByTestId('toast').filter({ hasText: 'Notification settings saved.' }).waitFor();
+    await bob.getByTestId('toast').filter({ hasText: `Notification settings saved. We texted a code to ${phone}` }).waitFor();
+    // Not the number texts go to until its code is entered.
+    await bob.getByTestId('phone-confirmed').filter({ hasText: 'No phone number is confirmed yet, so no texts are sent.' }).waitFor();
+    await bob.getByTestId('phone-pending').filter({ hasText: `Waiting for the code sent to ${phone}.` }).waitFor();
+    const confirm = bob.getByTestId('confirm-phone');
+    await confirm.getByText(`We texted a six-digit code to ${phone}.`).waitFor();
     await shot(bob, 'notification-settings-phone');
+    const code = await phoneCode(phone, { from });
+    await confirm.getByLabel('Confirmation code').fill(code);
+    await confirm.getByRole('button', { name: 'Confirm' }).click();
+    await bob.getByTestId('toast').filter({ hasText: `Phone number confirmed: texts go to ${phone}.` }).waitFor();
+    await confirm.waitFor({ state: 'detached' });
     await bob.reload();
     await heading(bob, 'Notification settings').waitFor();
-    assert.equal(await bob.getByLabel('Phone number for text messages').inputValue(), '+447700900123');
+    assert.equal(await bob.getByLabel('Phone number for text messages').inputValue(), phone);
+    await bob.getByTestId('phone-confirmed').filter({ hasText: `Texts go to ${phone}.` }).waitFor();
+    assert.equal(await bob.getByTestId('phone-pending').count(), 0);
+    assert.equal(await bob.getByTestId('confirm-phone').count(), 0);
     assert.equal(await bob.getByLabel('By text message (SMS)').isChecked(), true);
     await bob.getByLabel('By text message (SMS)').uncheck();
     await bob.getByLabel('Phone number for text messages').fill('');
     await bob.getByRole('button', { name: 'Save settings' }).click();
     await bob.getByTestId('toast').filter({ hasText: 'Notification settings saved.' }).waitFor();
+    await bob.getByTestId('phone-confirmed').filter({ hasText: 'You have no phone number with us, so no texts are sent.' }).waitFor();
+  });
+
+  test('a wrong code says how many tries are left and the number stays waiting; a new code confirms it', async () => {
+    // Bob is on the settings page, without a phone number (the test before).
+    await heading(bob, 'Notification settings').waitFor();
+    const confirms = [];
+    const listener = (request) => {
+      if (GRAPHQL_URL.test(request.url()) && graphqlOperation(request) === 'ConfirmPhoneNumber') confirms.push(request);
+    };
+    bob.on('request', listener);
+    const phone = testPhoneNumber();
+    await bob.getByLabel('Phone number for text messages').fill(phone);
+    let from = smsLogEnd();
+    await bob.getByRole('button', { name: 'Save settings' }).click();
+    const confirm = bob.getByTestId('confirm-phone');
+    await confirm.getByText(`We texted a six-digit code to ${phone}.`).waitFor();
+    const code = await phoneCode(phone, { from });
+
+    // Not six digits: named next to the field, and nothing is sent.
+    await confirm.getByLabel('Confirmation code').fill('12 345');
+    await confirm.getByRole('button', { name: 'Confirm' }).click();
+    await confirm.getByText('The code is the six digits we texted to you.').waitFor();
+    assert.equal(confirms.length, 0);
+
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    await confirm.getByLabel('Confirmation code').fill(wrong);
+    await confirm.getByRole('button', { name: 'Confirm' }).click();
+    await confirm.getByText('Wrong code: 4 tries left.').waitFor();
+    assert.equal(confirms.length, 1);
+    assert.equal(await confirm.getByLabel('Confirmation code').getAttribute('aria-invalid'), 'true');
+    await shot(bob, 'notification-settings-wrong-code');
+
+    // Still waiting after a reload: no number texts go to, the code is asked for again.
+    await bob.reload();
+    await heading(bob, 'Notification settings').waitFor();
+    await bob.getByTestId('phone-confirmed').filter({ hasText: 'No phone number is confirmed yet, so no texts are sent.' }).waitFor();
+    await bob.getByTestId('phone-pending').filter({ hasText: `Waiting for the code sent to ${phone}.` }).waitFor();
+    assert.equal(await bob.getByLabel('Phone number for text messages').inputValue(), phone);
+    // Turning texts on needs the number confirmed first.
+    await bob.getByLabel('By text message (SMS)').check();
+    await bob.getByRole('button', { name: 'Save settings' }).click();
+    await bob.getByText(`Texts start once the number is confirmed: enter the code we texted to ${phone} first.`).waitFor();
+    await bob.getByLabel('By text message (SMS)').uncheck();
+
+    // A new code: the number saved again. The latest code confirms it.
+    from = smsLogEnd();
+    await confirm.getByRole('button', { name: 'Send a new code' }).click();
+    await bob.getByTestId('toast').filter({ hasText: `We texted a new code to ${phone}.` }).waitFor();
+    const newCode = await phoneCode(phone, { from });
+    await confirm.getByLabel('Confirmation code').fill(newCode);
+    await confirm.getByRole('button', { name: 'Confirm' }).click();
+    await bob.getByTestId('toast').filter({ hasText: `Phone number confirmed: texts go to ${phone}.` }).waitFor();
+    await bob.getByTestId('phone-confirmed').filter({ hasText: `Texts go to ${phone}.` }).waitFor();
+    await confirm.waitFor({ state: 'detached' });
+    await bob.reload();
+    await heading(bob, 'Notification settings').waitFor();
+    await bob.getByTestId('phone-confirmed').filter({ hasText: `Texts go to ${phone}.` }).waitFor();
+    assert.equal(await bob.getByTestId('phone-pending').count(), 0);
+    assert.equal(confirms.length, 2);
+    bob.off('request', listener);
   });
 
   test('an insufficient-funds transfer shows its message and moves nothing', async () => {

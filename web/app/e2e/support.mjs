@@ -1,6 +1,7 @@
 // What the UI tests share: where the bank is, the browser, the administrator's credentials, the
 // GraphQL operation a request carries, asking the API directly, the e-mails the bank sends (the
-// mail catcher's Maildir), opening an account as a customer does, and the README's screenshots.
+// mail catcher's Maildir), the text messages it sends (the SMS log), opening an account as a
+// customer does, and the README's screenshots.
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, request } from 'playwright-core';
@@ -182,6 +183,73 @@ export const onBank = (link) => {
   const url = new URL(link);
   return `${BANK_URL}${url.pathname}${url.search}`;
 };
+
+// The text messages the bank sends: the local stack's stand-in SMS provider appends each one to
+// BANK_SMS_LOG (default .data/sms.log) as a JSON line, {"to": "+44…", "body": "…"}. They come
+// asynchronously (the notifications service's delivery), so the tests wait for them. The log has
+// no times: a test notes where it ended (smsLogEnd) before the bank texts, and reads from there.
+export const SMS_LOG = process.env.BANK_SMS_LOG ?? new URL('../../../.data/sms.log', import.meta.url).pathname;
+export const SMS_TIMEOUT = 30_000;
+
+/** Where the SMS log ends now (its size in bytes): later messages are after this. */
+export function smsLogEnd() {
+  try {
+    return statSync(SMS_LOG).size;
+  } catch {
+    return 0; // nothing texted yet
+  }
+}
+
+/** The text messages to `number` in the SMS log from the byte offset `from` on, oldest first. */
+export function textsTo(number, { from = 0 } = {}) {
+  let log;
+  try {
+    log = readFileSync(SMS_LOG);
+  } catch {
+    return [];
+  }
+  // A log that shrank was started again: all of it is new.
+  const lines = log.subarray(from <= log.length ? from : 0).toString('utf8').split('\n');
+  const found = [];
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    try {
+      const message = JSON.parse(line);
+      if (message.to === number) found.push(message);
+    } catch {
+      // a line still being written
+    }
+  }
+  return found;
+}
+
+/**
+ * Waits for the newest text message to `number` after the offset `from` (smsLogEnd) that
+ * `matching` accepts; throws after `timeout` ms, saying where it looked.
+ */
+export async function waitForText(number, { from = 0, matching = () => true, timeout = SMS_TIMEOUT } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const message = textsTo(number, { from })
+      .filter(matching)
+      .at(-1);
+    if (message) return message;
+    if (Date.now() > end) throw new Error(`no text message to ${number} in ${SMS_LOG} after ${timeout / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The six-digit code in a confirmation text ("…your confirmation code is 123456. …"); undefined when it has none. */
+export const phoneCodeIn = (body) => body.match(/\bconfirmation code is (\d{6})\b/)?.[1];
+
+/** Waits for the newest confirmation code texted to `number` (after the offset `from`). */
+export async function phoneCode(number, { from = 0, timeout } = {}) {
+  const message = await waitForText(number, { from, timeout, matching: (m) => phoneCodeIn(m.body ?? '') !== undefined });
+  return phoneCodeIn(message.body);
+}
+
+/** A fictional UK mobile number (Ofcom's 07700 900000–900999 for drama) no other test texts at the same time. */
+export const testPhoneNumber = () => `+447700900${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}`;
 
 /**
  * A customer opened through the API as a person does: `register`, the link from the e-mail the

@@ -107,6 +107,7 @@ export const PreferencesFields = graphql(`
     email
     sms
     phoneNumber
+    pendingPhoneNumber
     alertThreshold
   }
 `);
@@ -126,6 +127,14 @@ export const NotificationPreferencesQuery = graphql(`
 export const UpdateNotificationPreferencesMutation = graphql(`
   mutation UpdateNotificationPreferences($input: NotificationPreferencesInput!) {
     updateNotificationPreferences(input: $input) {
+      ...PreferencesFields
+    }
+  }
+`);
+
+export const ConfirmPhoneNumberMutation = graphql(`
+  mutation ConfirmPhoneNumber($code: String!) {
+    confirmPhoneNumber(code: $code) {
       ...PreferencesFields
     }
   }
