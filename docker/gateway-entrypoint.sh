@@ -4,6 +4,7 @@
 #
 #   BANK_ROUTER_ADDRS   router instances, space-separated host:port (default router:4000)
 #   BANK_PAYMENTS_ADDR  the payments service, host:port, for gateway callbacks (default payments:4006)
+#   BANK_USERS_ADDR     the users service, host:port: the OpenID Connect provider (default users:4001)
 #   BANK_HTTPS_PORT     TLS port, on all addresses (default 8443)
 #   BANK_GRAPHQL_RATE   requests per second per client on /graphql (default 200)
 #   BANK_ANON_RATE      requests per minute per client without a token (default 60)
@@ -37,6 +38,7 @@ for addr in ${BANK_ROUTER_ADDRS:-router:4000}; do
 done
 
 payments="${BANK_PAYMENTS_ADDR:-payments:4006}"
+users="${BANK_USERS_ADDR:-users:4001}"
 case "${BANK_GRAPHIQL:-on}" in
   on) graphiql_off="" ;;
   off) graphiql_off="            return 404;" ;;
@@ -45,8 +47,11 @@ esac
 case "$payments" in
   *[!A-Za-z0-9.:_-]*|"") echo "gateway: bad payments address: $payments" >&2; exit 1 ;;
 esac
+case "$users" in
+  *[!A-Za-z0-9.:_-]*|"") echo "gateway: bad users address: $users" >&2; exit 1 ;;
+esac
 
-awk -v data="$DATA" -v payments="$payments" -v graphiql="$WEB_ROOT/graphiql" -v webapp="$WEB_ROOT/app" \
+awk -v data="$DATA" -v payments="$payments" -v users="$users" -v graphiql="$WEB_ROOT/graphiql" -v webapp="$WEB_ROOT/app" \
     -v listen="${BANK_HTTPS_PORT:-8443}" -v rate="${BANK_GRAPHQL_RATE:-200}" \
     -v anon="${BANK_ANON_RATE:-60}" -v servers="$servers" -v graphiql_off="$graphiql_off" '
   function sub_all(s, key, value,    out, i) {
@@ -68,6 +73,7 @@ awk -v data="$DATA" -v payments="$payments" -v graphiql="$WEB_ROOT/graphiql" -v 
     line = sub_all(line, "__ANON_RATE__", anon)
     line = sub_all(line, "__USER__", "")
     line = sub_all(line, "__PAYMENTS_SERVER__", payments)
+    line = sub_all(line, "__USERS_SERVER__", users)
     print line
   }' "$TEMPLATE" >"$CONF"
 

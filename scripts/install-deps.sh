@@ -63,6 +63,7 @@ npm_install() {
 npm_install schema
 npm_install web/graphiql
 npm_install web/app
+npm_install e2e/oidc
 
 # Python tools in one venv outside the clone: aiosmtpd, the SMTP server the notifications tests
 # send real e-mail to (and the local stack's mail catcher).

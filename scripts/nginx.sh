@@ -42,6 +42,7 @@ render() {
   template="${template//__USER__/$user_line}"
   template="${template//__ROUTER_SERVERS__/${servers%$'\n'}}"
   template="${template//__PAYMENTS_SERVER__/127.0.0.1:$PAYMENTS_PORT}"
+  template="${template//__USERS_SERVER__/127.0.0.1:$USERS_PORT}"
   template="${template//__GRAPHIQL_OFF__/}"
   if [ "$LEDGER_REPLICAS" = 1 ]; then
     template="${template//__LOCAL_ONLY__/}"

@@ -1,5 +1,5 @@
 //! The users service's schema: people, credentials, refresh tokens, signing keys, failed
-//! sign-ins and e-mail confirmations.
+//! sign-ins, e-mail confirmations and OpenID Connect authorization codes.
 
 use sea_orm_migration::prelude::*;
 
@@ -7,6 +7,7 @@ mod m20261124_000001_init;
 mod m20261124_000002_outbox;
 mod m20261207_000003_login_failures;
 mod m20261208_000004_email_verification;
+mod m20261209_000005_authorization_codes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_login_failures::Migration),
             Box::new(crate::AuditMigration),
             Box::new(m20261208_000004_email_verification::Migration),
+            Box::new(m20261209_000005_authorization_codes::Migration),
         ]
     }
 }

@@ -5,12 +5,6 @@ use std::sync::Arc;
 use async_graphql::{dataloader::DataLoader, EmptySubscription, Schema};
 use axum::{routing::get, Json, Router};
 use bank_migrations::MigratorTrait;
-use openidconnect::{
-    core::{
-        CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType, CoreSubjectIdentifierType,
-    },
-    AuthUrl, EmptyAdditionalProviderMetadata, IssuerUrl, JsonWebKeySetUrl, ResponseTypes,
-};
 use sea_orm::DatabaseConnection;
 
 use bank_common::{
@@ -34,10 +28,10 @@ pub const DEFAULT_PORT: u16 = 4001;
 pub struct UsersConfig {
     pub service: ServiceConfig,
     pub settings: Settings,
-    /// Where this service can be reached, for the `jwks_uri` in the discovery document.
-    pub public_url: String,
     /// An administrator created at start-up if missing (`USERS_ADMIN_EMAIL`/`_PASSWORD`).
     pub admin: Option<(String, String)>,
+    /// The OpenID Connect provider's issuer and clients.
+    pub oidc: crate::oidc::OidcConfig,
 }
 
 impl UsersConfig {
@@ -83,7 +77,6 @@ impl UsersConfig {
             concurrent,
             wait: env.secs_or("HASH_WAIT_SECS", defaults.wait.as_secs())?,
         });
-        let public_url = env.get_or("PUBLIC_URL", format!("http://{}", service.listen_addr))?;
         let admin = match (env.raw("ADMIN_EMAIL"), env.raw("ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, password)),
             (None, None) => None,
@@ -95,10 +88,22 @@ impl UsersConfig {
                 })
             }
         };
+        let mut oidc = crate::oidc::OidcConfig::for_app(&settings.app_url);
+        if let Some(issuer) = env.raw("OIDC_ISSUER").filter(|i| !i.is_empty()) {
+            oidc.issuer = issuer.trim_end_matches('/').to_string();
+        }
+        if let Some(clients) = env.raw("OIDC_CLIENTS").filter(|c| !c.trim().is_empty()) {
+            oidc.clients = serde_json::from_str(&clients).map_err(|err| ConfigError {
+                name: env.var_name("OIDC_CLIENTS"),
+                message: format!(
+                    "a JSON array of {{\"id\", \"redirectUris\": [...], \"postLogoutRedirectUris\": [...]}}: {err}"
+                ),
+            })?;
+        }
         Ok(Self {
+            oidc,
             service,
             settings,
-            public_url,
             admin,
         })
     }
@@ -145,6 +150,12 @@ pub async fn build(
         auth: config.service.auth.clone(),
         settings: config.settings.clone(),
     };
+    let oidc_routes = crate::oidc::routes(
+        Arc::new(context.clone()),
+        config.oidc.clone(),
+        verifier.clone(),
+        bank_common::audit::Audit::start(NAME, db.clone()),
+    )?;
     let schema: UsersSchema = schema_builder(&config.service).data(context).finish();
     let loader_db = db.clone();
     let request_data: RequestData = Arc::new(move |data| {
@@ -155,7 +166,7 @@ pub async fn build(
             tokio::spawn,
         ));
     });
-    let extra_routes = well_known_routes(&config, keys)?;
+    let extra_routes = well_known_routes(keys).merge(oidc_routes);
     Ok(Subgraph {
         config: config.service,
         schema,
@@ -166,39 +177,18 @@ pub async fn build(
     })
 }
 
-/// `/.well-known/jwks.json` and the OpenID Connect discovery document.
-///
-/// Tokens are issued by the GraphQL `login` mutation rather than an OAuth authorization flow;
-/// the discovery document exists so that standard JWT middleware (the router, API gateways) can
-/// find the issuer's keys. Its required `authorization_endpoint` points at the GraphQL endpoint.
-fn well_known_routes(config: &UsersConfig, keys: Arc<SigningKeys>) -> anyhow::Result<Router> {
-    let base = config.public_url.trim_end_matches('/');
-    let metadata = CoreProviderMetadata::new(
-        IssuerUrl::new(config.service.auth.issuer.clone())?,
-        AuthUrl::new(format!("{base}/graphql"))?,
-        JsonWebKeySetUrl::new(format!("{base}/.well-known/jwks.json"))?,
-        vec![ResponseTypes::new(vec![CoreResponseType::Token])],
-        vec![CoreSubjectIdentifierType::Public],
-        vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256],
-        EmptyAdditionalProviderMetadata {},
-    );
-    let discovery = serde_json::to_value(&metadata)?;
+/// `/.well-known/jwks.json`: the public keys, for the router and the subgraphs inside the
+/// cluster. The OpenID Connect discovery document is the provider's, at the issuer
+/// (`/auth/.well-known/openid-configuration`, [`crate::oidc`]).
+fn well_known_routes(keys: Arc<SigningKeys>) -> Router {
     let jwks = keys.jwks_json().clone();
-    Ok(Router::new()
-        .route(
-            "/.well-known/jwks.json",
-            get(move || {
-                let jwks = jwks.clone();
-                async move { Json(jwks) }
-            }),
-        )
-        .route(
-            "/.well-known/openid-configuration",
-            get(move || {
-                let discovery = discovery.clone();
-                async move { Json(discovery) }
-            }),
-        ))
+    Router::new().route(
+        "/.well-known/jwks.json",
+        get(move || {
+            let jwks = jwks.clone();
+            async move { Json(jwks) }
+        }),
+    )
 }
 
 async fn seed_admin(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<()> {

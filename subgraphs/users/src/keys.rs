@@ -114,6 +114,16 @@ impl SigningKeys {
     }
 }
 
+impl SigningKeys {
+    /// Signs any claims with the current key (ES256, its `kid`), with the header's `typ`.
+    pub fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> ApiResult<String> {
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_string());
+        encode(&header, claims, &self.encoding).map_err(ApiError::internal)
+    }
+}
+
 fn public_jwk(secret: &SecretKey, kid: &str) -> CoreJsonWebKey {
     let point = secret.public_key().to_encoded_point(false);
     let x = point.x().map(|x| x.to_vec()).unwrap_or_default();

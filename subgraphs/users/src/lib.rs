@@ -4,6 +4,7 @@
 //! - `domain/`: the rules (e-mail, password, name, hashing);
 //! - `store.rs`: SeaORM access to the `users` schema;
 //! - `keys.rs`: access-token signing keys and the JWKS;
+//! - `oidc.rs`: the OpenID Connect provider (authorization code + PKCE, tokens, userinfo);
 //! - `events.rs`: what it publishes (through its outbox);
 //! - `app.rs`: wiring.
 
@@ -11,6 +12,7 @@ pub mod app;
 pub mod domain;
 pub mod events;
 pub mod keys;
+pub mod oidc;
 pub mod one_sign_in;
 pub mod schema;
 pub mod store;

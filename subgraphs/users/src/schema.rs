@@ -50,6 +50,7 @@ pub struct Settings {
 }
 
 /// What resolvers share.
+#[derive(Clone)]
 pub struct UsersContext {
     pub db: DatabaseConnection,
     pub keys: Arc<SigningKeys>,
@@ -325,79 +326,9 @@ impl Mutation {
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
-        let wrong = || {
-            ApiError::Unauthenticated(
-                "wrong e-mail address or password, or the address is not confirmed yet".into(),
-            )
-        };
-        let throttle = users.settings.throttle;
-        let email = Email::parse(&input.email).ok();
-        let account = throttle::account_key(
-            email
-                .as_ref()
-                .map_or(input.email.trim(), |email| email.as_str()),
-        );
-        let address = ctx
-            .data_opt::<ClientAddress>()
-            .and_then(|a| a.0)
-            .map(throttle::address_key);
-        let keys: Vec<String> = std::iter::once(account.clone())
-            .chain(address.clone())
-            .collect();
-        // Refused before the password is looked at: the answer says nothing about it.
-        if let Some(until) = store::sign_in_blocked_until(&users.db, &keys)
-            .await
-            .map_err(ApiError::from)?
-        {
-            SIGN_INS_REFUSED.inc();
-            return Err(
-                ApiError::LimitExceeded(Throttle::refusal(until, chrono::Utc::now())).into(),
-            );
-        }
-        let row = match &email {
-            Some(email) => store::find_user_by_email(&users.db, email.as_str())
-                .await
-                .map_err(ApiError::from)?,
-            None => None,
-        };
-        let matches = verify_password(
-            &input.password,
-            row.as_ref().map(|r| r.password_hash.clone()),
-        )
-        .await?;
-        match row {
-            // An address not confirmed yet signs in once it is (verifyEmail signs in).
-            Some(row) if matches && row.email_verified_at.is_some() => {
-                store::clear_sign_in_failures(&users.db, &account)
-                    .await
-                    .map_err(ApiError::from)?;
-                Ok(start_session(users, row).await?)
-            }
-            _ => {
-                let lock = |failures, limit| throttle.lock_after(failures, limit);
-                store::record_sign_in_failure(
-                    &users.db,
-                    &account,
-                    throttle.account_failures,
-                    throttle.longest_lock,
-                    |n| lock(n, throttle.account_failures),
-                )
-                .await
-                .map_err(ApiError::from)?;
-                if let Some(address) = &address {
-                    store::record_sign_in_failure(
-                        &users.db,
-                        address,
-                        throttle.address_failures,
-                        throttle.longest_lock,
-                        |n| lock(n, throttle.address_failures),
-                    )
-                    .await
-                    .map_err(ApiError::from)?;
-                }
-                Err(wrong().into())
-            }
-        }
+        let address = ctx.data_opt::<ClientAddress>().and_then(|a| a.0);
+        let row = authenticate(users, &input.email, &input.password, address).await?;
+        Ok(start_session(users, row).await?)
     }
 
     /// Exchanges a refresh token for a new pair. The old refresh token stops working; presenting
@@ -408,32 +339,19 @@ impl Mutation {
         refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
-        let rejected =
-            || ApiError::Unauthenticated("the refresh token is invalid, expired or revoked".into());
-        let hash = hash_refresh_token(refresh_token.trim());
-        let txn = users.db.begin().await.map_err(ApiError::from)?;
-        let rotation = store::use_refresh_token(&txn, &hash).await?;
-        let (row, family_id) = match rotation {
-            Rotation::Rotated { user, family_id } => (user, family_id),
-            Rotation::Rejected => return Err(rejected().into()),
-            Rotation::ReuseDetected => {
-                txn.commit().await.map_err(ApiError::from)?;
-                tracing::warn!("a rotated refresh token was presented again; session revoked");
+        match rotate_refresh_token(users, &refresh_token).await? {
+            Refreshed::Rotated(row, token) => Ok(payload(users, row, token)?),
+            Refreshed::Reused => {
                 bank_common::audit::note(ctx, |note| {
                     note.detail = Some(serde_json::json!({
                         "event": "REFRESH_TOKEN_REUSED",
                         "sessionRevoked": true,
                     }));
                 });
-                return Err(rejected().into());
+                Err(refresh_rejected().into())
             }
-        };
-        let (token, token_hash) = new_refresh_token();
-        store::insert_refresh_token(&txn, row.id, family_id, token_hash, refresh_expiry(users))
-            .await
-            .map_err(ApiError::from)?;
-        txn.commit().await.map_err(ApiError::from)?;
-        Ok(payload(users, row, token)?)
+            Refreshed::Rejected => Err(refresh_rejected().into()),
+        }
     }
 
     /// Ends the session the refresh token belongs to. `false` if it was unknown or already ended.
@@ -478,21 +396,130 @@ impl Mutation {
     }
 }
 
+/// Checks an e-mail address and password as every sign-in does (the `login` mutation and the
+/// OpenID Connect login page): refused without looking at the password while the account or
+/// the client address waits after failures (`LIMIT_EXCEEDED`); a wrong address, a wrong
+/// password and an address not confirmed yet are one `UNAUTHENTICATED`, and count as a
+/// failure for the account and the address.
+pub async fn authenticate(
+    users: &UsersContext,
+    email_text: &str,
+    password: &str,
+    client: Option<std::net::IpAddr>,
+) -> ApiResult<UserRow> {
+    let wrong = || {
+        ApiError::Unauthenticated(
+            "wrong e-mail address or password, or the address is not confirmed yet".into(),
+        )
+    };
+    let throttle = users.settings.throttle;
+    let email = Email::parse(email_text).ok();
+    let account = throttle::account_key(
+        email
+            .as_ref()
+            .map_or(email_text.trim(), |email| email.as_str()),
+    );
+    let address = client.map(throttle::address_key);
+    let keys: Vec<String> = std::iter::once(account.clone())
+        .chain(address.clone())
+        .collect();
+    // Refused before the password is looked at: the answer says nothing about it.
+    if let Some(until) = store::sign_in_blocked_until(&users.db, &keys).await? {
+        SIGN_INS_REFUSED.inc();
+        return Err(ApiError::LimitExceeded(Throttle::refusal(
+            until,
+            chrono::Utc::now(),
+        )));
+    }
+    let row = match &email {
+        Some(email) => store::find_user_by_email(&users.db, email.as_str()).await?,
+        None => None,
+    };
+    let matches = verify_password(password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+    match row {
+        // An address not confirmed yet signs in once it is (verifyEmail signs in).
+        Some(row) if matches && row.email_verified_at.is_some() => {
+            store::clear_sign_in_failures(&users.db, &account).await?;
+            Ok(row)
+        }
+        _ => {
+            let lock = |failures, limit| throttle.lock_after(failures, limit);
+            store::record_sign_in_failure(
+                &users.db,
+                &account,
+                throttle.account_failures,
+                throttle.longest_lock,
+                |n| lock(n, throttle.account_failures),
+            )
+            .await?;
+            if let Some(address) = &address {
+                store::record_sign_in_failure(
+                    &users.db,
+                    address,
+                    throttle.address_failures,
+                    throttle.longest_lock,
+                    |n| lock(n, throttle.address_failures),
+                )
+                .await?;
+            }
+            Err(wrong())
+        }
+    }
+}
+
+/// What presenting a refresh token did.
+pub enum Refreshed {
+    /// Used; here are the user and the token's successor.
+    Rotated(UserRow, String),
+    /// Unknown, expired or revoked.
+    Rejected,
+    /// Already used once: someone holds a copy, and the whole session is revoked now.
+    Reused,
+}
+
+pub fn refresh_rejected() -> ApiError {
+    ApiError::Unauthenticated("the refresh token is invalid, expired or revoked".into())
+}
+
+/// Rotates a refresh token: it stops working and its successor, in the same session, is
+/// returned. Presenting a rotated one again revokes the session.
+pub async fn rotate_refresh_token(users: &UsersContext, presented: &str) -> ApiResult<Refreshed> {
+    let hash = hash_refresh_token(presented.trim());
+    let txn = users.db.begin().await?;
+    let (row, family_id) = match store::use_refresh_token(&txn, &hash).await? {
+        Rotation::Rotated { user, family_id } => (user, family_id),
+        Rotation::Rejected => return Ok(Refreshed::Rejected),
+        Rotation::ReuseDetected => {
+            txn.commit().await?;
+            tracing::warn!("a rotated refresh token was presented again; session revoked");
+            return Ok(Refreshed::Reused);
+        }
+    };
+    let (token, token_hash) = new_refresh_token();
+    store::insert_refresh_token(&txn, row.id, family_id, token_hash, refresh_expiry(users)).await?;
+    txn.commit().await?;
+    Ok(Refreshed::Rotated(row, token))
+}
+
+/// A new session (refresh-token family) for `user_id`: its first refresh token and its id.
+pub async fn new_session(
+    db: &impl sea_orm::ConnectionTrait,
+    users: &UsersContext,
+    user_id: Uuid,
+) -> ApiResult<(String, Uuid)> {
+    let (token, token_hash) = new_refresh_token();
+    let family_id = Uuid::now_v7();
+    store::insert_refresh_token(db, user_id, family_id, token_hash, refresh_expiry(users)).await?;
+    Ok((token, family_id))
+}
+
 fn refresh_expiry(users: &UsersContext) -> DateTime<Utc> {
     Utc::now() + Duration::days(users.settings.refresh_token_ttl_days)
 }
 
 /// A new login: a new refresh-token family.
 async fn start_session(users: &UsersContext, row: UserRow) -> ApiResult<AuthPayload> {
-    let (token, token_hash) = new_refresh_token();
-    store::insert_refresh_token(
-        &users.db,
-        row.id,
-        Uuid::now_v7(),
-        token_hash,
-        refresh_expiry(users),
-    )
-    .await?;
+    let (token, _) = new_session(&users.db, users, row.id).await?;
     payload(users, row, token)
 }
 

@@ -463,3 +463,117 @@ pub async fn clear_sign_in_failures(db: &DatabaseConnection, key: &str) -> Resul
 fn raw(sql: &str, values: impl IntoIterator<Item = sea_orm::Value>) -> sea_orm::Statement {
     sea_orm::Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values)
 }
+
+/// An OpenID Connect authorization code as stored (by hash).
+#[derive(Debug, Clone)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub user_id: Uuid,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub scope: String,
+    pub auth_time: chrono::DateTime<Utc>,
+}
+
+/// How long an authorization code can be exchanged.
+pub const AUTHORIZATION_CODE_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+pub async fn insert_authorization_code(
+    db: &impl ConnectionTrait,
+    code_hash: &[u8],
+    code: &AuthorizationCode,
+) -> Result<(), DbErr> {
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, \
+         code_challenge, nonce, scope, auth_time, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [
+            code_hash.to_vec().into(),
+            code.client_id.clone().into(),
+            code.user_id.into(),
+            code.redirect_uri.clone().into(),
+            code.code_challenge.clone().into(),
+            code.nonce.clone().into(),
+            code.scope.clone().into(),
+            code.auth_time.into(),
+            (Utc::now() + AUTHORIZATION_CODE_TTL).into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// What presenting an authorization code found.
+#[derive(Debug)]
+pub enum CodeUse {
+    /// Unused and unexpired: now used; the caller records the session it starts.
+    Fresh(AuthorizationCode),
+    /// Unknown or expired.
+    Unknown,
+    /// Used already: someone replays it. The session it was exchanged for is revoked.
+    Replayed,
+}
+
+/// Marks the code used, under a row lock (two exchanges cannot both succeed).
+pub async fn use_authorization_code(
+    txn: &impl ConnectionTrait,
+    code_hash: &[u8],
+) -> Result<CodeUse, DbErr> {
+    let backend = txn.get_database_backend();
+    let Some(row) = txn
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            "SELECT client_id, user_id, redirect_uri, code_challenge, nonce, scope, auth_time, \
+             expires_at, used_at, family_id FROM authorization_codes WHERE code_hash = $1 \
+             FOR UPDATE",
+            [code_hash.to_vec().into()],
+        ))
+        .await?
+    else {
+        return Ok(CodeUse::Unknown);
+    };
+    let used_at: Option<chrono::DateTime<Utc>> = row.try_get("", "used_at")?;
+    if used_at.is_some() {
+        let family: Option<Uuid> = row.try_get("", "family_id")?;
+        if let Some(family) = family {
+            revoke_family(txn, family).await?;
+        }
+        return Ok(CodeUse::Replayed);
+    }
+    let expires_at: chrono::DateTime<Utc> = row.try_get("", "expires_at")?;
+    if expires_at <= Utc::now() {
+        return Ok(CodeUse::Unknown);
+    }
+    txn.execute(Statement::from_sql_and_values(
+        backend,
+        "UPDATE authorization_codes SET used_at = now() WHERE code_hash = $1",
+        [code_hash.to_vec().into()],
+    ))
+    .await?;
+    Ok(CodeUse::Fresh(AuthorizationCode {
+        client_id: row.try_get("", "client_id")?,
+        user_id: row.try_get("", "user_id")?,
+        redirect_uri: row.try_get("", "redirect_uri")?,
+        code_challenge: row.try_get("", "code_challenge")?,
+        nonce: row.try_get("", "nonce")?,
+        scope: row.try_get("", "scope")?,
+        auth_time: row.try_get("", "auth_time")?,
+    }))
+}
+
+/// Records the session a code was exchanged for (revoked if the code is replayed).
+pub async fn set_code_family(
+    txn: &impl ConnectionTrait,
+    code_hash: &[u8],
+    family_id: Uuid,
+) -> Result<(), DbErr> {
+    txn.execute(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "UPDATE authorization_codes SET family_id = $2 WHERE code_hash = $1",
+        [code_hash.to_vec().into(), family_id.into()],
+    ))
+    .await?;
+    Ok(())
+}

@@ -38,8 +38,8 @@ pub async fn spawn_app_with(throttle: Throttle) -> TestApp {
             throttle,
             app_url: "https://bank.test".into(),
         },
-        public_url: "http://127.0.0.1:4001".into(),
         admin: Some((ADMIN_EMAIL.into(), ADMIN_PASSWORD.into())),
+        oidc: users_subgraph::oidc::OidcConfig::for_app("https://bank.test"),
     };
     let subgraph = app::build(config).await.expect("the service starts");
     let addr = testkit::serve(subgraph.router()).await;

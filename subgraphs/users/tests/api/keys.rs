@@ -33,26 +33,37 @@ async fn issued_tokens_verify_against_the_published_jwks() {
     assert_eq!(principal.user_id.to_string(), user_id);
 }
 
+/// The discovery document is the provider's, at its issuer, and advertises only what exists:
+/// the code flow with PKCE; its keys are the ones the API's verifiers use.
 #[tokio::test]
-async fn the_discovery_document_points_at_the_keys() {
+async fn the_discovery_document_is_at_the_issuer_and_points_at_the_keys() {
     let app = spawn_app().await;
-    let discovery: Value = reqwest::get(format!(
-        "http://{}/.well-known/openid-configuration",
-        app.addr
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(discovery["issuer"], bank_common::config::DEFAULT_ISSUER);
-    assert!(discovery["jwks_uri"]
-        .as_str()
-        .unwrap()
-        .ends_with("/.well-known/jwks.json"));
+    let get = |path: &str| {
+        let url = format!("http://{}{path}", app.addr);
+        async move { reqwest::get(url).await.unwrap() }
+    };
+    let discovery: Value = get("/auth/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], "https://bank.test/auth");
+    assert_eq!(discovery["jwks_uri"], "https://bank.test/auth/jwks");
+    assert_eq!(
+        discovery["response_types_supported"],
+        serde_json::json!(["code"])
+    );
     assert_eq!(
         discovery["id_token_signing_alg_values_supported"][0],
         "ES256"
+    );
+    let public: Value = get("/auth/jwks").await.json().await.unwrap();
+    let internal: Value = get("/.well-known/jwks.json").await.json().await.unwrap();
+    assert_eq!(public, internal);
+    assert_eq!(
+        get("/.well-known/openid-configuration").await.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "no second document advertising a flow that does not exist"
     );
 }
 

@@ -5,5 +5,6 @@ mod helpers;
 mod abuse;
 mod auth_flows;
 mod keys;
+mod oidc;
 mod registration;
 mod roles;
