@@ -108,6 +108,8 @@ pub struct AuthPayload {
 #[derive(InputObject)]
 pub struct RegisterInput {
     pub email: String,
+    /// Never logged or traced (a secret input value).
+    #[graphql(secret)]
     pub password: String,
     pub full_name: String,
 }
@@ -131,6 +133,7 @@ pub struct VerifyEmailInput {
 #[derive(InputObject)]
 pub struct LoginInput {
     pub email: String,
+    #[graphql(secret)]
     pub password: String,
 }
 
@@ -336,7 +339,7 @@ impl Mutation {
     async fn refresh_token(
         &self,
         ctx: &Context<'_>,
-        refresh_token: String,
+        #[graphql(secret)] refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
         match rotate_refresh_token(users, &refresh_token).await? {
@@ -358,7 +361,7 @@ impl Mutation {
     async fn logout(
         &self,
         ctx: &Context<'_>,
-        refresh_token: String,
+        #[graphql(secret)] refresh_token: String,
     ) -> async_graphql::Result<bool> {
         let users = ctx.data_unchecked::<UsersContext>();
         let hash = hash_refresh_token(refresh_token.trim());
@@ -537,3 +540,85 @@ fn payload(users: &UsersContext, row: UserRow, refresh_token: String) -> ApiResu
 }
 
 bank_common::audit_log_part!(users, "users", UsersContext);
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use async_graphql::{
+        extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+        parser::types::ExecutableDocument,
+        ServerResult, Variables,
+    };
+
+    /// Keeps what a logging extension would print of each request.
+    struct Printed(Arc<Mutex<Vec<String>>>);
+
+    impl ExtensionFactory for Printed {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(Printed(self.0.clone()))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Extension for Printed {
+        async fn parse_query(
+            &self,
+            ctx: &ExtensionContext<'_>,
+            query: &str,
+            variables: &Variables,
+            next: NextParseQuery<'_>,
+        ) -> ServerResult<ExecutableDocument> {
+            let document = next.run(ctx, query, variables).await?;
+            self.0
+                .lock()
+                .unwrap()
+                .push(ctx.stringify_execute_doc(&document, variables));
+            // Printed; nothing needs to run (there is no database here).
+            Err(async_graphql::ServerError::new("printed", None))
+        }
+    }
+
+    /// Passwords and refresh tokens are secret input values: what a logging or tracing
+    /// extension prints of a request shows `<secret>` instead.
+    #[tokio::test]
+    async fn passwords_and_refresh_tokens_are_never_printed() {
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let config = bank_common::config::ServiceConfig::from_env(
+            crate::app::NAME,
+            crate::app::DEFAULT_PORT,
+        )
+        .unwrap();
+        let schema = crate::app::schema_builder(&config)
+            .extension(Printed(printed.clone()))
+            .finish();
+        for (query, variables) in [
+            (
+                "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                serde_json::json!({ "i": { "email": "a@b.c", "password": "hunter2-secret" } }),
+            ),
+            (
+                "mutation($i: RegisterInput!) { register(input: $i) { message } }",
+                serde_json::json!({ "i": { "email": "a@b.c", "password": "hunter2-secret", "fullName": "A" } }),
+            ),
+            (
+                "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
+                serde_json::json!({ "t": "hunter2-secret" }),
+            ),
+            (
+                "mutation($t: String!) { logout(refreshToken: $t) }",
+                serde_json::json!({ "t": "hunter2-secret" }),
+            ),
+        ] {
+            let request =
+                async_graphql::Request::new(query).variables(Variables::from_json(variables));
+            let _ = schema.execute(request).await;
+        }
+        let printed = printed.lock().unwrap();
+        assert_eq!(printed.len(), 4);
+        for line in printed.iter() {
+            assert!(!line.contains("hunter2"), "{line}");
+            assert!(line.contains("<secret>"), "{line}");
+        }
+    }
+}
