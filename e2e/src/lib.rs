@@ -17,6 +17,9 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
 
+/// How long a test client waits out NGINX's rate limit before it takes the 429 as the answer.
+const RATE_LIMIT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The bank as a client reaches it.
 #[derive(Clone)]
 pub struct Bank {
@@ -37,11 +40,16 @@ impl Reply {
         self.body["errors"][0]["extensions"]["code"].as_str()
     }
 
-    /// `data`, or a panic with the whole reply.
+    /// `data`, or a panic with the whole reply (errors, or an answer that is no GraphQL
+    /// answer at all, such as NGINX's).
     pub fn data(&self) -> &Value {
         assert!(
             self.body.get("errors").is_none_or(Value::is_null),
             "unexpected errors: {self:#?}"
+        );
+        assert!(
+            self.status.is_success() && self.body.get("data").is_some(),
+            "no GraphQL data: {self:#?}"
         );
         &self.body["data"]
     }
@@ -144,11 +152,27 @@ impl Bank {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().await?;
-        let status = response.status();
-        let text = response.text().await?;
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
-        Ok(Reply { status, body })
+        // A client that is asked to slow down (NGINX's 429: the suites sign up many customers
+        // from one address at once) waits and tries again, as a browser's user would; the
+        // limit itself is tested from addresses of its own.
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let response = request
+                .try_clone()
+                .expect("a JSON body clones")
+                .send()
+                .await?;
+            let status = response.status();
+            if status == StatusCode::TOO_MANY_REQUESTS && waited < RATE_LIMIT_PATIENCE {
+                let pause = std::time::Duration::from_millis(250);
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                continue;
+            }
+            let text = response.text().await?;
+            let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+            return Ok(Reply { status, body });
+        }
     }
 
     /// Asks to open an account (the answer is only a message: the rest comes by e-mail).

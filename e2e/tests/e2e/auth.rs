@@ -154,3 +154,64 @@ async fn anonymous_requests_pass_the_router_and_subgraphs_decide() {
     assert_eq!(reply.code(), Some("UNAUTHENTICATED"));
     assert_eq!(reply.body["errors"][0]["extensions"]["service"], "users");
 }
+
+/// Logging out ends the session's access token in every service, not only in the users
+/// service: the accounts and transactions subgraphs refuse it once they have fetched the
+/// revocations (about a second), while a token of another session keeps working.
+#[tokio::test]
+async fn a_logged_out_access_token_is_refused_by_every_subgraph() {
+    let bank = Bank::from_env().unwrap();
+    let customer = bank.new_customer("logout").await;
+    let account = bank.open_account(&customer, "EUR").await;
+    let login = |bank: &Bank, email: String| {
+        let bank = bank.clone();
+        async move {
+            bank.query(
+                None,
+                "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }",
+                json!({ "i": { "email": email, "password": bank_e2e::PASSWORD } }),
+            )
+            .await
+            .data()["login"]
+                .clone()
+        }
+    };
+    let ending = login(&bank, customer.email.clone()).await;
+    let staying = login(&bank, customer.email.clone()).await;
+    let read = "query($id: ID!) { account(id: $id) { id balance { amount } } }";
+    let vars = json!({ "id": account["id"] });
+    let token = ending["accessToken"].as_str().unwrap();
+    assert!(bank
+        .query(Some(token), read, vars.clone())
+        .await
+        .code()
+        .is_none());
+    let out = bank
+        .query(
+            None,
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": ending["refreshToken"] }),
+        )
+        .await;
+    assert_eq!(out.data()["logout"], true);
+    let mut refused = None;
+    for _ in 0..50 {
+        let reply = bank.query(Some(token), read, vars.clone()).await;
+        if reply.code().is_some() {
+            refused = Some(reply);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let refused = refused.expect("the logged-out token is refused within 5 s");
+    assert_eq!(
+        refused.code(),
+        Some("UNAUTHENTICATED"),
+        "{:?}",
+        refused.body
+    );
+    let other = bank
+        .query(Some(staying["accessToken"].as_str().unwrap()), read, vars)
+        .await;
+    assert!(other.code().is_none(), "{:?}", other.body);
+}

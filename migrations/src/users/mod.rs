@@ -8,6 +8,7 @@ mod m20261124_000002_outbox;
 mod m20261207_000003_login_failures;
 mod m20261208_000004_email_verification;
 mod m20261209_000005_authorization_codes;
+mod m20261209_000006_revocations;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::AuditMigration),
             Box::new(m20261208_000004_email_verification::Migration),
             Box::new(m20261209_000005_authorization_codes::Migration),
+            Box::new(m20261209_000006_revocations::Migration),
         ]
     }
 }

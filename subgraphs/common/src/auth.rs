@@ -63,6 +63,40 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: Uuid,
+    /// The session (refresh-token family) the token belongs to: ending the session ends the
+    /// token too ([`Revocations`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+}
+
+/// What the users service says no longer counts, until the tokens concerned have expired:
+/// ended sessions (logout, revocation, a refresh token or code replayed) and, per user, a
+/// time before which their tokens were issued (a change of roles). Published inside the
+/// cluster at `/.well-known/revocations`, next to the JWKS; every verifier fetches it every
+/// [`REVOCATIONS_POLL`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revocations {
+    pub sessions: Vec<Uuid>,
+    pub users: Vec<UserCutoff>,
+}
+
+/// A user's tokens issued before `not_before` (seconds since the epoch) no longer count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCutoff {
+    pub user_id: Uuid,
+    pub not_before: i64,
+}
+
+/// How often a verifier fetches the revocations: a logged-out or demoted token stops working
+/// everywhere within about this long.
+pub const REVOCATIONS_POLL: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct RevokedSet {
+    sessions: std::collections::HashSet<Uuid>,
+    users: HashMap<Uuid, i64>,
 }
 
 /// The authenticated caller of a request.
@@ -119,6 +153,7 @@ struct VerifierInner {
     validation: Validation,
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
     source: KeySource,
+    revoked: std::sync::RwLock<RevokedSet>,
 }
 
 /// An unknown `kid` triggers at most one JWKS fetch per this interval.
@@ -141,17 +176,39 @@ impl TokenVerifier {
             .timeout(JWKS_TIMEOUT)
             .build()
             .expect("a TLS backend is compiled in");
-        Self {
+        let verifier = Self {
             inner: Arc::new(VerifierInner {
                 validation: Self::validation(config),
                 keys: RwLock::new(HashMap::new()),
                 source: KeySource::Remote {
                     url: config.jwks_url.clone(),
-                    client,
+                    client: client.clone(),
                     last_refresh: Mutex::new(None),
                 },
+                revoked: Default::default(),
             }),
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(poll_revocations(
+                Arc::downgrade(&verifier.inner),
+                client,
+                revocations_url(&config.jwks_url),
+            ));
         }
+        verifier
+    }
+
+    /// Replaces what no longer counts (the users service feeds its own verifier this way).
+    pub fn set_revocations(&self, revocations: &Revocations) {
+        let set = RevokedSet {
+            sessions: revocations.sessions.iter().copied().collect(),
+            users: revocations
+                .users
+                .iter()
+                .map(|cutoff| (cutoff.user_id, cutoff.not_before))
+                .collect(),
+        };
+        *self.inner.revoked.write().expect("not poisoned") = set;
     }
 
     /// A verifier over a fixed key set.
@@ -161,6 +218,7 @@ impl TokenVerifier {
                 validation: Self::validation(config),
                 keys: RwLock::new(keys_by_kid(jwks)),
                 source: KeySource::Static,
+                revoked: Default::default(),
             }),
         }
     }
@@ -191,6 +249,23 @@ impl TokenVerifier {
             tracing::debug!(error = %err, "token rejected");
             invalid()
         })?;
+        {
+            let revoked = self.inner.revoked.read().expect("not poisoned");
+            let session_ended = data
+                .claims
+                .sid
+                .is_some_and(|sid| revoked.sessions.contains(&sid));
+            let superseded = revoked
+                .users
+                .get(&data.claims.sub)
+                .is_some_and(|not_before| data.claims.iat < *not_before);
+            if session_ended || superseded {
+                tracing::debug!(session_ended, superseded, "a revoked token refused");
+                return Err(ApiError::Unauthenticated(
+                    "the session has ended or the user's roles changed: sign in again".into(),
+                ));
+            }
+        }
         Ok(Principal {
             user_id: data.claims.sub,
             roles: data.claims.roles,
@@ -235,6 +310,61 @@ impl TokenVerifier {
                 *self.inner.keys.write().await = keys;
             }
             Err(err) => tracing::warn!(url, error = %err, "could not fetch signing keys"),
+        }
+    }
+}
+
+/// `/.well-known/revocations` next to the JWKS URL.
+fn revocations_url(jwks_url: &str) -> String {
+    match jwks_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/revocations"),
+        None => format!("{jwks_url}/revocations"),
+    }
+}
+
+/// Fetches the revocations every [`REVOCATIONS_POLL`] while the verifier lives. When the users
+/// service cannot be reached the last list stays (and a warning says for how long).
+async fn poll_revocations(
+    inner: std::sync::Weak<VerifierInner>,
+    client: reqwest::Client,
+    url: String,
+) {
+    let mut ticker = tokio::time::interval(REVOCATIONS_POLL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing_since: Option<Instant> = None;
+    loop {
+        ticker.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let fetched = async {
+            Ok::<_, anyhow::Error>(
+                client
+                    .get(&url)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json::<Revocations>()
+                    .await?,
+            )
+        }
+        .await;
+        match fetched {
+            Ok(revocations) => {
+                if failing_since.take().is_some() {
+                    tracing::info!(url, "revocations fetched again");
+                }
+                TokenVerifier { inner }.set_revocations(&revocations);
+            }
+            Err(err) => {
+                let since = *failing_since.get_or_insert_with(Instant::now);
+                // Quiet at first (a service may start before the users service), then once a
+                // minute.
+                let stale = since.elapsed().as_secs();
+                if stale >= 30 && stale % 60 == 30 {
+                    tracing::warn!(url, error = %err, stale_secs = since.elapsed().as_secs(), "could not fetch revocations: logged-out tokens may still be accepted here");
+                }
+            }
         }
     }
 }

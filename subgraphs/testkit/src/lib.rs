@@ -343,6 +343,7 @@ impl TestKeys {
             iat: now,
             exp: now + 300,
             jti: Uuid::new_v4(),
+            sid: None,
         }
     }
 

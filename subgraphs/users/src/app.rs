@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{dataloader::DataLoader, EmptySubscription, Schema};
-use axum::{routing::get, Json, Router};
+use axum::{response::IntoResponse, routing::get, Json, Router};
 use bank_migrations::MigratorTrait;
 use sea_orm::DatabaseConnection;
 
@@ -166,7 +166,8 @@ pub async fn build(
             tokio::spawn,
         ));
     });
-    let extra_routes = well_known_routes(keys).merge(oidc_routes);
+    tokio::spawn(feed_revocations(db.clone(), verifier.clone()));
+    let extra_routes = well_known_routes(keys, db.clone()).merge(oidc_routes);
     Ok(Subgraph {
         config: config.service,
         schema,
@@ -177,18 +178,48 @@ pub async fn build(
     })
 }
 
-/// `/.well-known/jwks.json`: the public keys, for the router and the subgraphs inside the
-/// cluster. The OpenID Connect discovery document is the provider's, at the issuer
-/// (`/auth/.well-known/openid-configuration`, [`crate::oidc`]).
-fn well_known_routes(keys: Arc<SigningKeys>) -> Router {
+/// `/.well-known/jwks.json`, the public keys, and `/.well-known/revocations`, the sessions
+/// ended and tokens superseded ([`bank_common::auth::Revocations`]), for the router and the
+/// subgraphs inside the cluster. The OpenID Connect discovery document is the provider's, at
+/// the issuer (`/auth/.well-known/openid-configuration`, [`crate::oidc`]).
+fn well_known_routes(keys: Arc<SigningKeys>, db: DatabaseConnection) -> Router {
     let jwks = keys.jwks_json().clone();
-    Router::new().route(
-        "/.well-known/jwks.json",
-        get(move || {
-            let jwks = jwks.clone();
-            async move { Json(jwks) }
-        }),
-    )
+    Router::new()
+        .route(
+            "/.well-known/jwks.json",
+            get(move || {
+                let jwks = jwks.clone();
+                async move { Json(jwks) }
+            }),
+        )
+        .route(
+            "/.well-known/revocations",
+            get(move || {
+                let db = db.clone();
+                async move {
+                    match store::current_revocations(&db).await {
+                        Ok(revocations) => Json(revocations).into_response(),
+                        Err(err) => {
+                            tracing::error!(error = %err, "reading revocations failed");
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+                        }
+                    }
+                }
+            }),
+        )
+}
+
+/// Feeds this service's own verifier the revocations from its database, as often as the
+/// other services fetch them.
+async fn feed_revocations(db: DatabaseConnection, verifier: TokenVerifier) {
+    let mut ticker = tokio::time::interval(bank_common::auth::REVOCATIONS_POLL);
+    loop {
+        ticker.tick().await;
+        match store::current_revocations(&db).await {
+            Ok(revocations) => verifier.set_revocations(&revocations),
+            Err(err) => tracing::warn!(error = %err, "reading revocations failed"),
+        }
+    }
 }
 
 async fn seed_admin(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<()> {

@@ -90,13 +90,15 @@ impl SigningKeys {
         Ok(serde_json::from_value(self.jwks_json.clone())?)
     }
 
-    /// Signs an access token for `user_id` valid for `ttl_secs`.
+    /// Signs an access token for `user_id` valid for `ttl_secs`, in the session (refresh-token
+    /// family) `session`.
     pub fn issue(
         &self,
         config: &AuthConfig,
         user_id: Uuid,
         roles: Vec<Role>,
         ttl_secs: i64,
+        session: Uuid,
     ) -> ApiResult<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -107,6 +109,7 @@ impl SigningKeys {
             iat: now,
             exp: now + ttl_secs,
             jti: Uuid::new_v4(),
+            sid: Some(session),
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.kid.clone());

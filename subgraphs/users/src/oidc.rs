@@ -658,7 +658,7 @@ async fn code_grant(state: &OidcState, headers: &HeaderMap, request: TokenReques
         store::set_code_family(&txn, &code_hash, family).await?;
         txn.commit().await?;
         audit_token(state, headers, Some(&user), "OK").await;
-        token_response(state, &user, refresh, Some(&stored))
+        token_response(state, &user, refresh, family, Some(&stored))
     }
     .await;
     result.unwrap_or_else(|err| {
@@ -680,9 +680,9 @@ async fn refresh_grant(state: &OidcState, headers: &HeaderMap, request: TokenReq
         );
     };
     match rotate_refresh_token(&state.users, presented).await {
-        Ok(Refreshed::Rotated(user, refresh)) => {
+        Ok(Refreshed::Rotated(user, refresh, session)) => {
             audit_token(state, headers, Some(&user), "OK").await;
-            token_response(state, &user, refresh, None).unwrap_or_else(|err| {
+            token_response(state, &user, refresh, session, None).unwrap_or_else(|err| {
                 tracing::error!(error = %err.message(), "a token response failed");
                 oauth_error(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -740,13 +740,15 @@ fn token_response(
     state: &OidcState,
     user: &store::UserRow,
     refresh: String,
+    session: uuid::Uuid,
     code: Option<&AuthorizationCode>,
 ) -> Result<Response, ApiError> {
     let users = &state.users;
     let ttl = users.settings.access_token_ttl_secs;
-    let access_token = users
-        .keys
-        .issue(&users.auth, user.id, store::roles_of(user), ttl)?;
+    let access_token =
+        users
+            .keys
+            .issue(&users.auth, user.id, store::roles_of(user), ttl, session)?;
     let now = Utc::now().timestamp();
     let mut body = serde_json::json!({
         "access_token": access_token,

@@ -343,7 +343,7 @@ impl Mutation {
     ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
         match rotate_refresh_token(users, &refresh_token).await? {
-            Refreshed::Rotated(row, token) => Ok(payload(users, row, token)?),
+            Refreshed::Rotated(row, token, session) => Ok(payload(users, row, token, session)?),
             Refreshed::Reused => {
                 bank_common::audit::note(ctx, |note| {
                     note.detail = Some(serde_json::json!({
@@ -370,7 +370,8 @@ impl Mutation {
             .map_err(ApiError::from)?)
     }
 
-    /// Replaces a user's roles (ADMIN only). Takes effect at their next sign-in or refresh.
+    /// Replaces a user's roles (ADMIN only). Their sessions end at once (their tokens stop
+    /// working within about a second everywhere); the next sign-in carries the new roles.
     async fn set_user_roles(
         &self,
         ctx: &Context<'_>,
@@ -395,7 +396,15 @@ impl Mutation {
                 note.before = Some(serde_json::json!({ "roles": before.roles }));
             });
         }
-        Ok(store::set_roles(&users.db, id, &roles).await?.into())
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
+        let updated = store::set_roles(&txn, id, &roles).await?;
+        // The old roles must not outlive the change in a token: every session of the user
+        // ends, and tokens issued so far stop counting.
+        store::revoke_user_tokens(&txn, id)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(updated.into())
     }
 }
 
@@ -472,8 +481,8 @@ pub async fn authenticate(
 
 /// What presenting a refresh token did.
 pub enum Refreshed {
-    /// Used; here are the user and the token's successor.
-    Rotated(UserRow, String),
+    /// Used; here are the user, the token's successor and the session.
+    Rotated(UserRow, String, Uuid),
     /// Unknown, expired or revoked.
     Rejected,
     /// Already used once: someone holds a copy, and the whole session is revoked now.
@@ -501,7 +510,7 @@ pub async fn rotate_refresh_token(users: &UsersContext, presented: &str) -> ApiR
     let (token, token_hash) = new_refresh_token();
     store::insert_refresh_token(&txn, row.id, family_id, token_hash, refresh_expiry(users)).await?;
     txn.commit().await?;
-    Ok(Refreshed::Rotated(row, token))
+    Ok(Refreshed::Rotated(row, token, family_id))
 }
 
 /// A new session (refresh-token family) for `user_id`: its first refresh token and its id.
@@ -522,15 +531,21 @@ fn refresh_expiry(users: &UsersContext) -> DateTime<Utc> {
 
 /// A new login: a new refresh-token family.
 async fn start_session(users: &UsersContext, row: UserRow) -> ApiResult<AuthPayload> {
-    let (token, _) = new_session(&users.db, users, row.id).await?;
-    payload(users, row, token)
+    let (token, session) = new_session(&users.db, users, row.id).await?;
+    payload(users, row, token, session)
 }
 
-fn payload(users: &UsersContext, row: UserRow, refresh_token: String) -> ApiResult<AuthPayload> {
+fn payload(
+    users: &UsersContext,
+    row: UserRow,
+    refresh_token: String,
+    session: Uuid,
+) -> ApiResult<AuthPayload> {
     let ttl = users.settings.access_token_ttl_secs;
-    let access_token = users
-        .keys
-        .issue(&users.auth, row.id, store::roles_of(&row), ttl)?;
+    let access_token =
+        users
+            .keys
+            .issue(&users.auth, row.id, store::roles_of(&row), ttl, session)?;
     Ok(AuthPayload {
         access_token,
         refresh_token,

@@ -237,7 +237,7 @@ pub async fn find_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Use
     users::Entity::find_by_id(id).one(db).await
 }
 
-pub async fn set_roles(db: &DatabaseConnection, id: Uuid, roles: &[Role]) -> ApiResult<UserRow> {
+pub async fn set_roles(db: &impl ConnectionTrait, id: Uuid, roles: &[Role]) -> ApiResult<UserRow> {
     let result = users::Entity::update_many()
         .col_expr(
             users::Column::Roles,
@@ -345,14 +345,87 @@ pub async fn revoke_by_token(db: &DatabaseConnection, token_hash: &[u8]) -> Resu
     Ok(known)
 }
 
+/// Ends a session: its refresh tokens stop working, and so do its access tokens (`sid`),
+/// everywhere, once the verifiers have fetched the revocations.
 async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<(), DbErr> {
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_tokens::Column::FamilyId.eq(family_id))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(db)
-        .await
-        .map(|_| ())
+        .await?;
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO revocations (kind, id, until) VALUES ('session', $1, $2) \
+         ON CONFLICT (kind, id) DO UPDATE SET until = EXCLUDED.until",
+        [family_id.into(), (Utc::now() + REVOCATION_KEPT).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// How long a revocation is published: longer than any access token lives.
+pub const REVOCATION_KEPT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Ends every session of a user and every access token issued to them so far (a change of
+/// roles: the next sign-in carries the new ones).
+pub async fn revoke_user_tokens(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
+    let families: Vec<Uuid> = refresh_tokens::Entity::find()
+        .select_only()
+        .column(refresh_tokens::Column::FamilyId)
+        .distinct()
+        .filter(refresh_tokens::Column::UserId.eq(user_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    for family in families {
+        revoke_family(db, family).await?;
+    }
+    // Tokens count `iat` in whole seconds: one issued earlier in this second passes this
+    // check, but its session was just ended above, so its `sid` is refused. A sign-in after
+    // this moment gets a token that counts.
+    let now = Utc::now();
+    let not_before = now;
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO revocations (kind, id, not_before, until) VALUES ('user', $1, $2, $3) \
+         ON CONFLICT (kind, id) DO UPDATE SET not_before = EXCLUDED.not_before, until = EXCLUDED.until",
+        [
+            user_id.into(),
+            not_before.into(),
+            (now + REVOCATION_KEPT).into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// What no longer counts now (for `/.well-known/revocations`).
+pub async fn current_revocations(
+    db: &impl ConnectionTrait,
+) -> Result<bank_common::auth::Revocations, DbErr> {
+    let rows = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT kind, id, not_before FROM revocations WHERE until > now()",
+        ))
+        .await?;
+    let mut revocations = bank_common::auth::Revocations::default();
+    for row in rows {
+        let kind: String = row.try_get("", "kind")?;
+        let id: Uuid = row.try_get("", "id")?;
+        if kind == "session" {
+            revocations.sessions.push(id);
+        } else {
+            let not_before: Option<DateTime<Utc>> = row.try_get("", "not_before")?;
+            revocations.users.push(bank_common::auth::UserCutoff {
+                user_id: id,
+                not_before: not_before.map_or(0, |t| t.timestamp()),
+            });
+        }
+    }
+    Ok(revocations)
 }
 
 pub async fn active_signing_keys(

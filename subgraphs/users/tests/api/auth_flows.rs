@@ -76,3 +76,41 @@ async fn logout_ends_the_session() {
     );
     assert_eq!(data(&app.logout(&refresh).await)["logout"], false);
 }
+
+/// A logged-out session's access token stops working too (within the verifiers' poll), and
+/// `/.well-known/revocations` says so to the other services.
+#[tokio::test]
+async fn logout_ends_the_sessions_access_tokens_too() {
+    let app = spawn_app().await;
+    let (access, refresh, _) = app.customer("gone@example.com").await;
+    let (other_access, _, _) = app.customer("stays@example.com").await;
+    assert!(data(&app.me(&access).await)["me"]["id"].is_string());
+    assert_eq!(data(&app.logout(&refresh).await)["logout"], true);
+    let refused = eventually_refused(&app, &access).await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused}");
+    assert!(data(&app.me(&other_access).await)["me"]["id"].is_string());
+    let published: serde_json::Value =
+        reqwest::get(format!("http://{}/.well-known/revocations", app.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        published["sessions"].as_array().unwrap().len(),
+        1,
+        "{published}"
+    );
+}
+
+/// `me` with `token` until it is refused (at most 5 s: revocations are polled every second).
+pub async fn eventually_refused(app: &crate::helpers::TestApp, token: &str) -> serde_json::Value {
+    for _ in 0..50 {
+        let answer = app.me(token).await;
+        if answer.get("errors").is_some() {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the token still works");
+}

@@ -43,6 +43,62 @@ async fn an_admin_makes_a_teller_and_a_customer_cannot() {
     assert_eq!(data(&granted)["setUserRoles"]["roles"], json!(["TELLER"]));
 }
 
+/// A change of roles ends the user's sessions: the token with the old roles is refused (and
+/// its refresh token), and a new sign-in carries the new roles.
+#[tokio::test]
+async fn a_demoted_users_old_token_and_session_end() {
+    let app = spawn_app().await;
+    let (_, _, user_id) = app.customer("was-staff@example.com").await;
+    let admin = data(&app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await)["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let set = |roles: serde_json::Value| {
+        let (app, admin, user_id) = (&app, admin.clone(), user_id.clone());
+        async move {
+            app.client
+                .query(Some(&admin), SET_ROLES, json!({ "u": user_id, "r": roles }))
+                .await
+        }
+    };
+    data(&set(json!(["TELLER"])).await);
+    let teller = app
+        .login("was-staff@example.com", crate::helpers::PASSWORD)
+        .await;
+    let teller_token = data(&teller)["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let teller_refresh = data(&teller)["login"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        data(&app.me(&teller_token).await)["me"]["roles"],
+        json!(["TELLER"])
+    );
+
+    data(&set(json!(["CUSTOMER"])).await);
+    let refused = crate::auth_flows::eventually_refused(&app, &teller_token).await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused}");
+    assert_eq!(
+        error_code(&app.refresh(&teller_refresh).await),
+        Some("UNAUTHENTICATED")
+    );
+    let again = app
+        .login("was-staff@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(data(&again)["login"]["user"]["roles"], json!(["CUSTOMER"]));
+    let fresh = data(&again)["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        data(&app.me(&fresh).await)["me"]["roles"],
+        json!(["CUSTOMER"])
+    );
+}
+
 #[tokio::test]
 async fn a_customer_resolves_only_their_own_user_entity() {
     let app = spawn_app().await;
