@@ -45,6 +45,7 @@ impl UsersConfig {
         let settings = Settings {
             access_token_ttl_secs: env.get_or("ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_token_ttl_days: env.get_or("REFRESH_TOKEN_TTL_DAYS", 30)?,
+            session_max_secs: env.get_or("SESSION_MAX_SECS", 30 * 24 * 3600)?,
             app_url: env.get_or("APP_URL", "https://localhost:8443".to_string())?,
             throttle: {
                 let d = crate::domain::Throttle::default();
@@ -59,7 +60,10 @@ impl UsersConfig {
                 }
             },
         };
-        if settings.access_token_ttl_secs <= 0 || settings.refresh_token_ttl_days <= 0 {
+        if settings.access_token_ttl_secs <= 0
+            || settings.refresh_token_ttl_days <= 0
+            || settings.session_max_secs <= 0
+        {
             return Err(ConfigError {
                 name: env.var_name("ACCESS_TOKEN_TTL_SECS"),
                 message: "token lifetimes must be positive".into(),

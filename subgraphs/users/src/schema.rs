@@ -43,6 +43,9 @@ static SIGN_INS_REFUSED: std::sync::LazyLock<prometheus::IntCounter> = std::sync
 pub struct Settings {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
+    /// A session's absolute lifetime from its sign-in (`USERS_SESSION_MAX_SECS`, 30 days):
+    /// rotating refresh tokens never carry it further.
+    pub session_max_secs: i64,
     /// When failed sign-ins make further attempts wait.
     pub throttle: Throttle,
     /// The web app's public address, for the links the bank e-mails (`USERS_APP_URL`).
@@ -507,8 +510,17 @@ pub async fn rotate_refresh_token(users: &UsersContext, presented: &str) -> ApiR
             return Ok(Refreshed::Reused);
         }
     };
+    // The session began at its sign-in (the family id is a UUIDv7: its time); refreshing never
+    // carries it past the absolute lifetime.
+    let ends = session_start(family_id) + Duration::seconds(users.settings.session_max_secs);
+    let expiry = refresh_expiry(users).min(ends);
+    if expiry <= Utc::now() {
+        // The used token stays used: the session is over.
+        txn.commit().await?;
+        return Ok(Refreshed::Rejected);
+    }
     let (token, token_hash) = new_refresh_token();
-    store::insert_refresh_token(&txn, row.id, family_id, token_hash, refresh_expiry(users)).await?;
+    store::insert_refresh_token(&txn, row.id, family_id, token_hash, expiry).await?;
     txn.commit().await?;
     Ok(Refreshed::Rotated(row, token, family_id))
 }
@@ -523,6 +535,17 @@ pub async fn new_session(
     let family_id = Uuid::now_v7();
     store::insert_refresh_token(db, user_id, family_id, token_hash, refresh_expiry(users)).await?;
     Ok((token, family_id))
+}
+
+/// When the session with this family id began (its UUIDv7 time; now for any other id).
+fn session_start(family_id: Uuid) -> DateTime<Utc> {
+    family_id
+        .get_timestamp()
+        .and_then(|ts| {
+            let (secs, nanos) = ts.to_unix();
+            DateTime::from_timestamp(secs as i64, nanos)
+        })
+        .unwrap_or_else(Utc::now)
 }
 
 fn refresh_expiry(users: &UsersContext) -> DateTime<Utc> {

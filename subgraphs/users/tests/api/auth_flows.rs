@@ -103,6 +103,29 @@ async fn logout_ends_the_sessions_access_tokens_too() {
     );
 }
 
+/// Refreshing rotates the token but never carries the session past its absolute lifetime
+/// from the sign-in.
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let app = crate::helpers::spawn_app_tuned(crate::helpers::Throttle::default(), 3).await;
+    let (_, refresh, _) = app.customer("long@example.com").await;
+    let mut token = refresh;
+    for _ in 0..2 {
+        let rotated = app.refresh(&token).await;
+        token = data(&rotated)["refreshToken"]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        error_code(&app.refresh(&token).await),
+        Some("UNAUTHENTICATED"),
+        "past the session's lifetime"
+    );
+}
+
 /// `me` with `token` until it is refused (at most 5 s: revocations are polled every second).
 pub async fn eventually_refused(app: &crate::helpers::TestApp, token: &str) -> serde_json::Value {
     for _ in 0..50 {

@@ -25,6 +25,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// The service with the given limits on failed sign-ins.
 pub async fn spawn_app_with(throttle: Throttle) -> TestApp {
+    spawn_app_tuned(throttle, 3600).await
+}
+
+/// The service with the given limits and a session lifetime of `session_max_secs`.
+pub async fn spawn_app_tuned(throttle: Throttle, session_max_secs: i64) -> TestApp {
     let database = testkit::fresh_database(app::NAME).await;
     let db = bank_common::db::connect(&database)
         .await
@@ -35,6 +40,7 @@ pub async fn spawn_app_with(throttle: Throttle) -> TestApp {
         settings: Settings {
             access_token_ttl_secs: 300,
             refresh_token_ttl_days: 1,
+            session_max_secs,
             throttle,
             app_url: "https://bank.test".into(),
         },
