@@ -9,6 +9,7 @@ mod m20261207_000003_login_failures;
 mod m20261208_000004_email_verification;
 mod m20261209_000005_authorization_codes;
 mod m20261209_000006_revocations;
+mod m20261209_000007_disabled_users;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000004_email_verification::Migration),
             Box::new(m20261209_000005_authorization_codes::Migration),
             Box::new(m20261209_000006_revocations::Migration),
+            Box::new(m20261209_000007_disabled_users::Migration),
         ]
     }
 }

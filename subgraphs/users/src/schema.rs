@@ -86,6 +86,11 @@ impl User {
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at
     }
+
+    /// When an administrator disabled the user (they cannot sign in), if they did.
+    async fn disabled_at(&self) -> Option<DateTime<Utc>> {
+        self.row.disabled_at
+    }
 }
 
 impl From<UserRow> for User {
@@ -373,6 +378,17 @@ impl Mutation {
             .map_err(ApiError::from)?)
     }
 
+    /// Disables a user (ADMIN only, not oneself): they cannot sign in, and every session and
+    /// access token of theirs ends (within about a second everywhere).
+    async fn disable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+        set_disabled(ctx, user_id, true).await
+    }
+
+    /// Lets a disabled user sign in again (ADMIN only).
+    async fn enable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+        set_disabled(ctx, user_id, false).await
+    }
+
     /// Replaces a user's roles (ADMIN only). Their sessions end at once (their tokens stop
     /// working within about a second everywhere); the next sign-in carries the new roles.
     async fn set_user_roles(
@@ -409,6 +425,28 @@ impl Mutation {
         txn.commit().await.map_err(ApiError::from)?;
         Ok(updated.into())
     }
+}
+
+async fn set_disabled(
+    ctx: &Context<'_>,
+    user_id: ID,
+    disabled: bool,
+) -> async_graphql::Result<User> {
+    let principal = ctx.principal()?;
+    if !principal.has_role(Role::Admin) {
+        return Err(ApiError::forbidden().into());
+    }
+    let id = parse_id(&user_id, "user")?;
+    if id == principal.user_id {
+        return Err(ApiError::Forbidden("administrators do not disable themselves".into()).into());
+    }
+    let users = ctx.data_unchecked::<UsersContext>();
+    bank_common::audit::note(ctx, |note| note.on_behalf_of = Some(id.to_string()));
+    let txn = users.db.begin().await.map_err(ApiError::from)?;
+    let row = store::set_disabled(&txn, id, disabled).await?;
+    txn.commit().await.map_err(ApiError::from)?;
+    tracing::info!(user_id = %id, disabled, "a user's access changed");
+    Ok(row.into())
 }
 
 /// Checks an e-mail address and password as every sign-in does (the `login` mutation and the
@@ -455,6 +493,12 @@ pub async fn authenticate(
         // An address not confirmed yet signs in once it is (verifyEmail signs in).
         Some(row) if matches && row.email_verified_at.is_some() => {
             store::clear_sign_in_failures(&users.db, &account).await?;
+            if row.disabled_at.is_some() {
+                // Only the account's owner (the right password) learns this.
+                return Err(ApiError::Forbidden(
+                    "this account is disabled: please contact the bank".into(),
+                ));
+            }
             Ok(row)
         }
         _ => {

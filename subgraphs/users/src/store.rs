@@ -30,6 +30,8 @@ pub mod users {
         pub updated_at: DateTimeUtc,
         /// When the address was confirmed; a user without it cannot sign in yet.
         pub email_verified_at: Option<DateTimeUtc>,
+        /// When an administrator disabled the user: no sign-in, no session.
+        pub disabled_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -108,6 +110,7 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> ApiResu
         created_at: Set(now),
         updated_at: Set(now),
         email_verified_at: Set(new.verified.then_some(now)),
+        disabled_at: Set(None),
     };
     users::Entity::insert(model)
         .exec_with_returning(db)
@@ -649,4 +652,29 @@ pub async fn set_code_family(
     ))
     .await?;
     Ok(())
+}
+
+/// Disables (`true`) or enables a user; disabling ends every session and token of theirs.
+pub async fn set_disabled(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    disabled: bool,
+) -> ApiResult<UserRow> {
+    let now = Utc::now();
+    let row = users::Entity::update(users::ActiveModel {
+        id: Set(id),
+        disabled_at: Set(disabled.then_some(now)),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .map_err(|err| match err {
+        DbErr::RecordNotUpdated => ApiError::NotFound("user"),
+        other => other.into(),
+    })?;
+    if disabled {
+        revoke_user_tokens(db, id).await?;
+    }
+    Ok(row)
 }

@@ -118,3 +118,65 @@ async fn a_customer_resolves_only_their_own_user_entity() {
     assert_eq!(entities[0]["email"], "a@example.com");
     assert!(entities[1].is_null(), "{response}");
 }
+
+/// An administrator disables a user: their token and session end, they cannot sign in (and
+/// only the right password learns why); enabled again, they can. Nobody else may, and no
+/// administrator disables themselves.
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in_and_their_sessions_end() {
+    let app = spawn_app().await;
+    let (token, refresh, user_id) = app.customer("leaving@example.com").await;
+    let (other, _, _) = app.customer("other@example.com").await;
+    let admin_login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin = data(&admin_login)["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin_id = data(&admin_login)["login"]["user"]["id"].clone();
+    let disable = "mutation($u: ID!) { disableUser(userId: $u) { id disabledAt } }";
+    let enable = "mutation($u: ID!) { enableUser(userId: $u) { id disabledAt } }";
+
+    let by_customer = app
+        .client
+        .query(Some(&other), disable, json!({ "u": user_id }))
+        .await;
+    assert_eq!(error_code(&by_customer), Some("FORBIDDEN"));
+    let themselves = app
+        .client
+        .query(Some(&admin), disable, json!({ "u": admin_id }))
+        .await;
+    assert_eq!(error_code(&themselves), Some("FORBIDDEN"));
+
+    let disabled = app
+        .client
+        .query(Some(&admin), disable, json!({ "u": user_id }))
+        .await;
+    assert!(data(&disabled)["disableUser"]["disabledAt"].is_string());
+    let refused = crate::auth_flows::eventually_refused(&app, &token).await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        error_code(&app.refresh(&refresh).await),
+        Some("UNAUTHENTICATED")
+    );
+    let login = app
+        .login("leaving@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(error_code(&login), Some("FORBIDDEN"), "{login}");
+    let guess = app.login("leaving@example.com", "not the password 1").await;
+    assert_eq!(
+        error_code(&guess),
+        Some("UNAUTHENTICATED"),
+        "a guess learns nothing"
+    );
+    assert!(data(&app.me(&other).await)["me"]["id"].is_string());
+
+    let enabled = app
+        .client
+        .query(Some(&admin), enable, json!({ "u": user_id }))
+        .await;
+    assert!(data(&enabled)["enableUser"]["disabledAt"].is_null());
+    let again = app
+        .login("leaving@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert!(data(&again)["login"]["accessToken"].is_string());
+}
