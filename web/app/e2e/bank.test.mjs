@@ -4,7 +4,8 @@
 // default http://127.0.0.1:4091). Customers confirm their address with the link from the e-mail
 // the bank sends, read from the mail catcher's Maildir (BANK_MAIL_DIR, default .data/mail), and
 // their phone number with the code it texts, read from the SMS log (BANK_SMS_LOG, default
-// .data/sms.log).
+// .data/sms.log). Signing in goes through the bank's sign-in page (the OpenID Connect provider;
+// support.mjs's signIn).
 // Screenshots of the main screens go to test-results/ (not committed); with BANK_SCREENSHOTS=1
 // the README's go to docs/screenshots/.
 import assert from 'node:assert/strict';
@@ -26,6 +27,7 @@ import {
   phoneCode,
   readmeShot,
   registerCustomer,
+  signIn,
   smsLogEnd,
   testPhoneNumber,
 } from './support.mjs';
@@ -397,11 +399,7 @@ describe('the bank in a browser', () => {
       return;
     }
     const staff = await newPage();
-    await staff.goto(`${BANK_URL}/signin`);
-    await staff.getByLabel('E-mail address').fill(admin.email);
-    await staff.getByLabel('Password').fill(admin.password);
-    await staff.getByRole('button', { name: 'Sign in' }).click();
-    await heading(staff, 'Your accounts').waitFor();
+    await signIn(staff, admin);
     await staff.getByRole('link', { name: 'Staff' }).click();
     await heading(staff, 'Find an account').waitFor();
     await staff.getByLabel('Account number or id').fill(bobNumber.toLowerCase());
@@ -458,14 +456,6 @@ async function waitUntil(condition, timeoutMs = TIMEOUT) {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function signIn(page, { email, password }) {
-  await page.goto(`${BANK_URL}/signin`);
-  await page.getByLabel('E-mail address').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await heading(page, 'Your accounts').waitFor();
 }
 
 /**

@@ -3,12 +3,14 @@
 // sends (read from the mail catcher's Maildir, BANK_MAIL_DIR) opens the page that asks for the
 // password chosen at sign-up, which confirms the address and signs in. A wrong password, a link
 // used already, a link without its token and a rate limit each say so, and nobody is signed in.
+// Signing in afterwards goes through the bank's sign-in page (the OpenID Connect provider).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
   BANK_URL,
   GRAPHQL_URL,
+  PROVIDER_HEADING,
   TIMEOUT,
   confirmationLink,
   confirmationLinkIn,
@@ -17,6 +19,9 @@ import {
   heading,
   launchChromium,
   onBank,
+  openProviderLogin,
+  signIn,
+  submitProviderLogin,
   waitForMail,
 } from './support.mjs';
 
@@ -25,7 +30,9 @@ const PASSWORD = 'correct horse 42';
 // The app's words (src/auth/verification.ts, src/screens/SignIn.tsx).
 const REFUSED = 'We could not confirm your address: the password is wrong, or this link has expired or was already used.';
 const MISSING = 'This link is incomplete: it has no confirmation code.';
-const SIGN_IN_REFUSED = 'Wrong e-mail address or password. Just signed up? Confirm your address first';
+const CONFIRM_FIRST = 'Just signed up? Confirm your address first with the link we e-mailed you.';
+// The bank's sign-in page's words (the `login` mutation's): the same for an address not confirmed yet.
+const SIGN_IN_REFUSED = 'wrong e-mail address or password, or the address is not confirmed yet';
 const RATE_LIMITED = 'Too many attempts in a short time. Please wait a minute and try again.';
 
 /** What `register` answers for `email`, whoever has it (the users service's words). */
@@ -83,13 +90,15 @@ describe('signing up and confirming the e-mail address', () => {
     const since = await submitSignUp(page, { fullName: 'Sam Signup', email });
     await expectCheckYourEmail(page, email);
 
-    // Before the address is confirmed, signing in is refused like a wrong password.
+    // Before the address is confirmed, the bank's sign-in page refuses it like a wrong password
+    // (the app's sign-in screen says to confirm first).
     await page.getByRole('link', { name: 'Sign in' }).click();
     await heading(page, 'Sign in').waitFor();
-    await page.getByLabel('E-mail address').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').filter({ hasText: SIGN_IN_REFUSED }).waitFor();
+    await page.getByText(CONFIRM_FIRST).waitFor();
+    await openProviderLogin(page, { from: null });
+    await submitProviderLogin(page, { email, password: PASSWORD });
+    await page.locator('p.error[role=alert]').filter({ hasText: SIGN_IN_REFUSED }).waitFor();
+    await heading(page, PROVIDER_HEADING).waitFor();
     assert.equal(await refreshToken(page), null);
 
     // The e-mail the bank sent, and its link.
@@ -130,13 +139,9 @@ describe('signing up and confirming the e-mail address', () => {
     await page.getByRole('button', { name: 'Confirm and sign in' }).click();
     await page.getByRole('alert').filter({ hasText: REFUSED }).waitFor();
     assert.equal(await refreshToken(page), null);
-    // The confirmed address signs in as usual.
+    // The confirmed address signs in as usual, through the bank's sign-in page.
     await page.getByRole('link', { name: 'Sign in' }).last().click();
-    await heading(page, 'Sign in').waitFor();
-    await page.getByLabel('E-mail address').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await heading(page, 'Your accounts').waitFor();
+    await signIn(page, { email, password: PASSWORD }, { from: null });
     await page.context().close();
   });
 

@@ -1,7 +1,9 @@
 // Every screen when its data cannot be loaded: the browser answers the screen's GraphQL requests
 // itself (page.route), first as NGINX does under its rate limit (429), then as the bank does when
 // something fails inside it (INTERNAL), then lets them through. Each screen must say to wait,
-// then say what went wrong, each time with Try again, and recover on Try again.
+// then say what went wrong, each time with Try again, and recover on Try again. Signing in does
+// the same where the app waits on the bank: the code's exchange at the provider's token endpoint
+// (answered as NGINX and the provider do) and loading who signed in.
 // The reconciliation page has the same states, tested in bank.test.mjs; the audit trail's
 // refusal of anyone but an administrator is tested there too.
 import assert from 'node:assert/strict';
@@ -16,7 +18,11 @@ import {
   graphqlOperation,
   heading,
   launchChromium,
+  openProviderLogin,
+  refreshTokenOf,
   registerCustomer,
+  signIn,
+  submitProviderLogin,
 } from './support.mjs';
 
 // The app's words (src/lib/errors.ts).
@@ -30,13 +36,11 @@ const ANSWERS = {
     contentType: 'text/html',
     body: '<html><head><title>429 Too Many Requests</title></head><body><center><h1>429 Too Many Requests</h1></center></body></html>',
   },
-  throttled: {
-    status: 200,
+  /** The provider's token endpoint when it cannot answer (RFC 6749 §5.2). */
+  unavailable: {
+    status: 503,
     contentType: 'application/json',
-    body: JSON.stringify({
-      data: null,
-      errors: [{ message: 'too many failed sign-ins; try again in 30 s', extensions: { code: 'LIMIT_EXCEEDED' } }],
-    }),
+    body: JSON.stringify({ error: 'temporarily_unavailable', error_description: 'try again' }),
   },
   failed: {
     status: 200,
@@ -105,19 +109,28 @@ async function customerWithALoan() {
 }
 
 /**
- * A page whose GraphQL requests answer as `answers` says, per operation name
- * ('rateLimited', 'throttled', 'failed'); every other request goes through.
+ * A page whose GraphQL requests answer as `answers` says, per operation name ('rateLimited',
+ * 'failed'), and whose requests to the provider's token endpoint as `answers.get('token')` says
+ * ('rateLimited', 'unavailable'); every other request goes through. `passed.token`: how many
+ * token requests went through to the provider.
  */
 async function pageWithAnswers() {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const answers = new Map();
+  const passed = { token: 0 };
   await page.route(GRAPHQL_URL, (route) => {
     const answer = answers.get(graphqlOperation(route.request()));
     return answer ? route.fulfill(ANSWERS[answer]) : route.continue();
   });
-  return { page, answers };
+  await page.route(`${BANK_URL}/auth/token`, (route) => {
+    const answer = answers.get('token');
+    if (answer) return route.fulfill(ANSWERS[answer]);
+    passed.token += 1;
+    return route.continue();
+  });
+  return { page, answers, passed };
 }
 
 const tryAgain = (page) => page.getByRole('button', { name: 'Try again' });
@@ -162,27 +175,35 @@ const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getBy
 describe('every screen when the bank is busy or failing', () => {
   test('each screen says to wait under a rate limit, says what failed, and recovers on Try again', async (t) => {
     const customer = await customerWithALoan();
-    const { page, answers } = await pageWithAnswers();
+    const { page, answers, passed } = await pageWithAnswers();
 
-    // Sign in: the bank slowing sign-ins down says how long to wait; NGINX's 429 says a minute.
-    await page.goto(`${BANK_URL}/signin`);
-    await heading(page, 'Sign in').waitFor();
-    await page.getByLabel('E-mail address').fill(customer.email);
-    await page.getByLabel('Password').fill(customer.password);
-    answers.set('Login', 'rateLimited');
+    // Signing in: the bank's sign-in page, then /callback exchanges the code at the token
+    // endpoint. NGINX's 429 there says to wait and the provider being unavailable says what
+    // failed, each with Try again, which exchanges the same code (it was never spent); the user
+    // (`SessionUser`) the same with the tokens already exchanged; then the accounts.
+    await openProviderLogin(page);
+    answers.set('token', 'rateLimited');
     answers.set('Dashboard', 'rateLimited'); // the screen after signing in
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitProviderLogin(page, customer);
+    await heading(page, 'Signing in').waitFor();
     await rateLimited(page).waitFor();
-    answers.set('Login', 'throttled');
+    answers.set('token', 'unavailable');
     await tryAgain(page).click();
-    await rateLimited(page, 'Please wait 30 seconds and try again.').waitFor();
-    answers.set('Login', 'failed');
+    await failed(page, INTERNAL).waitFor();
+    assert.equal(await page.getByTestId('rate-limited').count(), 0);
+    answers.delete('token');
+    answers.set('SessionUser', 'rateLimited');
     await tryAgain(page).click();
-    // A form's other failures are the form's error; Sign in sends it again.
-    await page.getByRole('alert').filter({ hasText: INTERNAL }).waitFor();
-    assert.equal(await tryAgain(page).count(), 0);
-    answers.delete('Login');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('load-failure').waitFor({ state: 'detached' });
+    await rateLimited(page).waitFor();
+    answers.set('SessionUser', 'failed');
+    await tryAgain(page).click();
+    await failed(page, INTERNAL).waitFor();
+    answers.delete('SessionUser');
+    await tryAgain(page).click();
+    await heading(page, 'Your accounts').waitFor();
+    assert.ok(await refreshTokenOf(page), 'signed in');
+    assert.equal(passed.token, 1, 'the code went to the provider once');
 
     const screens = [
       {
@@ -268,11 +289,7 @@ describe('every screen when the bank is busy or failing', () => {
       return;
     }
     const staff = await pageWithAnswers();
-    await staff.page.goto(`${BANK_URL}/signin`);
-    await staff.page.getByLabel('E-mail address').fill(admin.email);
-    await staff.page.getByLabel('Password').fill(admin.password);
-    await staff.page.getByRole('button', { name: 'Sign in' }).click();
-    await heading(staff.page, 'Your accounts').waitFor();
+    await signIn(staff.page, admin);
     const staffScreens = [
       {
         name: 'staff: find an account',

@@ -1,7 +1,9 @@
 // What the UI tests share: where the bank is, the browser, the administrator's credentials, the
-// GraphQL operation a request carries, asking the API directly, the e-mails the bank sends (the
+// GraphQL operation a request carries, asking the API directly, signing in through the bank's
+// sign-in page (the OpenID Connect provider) and its token endpoint, the e-mails the bank sends (the
 // mail catcher's Maildir), the text messages it sends (the SMS log), opening an account as a
 // customer does, and the README's screenshots.
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, request } from 'playwright-core';
@@ -81,6 +83,57 @@ export async function apiSignIn({ email, password }) {
 }
 
 export const heading = (page, name) => page.getByRole('heading', { level: 1, name });
+
+// Signing in to the app goes through the bank's OpenID Connect provider (docs/oidc.md): the
+// app's Sign in sends the browser to the provider's login page (/auth/authorize), which sends it
+// back to /callback with a code the app exchanges for the session.
+
+/** The provider's login page's heading (the users service's words). */
+export const PROVIDER_HEADING = 'Sign in to the bank';
+
+/** What the app keeps of a session in the tab: the refresh token, or null when nobody is signed in. */
+export const refreshTokenOf = (page) => page.evaluate(() => sessionStorage.getItem('bank.refreshToken'));
+
+/** From the app's sign-in screen (`/signin`, or the page it is on) to the provider's login page. */
+export async function openProviderLogin(page, { from = `${BANK_URL}/signin` } = {}) {
+  if (from) await page.goto(from);
+  await heading(page, 'Sign in').waitFor();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await heading(page, PROVIDER_HEADING).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/auth/authorize');
+}
+
+/** Fills in the provider's login page and sends it. */
+export async function submitProviderLogin(page, { email, password }) {
+  await page.locator('#email').fill(email);
+  await page.locator('#password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/**
+ * Signs in through the app as a person does: the app's Sign in, the provider's login page, back
+ * through /callback to the accounts overview. `from`: the page whose Sign in is clicked (by
+ * default /signin, opened first; null: the page the browser is on).
+ */
+export async function signIn(page, { email, password }, { from } = {}) {
+  await openProviderLogin(page, { from });
+  await submitProviderLogin(page, { email, password });
+  await heading(page, 'Your accounts').waitFor();
+}
+
+/**
+ * The provider's token endpoint asked directly, as a client would: the status and the JSON
+ * answer (`fields`: the form, client_id added).
+ */
+export async function tokenEndpoint(fields) {
+  const context = await request.newContext({ ignoreHTTPSErrors: true });
+  try {
+    const response = await context.post(`${BANK_URL}/auth/token`, { form: { client_id: 'bank-web', ...fields } });
+    return { status: response.status(), body: await response.json().catch(() => undefined) };
+  } finally {
+    await context.dispose();
+  }
+}
 
 // The e-mails the bank sends: the local stack's mail catcher keeps each one as a file of the
 // Maildir BANK_MAIL_DIR (default .data/mail). They come asynchronously (the users service's

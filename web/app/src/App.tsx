@@ -9,6 +9,7 @@ import { ReconciliationPage } from './reconciliation';
 import { LIVE_NOTIFICATIONS } from './notifications/config';
 import { Link, Redirect, navigate, usePageTitle, usePath } from './router';
 import { AccountDetail } from './screens/AccountDetail';
+import { Callback } from './screens/Callback';
 import { Dashboard } from './screens/Dashboard';
 import { OpenAccount } from './screens/OpenAccount';
 import { SignIn, SignUp } from './screens/SignIn';
@@ -25,7 +26,9 @@ export function App() {
   const publicPath = path === '/signin' || path === '/signup' || path === '/verify-email';
 
   let page;
-  if (session.status === 'restoring') page = <p aria-live="polite">Signing you in…</p>;
+  // The sign-in page's answer: it makes the session, whatever this tab had before.
+  if (path === '/callback') page = <Callback />;
+  else if (session.status === 'restoring') page = <p aria-live="polite">Signing you in…</p>;
   else if (!signedIn) page = publicPath ? <PublicPage path={path} /> : <Redirect to="/signin" />;
   else if (publicPath) page = <Redirect to="/" />;
   else if (path === '/') page = <Dashboard />;

@@ -61,7 +61,11 @@ export function closeSubscriptions() {
   live.close();
 }
 
-const AUTH_OPERATIONS = new Set(['Login', 'Register', 'RefreshToken', 'Logout']);
+/**
+ * Operations of signing in and up, whose refusals the session module reads itself: an
+ * UNAUTHENTICATED there is an answer, not a sign that the session's token expired.
+ */
+const AUTH_OPERATIONS = new Set(['Register', 'VerifyEmail', 'SessionUser']);
 
 export const client = new Client({
   url: httpUrl,

@@ -36,25 +36,18 @@ export const VerifyEmailMutation = graphql(`
   }
 `);
 
-export const LoginMutation = graphql(`
-  mutation Login($input: LoginInput!) {
-    login(input: $input) {
-      ...AuthFields
+/**
+ * Who signed in, with the access token from the provider's token endpoint (the ID token names
+ * the user but not their roles).
+ */
+export const SessionUserQuery = graphql(`
+  query SessionUser {
+    me {
+      id
+      email
+      fullName
+      roles
     }
-  }
-`);
-
-export const RefreshTokenMutation = graphql(`
-  mutation RefreshToken($refreshToken: String!) {
-    refreshToken(refreshToken: $refreshToken) {
-      ...AuthFields
-    }
-  }
-`);
-
-export const LogoutMutation = graphql(`
-  mutation Logout($refreshToken: String!) {
-    logout(refreshToken: $refreshToken)
   }
 `);
 

@@ -5,20 +5,11 @@ import {
   validateAccountNumber,
   validateFreeze,
   validateMoneyForm,
-  validateSignIn,
   validateSignUp,
   validateVerifyEmail,
 } from './validation';
 
-describe('sign-in and sign-up forms', () => {
-  it('asks for an e-mail address and a password', () => {
-    expect(validateSignIn({ email: '', password: '' })).toEqual({
-      email: 'Enter your e-mail address, like name@example.com.',
-      password: 'Enter your password.',
-    });
-    expect(hasErrors(validateSignIn({ email: 'ann@example.com', password: 'x' }))).toBe(false);
-  });
-
+describe('the sign-up form', () => {
   it('applies the password rules of the users service', () => {
     const form = { fullName: 'Ann Example', email: 'ann@example.com' };
     expect(validateSignUp({ ...form, password: 'short1' }).password).toBe('Use at least 10 characters.');

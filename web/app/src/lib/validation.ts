@@ -11,13 +11,6 @@ export const hasErrors = (errors: FieldErrors) => Object.values(errors).some(Boo
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export function validateSignIn(form: { email: string; password: string }): FieldErrors {
-  const errors: FieldErrors = {};
-  if (!EMAIL.test(form.email.trim())) errors.email = 'Enter your e-mail address, like name@example.com.';
-  if (!form.password) errors.password = 'Enter your password.';
-  return errors;
-}
-
 /** The same rules as the users service: 10 to 128 characters, a letter and a digit, not the e-mail. */
 export function validateSignUp(form: { fullName: string; email: string; password: string }): FieldErrors {
   const errors: FieldErrors = {};

@@ -1,52 +1,74 @@
-import { useState, type FormEvent } from 'react';
-import { signIn, signUp, useSession } from '../auth/session';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { signUp, startSignIn, useSession } from '../auth/session';
 import { describeError, type Described } from '../lib/errors';
-import { hasErrors, validateSignIn, validateSignUp, type FieldErrors } from '../lib/validation';
-import { Link, navigate, usePageTitle } from '../router';
+import { hasErrors, validateSignUp, type FieldErrors } from '../lib/validation';
+import { Link, usePageTitle } from '../router';
 import { Field, Notice, SubmitButton } from '../ui/components';
 import { FormFailure } from '../ui/QueryState';
 
-/** A wrong e-mail address, a wrong password and an address not confirmed yet look the same. */
-const SIGN_IN_REFUSED_MESSAGE =
-  'Wrong e-mail address or password. Just signed up? Confirm your address first with the link we e-mailed you.';
+/** This browser cannot start a sign-in (no Web Crypto: the page is not on HTTPS). */
+const SIGN_IN_UNAVAILABLE_MESSAGE =
+  'This browser could not start signing in. Open the bank at its https:// address, or try another browser.';
 
+/**
+ * Sign in: the bank's sign-in page (the OpenID Connect provider) asks for the e-mail address
+ * and password, and sends the browser back to /callback (Callback.tsx), which signs in.
+ */
 export function SignIn() {
   usePageTitle('Sign in');
   const session = useSession();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [failure, setFailure] = useState<Described>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event?: FormEvent) => {
-    event?.preventDefault();
-    if (busy) return;
-    const found = validateSignIn({ email, password });
-    setErrors(found);
-    setFailure(undefined);
-    if (hasErrors(found)) return;
-    setBusy(true);
-    const result = await signIn(email, password);
-    setBusy(false);
-    if (result.data?.login) navigate('/', { replace: true });
-    else setFailure(describeError(result.error, { UNAUTHENTICATED: SIGN_IN_REFUSED_MESSAGE }));
-  };
 
   return (
     <section className="narrow">
       <h1 tabIndex={-1}>Sign in</h1>
       {session.status === 'signedOut' && session.reason && <Notice tone="warning">{session.reason}</Notice>}
-      <form onSubmit={submit} noValidate>
-        <Field label="E-mail address" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} required />
-        <Field label="Password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} error={errors.password} required />
-        <FormFailure failure={failure} onRetry={() => void submit()} busy={busy} />
-        <SubmitButton busy={busy} busyText="Signing in…">Sign in</SubmitButton>
-      </form>
+      <p>You sign in with your e-mail address and password on the bank’s sign-in page, which brings you back here.</p>
+      <StartSignIn>Sign in</StartSignIn>
+      <p>Just signed up? Confirm your address first with the link we e-mailed you.</p>
       <p>
         New here? <Link href="/signup">Open your bank</Link>
       </p>
     </section>
+  );
+}
+
+/**
+ * The button that starts signing in: the browser leaves for the provider's login page. Usable
+ * again when the browser comes back to this page from its history (the back-forward cache keeps
+ * the page as it was left, busy).
+ */
+export function StartSignIn({ children }: { children: ReactNode }) {
+  const [failure, setFailure] = useState<Described>();
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    const shown = (event: PageTransitionEvent) => {
+      if (event.persisted) setBusy(false);
+    };
+    window.addEventListener('pageshow', shown);
+    return () => window.removeEventListener('pageshow', shown);
+  }, []);
+
+  const start = async (event?: FormEvent) => {
+    event?.preventDefault();
+    if (busy) return;
+    setFailure(undefined);
+    setBusy(true);
+    try {
+      await startSignIn();
+    } catch {
+      setBusy(false);
+      setFailure({ code: 'UNKNOWN', message: SIGN_IN_UNAVAILABLE_MESSAGE, retryable: false });
+    }
+  };
+
+  return (
+    <form onSubmit={start} noValidate>
+      <FormFailure failure={failure} onRetry={() => void start()} busy={busy} />
+      <SubmitButton busy={busy} busyText="Opening the sign-in page…">
+        {children}
+      </SubmitButton>
+    </form>
   );
 }
 
