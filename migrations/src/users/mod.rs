@@ -10,6 +10,7 @@ mod m20261208_000004_email_verification;
 mod m20261209_000005_authorization_codes;
 mod m20261209_000006_revocations;
 mod m20261209_000007_disabled_users;
+mod m20261209_000008_signing_key_rotation;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000005_authorization_codes::Migration),
             Box::new(m20261209_000006_revocations::Migration),
             Box::new(m20261209_000007_disabled_users::Migration),
+            Box::new(m20261209_000008_signing_key_rotation::Migration),
         ]
     }
 }

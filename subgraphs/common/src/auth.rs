@@ -93,6 +93,10 @@ pub struct UserCutoff {
 /// everywhere within about this long.
 pub const REVOCATIONS_POLL: Duration = Duration::from_secs(1);
 
+/// Every this many revocation polls a verifier fetches the JWKS again (a minute), so that a
+/// retired key stops verifying.
+const JWKS_POLL_TICKS: u64 = 60;
+
 #[derive(Default)]
 struct RevokedSet {
     sessions: std::collections::HashSet<Uuid>,
@@ -196,6 +200,12 @@ impl TokenVerifier {
             ));
         }
         verifier
+    }
+
+    /// Replaces the keys (the users service feeds its own verifier this way after a rotation
+    /// or a retirement).
+    pub async fn set_keys(&self, jwks: &JwkSet) {
+        *self.inner.keys.write().await = keys_by_kid(jwks);
     }
 
     /// Replaces what no longer counts (the users service feeds its own verifier this way).
@@ -332,11 +342,22 @@ async fn poll_revocations(
     let mut ticker = tokio::time::interval(REVOCATIONS_POLL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing_since: Option<Instant> = None;
+    let mut ticks: u64 = 0;
     loop {
         ticker.tick().await;
         let Some(inner) = inner.upgrade() else {
             return;
         };
+        ticks += 1;
+        // The keys too, now and then: a retired key leaves the JWKS, and then this verifier's
+        // set (an unknown key is fetched at once anyway).
+        if ticks.is_multiple_of(JWKS_POLL_TICKS) {
+            TokenVerifier {
+                inner: inner.clone(),
+            }
+            .refresh()
+            .await;
+        }
         let fetched = async {
             Ok::<_, anyhow::Error>(
                 client

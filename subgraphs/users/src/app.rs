@@ -46,6 +46,9 @@ impl UsersConfig {
             access_token_ttl_secs: env.get_or("ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_token_ttl_days: env.get_or("REFRESH_TOKEN_TTL_DAYS", 30)?,
             session_max_secs: env.get_or("SESSION_MAX_SECS", 30 * 24 * 3600)?,
+            key_publish_lead_secs: env.get_or("KEY_PUBLISH_LEAD_SECS", 360)?,
+            keys_reload_ms: env.get_or("KEYS_RELOAD_MS", 5_000)?,
+            key_retire_leeway_secs: env.get_or("KEY_RETIRE_LEEWAY_SECS", 60)?,
             app_url: env.get_or("APP_URL", "https://localhost:8443".to_string())?,
             throttle: {
                 let d = crate::domain::Throttle::default();
@@ -171,6 +174,12 @@ pub async fn build(
         ));
     });
     tokio::spawn(feed_revocations(db.clone(), verifier.clone()));
+    tokio::spawn(reload_keys(
+        db.clone(),
+        keys.clone(),
+        verifier.clone(),
+        config.settings.clone(),
+    ));
     let extra_routes = well_known_routes(keys, db.clone()).merge(oidc_routes);
     Ok(Subgraph {
         config: config.service,
@@ -187,13 +196,12 @@ pub async fn build(
 /// subgraphs inside the cluster. The OpenID Connect discovery document is the provider's, at
 /// the issuer (`/auth/.well-known/openid-configuration`, [`crate::oidc`]).
 fn well_known_routes(keys: Arc<SigningKeys>, db: DatabaseConnection) -> Router {
-    let jwks = keys.jwks_json().clone();
     Router::new()
         .route(
             "/.well-known/jwks.json",
             get(move || {
-                let jwks = jwks.clone();
-                async move { Json(jwks) }
+                let keys = keys.clone();
+                async move { Json(keys.jwks_json()) }
             }),
         )
         .route(
@@ -211,6 +219,40 @@ fn well_known_routes(keys: Arc<SigningKeys>, db: DatabaseConnection) -> Router {
                 }
             }),
         )
+}
+
+/// Reads the signing keys again now and then: a rotation (here or on another replica) starts
+/// signing when its time comes, and a key replaced longer ago than an access token lives (and
+/// a minute) is retired; this service's own verifier follows.
+async fn reload_keys(
+    db: DatabaseConnection,
+    keys: Arc<SigningKeys>,
+    verifier: TokenVerifier,
+    settings: Settings,
+) {
+    let grace = settings.key_retire_grace();
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(
+        settings.keys_reload_ms.max(100),
+    ));
+    // What the verifier was given last (a rotation may have reloaded the keys in between).
+    let mut given = keys.jwks_json();
+    loop {
+        ticker.tick().await;
+        if let Err(err) = keys.reload(&db, grace).await {
+            tracing::warn!(error = %err, "reloading the signing keys failed");
+            continue;
+        }
+        let current = keys.jwks_json();
+        if current != given {
+            match keys.jwk_set() {
+                Ok(jwks) => {
+                    verifier.set_keys(&jwks).await;
+                    given = current;
+                }
+                Err(err) => tracing::error!(error = %err, "the reloaded keys do not parse"),
+            }
+        }
+    }
 }
 
 /// Feeds this service's own verifier the revocations from its database, as often as the

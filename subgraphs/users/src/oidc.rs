@@ -100,7 +100,7 @@ pub fn routes(
     audit: Audit,
 ) -> anyhow::Result<Router> {
     let discovery = discovery(&config)?;
-    let jwks = users.keys.jwks_json().clone();
+    let keys = users.keys.clone();
     let state = OidcState {
         users,
         config: Arc::new(config),
@@ -118,8 +118,8 @@ pub fn routes(
         .route(
             "/auth/jwks",
             get(move || {
-                let jwks = jwks.clone();
-                async move { Json(jwks) }
+                let keys = keys.clone();
+                async move { Json(keys.jwks_json()) }
             }),
         )
         .route(

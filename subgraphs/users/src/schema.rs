@@ -46,10 +46,28 @@ pub struct Settings {
     /// A session's absolute lifetime from its sign-in (`USERS_SESSION_MAX_SECS`, 30 days):
     /// rotating refresh tokens never carry it further.
     pub session_max_secs: i64,
+    /// How long a new signing key is published before it signs
+    /// (`USERS_KEY_PUBLISH_LEAD_SECS`, 360: longer than the router's 5-minute JWKS poll).
+    pub key_publish_lead_secs: u64,
+    /// How often the keys are read again (a rotation on another replica, a retirement).
+    pub keys_reload_ms: u64,
+    /// A replaced key is retired this long after its last token expired (the verifiers'
+    /// clock leeway and a margin; `USERS_KEY_RETIRE_LEEWAY_SECS`, 60).
+    pub key_retire_leeway_secs: u64,
     /// When failed sign-ins make further attempts wait.
     pub throttle: Throttle,
     /// The web app's public address, for the links the bank e-mails (`USERS_APP_URL`).
     pub app_url: String,
+}
+
+impl Settings {
+    /// How long after a key stopped signing it is retired: its last token has expired, with
+    /// the leeway.
+    pub fn key_retire_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.access_token_ttl_secs.max(0) as u64 + self.key_retire_leeway_secs,
+        )
+    }
 }
 
 /// What resolvers share.
@@ -136,6 +154,14 @@ pub struct VerifyEmailInput {
     /// The password chosen at registration: the link alone is not enough.
     #[graphql(secret)]
     pub password: String,
+}
+
+/// A new signing key: published now, signing from `signsFrom`.
+#[derive(SimpleObject)]
+pub struct SigningKeyRotation {
+    /// Its key id in the JWKS.
+    pub kid: String,
+    pub signs_from: DateTime<Utc>,
 }
 
 #[derive(InputObject)]
@@ -387,6 +413,34 @@ impl Mutation {
     /// Lets a disabled user sign in again (ADMIN only).
     async fn enable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
         set_disabled(ctx, user_id, false).await
+    }
+
+    /// Rotates the access-token signing key (ADMIN only): a new key is published in the JWKS
+    /// now and signs from `signsFrom` (`USERS_KEY_PUBLISH_LEAD_SECS` later, once every verifier
+    /// has it); the key it replaces keeps verifying until its last token has expired, then it
+    /// is retired and leaves the JWKS.
+    async fn rotate_signing_key(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<SigningKeyRotation> {
+        let principal = ctx.principal()?;
+        if !principal.has_role(Role::Admin) {
+            return Err(ApiError::forbidden().into());
+        }
+        let users = ctx.data_unchecked::<UsersContext>();
+        let (kid, signs_from) = SigningKeys::rotate(
+            &users.db,
+            std::time::Duration::from_secs(users.settings.key_publish_lead_secs),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        // Published here at once; other replicas read it within their reload interval.
+        users
+            .keys
+            .reload(&users.db, users.settings.key_retire_grace())
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(SigningKeyRotation { kid, signs_from })
     }
 
     /// Replaces a user's roles (ADMIN only). Their sessions end at once (their tokens stop

@@ -75,6 +75,8 @@ pub mod signing_keys {
         pub private_key_pem: String,
         pub created_at: DateTimeUtc,
         pub retired_at: Option<DateTimeUtc>,
+        /// When it starts signing (published before, so every verifier knows it).
+        pub signs_from: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -436,7 +438,7 @@ pub async fn active_signing_keys(
 ) -> Result<Vec<signing_keys::Model>, DbErr> {
     signing_keys::Entity::find()
         .filter(signing_keys::Column::RetiredAt.is_null())
-        .order_by_desc(signing_keys::Column::CreatedAt)
+        .order_by_desc(signing_keys::Column::SignsFrom)
         .all(db)
         .await
 }
@@ -445,6 +447,7 @@ pub async fn insert_signing_key(
     db: &impl ConnectionTrait,
     kid: &str,
     private_key_pem: &str,
+    signs_from: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     signing_keys::Entity::insert(signing_keys::ActiveModel {
         kid: Set(kid.to_string()),
@@ -452,6 +455,7 @@ pub async fn insert_signing_key(
         private_key_pem: Set(private_key_pem.to_string()),
         created_at: Set(Utc::now()),
         retired_at: Set(None),
+        signs_from: Set(signs_from),
     })
     .on_conflict(
         OnConflict::column(signing_keys::Column::Kid)
@@ -677,4 +681,21 @@ pub async fn set_disabled(
         revoke_user_tokens(db, id).await?;
     }
     Ok(row)
+}
+
+/// Retires the keys that a newer key replaced more than `grace` ago (their tokens have
+/// expired): they leave the JWKS, and verifiers refuse what they signed. Returns how many.
+pub async fn retire_replaced_keys(
+    db: &impl ConnectionTrait,
+    grace: chrono::TimeDelta,
+) -> Result<u64, DbErr> {
+    let result = db
+        .execute(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND signs_from < \
+             (SELECT max(signs_from) FROM signing_keys WHERE retired_at IS NULL AND signs_from <= $1)",
+            [(Utc::now() - grace).into()],
+        ))
+        .await?;
+    Ok(result.rows_affected())
 }

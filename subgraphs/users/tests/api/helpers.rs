@@ -30,23 +30,38 @@ pub async fn spawn_app_with(throttle: Throttle) -> TestApp {
 
 /// The service with the given limits and a session lifetime of `session_max_secs`.
 pub async fn spawn_app_tuned(throttle: Throttle, session_max_secs: i64) -> TestApp {
+    spawn_app_configured(|settings| {
+        settings.throttle = throttle;
+        settings.session_max_secs = session_max_secs;
+    })
+    .await
+}
+
+/// The service with test settings changed by `edit`.
+pub async fn spawn_app_configured(edit: impl FnOnce(&mut Settings)) -> TestApp {
+    let throttle = Throttle::default();
+    let session_max_secs = 3600;
     let database = testkit::fresh_database(app::NAME).await;
     let db = bank_common::db::connect(&database)
         .await
         .expect("the test database");
     let service = testkit::service_config(app::NAME, database);
-    let config = UsersConfig {
+    let mut config = UsersConfig {
         service,
         settings: Settings {
             access_token_ttl_secs: 300,
             refresh_token_ttl_days: 1,
             session_max_secs,
+            key_publish_lead_secs: 1,
+            keys_reload_ms: 100,
+            key_retire_leeway_secs: 60,
             throttle,
             app_url: "https://bank.test".into(),
         },
         admin: Some((ADMIN_EMAIL.into(), ADMIN_PASSWORD.into())),
         oidc: users_subgraph::oidc::OidcConfig::for_app("https://bank.test"),
     };
+    edit(&mut config.settings);
     let subgraph = app::build(config).await.expect("the service starts");
     let addr = testkit::serve(subgraph.router()).await;
     TestApp {

@@ -1,7 +1,7 @@
 use bank_common::{auth::TokenVerifier, config::AuthConfig};
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn issued_tokens_verify_against_the_published_jwks() {
@@ -130,4 +130,104 @@ async fn replicas_starting_together_generate_one_signing_key() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+/// Key rotation: the new key is published before it signs; tokens of the old key keep working
+/// until they have expired; then the old key is retired, leaves the JWKS, and what it signed is
+/// refused even within the verifiers' clock leeway.
+#[tokio::test]
+async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_retires_after_its_tokens() {
+    let app = crate::helpers::spawn_app_configured(|settings| {
+        settings.access_token_ttl_secs = 3;
+        settings.key_retire_leeway_secs = 0;
+    })
+    .await;
+    let jwks = || async {
+        let jwks: Value = reqwest::get(format!("http://{}/.well-known/jwks.json", app.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let admin = || async {
+        let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        bank_testkit::data(&login)["login"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let old_token = admin().await;
+    let issued = std::time::Instant::now();
+    let old_kid = kid_of(&old_token);
+
+    let customer = app
+        .client
+        .query(
+            Some(&old_token),
+            "mutation { rotateSigningKey { kid signsFrom } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(bank_testkit::error_code(&customer), None, "{customer}");
+    let new_kid = bank_testkit::data(&customer)["rotateSigningKey"]["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_kid, old_kid);
+    // Published at once, not signing yet.
+    assert_eq!(jwks().await.len(), 2);
+    assert_eq!(kid_of(&admin().await), old_kid);
+
+    // Then it signs, and the old key's tokens still work.
+    let mut switched = false;
+    for _ in 0..50 {
+        if kid_of(&admin().await) == new_kid {
+            switched = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(switched, "the new key signs after its lead");
+    assert!(bank_testkit::data(&app.me(&old_token).await)["me"]["id"].is_string());
+    let new_token = admin().await;
+    assert!(bank_testkit::data(&app.me(&new_token).await)["me"]["id"].is_string());
+
+    // Retired after its tokens' lifetime: gone from the JWKS, its token refused.
+    let mut retired = false;
+    for _ in 0..100 {
+        if jwks().await == vec![new_kid.clone()] {
+            retired = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(retired, "the old key leaves the JWKS");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = app.me(&old_token).await;
+    assert_eq!(bank_testkit::error_code(&refused), Some("UNAUTHENTICATED"));
+    assert!(
+        issued.elapsed() < std::time::Duration::from_secs(8),
+        "refused for its key, within the 5 s clock leeway after expiry"
+    );
+    let non_admin = app.customer("plain@example.com").await;
+    let refused = app
+        .client
+        .query(
+            Some(&non_admin.0),
+            "mutation { rotateSigningKey { kid } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(bank_testkit::error_code(&refused), Some("FORBIDDEN"));
 }
