@@ -40,14 +40,14 @@ mkdir -p "$gateway/certs"
 cp "$CERTS/server.pem" "$CERTS/server.key" "$gateway/certs/"
 # The router addresses must resolve here, where `nginx -t` runs; in the image they are router names.
 conf="$(BANK_RENDER_ONLY=1 BANK_NGINX_DATA="$gateway" BANK_NGINX_TEMPLATE="$ROOT/nginx/nginx.conf.template" \
-  BANK_WEB_ROOT="$ROOT/web" BANK_ROUTER_ADDRS="127.0.0.1:4000 127.0.0.2:4000" BANK_PAYMENTS_ADDR="127.0.0.1:4006" \
+  BANK_WEB_ROOT="$ROOT/web" BANK_ROUTER_ADDRS="127.0.0.1:4000 127.0.0.2:4000" BANK_PAYMENTS_ADDR="127.0.0.1:4006" BANK_USERS_ADDR="127.0.0.1:4001" \
   sh "$ROOT/docker/gateway-entrypoint.sh")"
 grep -q 'listen 8443 ssl' "$conf" || die "the gateway configuration does not listen on all addresses"
 nginx -t -q -c "$conf" -p "$gateway/nginx"
 ok "gateway image's NGINX configuration passes nginx -t"
 # Production's gateway (BANK_GRAPHIQL=off, the prod overlay) answers /graphiql/ with 404.
 conf="$(BANK_GRAPHIQL=off BANK_RENDER_ONLY=1 BANK_NGINX_DATA="$gateway" BANK_NGINX_TEMPLATE="$ROOT/nginx/nginx.conf.template" \
-  BANK_WEB_ROOT="$ROOT/web" BANK_ROUTER_ADDRS="127.0.0.1:4000" BANK_PAYMENTS_ADDR="127.0.0.1:4006" \
+  BANK_WEB_ROOT="$ROOT/web" BANK_ROUTER_ADDRS="127.0.0.1:4000" BANK_PAYMENTS_ADDR="127.0.0.1:4006" BANK_USERS_ADDR="127.0.0.1:4001" \
   sh "$ROOT/docker/gateway-entrypoint.sh")"
 awk '/location \/graphiql\/ \{/ { inside = 1 } inside && /return 404;/ { found = 1 } inside && /\}/ { inside = 0 }
   END { exit !found }' "$conf" || die "BANK_GRAPHIQL=off does not switch GraphiQL off"
