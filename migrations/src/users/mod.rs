@@ -11,6 +11,7 @@ mod m20261209_000005_authorization_codes;
 mod m20261209_000006_revocations;
 mod m20261209_000007_disabled_users;
 mod m20261209_000008_signing_key_rotation;
+mod m20261209_000009_password_resets;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000006_revocations::Migration),
             Box::new(m20261209_000007_disabled_users::Migration),
             Box::new(m20261209_000008_signing_key_rotation::Migration),
+            Box::new(m20261209_000009_password_resets::Migration),
         ]
     }
 }

@@ -242,7 +242,9 @@ pub async fn apply_events(
             events::USER_REGISTERED => serde_json::from_value::<UserRegistered>(event.data.clone())
                 .map(|user| Some(store::Applicable::Registration(event.id, user)))
                 .map_err(malformed),
-            events::VERIFICATION_REQUESTED | events::REGISTRATION_ATTEMPTED => {
+            events::VERIFICATION_REQUESTED
+            | events::REGISTRATION_ATTEMPTED
+            | events::PASSWORD_RESET_REQUESTED => {
                 serde_json::from_value::<events::AccountEmail>(event.data.clone())
                     .map(|mail| Some(store::Applicable::AccountEmail(event.id, mail)))
                     .map_err(malformed)

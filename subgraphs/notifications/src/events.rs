@@ -24,6 +24,8 @@ pub const USER_REGISTERED: &str = "bank.user.registered.v1";
 /// account already (the users service writes them; this service sends them).
 pub const VERIFICATION_REQUESTED: &str = "bank.user.verification-requested.v1";
 pub const REGISTRATION_ATTEMPTED: &str = "bank.user.registration-attempted.v1";
+/// A forgotten password's reset link.
+pub const PASSWORD_RESET_REQUESTED: &str = "bank.user.password-reset-requested.v1";
 /// Loan events start with this (`bank.loan.approved.v1`, ...).
 pub const LOAN_PREFIX: &str = "bank.loan.";
 /// Payment events start with this (`bank.payment.completed.v1`, ...).

@@ -17,6 +17,7 @@ pub const SOURCE: &str = "/users";
 pub const REGISTERED: &str = "bank.user.registered.v1";
 pub const VERIFICATION_REQUESTED: &str = "bank.user.verification-requested.v1";
 pub const REGISTRATION_ATTEMPTED: &str = "bank.user.registration-attempted.v1";
+pub const PASSWORD_RESET_REQUESTED: &str = "bank.user.password-reset-requested.v1";
 
 /// An e-mail the notifications service sends for a registration: to `email`, saying `subject`
 /// and `body` (with the confirmation link in it for a new address).
@@ -45,6 +46,24 @@ pub fn verification_requested(row: &UserRow, link: &str) -> OutgoingEvent {
     OutgoingEvent::new(
         TOPIC,
         &Envelope::new(SOURCE, VERIFICATION_REQUESTED, row.id, data),
+    )
+}
+
+/// The e-mail with a password-reset link.
+pub fn password_reset_requested(row: &UserRow, link: &str) -> OutgoingEvent {
+    let data = AccountEmail {
+        user_id: row.id,
+        email: row.email.clone(),
+        subject: "Reset your password".into(),
+        body: format!(
+            "Someone asked to reset the password of your account. To choose a new one, open \
+             this link within an hour:\n\n{link}\n\nIf it was not you, ignore this e-mail: your \
+             password stays as it is."
+        ),
+    };
+    OutgoingEvent::new(
+        TOPIC,
+        &Envelope::new(SOURCE, PASSWORD_RESET_REQUESTED, row.id, data),
     )
 }
 

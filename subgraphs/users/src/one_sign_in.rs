@@ -20,7 +20,15 @@ use async_graphql::{
 
 use bank_common::ApiError;
 
-const SIGN_IN_FIELDS: [&str; 4] = ["login", "register", "refreshToken", "verifyEmail"];
+const SIGN_IN_FIELDS: [&str; 7] = [
+    "login",
+    "register",
+    "refreshToken",
+    "verifyEmail",
+    "changePassword",
+    "requestPasswordReset",
+    "resetPassword",
+];
 /// The sign-ins that try a password: only without a token.
 const PASSWORD_FIELDS: [&str; 3] = ["login", "register", "verifyEmail"];
 
@@ -53,7 +61,7 @@ impl Extension for OneSignInPerRequest {
         }
         if sign_ins(&document) > 1 {
             let err: async_graphql::Error = ApiError::LimitExceeded(
-                "one sign-in (login, register, refreshToken or verifyEmail) per request".into(),
+                "one sign-in (login, register, refreshToken, verifyEmail or a password change or reset) per request".into(),
             )
             .into();
             return Err(err.into_server_error(Pos::default()));

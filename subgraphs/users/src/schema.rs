@@ -165,6 +165,29 @@ pub struct SigningKeyRotation {
 }
 
 #[derive(InputObject)]
+pub struct ChangePasswordInput {
+    #[graphql(secret)]
+    pub current_password: String,
+    #[graphql(secret)]
+    pub new_password: String,
+}
+
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    /// The token from the e-mailed link.
+    #[graphql(secret)]
+    pub token: String,
+    #[graphql(secret)]
+    pub new_password: String,
+}
+
+/// An answer that is only a message (the rest happens by e-mail).
+#[derive(SimpleObject)]
+pub struct Acknowledgement {
+    pub message: String,
+}
+
+#[derive(InputObject)]
 pub struct LoginInput {
     pub email: String,
     #[graphql(secret)]
@@ -353,6 +376,124 @@ impl Mutation {
             .map_err(ApiError::from)?;
         txn.commit().await.map_err(ApiError::from)?;
         tracing::info!(user_id = %row.id, "e-mail address confirmed");
+        Ok(start_session(users, row).await?)
+    }
+
+    /// Changes the caller's password, given the current one (checked as a sign-in is, with
+    /// the same waits after failures). Every session of theirs ends, this one included; the
+    /// answer is a new session.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let principal = ctx.principal()?;
+        let users = ctx.data_unchecked::<UsersContext>();
+        let row = store::find_user(&users.db, principal.user_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::NotFound("user"))?;
+        let address = ctx.data_opt::<ClientAddress>().and_then(|a| a.0);
+        let email = Email::parse(&row.email)?;
+        let new = Password::parse(&input.new_password, &email)
+            .map_err(|err| ApiError::bad_input("newPassword", err.message()))?;
+        let row = authenticate(users, &row.email, &input.current_password, address).await?;
+        let hash = hash_password(new.expose()).await?;
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
+        let row = store::set_password(&txn, row.id, hash)
+            .await
+            .map_err(ApiError::from)?;
+        store::revoke_user_tokens(&txn, row.id)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        tracing::info!(user_id = %row.id, "password changed; every session ended");
+        Ok(start_session(users, row).await?)
+    }
+
+    /// Asks for a password-reset link by e-mail. The answer is the same whether or not the
+    /// address has an account; a confirmed, enabled account gets a link (an hour), at most
+    /// three an hour.
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<Acknowledgement> {
+        let users = ctx.data_unchecked::<UsersContext>();
+        let email = Email::parse(&email)?;
+        let answer = Acknowledgement {
+            message: format!(
+                "If {} has an account, we sent it a link to choose a new password.",
+                email.as_str()
+            ),
+        };
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
+        let Some(row) = store::find_user_by_email(&txn, email.as_str())
+            .await
+            .map_err(ApiError::from)?
+            .filter(|row| row.email_verified_at.is_some() && row.disabled_at.is_none())
+        else {
+            return Ok(answer);
+        };
+        let (token, token_hash) = new_refresh_token();
+        if !store::new_password_reset(&txn, row.id, &token_hash)
+            .await
+            .map_err(ApiError::from)?
+        {
+            tracing::info!(user_id = %row.id, "password-reset e-mails to this address are paused for an hour");
+            return Ok(answer);
+        }
+        let app_url = users.settings.app_url.trim_end_matches('/');
+        let link = format!("{app_url}/reset-password?token={token}");
+        bank_common::outbox::enqueue(
+            &txn,
+            store::SCHEMA,
+            &crate::events::password_reset_requested(&row, &link),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(answer)
+    }
+
+    /// Sets a new password with the token from the e-mailed reset link; every session ends,
+    /// and the answer signs in. `UNAUTHENTICATED` for an unknown, used or expired link.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ResetPasswordInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let users = ctx.data_unchecked::<UsersContext>();
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
+        let Some(row) = store::use_password_reset(&txn, &hash_refresh_token(input.token.trim()))
+            .await
+            .map_err(ApiError::from)?
+        else {
+            return Err(
+                ApiError::Unauthenticated("the link has expired or was used".into()).into(),
+            );
+        };
+        let email = Email::parse(&row.email)?;
+        let new = Password::parse(&input.new_password, &email)
+            .map_err(|err| ApiError::bad_input("newPassword", err.message()))?;
+        let hash = hash_password(new.expose()).await?;
+        let row = store::set_password(&txn, row.id, hash)
+            .await
+            .map_err(ApiError::from)?;
+        store::revoke_user_tokens(&txn, row.id)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        store::clear_sign_in_failures(&users.db, &throttle::account_key(&row.email))
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(user_id = %row.id, "password reset; every session ended");
+        if row.disabled_at.is_some() {
+            return Err(ApiError::Forbidden(
+                "this account is disabled: please contact the bank".into(),
+            )
+            .into());
+        }
         Ok(start_session(users, row).await?)
     }
 

@@ -139,7 +139,8 @@ pub async fn new_verification(
     let now = Utc::now();
     db.execute(Statement::from_sql_and_values(
         db.get_database_backend(),
-        "UPDATE email_verifications SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        "UPDATE email_verifications SET used_at = $2 \
+         WHERE user_id = $1 AND used_at IS NULL AND purpose = 'confirm'",
         [user_id.into(), now.into()],
     ))
     .await?;
@@ -166,7 +167,7 @@ pub async fn verification_user(
         .query_one(Statement::from_sql_and_values(
             txn.get_database_backend(),
             "SELECT user_id FROM email_verifications WHERE token_hash = $1 AND used_at IS NULL \
-             AND expires_at > $2 FOR UPDATE",
+             AND expires_at > $2 AND purpose = 'confirm' FOR UPDATE",
             [token_hash.to_vec().into(), Utc::now().into()],
         ))
         .await?;
@@ -698,4 +699,88 @@ pub async fn retire_replaced_keys(
         ))
         .await?;
     Ok(result.rows_affected())
+}
+
+/// How long an e-mailed password-reset link works.
+pub const RESET_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+/// Reset e-mails an address gets in an hour at most (nobody floods a mailbox through the bank).
+pub const RESETS_PER_HOUR: i64 = 3;
+
+/// A password-reset link's token for `user_id` (earlier unused ones stop working); `false`, and
+/// nothing stored, when the address had `RESETS_PER_HOUR` links in the last hour.
+pub async fn new_password_reset(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    token_hash: &[u8],
+) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let recent: i64 = db
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            "SELECT count(*) AS n FROM email_verifications WHERE user_id = $1 \
+             AND purpose = 'reset' AND created_at > now() - interval '1 hour'",
+            [user_id.into()],
+        ))
+        .await?
+        .map(|row| row.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if recent >= RESETS_PER_HOUR {
+        return Ok(false);
+    }
+    db.execute(Statement::from_sql_and_values(
+        backend,
+        "UPDATE email_verifications SET used_at = now() \
+         WHERE user_id = $1 AND used_at IS NULL AND purpose = 'reset'",
+        [user_id.into()],
+    ))
+    .await?;
+    db.execute(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO email_verifications (token_hash, user_id, expires_at, purpose) \
+         VALUES ($1, $2, $3, 'reset')",
+        [
+            token_hash.to_vec().into(),
+            user_id.into(),
+            (Utc::now() + RESET_TTL).into(),
+        ],
+    ))
+    .await?;
+    Ok(true)
+}
+
+/// Uses a password-reset token: the user it belongs to, if it was unused and unexpired.
+pub async fn use_password_reset(
+    txn: &impl ConnectionTrait,
+    token_hash: &[u8],
+) -> Result<Option<UserRow>, DbErr> {
+    let backend = txn.get_database_backend();
+    let row = txn
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            "UPDATE email_verifications SET used_at = now() WHERE token_hash = $1 \
+             AND used_at IS NULL AND expires_at > now() AND purpose = 'reset' RETURNING user_id",
+            [token_hash.to_vec().into()],
+        ))
+        .await?;
+    match row {
+        Some(row) => find_user(txn, row.try_get("", "user_id")?).await,
+        None => Ok(None),
+    }
+}
+
+/// Sets a user's password hash.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    password_hash: String,
+) -> Result<UserRow, DbErr> {
+    users::Entity::update(users::ActiveModel {
+        id: Set(user_id),
+        password_hash: Set(password_hash),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
 }

@@ -423,3 +423,58 @@ async fn a_delivery_that_keeps_failing_lands_on_the_dead_letter_topic_with_the_r
         dead[0]
     );
 }
+
+/// The users service's account e-mails (a confirmation link, a notice that someone tried to
+/// register, a password-reset link) are sent to the address they name, once each, whatever the
+/// preferences, with nothing in the notification centre.
+#[tokio::test]
+async fn account_emails_are_sent_to_their_address_once_and_not_kept_in_app() {
+    let app = spawn_app(test_settings()).await;
+    let producer = producer();
+    let ada = app.customer();
+    let email = format!("ada-{}@example.test", ada.id.simple());
+    let kinds = [
+        events::VERIFICATION_REQUESTED,
+        events::REGISTRATION_ATTEMPTED,
+        events::PASSWORD_RESET_REQUESTED,
+    ];
+    for kind in kinds {
+        let event = Envelope::new(
+            "/users",
+            kind,
+            ada.id,
+            json!({ "userId": ada.id, "email": email, "subject": kind, "body": "a link" }),
+        );
+        // Delivered twice (at least once), applied once.
+        publish(&producer, &app.users_topic, &event).await;
+        publish(&producer, &app.users_topic, &event).await;
+    }
+    let subjects = || async {
+        app.db
+            .query_all(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT subject FROM deliveries WHERE user_id = $1 AND channel = 'EMAIL' \
+                 AND address = $2 ORDER BY subject",
+                [ada.id.into(), email.clone().into()],
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "subject").unwrap())
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..150 {
+        if subjects().await.len() >= kinds.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The second copies have had time to arrive too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let subjects = subjects().await;
+    let mut expected: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+    expected.sort();
+    assert_eq!(subjects, expected);
+    let list = app.notifications(&ada).await;
+    assert_eq!(list["edges"].as_array().unwrap().len(), 0, "{list}");
+}

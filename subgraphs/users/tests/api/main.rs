@@ -6,5 +6,6 @@ mod abuse;
 mod auth_flows;
 mod keys;
 mod oidc;
+mod passwords;
 mod registration;
 mod roles;
