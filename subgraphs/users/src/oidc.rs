@@ -323,7 +323,7 @@ async fn authorize_page(
     if let Err(refusal) = check(&state.config, &params) {
         return refuse(refusal, &params, &state.config.issuer);
     }
-    login_page(&params, None, StatusCode::OK)
+    login_page(&state, &params, None, StatusCode::OK)
 }
 
 /// `POST /auth/authorize`: the login form. Right credentials: a code for the client, by
@@ -341,6 +341,7 @@ async fn authorize_submit(
     let cookie = cookie(&headers, CSRF_COOKIE);
     if form.csrf.len() < 20 || cookie.as_deref() != Some(form.csrf.as_str()) {
         return login_page(
+            &state,
             &params,
             Some("The sign-in form expired. Please try again."),
             StatusCode::BAD_REQUEST,
@@ -364,7 +365,7 @@ async fn authorize_submit(
                 ApiError::LimitExceeded(message) => message,
                 other => other.message(),
             };
-            return login_page(&params, Some(&message), StatusCode::UNAUTHORIZED);
+            return login_page(&state, &params, Some(&message), StatusCode::UNAUTHORIZED);
         }
     };
     entry.actor = row.id.to_string();
@@ -486,7 +487,12 @@ fn page(status: StatusCode, title: &str, message: &str, form: Option<String>) ->
     response
 }
 
-fn login_page(params: &AuthorizeParams, error: Option<&str>, status: StatusCode) -> Response {
+fn login_page(
+    state: &OidcState,
+    params: &AuthorizeParams,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let csrf = new_refresh_token().0;
     let hidden = |name: &str, value: &str| {
         format!(
@@ -520,7 +526,12 @@ fn login_page(params: &AuthorizeParams, error: Option<&str>, status: StatusCode)
          <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required autofocus>\
          <label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Sign in</button></form>"
+         <button type=\"submit\">Sign in</button></form>\
+         <p><a href=\"{forgot}\">Forgot your password?</a></p>",
+        forgot = escape(&format!(
+            "{}/forgot-password",
+            state.users.settings.app_url.trim_end_matches('/')
+        )),
     );
     let mut response = page(
         status,

@@ -61,9 +61,11 @@ impl Flow {
             .unwrap()
             .to_string();
         let csrf = cookie.split_once('=').unwrap().1.to_string();
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&csrf), "the form carries it");
         assert!(
-            page.text().await.unwrap().contains(&csrf),
-            "the form carries it"
+            html.contains("href=\"https://bank.test/forgot-password\""),
+            "a way to reset a forgotten password"
         );
         self.http
             .post(format!("{}/authorize", self.base))
