@@ -494,6 +494,14 @@ async function findApplication(page, listName, text) {
   return card;
 }
 
+/** From a loan's page to the list of loans and back to the loan: the page loads it afresh. */
+async function openLoanAgain(page, title) {
+  await page.getByRole('link', { name: '← Your loans' }).click();
+  await heading(page, 'Loans').waitFor();
+  await page.getByRole('link', { name: title }).click();
+  await heading(page, title).waitFor();
+}
+
 describe('loans in a browser', () => {
   let dora;
   let doraEmail;
@@ -610,6 +618,10 @@ describe('loans in a browser', () => {
     assert.equal(await stillPending.getByRole('button', { name: /^Approve/ }).count(), 0);
     await shot(staff, 'loan-awaiting-second-approval');
     assert.equal((await dora.getByTestId('loan-status').textContent()).trim(), 'In review');
+    // The customer's loan page, opened again, says that it waits for a second member of staff.
+    await openLoanAgain(dora, loanTitle);
+    await dora.getByRole('status').filter({ hasText: 'It now waits for a second member of staff to approve it too' }).waitFor();
+    assert.equal((await dora.getByTestId('loan-status').textContent()).trim(), 'In review');
 
     // The teller sees who approved first, and completes the approval.
     await teller.page.getByRole('link', { name: 'Loan applications' }).click();
@@ -640,6 +652,11 @@ describe('loans in a browser', () => {
     await toPay.getByTestId('approval').filter({ hasText: 'Asked for the payout by you' }).waitFor();
     assert.equal(await toPay.getByRole('button', { name: /^(Pay out|Confirm payout)/ }).count(), 0);
     assert.equal((await dora.getByTestId('loan-status').textContent()).trim(), 'Approved');
+    await openLoanAgain(dora, loanTitle);
+    await dora
+      .getByRole('status')
+      .filter({ hasText: 'it now waits for a second member of staff to confirm the payout before the money reaches your account' })
+      .waitFor();
 
     await staff.getByRole('button', { name: 'Refresh' }).click();
     const approved = await findApplication(staff, /^Approved, to be paid out/, doraEmail);

@@ -139,6 +139,7 @@ export const LoanQuery = graphql(`
   query Loan($id: ID!) {
     loan(id: $id) {
       ...LoanSummary
+      awaitingSecondStaff
       totalDue {
         amount
         currency

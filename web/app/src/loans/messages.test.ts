@@ -113,4 +113,17 @@ describe('loan statuses', () => {
       'Your application was declined: income too low for this amount.',
     );
   });
+
+  it('says plainly when the loan waits for a second member of staff', () => {
+    const approval = loanStatusNote({ status: 'PENDING', awaitingSecondStaff: true });
+    expect(approval).toMatch(/waits for a second member of staff to approve/);
+    expect(approval).not.toBe(loanStatusNote({ status: 'PENDING', awaitingSecondStaff: false }));
+    const payout = loanStatusNote({ status: 'APPROVED', awaitingSecondStaff: true });
+    expect(payout).toMatch(/waits for a second member of staff to confirm the payout/);
+    expect(payout).not.toBe(loanStatusNote({ status: 'APPROVED' }));
+    // Nothing waits once a loan is paid out, declined or repaid.
+    for (const status of ['ACTIVE', 'REJECTED', 'PAID_OFF']) {
+      expect(loanStatusNote({ status, awaitingSecondStaff: true })).toBe(loanStatusNote({ status }));
+    }
+  });
 });

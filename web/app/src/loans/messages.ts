@@ -115,13 +115,20 @@ export const REPAYMENT_STATUS_LABELS: Record<string, string> = {
 
 const withStop = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
-/** What the borrower is told about where the loan stands. */
-export function loanStatusNote(loan: { status: string; decisionReason?: string | null }): string {
+/**
+ * What the borrower is told about where the loan stands. Four eyes (`awaitingSecondStaff`): a
+ * loan one member of staff approved, or asked to pay out, waits for a second one, and says so.
+ */
+export function loanStatusNote(loan: { status: string; decisionReason?: string | null; awaitingSecondStaff?: boolean | null }): string {
   switch (loan.status) {
     case 'PENDING':
-      return 'We are reviewing your application. We will let you know when it is decided.';
+      return loan.awaitingSecondStaff
+        ? 'One member of our staff has approved your application. It now waits for a second member of staff to approve it too; we will let you know when it is decided.'
+        : 'We are reviewing your application. We will let you know when it is decided.';
     case 'APPROVED':
-      return 'Your loan is approved and will be paid into your account shortly.';
+      return loan.awaitingSecondStaff
+        ? 'Your loan is approved. One member of our staff has asked for it to be paid out; it now waits for a second member of staff to confirm the payout before the money reaches your account.'
+        : 'Your loan is approved and will be paid into your account shortly.';
     case 'REJECTED':
       return loan.decisionReason?.trim()
         ? `Your application was declined: ${withStop(loan.decisionReason.trim())}`
