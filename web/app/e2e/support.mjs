@@ -1,8 +1,8 @@
 // What the UI tests share: where the bank is, the browser, the administrator's credentials, the
 // GraphQL operation a request carries, asking the API directly, signing in through the bank's
-// sign-in page (the OpenID Connect provider) and its token endpoint, the e-mails the bank sends (the
-// mail catcher's Maildir), the text messages it sends (the SMS log), opening an account as a
-// customer does, and the README's screenshots.
+// sign-in page (the OpenID Connect provider) and its token endpoint, the e-mails the bank sends
+// (the mail catcher's Maildir: confirmation and password-reset links), the text messages it
+// sends (the SMS log), opening an account as a customer does, and the README's screenshots.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -229,6 +229,18 @@ export function confirmationLinkIn(body) {
 export async function confirmationLink(address, { since = 0, timeout } = {}) {
   const mail = await waitForMail(address, { since, timeout, matching: (m) => confirmationLinkIn(m.body) !== undefined });
   return confirmationLinkIn(mail.body);
+}
+
+/** The password-reset link in a mail's body (`…/reset-password?token=…`) and its token; undefined when it has none. */
+export function resetLinkIn(body) {
+  const match = body.match(/(https?:\/\/[^\s"<>]*\/reset-password\?token=([A-Za-z0-9_-]+))/);
+  return match ? { link: match[1], token: match[2] } : undefined;
+}
+
+/** Waits for the newest password-reset e-mail to `address` (since `since`): its link and token. */
+export async function resetLink(address, { since = 0, timeout } = {}) {
+  const mail = await waitForMail(address, { since, timeout, matching: (m) => resetLinkIn(m.body) !== undefined });
+  return { ...resetLinkIn(mail.body), subject: mail.headers.subject };
 }
 
 /** The app's own path of an e-mailed link (`/verify-email?token=…`), on BANK_URL. */

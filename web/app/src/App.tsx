@@ -10,8 +10,11 @@ import { LIVE_NOTIFICATIONS } from './notifications/config';
 import { Link, Redirect, navigate, usePageTitle, usePath } from './router';
 import { AccountDetail } from './screens/AccountDetail';
 import { Callback } from './screens/Callback';
+import { ChangePassword } from './screens/ChangePassword';
 import { Dashboard } from './screens/Dashboard';
+import { ForgotPassword } from './screens/ForgotPassword';
 import { OpenAccount } from './screens/OpenAccount';
+import { ResetPassword } from './screens/ResetPassword';
 import { SignIn, SignUp } from './screens/SignIn';
 import { Staff } from './screens/Staff';
 import { VerifyEmail } from './screens/VerifyEmail';
@@ -22,12 +25,15 @@ export function App() {
   useEffect(restore, []);
 
   const signedIn = session.status === 'signedIn';
-  // The confirmation link from the sign-up e-mail (/verify-email?token=…) is for someone signed out.
-  const publicPath = path === '/signin' || path === '/signup' || path === '/verify-email';
+  // The confirmation link from the sign-up e-mail (/verify-email?token=…) is for someone signed
+  // out, and so is asking for a password-reset link.
+  const publicPath = path === '/signin' || path === '/signup' || path === '/verify-email' || path === '/forgot-password';
 
   let page;
   // The sign-in page's answer: it makes the session, whatever this tab had before.
   if (path === '/callback') page = <Callback />;
+  // The e-mailed reset link works whoever this tab has signed in: it signs in its own person.
+  else if (path === '/reset-password' && session.status !== 'restoring') page = <ResetPassword />;
   else if (session.status === 'restoring') page = <p aria-live="polite">Signing you in…</p>;
   else if (!signedIn) page = publicPath ? <PublicPage path={path} /> : <Redirect to="/signin" />;
   else if (publicPath) page = <Redirect to="/" />;
@@ -45,6 +51,7 @@ export function App() {
   else if (path === '/staff/audit' && isStaff(session.user)) page = <AuditPage />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications') page = <NotificationsPage />;
   else if (LIVE_NOTIFICATIONS && path === '/notifications/settings') page = <PreferencesPage />;
+  else if (path === '/settings/password') page = <ChangePassword />;
   else page = <NotFound />;
 
   return (
@@ -92,9 +99,14 @@ export function App() {
               </>
             )}
             <Notifications />
-            <span className="who" title={session.user.email}>
+            <Link
+              href="/settings/password"
+              className="who"
+              title={`${session.user.email}: change your password`}
+              aria-current={path === '/settings/password' ? 'page' : undefined}
+            >
               {session.user.fullName}
-            </span>
+            </Link>
             <button
               type="button"
               onClick={async () => {
@@ -114,10 +126,11 @@ export function App() {
   );
 }
 
-/** What someone signed out may see: signing in, signing up, and confirming an address. */
+/** What someone signed out may see: signing in, signing up, confirming an address, asking for a reset link. */
 function PublicPage({ path }: { path: string }) {
   if (path === '/signup') return <SignUp />;
   if (path === '/verify-email') return <VerifyEmail />;
+  if (path === '/forgot-password') return <ForgotPassword />;
   return <SignIn />;
 }
 

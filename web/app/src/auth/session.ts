@@ -3,7 +3,9 @@
  * authorization-code flow with PKCE, docs/oidc.md): `startSignIn` sends the browser to its login
  * page, and `/callback` (`completeSignIn`) exchanges the code it comes back with at the token
  * endpoint and asks the API who signed in (`me`, for the roles). Confirming an address
- * (`verifyEmail`) signs in too.
+ * (`verifyEmail`) and choosing a new password from the e-mailed reset link (`resetPassword`)
+ * sign in too; changing the password (`changePassword`) ends every session, this one included,
+ * and answers with a new one, which replaces this tab's tokens.
  *
  * The access token lives in memory only; the refresh token in sessionStorage (this tab, until it
  * closes), so a reload signs back in by refreshing. The access token is refreshed at the token
@@ -13,7 +15,14 @@
  */
 import { useSyncExternalStore } from 'react';
 import { client, closeSubscriptions, connectSession, restartSubscriptions } from '../graphql/client';
-import { RegisterMutation, SessionUserQuery, VerifyEmailMutation } from '../graphql/operations';
+import {
+  ChangePasswordMutation,
+  RegisterMutation,
+  RequestPasswordResetMutation,
+  ResetPasswordMutation,
+  SessionUserQuery,
+  VerifyEmailMutation,
+} from '../graphql/operations';
 import type { Role } from '../gql/graphql';
 import { ERROR_MESSAGES, describeError, type Described } from '../lib/errors';
 import {
@@ -125,9 +134,16 @@ async function loadUser(token: string): Promise<Loaded> {
 
 let inFlight: Promise<'ok' | 'retry' | 'failed'> | undefined;
 
+/**
+ * A password change under way: it ends this session and answers with a new one, so a refresh
+ * waits for it (with the old refresh token it would be refused, and sign the tab out).
+ */
+let replacing: Promise<unknown> | undefined;
+
 /** Exchanges the refresh token for a new pair at the token endpoint; one at a time. */
 export function refresh(): Promise<'ok' | 'retry' | 'failed'> {
   inFlight ??= (async () => {
+    if (replacing) await replacing.catch(() => undefined);
     const refreshToken = sessionStorage.getItem(REFRESH_TOKEN_KEY);
     if (!refreshToken) {
       if (state.status !== 'signedOut') clear();
@@ -137,6 +153,8 @@ export function refresh(): Promise<'ok' | 'retry' | 'failed'> {
     if (!answer.ok) {
       // The provider was not reached, or could not answer: the refresh token is still good.
       if (answer.failure.retryable) return 'retry' as const;
+      // Replaced meanwhile by a new session (a password change): that one stands.
+      if (state.status === 'signedIn' && sessionStorage.getItem(REFRESH_TOKEN_KEY) !== refreshToken) return 'ok' as const;
       clear(ERROR_MESSAGES.UNAUTHENTICATED);
       return 'failed' as const;
     }
@@ -286,6 +304,53 @@ export async function verifyEmail(token: string, password: string) {
   const result = await client.mutation(VerifyEmailMutation, { input: { token, password } }, ANONYMOUS).toPromise();
   if (result.data?.verifyEmail) accept(result.data.verifyEmail, result.data.verifyEmail.user);
   return result;
+}
+
+/**
+ * Asks for a password-reset link by e-mail, without the access token. The answer's message is
+ * the same whether or not the address has an account.
+ */
+export async function requestPasswordReset(email: string) {
+  return client.mutation(RequestPasswordResetMutation, { email: email.trim() }, ANONYMOUS).toPromise();
+}
+
+/**
+ * Sets a new password with the token from the e-mailed reset link, without the access token.
+ * The bank ends every session of the person and signs in: the new session is stored as
+ * confirming an address stores it (a session this tab had before is revoked and replaced).
+ */
+export async function resetPassword(token: string, newPassword: string) {
+  const result = await client.mutation(ResetPasswordMutation, { input: { token, newPassword } }, ANONYMOUS).toPromise();
+  const payload = result.data?.resetPassword;
+  if (payload) {
+    // A session this tab kept (perhaps someone else's) ends: the new one replaces it.
+    const previous = sessionStorage.getItem(REFRESH_TOKEN_KEY);
+    if (previous && previous !== payload.refreshToken) void revokeToken(previous);
+    accept(payload, payload.user);
+  }
+  return result;
+}
+
+/**
+ * Changes the signed-in person's password. Every session of theirs ends, this one included: the
+ * answer is a new session, whose tokens replace this tab's at once (the old access token is
+ * refused a moment later). A refresh under way finishes first; refreshes asked for meanwhile wait
+ * until it is answered.
+ */
+export async function changePassword(currentPassword: string, newPassword: string) {
+  // A refresh already under way finishes first: its tokens must not replace the new session's.
+  if (inFlight) await inFlight;
+  const request = client
+    .mutation(ChangePasswordMutation, { input: { currentPassword, newPassword } }, { requestPolicy: 'network-only' })
+    .toPromise();
+  replacing = request;
+  try {
+    const result = await request;
+    if (result.data?.changePassword) accept(result.data.changePassword, result.data.changePassword.user);
+    return result;
+  } finally {
+    if (replacing === request) replacing = undefined;
+  }
 }
 
 /** Signing out: the refresh token's session is revoked at the provider, and this tab forgets it. */

@@ -65,7 +65,13 @@ export function closeSubscriptions() {
  * Operations of signing in and up, whose refusals the session module reads itself: an
  * UNAUTHENTICATED there is an answer, not a sign that the session's token expired.
  */
-const AUTH_OPERATIONS = new Set(['Register', 'VerifyEmail', 'SessionUser']);
+const AUTH_OPERATIONS = new Set(['Register', 'VerifyEmail', 'SessionUser', 'RequestPasswordReset', 'ResetPassword']);
+
+/**
+ * Operations that check the signed-in person's password: their UNAUTHENTICATED is a wrong
+ * password; only the router's 401 (a token expired or ended) means the session's token.
+ */
+const PASSWORD_CHECKS = new Set(['ChangePassword']);
 
 export const client = new Client({
   url: httpUrl,
@@ -78,7 +84,7 @@ export const client = new Client({
         const name = operation.query.definitions.find((d) => d.kind === 'OperationDefinition')?.name?.value;
         const expired =
           error.response?.status === 401 ||
-          error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+          (!PASSWORD_CHECKS.has(name ?? '') && error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED'));
         // An expired or revoked token outside sign-in: try a refresh (or sign out).
         if (expired && !AUTH_OPERATIONS.has(name ?? '')) onUnauthenticated();
       },

@@ -37,6 +37,36 @@ export const VerifyEmailMutation = graphql(`
 `);
 
 /**
+ * Asks for a password-reset link by e-mail; sent without a token. The answer is the same whether
+ * or not the address has an account.
+ */
+export const RequestPasswordResetMutation = graphql(`
+  mutation RequestPasswordReset($email: String!) {
+    requestPasswordReset(email: $email) {
+      message
+    }
+  }
+`);
+
+/** Sets a new password with the e-mailed link's token (once); ends every session and signs in. */
+export const ResetPasswordMutation = graphql(`
+  mutation ResetPassword($input: ResetPasswordInput!) {
+    resetPassword(input: $input) {
+      ...AuthFields
+    }
+  }
+`);
+
+/** Changes the signed-in person's password; every session ends, and the answer is a new one. */
+export const ChangePasswordMutation = graphql(`
+  mutation ChangePassword($input: ChangePasswordInput!) {
+    changePassword(input: $input) {
+      ...AuthFields
+    }
+  }
+`);
+
+/**
  * Who signed in, with the access token from the provider's token endpoint (the ID token names
  * the user but not their roles).
  */

@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   hasErrors,
   normalizeAccountNumber,
+  passwordProblem,
   validateAccountNumber,
+  validateChangePassword,
+  validateForgotPassword,
   validateFreeze,
   validateMoneyForm,
+  validateResetPassword,
   validateSignUp,
   validateVerifyEmail,
 } from './validation';
@@ -23,6 +27,70 @@ describe('the sign-up form', () => {
     expect(validateSignUp({ fullName: '  ', email: 'no-at', password: 'correct horse 1' })).toEqual({
       fullName: 'Enter your full name.',
       email: 'Enter your e-mail address, like name@example.com.',
+    });
+  });
+});
+
+describe('a new password', () => {
+  it('follows the users service: 10 to 128 characters, a letter and a digit, not the e-mail address', () => {
+    expect(passwordProblem('short1')).toBe('Use at least 10 characters.');
+    expect(passwordProblem('x'.repeat(128) + '1')).toBe('Use at most 128 characters.');
+    expect(passwordProblem('x'.repeat(127) + '1')).toBeUndefined();
+    expect(passwordProblem('onlyletters')).toBe('Use at least one letter and one digit.');
+    expect(passwordProblem('1234567890')).toBe('Use at least one letter and one digit.');
+    expect(passwordProblem('Ünïcödé 12')).toBeUndefined();
+    expect(passwordProblem(' Ann1@Example.com ', 'ann1@example.com')).toBe('The password must not be your e-mail address.');
+    expect(passwordProblem('ann1@example.com')).toBeUndefined();
+    expect(passwordProblem('correct horse 1', 'ann@example.com')).toBeUndefined();
+  });
+});
+
+describe('asking for a password-reset link', () => {
+  it('needs an e-mail address', () => {
+    expect(validateForgotPassword({ email: '' })).toEqual({ email: 'Enter your e-mail address, like name@example.com.' });
+    expect(validateForgotPassword({ email: 'no-at' })).toEqual({ email: 'Enter your e-mail address, like name@example.com.' });
+    expect(validateForgotPassword({ email: ' ann@example.com ' })).toEqual({});
+  });
+});
+
+describe('choosing a new password from a reset link', () => {
+  it('checks the rules and that both entries are the same', () => {
+    expect(validateResetPassword({ newPassword: 'correct horse 1', confirmPassword: 'correct horse 1' })).toEqual({});
+    expect(validateResetPassword({ newPassword: 'short1', confirmPassword: 'short1' })).toEqual({
+      newPassword: 'Use at least 10 characters.',
+    });
+    expect(validateResetPassword({ newPassword: 'correct horse 1', confirmPassword: 'correct horse 2' })).toEqual({
+      confirmPassword: 'The two passwords are not the same.',
+    });
+    expect(validateResetPassword({ newPassword: 'correct horse 1', confirmPassword: '' })).toEqual({
+      confirmPassword: 'Enter the new password again.',
+    });
+    expect(validateResetPassword({ newPassword: '', confirmPassword: '' })).toEqual({
+      newPassword: 'Use at least 10 characters.',
+      confirmPassword: 'Enter the new password again.',
+    });
+  });
+});
+
+describe('changing the password', () => {
+  const form = { currentPassword: 'old password 1', newPassword: 'new password 2', confirmPassword: 'new password 2' };
+
+  it('needs the current password and a new one twice', () => {
+    expect(validateChangePassword(form, 'ann@example.com')).toEqual({});
+    expect(validateChangePassword({ ...form, currentPassword: '' })).toEqual({ currentPassword: 'Enter your current password.' });
+    expect(validateChangePassword({ ...form, confirmPassword: 'new password 3' })).toEqual({
+      confirmPassword: 'The two passwords are not the same.',
+    });
+    expect(hasErrors(validateChangePassword({ ...form, newPassword: 'weak', confirmPassword: 'weak' }))).toBe(true);
+  });
+
+  it('refuses the e-mail address and the current password as the new one', () => {
+    const email = 'ann1@example.com';
+    expect(validateChangePassword({ ...form, newPassword: email, confirmPassword: email }, email)).toEqual({
+      newPassword: 'The password must not be your e-mail address.',
+    });
+    expect(validateChangePassword({ ...form, newPassword: form.currentPassword, confirmPassword: form.currentPassword })).toEqual({
+      newPassword: 'Choose a password different from the current one.',
     });
   });
 });

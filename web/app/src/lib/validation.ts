@@ -11,19 +11,65 @@ export const hasErrors = (errors: FieldErrors) => Object.values(errors).some(Boo
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+const EMAIL_MESSAGE = 'Enter your e-mail address, like name@example.com.';
+
+/**
+ * What is wrong with a new password, by the users service's rules: 10 to 128 characters, a
+ * letter and a digit, not the e-mail address (checked when it is known). Undefined when it fits.
+ */
+export function passwordProblem(password: string, email?: string): string | undefined {
+  if (password.length < 10) return 'Use at least 10 characters.';
+  if (password.length > 128) return 'Use at most 128 characters.';
+  if (!/\p{L}/u.test(password) || !/\p{N}/u.test(password)) return 'Use at least one letter and one digit.';
+  if (email?.trim() && password.trim().toLowerCase() === email.trim().toLowerCase()) {
+    return 'The password must not be your e-mail address.';
+  }
+  return undefined;
+}
+
 /** The same rules as the users service: 10 to 128 characters, a letter and a digit, not the e-mail. */
 export function validateSignUp(form: { fullName: string; email: string; password: string }): FieldErrors {
   const errors: FieldErrors = {};
   if (!form.fullName.trim()) errors.fullName = 'Enter your full name.';
   else if (form.fullName.trim().length > 200) errors.fullName = 'The name is too long.';
-  if (!EMAIL.test(form.email.trim())) errors.email = 'Enter your e-mail address, like name@example.com.';
-  const password = form.password;
-  if (password.length < 10) errors.password = 'Use at least 10 characters.';
-  else if (password.length > 128) errors.password = 'Use at most 128 characters.';
-  else if (!/\p{L}/u.test(password) || !/\p{N}/u.test(password)) {
-    errors.password = 'Use at least one letter and one digit.';
-  } else if (password.trim().toLowerCase() === form.email.trim().toLowerCase()) {
-    errors.password = 'The password must not be your e-mail address.';
+  if (!EMAIL.test(form.email.trim())) errors.email = EMAIL_MESSAGE;
+  const problem = passwordProblem(form.password, form.email);
+  if (problem) errors.password = problem;
+  return errors;
+}
+
+/** Asking for a password-reset link: an e-mail address. */
+export function validateForgotPassword(form: { email: string }): FieldErrors {
+  return EMAIL.test(form.email.trim()) ? {} : { email: EMAIL_MESSAGE };
+}
+
+/** A new password typed twice (`confirm` must be the same), by the service's rules. */
+function checkNewPassword(form: { newPassword: string; confirmPassword: string }, email?: string): FieldErrors {
+  const errors: FieldErrors = {};
+  const problem = passwordProblem(form.newPassword, email);
+  if (problem) errors.newPassword = problem;
+  if (!form.confirmPassword) errors.confirmPassword = 'Enter the new password again.';
+  else if (form.confirmPassword !== form.newPassword) errors.confirmPassword = 'The two passwords are not the same.';
+  return errors;
+}
+
+/**
+ * Choosing a new password from the e-mailed reset link. The page does not know the address the
+ * link is for: the service refuses a password that is the address (shown next to the field).
+ */
+export function validateResetPassword(form: { newPassword: string; confirmPassword: string }): FieldErrors {
+  return checkNewPassword(form);
+}
+
+/** Changing the password while signed in: the current one, and a new one twice (not the same as the current one). */
+export function validateChangePassword(
+  form: { currentPassword: string; newPassword: string; confirmPassword: string },
+  email?: string,
+): FieldErrors {
+  const errors = checkNewPassword(form, email);
+  if (!form.currentPassword) errors.currentPassword = 'Enter your current password.';
+  else if (!errors.newPassword && form.newPassword === form.currentPassword) {
+    errors.newPassword = 'Choose a password different from the current one.';
   }
   return errors;
 }

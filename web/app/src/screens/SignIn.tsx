@@ -24,6 +24,9 @@ export function SignIn() {
       {session.status === 'signedOut' && session.reason && <Notice tone="warning">{session.reason}</Notice>}
       <p>You sign in with your e-mail address and password on the bank’s sign-in page, which brings you back here.</p>
       <StartSignIn>Sign in</StartSignIn>
+      <p>
+        <Link href="/forgot-password">Forgot your password?</Link>
+      </p>
       <p>Just signed up? Confirm your address first with the link we e-mailed you.</p>
       <p>
         New here? <Link href="/signup">Open your bank</Link>

@@ -140,6 +140,9 @@ export function PreferencesPage() {
       {form && saved?.pendingPhoneNumber && (
         <ConfirmPhone key={saved.pendingPhoneNumber} preferences={saved} onChange={setSaved} />
       )}
+      <p>
+        <Link href="/settings/password">Change password</Link>
+      </p>
     </section>
   );
 }
