@@ -34,6 +34,10 @@ ensure_secrets() {
       (umask 077; echo "BANK_${caller}_SERVICE_TOKEN=$(openssl rand -hex 24)" >>"$SECRETS")
     fi
   done
+  # The key that encrypts the signing keys' private halves in the database.
+  if ! grep -q '^BANK_KEY_ENCRYPTION_KEY=' "$SECRETS"; then
+    (umask 077; echo "BANK_KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)" >>"$SECRETS")
+  fi
   if ! grep -q '^BANK_GATEWAY_SECRET=' "$SECRETS"; then
     (umask 077; echo "BANK_GATEWAY_SECRET=$(openssl rand -hex 24)" >>"$SECRETS")
   fi
@@ -41,7 +45,7 @@ ensure_secrets() {
   source "$SECRETS"
   export BANK_ADMIN_EMAIL BANK_ADMIN_PASSWORD BANK_DEMO_EMAIL BANK_DEMO_PASSWORD
   export BANK_ACCOUNTS_SERVICE_TOKEN BANK_LOANS_SERVICE_TOKEN BANK_PAYMENTS_SERVICE_TOKEN
-  export BANK_GATEWAY_SECRET
+  export BANK_GATEWAY_SECRET BANK_KEY_ENCRYPTION_KEY
 }
 
 build() {
@@ -85,6 +89,7 @@ start_service() {
   mapfile -t env < <(service_env "$service" "$port")
   if [ "$service" = users ]; then
     env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD"
+      "USERS_KEY_ENCRYPTION_KEY=$BANK_KEY_ENCRYPTION_KEY"
       "USERS_SIGN_IN_FAILURES_PER_ADDRESS=${BANK_SIGN_IN_FAILURES_PER_ADDRESS:-20}"
       "USERS_APP_URL=$BANK_URL")
   fi

@@ -487,7 +487,8 @@ pub fn current_signing_key() -> anyhow::Result<(String, String)> {
             " ",
             "-c",
             "SELECT kid, translate(encode(convert_to(private_key_pem, 'UTF8'), 'base64'), E'\\n', '') \
-             FROM users.signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
+             FROM users.signing_keys WHERE retired_at IS NULL AND signs_from <= now() \
+             ORDER BY signs_from DESC LIMIT 1",
         ])
         .output()
         .context("running psql")?;
@@ -496,7 +497,22 @@ pub fn current_signing_key() -> anyhow::Result<(String, String)> {
     }
     let line = String::from_utf8(output.stdout)?;
     let (kid, pem_b64) = line.trim().split_once(' ').context("a key row")?;
-    let pem = String::from_utf8(STANDARD.decode(pem_b64)?)?;
+    let stored = String::from_utf8(STANDARD.decode(pem_b64)?)?;
+    if !stored.starts_with("enc:v1:") {
+        return Ok((kid.to_string(), stored));
+    }
+    // Encrypted at rest: with the stack's key (the environment, or .data/secrets.env).
+    let key = match std::env::var("BANK_KEY_ENCRYPTION_KEY") {
+        Ok(key) => key,
+        Err(_) => {
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.data/secrets.env"))?
+                .lines()
+                .find_map(|line| line.strip_prefix("BANK_KEY_ENCRYPTION_KEY="))
+                .context("BANK_KEY_ENCRYPTION_KEY in the environment or .data/secrets.env")?
+                .to_string()
+        }
+    };
+    let pem = users_subgraph::keys::KeyEncryptionKey::parse(&key)?.open(kid, &stored)?;
     Ok((kid.to_string(), pem))
 }
 

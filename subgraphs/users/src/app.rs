@@ -49,6 +49,15 @@ impl UsersConfig {
             key_publish_lead_secs: env.get_or("KEY_PUBLISH_LEAD_SECS", 360)?,
             keys_reload_ms: env.get_or("KEYS_RELOAD_MS", 5_000)?,
             key_retire_leeway_secs: env.get_or("KEY_RETIRE_LEEWAY_SECS", 60)?,
+            key_encryption_key: match env.raw("KEY_ENCRYPTION_KEY").filter(|k| !k.is_empty()) {
+                Some(text) => Some(crate::keys::KeyEncryptionKey::parse(&text).map_err(|err| {
+                    ConfigError {
+                        name: env.var_name("KEY_ENCRYPTION_KEY"),
+                        message: err.to_string(),
+                    }
+                })?),
+                None => None,
+            },
             app_url: env.get_or("APP_URL", "https://localhost:8443".to_string())?,
             throttle: {
                 let d = crate::domain::Throttle::default();
@@ -144,7 +153,9 @@ pub async fn build(
 ) -> anyhow::Result<Subgraph<Query, Mutation, EmptySubscription>> {
     let db = db::connect(&config.service.database).await?;
     migrate(&db).await?;
-    let keys = Arc::new(SigningKeys::load_or_create(&db).await?);
+    let keys = Arc::new(
+        SigningKeys::load_or_create(&db, config.settings.key_encryption_key.clone()).await?,
+    );
     if let Some((email, password)) = &config.admin {
         seed_admin(&db, email, password).await?;
     }

@@ -27,10 +27,109 @@ use bank_common::{
 
 use crate::store;
 
+/// The key that encrypts the signing keys' private halves at rest (`USERS_KEY_ENCRYPTION_KEY`:
+/// 32 bytes, base64). Kept out of `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyEncryptionKey([u8; 32]);
+
+impl std::fmt::Debug for KeyEncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyEncryptionKey(..)")
+    }
+}
+
+/// How an encrypted private key is stored: this prefix, then base64 of a 24-byte nonce and the
+/// XChaCha20-Poly1305 ciphertext of the PEM (the key id as associated data, so a ciphertext
+/// cannot be moved to another row).
+const SEALED: &str = "enc:v1:";
+
+impl KeyEncryptionKey {
+    /// 32 bytes, base64 (standard or URL-safe).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+            .map_err(|_| anyhow::anyhow!("not base64"))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("32 bytes are needed (openssl rand -base64 32)"))?;
+        Ok(Self(key))
+    }
+
+    fn cipher(&self) -> chacha20poly1305::XChaCha20Poly1305 {
+        use chacha20poly1305::KeyInit;
+        chacha20poly1305::XChaCha20Poly1305::new((&self.0).into())
+    }
+
+    /// The stored form of `pem` for the key `kid`.
+    pub fn seal(&self, kid: &str, pem: &str) -> anyhow::Result<String> {
+        use chacha20poly1305::{aead::Aead, AeadCore};
+        let nonce = chacha20poly1305::XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ciphertext = self
+            .cipher()
+            .encrypt(
+                &nonce,
+                chacha20poly1305::aead::Payload {
+                    msg: pem.as_bytes(),
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| anyhow::anyhow!("encrypting a signing key failed"))?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        Ok(format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD.encode(sealed)
+        ))
+    }
+
+    /// The PEM of the key `kid` stored as `stored` (sealed by [`KeyEncryptionKey::seal`]).
+    pub fn open(&self, kid: &str, stored: &str) -> anyhow::Result<String> {
+        use chacha20poly1305::aead::Aead;
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(stored.trim_start_matches(SEALED))
+            .map_err(|_| anyhow::anyhow!("the stored key {kid} is damaged"))?;
+        anyhow::ensure!(sealed.len() > 24, "the stored key {kid} is damaged");
+        let (nonce, ciphertext) = sealed.split_at(24);
+        let pem = self
+            .cipher()
+            .decrypt(
+                nonce.into(),
+                chacha20poly1305::aead::Payload {
+                    msg: ciphertext,
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the signing key {kid} does not decrypt: USERS_KEY_ENCRYPTION_KEY is not the key it was encrypted with"
+                )
+            })?;
+        Ok(String::from_utf8(pem)?)
+    }
+}
+
+/// A stored private key as PEM: decrypted with `kek`, or as it is if it was stored in plain
+/// text (before encryption was configured).
+fn private_pem(
+    row: &store::signing_keys::Model,
+    kek: Option<&KeyEncryptionKey>,
+) -> anyhow::Result<String> {
+    match (row.private_key_pem.starts_with(SEALED), kek) {
+        (true, Some(kek)) => kek.open(&row.kid, &row.private_key_pem),
+        (true, None) => anyhow::bail!(
+            "the signing keys are encrypted: USERS_KEY_ENCRYPTION_KEY is needed to read them"
+        ),
+        (false, _) => Ok(row.private_key_pem.clone()),
+    }
+}
+
 /// The keys this instance signs with and publishes. They change at run time (a rotation, a
 /// retirement): [`SigningKeys::reload`] reads them again.
 pub struct SigningKeys {
     state: std::sync::RwLock<Arc<KeyState>>,
+    kek: Option<KeyEncryptionKey>,
 }
 
 struct KeyState {
@@ -43,32 +142,63 @@ struct KeyState {
 impl SigningKeys {
     /// Loads the unretired keys, generating the first one if there is none. Replicas starting
     /// together serialise on an advisory lock, so exactly one key is generated.
-    pub async fn load_or_create(db: &DatabaseConnection) -> anyhow::Result<Self> {
+    ///
+    /// With `kek`, private keys are stored encrypted, and keys stored in plain text before are
+    /// encrypted now; without it they are stored in plain text (a warning says so), and
+    /// encrypted keys cannot be read (start-up fails, saying why).
+    pub async fn load_or_create(
+        db: &DatabaseConnection,
+        kek: Option<KeyEncryptionKey>,
+    ) -> anyhow::Result<Self> {
         let txn = db.begin().await?;
         txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('users.signing_keys'))")
             .await?;
         let mut rows = store::active_signing_keys(&txn).await?;
         if rows.is_empty() {
             let (kid, pem) = new_key()?;
-            store::insert_signing_key(&txn, &kid, &pem, Utc::now()).await?;
+            let stored = match &kek {
+                Some(kek) => kek.seal(&kid, &pem)?,
+                None => pem,
+            };
+            store::insert_signing_key(&txn, &kid, &stored, Utc::now()).await?;
             tracing::info!(kid, "generated a new access-token signing key");
             rows = store::active_signing_keys(&txn).await?;
         }
+        match &kek {
+            Some(kek) => {
+                // Retired keys too: no private half stays in plain text.
+                for row in store::plaintext_signing_keys(&txn, SEALED).await? {
+                    let sealed = kek.seal(&row.kid, &row.private_key_pem)?;
+                    store::replace_private_key(&txn, &row.kid, &sealed).await?;
+                    tracing::info!(kid = row.kid, "a signing key stored in plain text is encrypted now");
+                }
+                rows = store::active_signing_keys(&txn).await?;
+            }
+            None => tracing::warn!(
+                "the signing keys are stored in plain text: set USERS_KEY_ENCRYPTION_KEY (32 bytes, base64) to encrypt them"
+            ),
+        }
         txn.commit().await?;
         Ok(Self {
-            state: std::sync::RwLock::new(Arc::new(KeyState::from_rows(&rows)?)),
+            state: std::sync::RwLock::new(Arc::new(KeyState::from_rows(&rows, kek.as_ref())?)),
+            kek,
         })
     }
 
     /// Generates a key that is published now and signs from `lead` on (once every verifier
     /// has fetched the JWKS again). Returns its id and when it signs from.
     pub async fn rotate(
+        &self,
         db: &DatabaseConnection,
         lead: std::time::Duration,
     ) -> anyhow::Result<(String, chrono::DateTime<Utc>)> {
         let (kid, pem) = new_key()?;
         let signs_from = Utc::now() + chrono::TimeDelta::from_std(lead)?;
-        store::insert_signing_key(db, &kid, &pem, signs_from).await?;
+        let stored = match &self.kek {
+            Some(kek) => kek.seal(&kid, &pem)?,
+            None => pem,
+        };
+        store::insert_signing_key(db, &kid, &stored, signs_from).await?;
         tracing::info!(kid, %signs_from, "a new signing key is published; it signs from then");
         Ok((kid, signs_from))
     }
@@ -85,7 +215,7 @@ impl SigningKeys {
             tracing::info!(retired, "signing keys retired: their tokens have expired");
         }
         let rows = store::active_signing_keys(db).await?;
-        let next = KeyState::from_rows(&rows)?;
+        let next = KeyState::from_rows(&rows, self.kek.as_ref())?;
         let current = self.state();
         if next.kid == current.kid && next.jwks_json == current.jwks_json {
             return Ok(false);
@@ -146,7 +276,10 @@ impl SigningKeys {
 impl KeyState {
     /// Signs with the newest key whose time has come; publishes every unretired key (those
     /// still to sign included). `rows` are newest first.
-    fn from_rows(rows: &[store::signing_keys::Model]) -> anyhow::Result<Self> {
+    fn from_rows(
+        rows: &[store::signing_keys::Model],
+        kek: Option<&KeyEncryptionKey>,
+    ) -> anyhow::Result<Self> {
         let now = Utc::now();
         let signer = rows
             .iter()
@@ -154,10 +287,16 @@ impl KeyState {
             .or_else(|| rows.last())
             .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
         let mut keys = Vec::with_capacity(rows.len());
+        let mut signing_pem = None;
         for row in rows {
-            let secret = SecretKey::from_pkcs8_pem(&row.private_key_pem)?;
+            let pem = private_pem(row, kek)?;
+            let secret = SecretKey::from_pkcs8_pem(&pem)?;
             keys.push(public_jwk(&secret, &row.kid));
+            if row.kid == signer.kid {
+                signing_pem = Some(pem);
+            }
         }
+        let signing_pem = signing_pem.ok_or_else(|| anyhow::anyhow!("no signing key"))?;
         let mut jwks_json = serde_json::to_value(CoreJsonWebKeySet::new(keys))?;
         // openidconnect's JWK type has no setter for `alg`; publish it so clients need not guess.
         if let Some(keys) = jwks_json.get_mut("keys").and_then(|k| k.as_array_mut()) {
@@ -167,7 +306,7 @@ impl KeyState {
         }
         Ok(Self {
             kid: signer.kid.clone(),
-            encoding: EncodingKey::from_ec_pem(signer.private_key_pem.as_bytes())?,
+            encoding: EncodingKey::from_ec_pem(signing_pem.as_bytes())?,
             jwks_json,
         })
     }
@@ -237,6 +376,31 @@ mod tests {
         let b = SecretKey::random(&mut OsRng);
         assert_eq!(thumbprint(&a), thumbprint(&a));
         assert_ne!(thumbprint(&a), thumbprint(&b));
+    }
+
+    #[test]
+    fn private_keys_are_sealed_for_their_row_and_open_only_with_their_key() {
+        let kek =
+            KeyEncryptionKey::parse(&base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+                .unwrap();
+        let other =
+            KeyEncryptionKey::parse(&base64::engine::general_purpose::STANDARD.encode([8u8; 32]))
+                .unwrap();
+        let sealed = kek.seal("kid-1", "-----BEGIN PRIVATE KEY-----x").unwrap();
+        assert!(sealed.starts_with(SEALED) && !sealed.contains("PRIVATE KEY"));
+        assert_ne!(
+            sealed,
+            kek.seal("kid-1", "-----BEGIN PRIVATE KEY-----x").unwrap(),
+            "a fresh nonce"
+        );
+        assert_eq!(
+            kek.open("kid-1", &sealed).unwrap(),
+            "-----BEGIN PRIVATE KEY-----x"
+        );
+        assert!(other.open("kid-1", &sealed).is_err(), "another key");
+        assert!(kek.open("kid-2", &sealed).is_err(), "another row");
+        assert!(KeyEncryptionKey::parse("c2hvcnQ=").is_err(), "too short");
+        assert_eq!(format!("{kek:?}"), "KeyEncryptionKey(..)");
     }
 
     #[test]

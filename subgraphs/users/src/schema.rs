@@ -51,6 +51,8 @@ pub struct Settings {
     pub key_publish_lead_secs: u64,
     /// How often the keys are read again (a rotation on another replica, a retirement).
     pub keys_reload_ms: u64,
+    /// Encrypts the signing keys' private halves at rest (`USERS_KEY_ENCRYPTION_KEY`).
+    pub key_encryption_key: Option<crate::keys::KeyEncryptionKey>,
     /// A replaced key is retired this long after its last token expired (the verifiers'
     /// clock leeway and a margin; `USERS_KEY_RETIRE_LEEWAY_SECS`, 60).
     pub key_retire_leeway_secs: u64,
@@ -569,12 +571,14 @@ impl Mutation {
             return Err(ApiError::forbidden().into());
         }
         let users = ctx.data_unchecked::<UsersContext>();
-        let (kid, signs_from) = SigningKeys::rotate(
-            &users.db,
-            std::time::Duration::from_secs(users.settings.key_publish_lead_secs),
-        )
-        .await
-        .map_err(ApiError::internal)?;
+        let (kid, signs_from) = users
+            .keys
+            .rotate(
+                &users.db,
+                std::time::Duration::from_secs(users.settings.key_publish_lead_secs),
+            )
+            .await
+            .map_err(ApiError::internal)?;
         // Published here at once; other replicas read it within their reload interval.
         users
             .keys

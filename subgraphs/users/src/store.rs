@@ -784,3 +784,29 @@ pub async fn set_password(
     .exec(db)
     .await
 }
+
+/// Replaces a signing key's stored private half (encrypting one stored in plain text).
+pub async fn replace_private_key(
+    db: &impl ConnectionTrait,
+    kid: &str,
+    stored: &str,
+) -> Result<(), DbErr> {
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE signing_keys SET private_key_pem = $2 WHERE kid = $1",
+        [kid.into(), stored.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Every signing key (retired ones too) whose private half is not stored with `sealed_prefix`.
+pub async fn plaintext_signing_keys(
+    db: &impl ConnectionTrait,
+    sealed_prefix: &str,
+) -> Result<Vec<signing_keys::Model>, DbErr> {
+    signing_keys::Entity::find()
+        .filter(signing_keys::Column::PrivateKeyPem.not_like(format!("{sealed_prefix}%")))
+        .all(db)
+        .await
+}

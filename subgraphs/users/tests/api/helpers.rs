@@ -55,6 +55,7 @@ pub async fn spawn_app_configured(edit: impl FnOnce(&mut Settings)) -> TestApp {
             key_publish_lead_secs: 1,
             keys_reload_ms: 100,
             key_retire_leeway_secs: 60,
+            key_encryption_key: None,
             throttle,
             app_url: "https://bank.test".into(),
         },

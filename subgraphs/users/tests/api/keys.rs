@@ -118,7 +118,7 @@ async fn replicas_starting_together_generate_one_signing_key() {
     let loaded = futures::future::join_all(
         replicas
             .iter()
-            .map(users_subgraph::keys::SigningKeys::load_or_create),
+            .map(|db| users_subgraph::keys::SigningKeys::load_or_create(db, None)),
     )
     .await;
     let kids: std::collections::HashSet<String> = loaded
@@ -230,4 +230,64 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_retires_afte
         )
         .await;
     assert_eq!(bank_testkit::error_code(&refused), Some("FORBIDDEN"));
+}
+
+/// With `USERS_KEY_ENCRYPTION_KEY` the private keys are encrypted at rest (keys stored in plain
+/// text before are encrypted at start-up); without the key, or with another, the service does
+/// not start, and says why.
+#[tokio::test]
+async fn private_signing_keys_are_encrypted_at_rest_with_the_configured_key() {
+    use users_subgraph::keys::{KeyEncryptionKey, SigningKeys};
+    let database = bank_testkit::fresh_database(users_subgraph::app::NAME).await;
+    let db = bank_common::db::connect(&database).await.unwrap();
+    users_subgraph::app::migrate(&db).await.unwrap();
+    let stored = || async {
+        users_subgraph::store::active_signing_keys(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.private_key_pem)
+            .collect::<Vec<_>>()
+    };
+    // Before encryption was configured: plain text.
+    let plain = SigningKeys::load_or_create(&db, None).await.unwrap();
+    assert!(stored().await[0].contains("PRIVATE KEY"));
+
+    let b64 = |byte: u8| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    };
+    let kek = KeyEncryptionKey::parse(&b64(1)).unwrap();
+    let sealed = SigningKeys::load_or_create(&db, Some(kek.clone()))
+        .await
+        .unwrap();
+    assert_eq!(sealed.kid(), plain.kid(), "the same key, now encrypted");
+    let rows = stored().await;
+    assert!(
+        rows[0].starts_with("enc:v1:") && !rows[0].contains("PRIVATE KEY"),
+        "{rows:?}"
+    );
+    // A rotation stores the new key encrypted too.
+    sealed
+        .rotate(&db, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let rows = stored().await;
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|row| row.starts_with("enc:v1:")));
+
+    let without = SigningKeys::load_or_create(&db, None).await.err().unwrap();
+    assert!(
+        without
+            .to_string()
+            .contains("USERS_KEY_ENCRYPTION_KEY is needed"),
+        "{without}"
+    );
+    let wrong = SigningKeys::load_or_create(&db, Some(KeyEncryptionKey::parse(&b64(2)).unwrap()))
+        .await
+        .err()
+        .unwrap();
+    assert!(wrong.to_string().contains("does not decrypt"), "{wrong}");
+    let again = SigningKeys::load_or_create(&db, Some(kek)).await.unwrap();
+    assert_eq!(again.kid(), plain.kid());
 }
