@@ -24,8 +24,14 @@ fn claims(sub: &str, edit: impl FnOnce(&mut Value)) -> Value {
 }
 
 fn sign(kid: &str, pem: &str, claims: &Value) -> String {
+    sign_typed("at+jwt", kid, pem, claims)
+}
+
+/// Signed with the header's `typ` (access tokens are `at+jwt`).
+fn sign_typed(typ: &str, kid: &str, pem: &str, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.to_string());
+    header.typ = Some(typ.to_string());
     encode(
         &header,
         claims,
@@ -93,6 +99,37 @@ async fn bad_tokens(bank: &Bank) -> Vec<(&'static str, String)> {
         ),
         ("not a JWT", "definitely-not-a-token".to_string()),
     ]
+}
+
+/// A JWT of another kind signed by the bank's own key (`typ: JWT`, as ID tokens are) with an
+/// access token's claims is no access token. Hive Router 0.2 does not look at `typ`, so it is
+/// the subgraphs' verifiers that refuse it, before any field runs.
+#[tokio::test]
+async fn a_jwt_that_is_not_an_access_token_is_refused_by_the_subgraphs() {
+    let bank = Bank::from_env().unwrap();
+    let customer = bank.new_customer("typed").await;
+    let (kid, pem) = current_signing_key().expect("the users service's key");
+    let sub = customer.id.as_str();
+    let accepted = bank
+        .query(
+            Some(&sign(&kid, &pem, &claims(sub, |_| {}))),
+            "{ me { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(accepted.data()["me"]["id"], sub);
+    let other = sign_typed("JWT", &kid, &pem, &claims(sub, |_| {}));
+    for query in ["{ me { id email } }", "{ me { accounts { id } } }"] {
+        let reply = bank.query(Some(&other), query, json!({})).await;
+        assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{query}: {reply:#?}");
+        assert!(
+            reply
+                .body
+                .get("data")
+                .is_none_or(|data| data["me"].is_null()),
+            "{query}: {reply:#?}"
+        );
+    }
 }
 
 #[tokio::test]

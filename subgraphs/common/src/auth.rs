@@ -25,6 +25,18 @@ use crate::{config::AuthConfig, error::ApiError};
 /// The only signature algorithm the bank issues or accepts.
 pub const ALGORITHM: Algorithm = Algorithm::ES256;
 
+/// The `typ` header of an access token (RFC 9068; RFC 8725 3.11): a JWT of another kind (an
+/// ID token, say) signed by the same key is not an access token.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// Whether a `typ` header names an access token (`at+jwt`, or its media type).
+pub fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|typ| {
+        typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+            || typ.eq_ignore_ascii_case("application/at+jwt")
+    })
+}
+
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
@@ -237,7 +249,7 @@ impl TokenVerifier {
     pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
         let invalid = || ApiError::Unauthenticated("the access token is invalid or expired".into());
         let header = decode_header(token).map_err(|_| invalid())?;
-        if header.alg != ALGORITHM {
+        if header.alg != ALGORITHM || !is_access_token_type(header.typ.as_deref()) {
             return Err(invalid());
         }
         let kid = header.kid.ok_or_else(invalid)?;

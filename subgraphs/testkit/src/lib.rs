@@ -350,6 +350,7 @@ impl TestKeys {
     pub fn sign(&self, claims: &Claims) -> String {
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.kid.clone());
+        header.typ = Some(bank_common::auth::ACCESS_TOKEN_TYPE.into());
         encode(&header, claims, &self.encoding).expect("sign")
     }
 

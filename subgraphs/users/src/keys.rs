@@ -269,6 +269,7 @@ impl SigningKeys {
         let state = self.state();
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(state.kid.clone());
+        header.typ = Some(bank_common::auth::ACCESS_TOKEN_TYPE.into());
         encode(&header, &claims, &state.encoding).map_err(ApiError::internal)
     }
 }

@@ -291,3 +291,43 @@ async fn private_signing_keys_are_encrypted_at_rest_with_the_configured_key() {
     let again = SigningKeys::load_or_create(&db, Some(kek)).await.unwrap();
     assert_eq!(again.kid(), plain.kid());
 }
+
+/// Only access tokens are access tokens: a JWT of another kind (`typ` other than `at+jwt`, as
+/// an ID token is) signed with the bank's own key is refused.
+#[tokio::test]
+async fn a_jwt_of_another_type_signed_by_the_bank_is_not_an_access_token() {
+    let app = spawn_app().await;
+    let (token, _, user_id) = app.customer("typed@example.com").await;
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let row = users_subgraph::store::active_signing_keys(&app.db)
+        .await
+        .unwrap()
+        .remove(0);
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "iss": bank_common::config::DEFAULT_ISSUER, "aud": bank_common::config::DEFAULT_AUDIENCE,
+        "sub": user_id, "roles": ["CUSTOMER"], "iat": now, "exp": now + 60,
+        "jti": uuid::Uuid::new_v4(),
+    });
+    let sign = |typ: Option<&str>| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(row.kid.clone());
+        header.typ = typ.map(str::to_string);
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_ec_pem(row.private_key_pem.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    };
+    assert!(bank_testkit::data(&app.me(&sign(Some("at+jwt"))).await)["me"]["id"].is_string());
+    for typ in [Some("JWT"), None] {
+        let refused = app.me(&sign(typ)).await;
+        assert_eq!(
+            bank_testkit::error_code(&refused),
+            Some("UNAUTHENTICATED"),
+            "{typ:?}"
+        );
+    }
+}
