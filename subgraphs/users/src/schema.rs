@@ -396,18 +396,10 @@ impl Mutation {
             .map_err(ApiError::from)?
             .ok_or(ApiError::NotFound("user"))?;
         let address = ctx.data_opt::<ClientAddress>().and_then(|a| a.0);
-        let email = Email::parse(&row.email)?;
-        let new = Password::parse(&input.new_password, &email)
-            .map_err(|err| ApiError::bad_input("newPassword", err.message()))?;
+        let new = new_password(&row.email, &input.new_password)?;
         let row = authenticate(users, &row.email, &input.current_password, address).await?;
-        let hash = hash_password(new.expose()).await?;
         let txn = users.db.begin().await.map_err(ApiError::from)?;
-        let row = store::set_password(&txn, row.id, hash)
-            .await
-            .map_err(ApiError::from)?;
-        store::revoke_user_tokens(&txn, row.id)
-            .await
-            .map_err(ApiError::from)?;
+        let row = replace_password(&txn, row.id, &new).await?;
         txn.commit().await.map_err(ApiError::from)?;
         tracing::info!(user_id = %row.id, "password changed; every session ended");
         Ok(start_session(users, row).await?)
@@ -475,16 +467,8 @@ impl Mutation {
                 ApiError::Unauthenticated("the link has expired or was used".into()).into(),
             );
         };
-        let email = Email::parse(&row.email)?;
-        let new = Password::parse(&input.new_password, &email)
-            .map_err(|err| ApiError::bad_input("newPassword", err.message()))?;
-        let hash = hash_password(new.expose()).await?;
-        let row = store::set_password(&txn, row.id, hash)
-            .await
-            .map_err(ApiError::from)?;
-        store::revoke_user_tokens(&txn, row.id)
-            .await
-            .map_err(ApiError::from)?;
+        let new = new_password(&row.email, &input.new_password)?;
+        let row = replace_password(&txn, row.id, &new).await?;
         txn.commit().await.map_err(ApiError::from)?;
         store::clear_sign_in_failures(&users.db, &throttle::account_key(&row.email))
             .await
@@ -646,6 +630,24 @@ async fn set_disabled(
     txn.commit().await.map_err(ApiError::from)?;
     tracing::info!(user_id = %id, disabled, "a user's access changed");
     Ok(row.into())
+}
+
+/// A new password for the account at `email`, by the rules (`BAD_USER_INPUT` on `newPassword`).
+fn new_password(email: &str, text: &str) -> ApiResult<Password> {
+    Password::parse(text, &Email::parse(email)?)
+        .map_err(|err| ApiError::bad_input("newPassword", err.message()))
+}
+
+/// Sets a user's password and ends every session and access token of theirs (in `txn`).
+async fn replace_password(
+    txn: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+    password: &Password,
+) -> ApiResult<UserRow> {
+    let hash = hash_password(password.expose()).await?;
+    let row = store::set_password(txn, user_id, hash).await?;
+    store::revoke_user_tokens(txn, user_id).await?;
+    Ok(row)
 }
 
 /// Checks an e-mail address and password as every sign-in does (the `login` mutation and the
