@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{dataloader::DataLoader, EmptySubscription, Schema};
-use axum::{response::IntoResponse, routing::get, Json, Router};
+use axum::{routing::get, Json, Router};
 use bank_migrations::MigratorTrait;
 use sea_orm::DatabaseConnection;
 
@@ -184,14 +184,20 @@ pub async fn build(
             tokio::spawn,
         ));
     });
-    tokio::spawn(feed_revocations(db.clone(), verifier.clone()));
+    let published = Published::default();
+    tokio::spawn(feed_revocations(
+        db.clone(),
+        verifier.clone(),
+        published.clone(),
+        config.settings.access_token_ttl_secs,
+    ));
     tokio::spawn(reload_keys(
         db.clone(),
         keys.clone(),
         verifier.clone(),
         config.settings.clone(),
     ));
-    let extra_routes = well_known_routes(keys, db.clone()).merge(oidc_routes);
+    let extra_routes = well_known_routes(keys, published).merge(oidc_routes);
     Ok(Subgraph {
         config: config.service,
         schema,
@@ -206,7 +212,7 @@ pub async fn build(
 /// ended and tokens superseded ([`bank_common::auth::Revocations`]), for the router and the
 /// subgraphs inside the cluster. The OpenID Connect discovery document is the provider's, at
 /// the issuer (`/auth/.well-known/openid-configuration`, [`crate::oidc`]).
-fn well_known_routes(keys: Arc<SigningKeys>, db: DatabaseConnection) -> Router {
+fn well_known_routes(keys: Arc<SigningKeys>, revocations: Published) -> Router {
     Router::new()
         .route(
             "/.well-known/jwks.json",
@@ -217,17 +223,10 @@ fn well_known_routes(keys: Arc<SigningKeys>, db: DatabaseConnection) -> Router {
         )
         .route(
             "/.well-known/revocations",
+            // What the feed below read last: the services' polls cost no query.
             get(move || {
-                let db = db.clone();
-                async move {
-                    match store::current_revocations(&db).await {
-                        Ok(revocations) => Json(revocations).into_response(),
-                        Err(err) => {
-                            tracing::error!(error = %err, "reading revocations failed");
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
-                        }
-                    }
-                }
+                let revocations = revocations.read().expect("not poisoned").clone();
+                async move { Json(revocations) }
             }),
         )
 }
@@ -266,14 +265,27 @@ async fn reload_keys(
     }
 }
 
-/// Feeds this service's own verifier the revocations from its database, as often as the
-/// other services fetch them.
-async fn feed_revocations(db: DatabaseConnection, verifier: TokenVerifier) {
+/// The revocations as last read, published at `/.well-known/revocations`.
+type Published = Arc<std::sync::RwLock<bank_common::auth::Revocations>>;
+
+/// Reads the revocations that still matter (those younger than an access token lives, with a
+/// margin) once per poll interval: this service's own verifier gets them, and the endpoint the
+/// other services poll serves them.
+async fn feed_revocations(
+    db: DatabaseConnection,
+    verifier: TokenVerifier,
+    published: Published,
+    access_token_ttl_secs: i64,
+) {
+    let horizon = chrono::TimeDelta::seconds(access_token_ttl_secs + 60);
     let mut ticker = tokio::time::interval(bank_common::auth::REVOCATIONS_POLL);
     loop {
         ticker.tick().await;
-        match store::current_revocations(&db).await {
-            Ok(revocations) => verifier.set_revocations(&revocations),
+        match store::current_revocations(&db, horizon).await {
+            Ok(revocations) => {
+                verifier.set_revocations(&revocations);
+                *published.write().expect("not poisoned") = revocations;
+            }
             Err(err) => tracing::warn!(error = %err, "reading revocations failed"),
         }
     }

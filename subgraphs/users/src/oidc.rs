@@ -350,11 +350,7 @@ async fn authorize_submit(
     let address = ClientAddress::from_headers(&headers).0;
     let users = &state.users;
     let result = authenticate(users, &form.email, &form.password, address).await;
-    let mut entry = Entry::by(None);
-    entry.actor = "anonymous".into();
-    entry.action = "users.oidc.authorize".into();
-    entry.address = address.map(|ip| ip.to_string());
-    entry.request_id = request_id(&headers);
+    let mut entry = audit_entry("users.oidc.authorize", &headers);
     entry.after = Some(serde_json::json!({ "clientId": params.client_id }));
     let row = match result {
         Ok(row) => row,
@@ -438,6 +434,18 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
+}
+
+/// An audit entry for `action` by an anonymous caller, with the client's address and the
+/// request id.
+fn audit_entry(action: &str, headers: &HeaderMap) -> Entry {
+    let mut entry = Entry::by(None);
+    entry.action = action.into();
+    entry.address = ClientAddress::from_headers(headers)
+        .0
+        .map(|ip| ip.to_string());
+    entry.request_id = request_id(headers);
+    entry
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -570,6 +578,15 @@ struct TokenRequest {
     refresh_token: Option<String>,
 }
 
+/// The answer when the database fails under a token request: try again.
+fn unavailable() -> Response {
+    oauth_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "try again",
+    )
+}
+
 /// An OAuth error answer (RFC 6749 5.2).
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = (
@@ -674,11 +691,7 @@ async fn code_grant(state: &OidcState, headers: &HeaderMap, request: TokenReques
     .await;
     result.unwrap_or_else(|err| {
         tracing::error!(error = %err.message(), "a token request failed");
-        oauth_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "try again",
-        )
+        unavailable()
     })
 }
 
@@ -695,11 +708,7 @@ async fn refresh_grant(state: &OidcState, headers: &HeaderMap, request: TokenReq
             audit_token(state, headers, Some(&user), "OK").await;
             token_response(state, &user, refresh, session, None).unwrap_or_else(|err| {
                 tracing::error!(error = %err.message(), "a token response failed");
-                oauth_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "try again",
-                )
+                unavailable()
             })
         }
         Ok(Refreshed::Rejected) => oauth_error(
@@ -717,11 +726,7 @@ async fn refresh_grant(state: &OidcState, headers: &HeaderMap, request: TokenReq
         }
         Err(err) => {
             tracing::error!(error = %err.message(), "a refresh failed");
-            oauth_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again",
-            )
+            unavailable()
         }
     }
 }
@@ -732,18 +737,13 @@ async fn audit_token(
     user: Option<&store::UserRow>,
     outcome: &str,
 ) {
-    let mut entry = Entry::by(None);
-    entry.actor = user.map_or_else(|| "anonymous".to_string(), |u| u.id.to_string());
+    let mut entry = audit_entry("users.oidc.token", headers);
     if let Some(user) = user {
+        entry.actor = user.id.to_string();
         entry.actor_roles = user.roles.clone();
         entry.subject = Some(user.id.to_string());
     }
-    entry.action = "users.oidc.token".into();
     entry.outcome = outcome.into();
-    entry.address = ClientAddress::from_headers(headers)
-        .0
-        .map(|ip| ip.to_string());
-    entry.request_id = request_id(headers);
     state.audit.record(vec![entry]).await;
 }
 
@@ -843,25 +843,15 @@ async fn revoke(
     }
     match store::revoke_by_token(&state.users.db, &hash_refresh_token(request.token.trim())).await {
         Ok(ended) => {
-            let mut entry = Entry::by(None);
-            entry.actor = "anonymous".into();
-            entry.action = "users.oidc.revoke".into();
+            let mut entry = audit_entry("users.oidc.revoke", &headers);
             entry.outcome = "OK".into();
             entry.after = Some(serde_json::json!({ "sessionEnded": ended }));
-            entry.address = ClientAddress::from_headers(&headers)
-                .0
-                .map(|ip| ip.to_string());
-            entry.request_id = request_id(&headers);
             state.audit.record(vec![entry]).await;
             StatusCode::OK.into_response()
         }
         Err(err) => {
             tracing::error!(error = %err, "revocation failed");
-            oauth_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again",
-            )
+            unavailable()
         }
     }
 }

@@ -407,14 +407,19 @@ pub async fn revoke_user_tokens(db: &impl ConnectionTrait, user_id: Uuid) -> Res
     Ok(())
 }
 
-/// What no longer counts now (for `/.well-known/revocations`).
+/// What no longer counts now (for `/.well-known/revocations`): the revocations made within
+/// `horizon` (an access token's lifetime and a margin). Older ones stay stored until `until`
+/// but matter no more: every token they refused has expired.
 pub async fn current_revocations(
     db: &impl ConnectionTrait,
+    horizon: chrono::TimeDelta,
 ) -> Result<bank_common::auth::Revocations, DbErr> {
+    // Made at `until - REVOCATION_KEPT`.
     let rows = db
-        .query_all(Statement::from_string(
+        .query_all(Statement::from_sql_and_values(
             db.get_database_backend(),
-            "SELECT kind, id, not_before FROM revocations WHERE until > now()",
+            "SELECT kind, id, not_before FROM revocations WHERE until > $1",
+            [(Utc::now() + REVOCATION_KEPT - horizon).into()],
         ))
         .await?;
     let mut revocations = bank_common::auth::Revocations::default();

@@ -101,6 +101,35 @@ async fn logout_ends_the_sessions_access_tokens_too() {
         1,
         "{published}"
     );
+    // A revocation older than any access token (made 23 hours ago: kept a day) is stored but
+    // no longer published: every token it refused has expired.
+    use sea_orm::ConnectionTrait;
+    let old = uuid::Uuid::new_v4();
+    app.db
+        .execute(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "INSERT INTO revocations (kind, id, until) VALUES ('session', $1, now() + interval '1 hour')",
+            [old.into()],
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let published: serde_json::Value =
+        reqwest::get(format!("http://{}/.well-known/revocations", app.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        published["sessions"].as_array().unwrap().len(),
+        1,
+        "{published}"
+    );
+    assert!(
+        !published.to_string().contains(&old.to_string()),
+        "{published}"
+    );
 }
 
 /// Refreshing rotates the token but never carries the session past its absolute lifetime
