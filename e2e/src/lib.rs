@@ -589,6 +589,44 @@ impl Subscription {
         }
     }
 
+    /// How the subscription ended within `timeout`, as the client saw it (`error: …`,
+    /// `complete`, `close <code>`, `closed`), or `None` while it is still open. Results that
+    /// arrive meanwhile are skipped.
+    pub async fn ended(&mut self, timeout: std::time::Duration) -> Option<String> {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let message = match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return None,
+                Ok(None) => return Some("closed".into()),
+                Ok(Some(Err(err))) => return Some(format!("closed: {err}")),
+                Ok(Some(Ok(message))) => message,
+            };
+            match message {
+                Message::Close(frame) => {
+                    return Some(format!(
+                        "close {}",
+                        frame.map_or(1005, |frame| u16::from(frame.code))
+                    ))
+                }
+                Message::Text(text) => {
+                    let value: Value = serde_json::from_str(&text).unwrap_or_default();
+                    match value["type"].as_str() {
+                        Some("error") => return Some(format!("error: {}", value["payload"])),
+                        Some("complete") => return Some("complete".into()),
+                        Some("ping") => {
+                            let pong = json!({ "type": "pong" }).to_string();
+                            self.socket.send(Message::Text(pong.into())).await.ok();
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         self.socket.close(None).await.ok();
     }

@@ -252,3 +252,46 @@ async fn a_logged_out_access_token_is_refused_by_every_subgraph() {
         .await;
     assert!(other.code().is_none(), "{:?}", other.body);
 }
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_session_is_logged_out() {
+    let bank = Bank::from_env().unwrap();
+    let customer = bank.new_customer("sublogout").await;
+    let login = || async {
+        bank.query(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }",
+            json!({ "i": { "email": customer.email, "password": bank_e2e::PASSWORD } }),
+        )
+        .await
+        .data()["login"]
+            .clone()
+    };
+    let (ending, staying) = (login().await, login().await);
+    let alerts = "subscription { transactionAlerts { transaction { id } } }";
+    let mut ended = bank
+        .subscribe(ending["accessToken"].as_str().unwrap(), alerts)
+        .await
+        .unwrap();
+    let mut stays = bank
+        .subscribe(staying["accessToken"].as_str().unwrap(), alerts)
+        .await
+        .unwrap();
+    // Both are live before the logout.
+    assert_eq!(ended.ended(std::time::Duration::from_secs(1)).await, None);
+    let out = bank
+        .query(
+            None,
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": ending["refreshToken"] }),
+        )
+        .await;
+    assert_eq!(out.data()["logout"], true);
+    let how = ended
+        .ended(std::time::Duration::from_secs(10))
+        .await
+        .expect("the logged-out session's subscription ends within seconds");
+    eprintln!("the logged-out subscription ended with: {how}");
+    assert_eq!(stays.ended(std::time::Duration::from_secs(2)).await, None);
+    stays.close().await;
+}

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_init;
 mod m20261208_000002_phone_confirmation;
+mod m20261210_000003_erased_recipients;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_init::Migration),
             Box::new(crate::AuditMigration),
             Box::new(m20261208_000002_phone_confirmation::Migration),
+            Box::new(m20261210_000003_erased_recipients::Migration),
         ]
     }
 }

@@ -109,7 +109,7 @@ pub const REVOCATIONS_POLL: Duration = Duration::from_secs(1);
 /// retired key stops verifying.
 const JWKS_POLL_TICKS: u64 = 60;
 
-#[derive(Default)]
+#[derive(Default, PartialEq)]
 struct RevokedSet {
     sessions: std::collections::HashSet<Uuid>,
     users: HashMap<Uuid, i64>,
@@ -159,6 +159,45 @@ enum KeySource {
     Static,
 }
 
+/// What an accepted token was issued for and until when: enough to tell, later and without
+/// verifying its signature again, whether it still counts ([`TokenVerifier::lease_ended`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenLease {
+    pub user_id: Uuid,
+    pub session: Option<Uuid>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// Why a token stopped counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseEnd {
+    Expired,
+    Revoked,
+}
+
+impl LeaseEnd {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseEnd::Expired => "expired",
+            LeaseEnd::Revoked => "revoked",
+        }
+    }
+
+    /// What the client is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            LeaseEnd::Expired => "the access token expired: connect again with a fresh one",
+            LeaseEnd::Revoked => "the session has ended or the user's roles changed: sign in again",
+        }
+    }
+}
+
+fn revoked_error() -> ApiError {
+    ApiError::Unauthenticated(LeaseEnd::Revoked.message().into())
+}
+
 /// Verifies access tokens. Cheap to clone.
 #[derive(Clone)]
 pub struct TokenVerifier {
@@ -170,6 +209,8 @@ struct VerifierInner {
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
     source: KeySource,
     revoked: std::sync::RwLock<RevokedSet>,
+    /// Bumped whenever `revoked` changes: what [`TokenVerifier::lease_end`] waits on.
+    revision: tokio::sync::watch::Sender<u64>,
 }
 
 /// An unknown `kid` triggers at most one JWKS fetch per this interval.
@@ -202,6 +243,7 @@ impl TokenVerifier {
                     last_refresh: Mutex::new(None),
                 },
                 revoked: Default::default(),
+                revision: tokio::sync::watch::Sender::new(0),
             }),
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -230,7 +272,12 @@ impl TokenVerifier {
                 .map(|cutoff| (cutoff.user_id, cutoff.not_before))
                 .collect(),
         };
-        *self.inner.revoked.write().expect("not poisoned") = set;
+        let mut current = self.inner.revoked.write().expect("not poisoned");
+        if *current != set {
+            *current = set;
+            drop(current);
+            self.inner.revision.send_modify(|revision| *revision += 1);
+        }
     }
 
     /// A verifier over a fixed key set.
@@ -241,12 +288,22 @@ impl TokenVerifier {
                 keys: RwLock::new(keys_by_kid(jwks)),
                 source: KeySource::Static,
                 revoked: Default::default(),
+                revision: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry; returns the caller.
     pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        self.verify_lease(token)
+            .await
+            .map(|(principal, _)| principal)
+    }
+
+    /// [`verify`](Self::verify), and what decides how long the token keeps counting: a
+    /// long-lived connection (a subscription) holds the [`TokenLease`] and ends when
+    /// [`lease_ended`](Self::lease_ended) says so.
+    pub async fn verify_lease(&self, token: &str) -> Result<(Principal, TokenLease), ApiError> {
         let invalid = || ApiError::Unauthenticated("the access token is invalid or expired".into());
         let header = decode_header(token).map_err(|_| invalid())?;
         if header.alg != ALGORITHM || !is_access_token_type(header.typ.as_deref()) {
@@ -271,32 +328,85 @@ impl TokenVerifier {
             tracing::debug!(error = %err, "token rejected");
             invalid()
         })?;
-        {
-            let revoked = self.inner.revoked.read().expect("not poisoned");
-            let session_ended = data
-                .claims
-                .sid
-                .is_some_and(|sid| revoked.sessions.contains(&sid));
-            let superseded = revoked
-                .users
-                .get(&data.claims.sub)
-                .is_some_and(|not_before| data.claims.iat < *not_before);
-            if session_ended || superseded {
-                tracing::debug!(session_ended, superseded, "a revoked token refused");
-                return Err(ApiError::Unauthenticated(
-                    "the session has ended or the user's roles changed: sign in again".into(),
-                ));
+        let lease = TokenLease {
+            user_id: data.claims.sub,
+            session: data.claims.sid,
+            issued_at: data.claims.iat,
+            expires_at: data.claims.exp,
+        };
+        if self.is_revoked(&lease) {
+            tracing::debug!("a revoked token refused");
+            return Err(revoked_error());
+        }
+        Ok((
+            Principal {
+                user_id: data.claims.sub,
+                roles: data.claims.roles,
+            },
+            lease,
+        ))
+    }
+
+    fn is_revoked(&self, lease: &TokenLease) -> bool {
+        let revoked = self.inner.revoked.read().expect("not poisoned");
+        let session_ended = lease
+            .session
+            .is_some_and(|sid| revoked.sessions.contains(&sid));
+        let superseded = revoked
+            .users
+            .get(&lease.user_id)
+            .is_some_and(|not_before| lease.issued_at < *not_before);
+        session_ended || superseded
+    }
+
+    /// Why a token accepted earlier no longer counts (`None` while it does): it expired (with
+    /// the same leeway as [`verify`](Self::verify)), its session ended, or its user's roles
+    /// changed since it was issued.
+    pub fn lease_ended(&self, lease: &TokenLease) -> Option<LeaseEnd> {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        if now > lease.expires_at + self.inner.validation.leeway as i64 {
+            return Some(LeaseEnd::Expired);
+        }
+        self.is_revoked(lease).then_some(LeaseEnd::Revoked)
+    }
+
+    /// Resolves when `lease` stops counting, with the reason: at its expiry, or as soon as a
+    /// revocation that concerns it arrives. Costs nothing between changes (no polling per
+    /// connection).
+    pub async fn lease_end(&self, lease: &TokenLease) -> LeaseEnd {
+        let mut changes = self.inner.revision.subscribe();
+        loop {
+            if let Some(reason) = self.lease_ended(lease) {
+                return reason;
+            }
+            let now = jsonwebtoken::get_current_timestamp() as i64;
+            let left = (lease.expires_at + self.inner.validation.leeway as i64 - now).max(0) as u64;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(left) + Duration::from_millis(100)) => {}
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        // The verifier is gone: only the expiry is left to wait for.
+                        tokio::time::sleep(Duration::from_secs(left) + Duration::from_millis(100)).await;
+                    }
+                }
             }
         }
-        Ok(Principal {
-            user_id: data.claims.sub,
-            roles: data.claims.roles,
-        })
     }
 
     /// Reads `Authorization: Bearer <token>`: no header is an anonymous caller (`Ok(None)`),
     /// a malformed header or a bad token is an error.
     pub async fn verify_header(&self, value: Option<&str>) -> Result<Option<Principal>, ApiError> {
+        Ok(self
+            .verify_header_lease(value)
+            .await?
+            .map(|(principal, _)| principal))
+    }
+
+    /// [`verify_header`](Self::verify_header) with the token's [`TokenLease`].
+    pub async fn verify_header_lease(
+        &self,
+        value: Option<&str>,
+    ) -> Result<Option<(Principal, TokenLease)>, ApiError> {
         let Some(value) = value else {
             return Ok(None);
         };
@@ -308,7 +418,7 @@ impl TokenVerifier {
                     "the Authorization header must be `Bearer <token>`".into(),
                 )
             })?;
-        self.verify(token.trim()).await.map(Some)
+        self.verify_lease(token.trim()).await.map(Some)
     }
 
     async fn refresh(&self) {

@@ -21,6 +21,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     duration: HistogramVec,
     graphql_errors: IntCounterVec,
+    token_closures: IntCounterVec,
     pool_size: IntGauge,
     pool_idle: IntGauge,
     service: String,
@@ -55,6 +56,14 @@ impl Metrics {
             &["code"],
         )
         .expect("valid metric");
+        let token_closures = IntCounterVec::new(
+            opts!(
+                "websocket_token_closures_total",
+                "WebSocket connections closed because their access token expired or was revoked"
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
         let pool_size = IntGauge::new("db_pool_connections", "Open database connections")
             .expect("valid metric");
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")
@@ -63,6 +72,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(graphql_errors.clone()),
+            Box::new(token_closures.clone()),
             Box::new(pool_size.clone()),
             Box::new(pool_idle.clone()),
         ] {
@@ -73,6 +83,7 @@ impl Metrics {
             requests,
             duration,
             graphql_errors,
+            token_closures,
             pool_size,
             pool_idle,
             service: service.to_owned(),
@@ -81,6 +92,11 @@ impl Metrics {
     }
 
     /// Counts the errors of a GraphQL response by code.
+    /// A WebSocket connection closed because its token stopped counting.
+    pub fn record_token_closure(&self, reason: &str) {
+        self.token_closures.with_label_values(&[reason]).inc();
+    }
+
     pub fn record_graphql_errors(&self, response: &async_graphql::Response) {
         for error in &response.errors {
             let code = error

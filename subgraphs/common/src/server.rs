@@ -296,24 +296,82 @@ where
         .read_buffer_size(WS_BUFFER_BYTES)
         .write_buffer_size(WS_BUFFER_BYTES)
         .max_message_size(WS_MAX_MESSAGE_BYTES)
-        .on_upgrade(move |stream| {
-            let verifier = state.verifier.clone();
-            let request_data = state.request_data.clone();
-            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let principal = verifier
-                        .verify_header(authorization_from_init(&payload).as_deref())
-                        .await
-                        .map_err(async_graphql::Error::from)?;
-                    let mut data = Data::default();
-                    request_data(&mut data);
-                    if let Some(principal) = principal {
-                        data.insert::<Principal>(principal);
-                    }
-                    Ok(data)
-                })
-                .serve()
-        })
+        .on_upgrade(move |socket| serve_websocket(state, protocol, socket))
+}
+
+/// The graphql-ws close code for a connection whose token stopped counting: "Forbidden".
+/// graphql-ws clients reconnect after it (with a fresh token), unlike after 4401.
+pub const TOKEN_ENDED_CLOSE_CODE: u16 = 4403;
+
+/// Serves one GraphQL WebSocket. The token given in `connection_init` is held for the life of
+/// the connection: when it expires, or its session ends or its user's roles change, the
+/// connection is closed with [`TOKEN_ENDED_CLOSE_CODE`] and every subscription on it ends.
+async fn serve_websocket<Q, M, S>(
+    state: AppState<Q, M, S>,
+    protocol: GraphQLProtocol,
+    socket: axum::extract::ws::WebSocket,
+) where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures::{SinkExt, StreamExt};
+
+    let (mut sink, incoming) = socket.split();
+    // The GraphQL side writes into a channel, so that the close frame can be sent when the
+    // token ends even though the GraphQL side owns its sender.
+    let (outgoing, mut outbox) = futures::channel::mpsc::channel::<Message>(16);
+    let mut closer = outgoing.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outbox.next().await {
+            let close = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || close {
+                break;
+            }
+        }
+    });
+    let (lease_tx, lease_rx) = tokio::sync::oneshot::channel();
+    let verifier = state.verifier.clone();
+    let request_data = state.request_data.clone();
+    let graphql =
+        GraphQLWebSocket::new_with_pair(outgoing, incoming, state.schema.clone(), protocol)
+            .on_connection_init(move |payload| async move {
+                let grant = verifier
+                    .verify_header_lease(authorization_from_init(&payload).as_deref())
+                    .await
+                    .map_err(async_graphql::Error::from)?;
+                let mut data = Data::default();
+                request_data(&mut data);
+                if let Some((principal, lease)) = grant {
+                    data.insert::<Principal>(principal);
+                    let _ = lease_tx.send(lease);
+                }
+                Ok(data)
+            })
+            .serve();
+    let verifier = state.verifier.clone();
+    let token_end = async move {
+        match lease_rx.await {
+            Ok(lease) => verifier.lease_end(&lease).await,
+            // Anonymous, or never initialised: nothing ends it but the client.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = graphql => {}
+        end = token_end => {
+            tracing::debug!(reason = end.as_str(), "closing a WebSocket: its access token no longer counts");
+            state.metrics.record_token_closure(end.as_str());
+            let frame = CloseFrame {
+                code: TOKEN_ENDED_CLOSE_CODE,
+                reason: end.message().into(),
+            };
+            let _ = closer.send(Message::Close(Some(frame))).await;
+        }
+    }
+    drop(closer);
+    let _ = writer.await;
 }
 
 /// Finds the `Authorization` value in a graphql-ws `connection_init` payload. Clients send

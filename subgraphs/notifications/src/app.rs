@@ -242,6 +242,11 @@ pub async fn apply_events(
             events::USER_REGISTERED => serde_json::from_value::<UserRegistered>(event.data.clone())
                 .map(|user| Some(store::Applicable::Registration(event.id, user)))
                 .map_err(malformed),
+            events::USER_DELETED => {
+                serde_json::from_value::<events::UserDeleted>(event.data.clone())
+                    .map(|user| Some(store::Applicable::Deletion(event.id, user.user_id)))
+                    .map_err(malformed)
+            }
             events::VERIFICATION_REQUESTED
             | events::REGISTRATION_ATTEMPTED
             | events::PASSWORD_RESET_REQUESTED => {

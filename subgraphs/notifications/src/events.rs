@@ -20,6 +20,8 @@ pub const LOANS_TOPIC: &str = "bank.loans";
 pub const PAYMENTS_TOPIC: &str = "bank.payments";
 pub const POSTED: &str = "bank.ledger.posted.v1";
 pub const USER_REGISTERED: &str = "bank.user.registered.v1";
+/// An administrator deleted a user: their contact details and messages are erased here.
+pub const USER_DELETED: &str = "bank.user.deleted.v1";
 /// A registration's e-mails: the confirmation link, or the notice to an address that has an
 /// account already (the users service writes them; this service sends them).
 pub const VERIFICATION_REQUESTED: &str = "bank.user.verification-requested.v1";
@@ -63,6 +65,13 @@ pub struct UserRegistered {
     pub user_id: Uuid,
     pub email: String,
     pub full_name: String,
+}
+
+/// `bank.user.deleted.v1`'s data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDeleted {
+    pub user_id: Uuid,
 }
 
 /// An e-mail the users service asks to be sent for a registration.

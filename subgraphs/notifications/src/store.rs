@@ -37,6 +37,8 @@ pub struct Recipient {
     pub sms_enabled: bool,
     /// Alerts for amounts from this many whole units of the currency.
     pub alert_threshold: i64,
+    /// The user was deleted: nothing is stored or sent for them.
+    pub erased: bool,
 }
 
 impl Recipient {
@@ -50,6 +52,7 @@ impl Recipient {
             email_enabled: false,
             sms_enabled: false,
             alert_threshold: 0,
+            erased: false,
         }
     }
 
@@ -63,6 +66,7 @@ impl Recipient {
             email_enabled: row.try_get("", "email_enabled")?,
             sms_enabled: row.try_get("", "sms_enabled")?,
             alert_threshold: row.try_get("", "alert_threshold")?,
+            erased: row.try_get("", "erased")?,
         })
     }
 }
@@ -71,7 +75,7 @@ pub async fn recipient(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Recip
     let row = db
         .query_one(stmt(
             "SELECT user_id, email, full_name, phone, in_app, email_enabled, sms_enabled, \
-             alert_threshold FROM recipients WHERE user_id = $1",
+             alert_threshold, erased_at IS NOT NULL AS erased FROM recipients WHERE user_id = $1",
             [user_id.into()],
         ))
         .await?;
@@ -105,7 +109,7 @@ pub async fn update_preferences(
     let mut current = Recipient::from_row(
         &txn.query_one(stmt(
             "SELECT user_id, email, full_name, phone, in_app, email_enabled, sms_enabled, \
-             alert_threshold FROM recipients WHERE user_id = $1 FOR UPDATE",
+             alert_threshold, erased_at IS NOT NULL AS erased FROM recipients WHERE user_id = $1 FOR UPDATE",
             [user_id.into()],
         ))
         .await?
@@ -194,6 +198,9 @@ pub async fn notify(
     outgoing: Outgoing<'_>,
 ) -> Result<Option<NotificationRow>, DbErr> {
     let recipient = outgoing.recipient;
+    if recipient.erased {
+        return Ok(None);
+    }
     let notification_id = Uuid::now_v7();
     let mut stored = None;
     if outgoing.in_app {
@@ -274,6 +281,8 @@ async fn first_time(txn: &impl ConnectionTrait, event_id: Uuid, kind: &str) -> R
 pub enum Applicable {
     Posting(Uuid, Posted),
     Registration(Uuid, UserRegistered),
+    /// A deleted user (by id).
+    Deletion(Uuid, Uuid),
     /// An e-mail a registration sends (the confirmation link, or a notice).
     AccountEmail(Uuid, crate::events::AccountEmail),
     /// A loan event: its type and data.
@@ -291,6 +300,7 @@ pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<
         let applied = match item {
             Applicable::Posting(id, posted) => posting_in(&txn, *id, posted).await?,
             Applicable::Registration(id, user) => registration_in(&txn, *id, user).await?,
+            Applicable::Deletion(id, user_id) => deletion_in(&txn, *id, *user_id).await?,
             Applicable::AccountEmail(id, mail) => account_email_in(&txn, *id, mail).await?,
             Applicable::Loan(id, kind, loan) => loan_in(&txn, *id, kind, loan).await?,
             Applicable::Payment(id, kind, payment) => payment_in(&txn, *id, kind, payment).await?,
@@ -356,6 +366,9 @@ async fn loan_in(
         return Ok(true);
     };
     let recipient = recipient(txn, loan.owner_id).await?;
+    if recipient.erased {
+        return Ok(true);
+    }
     notify(
         txn,
         Outgoing {
@@ -443,6 +456,32 @@ async fn registration_in(
         [user.user_id.into(), user.email.clone().into(), user.full_name.clone().into()],
     ))
     .await?;
+    Ok(true)
+}
+
+/// Erases a deleted user's contact details, messages, reminders and e-mails (sent or
+/// waiting), once. The recipient row stays, marked erased with every channel off, so that a
+/// later event for them stores and sends nothing.
+async fn deletion_in(
+    txn: &impl ConnectionTrait,
+    event_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, DbErr> {
+    if !first_time(txn, event_id, events::USER_DELETED).await? {
+        return Ok(false);
+    }
+    for sql in [
+        "INSERT INTO recipients (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
+        "UPDATE recipients SET email = NULL, full_name = NULL, phone = NULL, in_app = false, \
+         email_enabled = false, sms_enabled = false, erased_at = now(), updated_at = now() \
+         WHERE user_id = $1",
+        "DELETE FROM deliveries WHERE user_id = $1",
+        "DELETE FROM reminders WHERE user_id = $1",
+        "DELETE FROM notifications WHERE user_id = $1",
+        "DELETE FROM phone_confirmations WHERE user_id = $1",
+    ] {
+        txn.execute(stmt(sql, [user_id.into()])).await?;
+    }
     Ok(true)
 }
 

@@ -3,7 +3,8 @@
 //! e-mails a registration sends through the notifications service:
 //! `bank.user.verification-requested.v1` (the confirmation link, to a new address) and
 //! `bank.user.registration-attempted.v1` (to an address that has an account already, so that
-//! `register` answers the same either way).
+//! `register` answers the same either way); `bank.user.deleted.v1` when an administrator
+//! deleted a user (services erase the personal data they keep of them).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -18,6 +19,22 @@ pub const REGISTERED: &str = "bank.user.registered.v1";
 pub const VERIFICATION_REQUESTED: &str = "bank.user.verification-requested.v1";
 pub const REGISTRATION_ATTEMPTED: &str = "bank.user.registration-attempted.v1";
 pub const PASSWORD_RESET_REQUESTED: &str = "bank.user.password-reset-requested.v1";
+pub const DELETED: &str = "bank.user.deleted.v1";
+
+/// A user was deleted: services that keep personal data of theirs erase it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDeleted {
+    pub user_id: Uuid,
+}
+
+/// `bank.user.deleted.v1` for `user_id`.
+pub fn deleted(user_id: Uuid) -> OutgoingEvent {
+    OutgoingEvent::new(
+        TOPIC,
+        &Envelope::new(SOURCE, DELETED, user_id, UserDeleted { user_id }),
+    )
+}
 
 /// An e-mail the notifications service sends for a registration: to `email`, saying `subject`
 /// and `body` (with the confirmation link in it for a new address).

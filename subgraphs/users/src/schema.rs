@@ -111,6 +111,12 @@ impl User {
     async fn disabled_at(&self) -> Option<DateTime<Utc>> {
         self.row.disabled_at
     }
+
+    /// When an administrator deleted the user, if they did: their e-mail address, name and
+    /// password are erased, they cannot sign in, and their id stays on the bank's records.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.row.deleted_at
+    }
 }
 
 impl From<UserRow> for User {
@@ -542,6 +548,36 @@ impl Mutation {
         set_disabled(ctx, user_id, false).await
     }
 
+    /// Deletes a user (ADMIN only, not oneself): their e-mail address, name and password are
+    /// erased, every session and access token of theirs ends, and the notifications service
+    /// erases their contact details (`bank.user.deleted.v1`). Their accounts, loans and ledger
+    /// entries stay, as the bank must keep them, under the user's id. The address can register
+    /// again, as a new user. Deleting a deleted user changes nothing.
+    async fn delete_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+        let principal = ctx.principal()?;
+        if !principal.has_role(Role::Admin) {
+            return Err(ApiError::forbidden().into());
+        }
+        let id = parse_id(&user_id, "user")?;
+        if id == principal.user_id {
+            return Err(
+                ApiError::Forbidden("administrators do not delete themselves".into()).into(),
+            );
+        }
+        let users = ctx.data_unchecked::<UsersContext>();
+        bank_common::audit::note(ctx, |note| note.on_behalf_of = Some(id.to_string()));
+        let txn = users.db.begin().await.map_err(ApiError::from)?;
+        let (row, newly) = store::delete_user(&txn, id).await?;
+        if newly {
+            bank_common::outbox::enqueue(&txn, store::SCHEMA, &crate::events::deleted(id))
+                .await
+                .map_err(ApiError::from)?;
+        }
+        txn.commit().await.map_err(ApiError::from)?;
+        tracing::info!(user_id = %id, "a user was deleted");
+        Ok(row.into())
+    }
+
     /// Rotates the access-token signing key (ADMIN only): a new key is published in the JWKS
     /// now and signs from `signsFrom` (`USERS_KEY_PUBLISH_LEAD_SECS` later, once every verifier
     /// has it); the key it replaces keeps verifying until its last token has expired, then it
@@ -626,6 +662,14 @@ async fn set_disabled(
     let users = ctx.data_unchecked::<UsersContext>();
     bank_common::audit::note(ctx, |note| note.on_behalf_of = Some(id.to_string()));
     let txn = users.db.begin().await.map_err(ApiError::from)?;
+    if !disabled
+        && store::find_user(&txn, id)
+            .await
+            .map_err(ApiError::from)?
+            .is_some_and(|row| row.deleted_at.is_some())
+    {
+        return Err(ApiError::bad_input("userId", "a deleted user cannot be enabled").into());
+    }
     let row = store::set_disabled(&txn, id, disabled).await?;
     txn.commit().await.map_err(ApiError::from)?;
     tracing::info!(user_id = %id, disabled, "a user's access changed");

@@ -32,6 +32,8 @@ pub mod users {
         pub email_verified_at: Option<DateTimeUtc>,
         /// When an administrator disabled the user: no sign-in, no session.
         pub disabled_at: Option<DateTimeUtc>,
+        /// When an administrator deleted the user: their personal data is gone from this row.
+        pub deleted_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -113,6 +115,7 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>) -> ApiResu
         updated_at: Set(now),
         email_verified_at: Set(new.verified.then_some(now)),
         disabled_at: Set(None),
+        deleted_at: Set(None),
     };
     users::Entity::insert(model)
         .exec_with_returning(db)
@@ -687,6 +690,46 @@ pub async fn set_disabled(
         revoke_user_tokens(db, id).await?;
     }
     Ok(row)
+}
+
+/// The e-mail address a deleted user's row keeps: unique, and no one's (`.invalid`, RFC 2606).
+pub fn deleted_email(id: Uuid) -> String {
+    format!("deleted-{}@deleted.invalid", id.simple())
+}
+
+/// Erases a user's personal data (address, name, password) and everything that could sign
+/// them in again (sessions, access tokens, links e-mailed to them), keeping the row and its id
+/// for the records that name it. Idempotent: a deleted user stays as they are (`false`).
+pub async fn delete_user(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<(UserRow, bool)> {
+    let row = users::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    if row.deleted_at.is_some() {
+        return Ok((row, false));
+    }
+    let now = Utc::now();
+    let row = users::Entity::update(users::ActiveModel {
+        id: Set(id),
+        email: Set(deleted_email(id)),
+        password_hash: Set(crate::domain::no_password_hash()),
+        full_name: Set("Deleted user".into()),
+        disabled_at: Set(Some(row.disabled_at.unwrap_or(now))),
+        deleted_at: Set(Some(now)),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "DELETE FROM email_verifications WHERE user_id = $1",
+        [id.into()],
+    ))
+    .await?;
+    revoke_user_tokens(db, id).await?;
+    Ok((row, true))
 }
 
 /// Retires the keys that a newer key replaced more than `grace` ago (their tokens have

@@ -178,3 +178,52 @@ async fn with_two_replicas_each_subscriber_gets_every_alert_once_and_each_is_sto
         "stored once per posting, not per replica"
     );
 }
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_token_expires_or_its_session_ends() {
+    use bank_common::auth::{Revocations, Role};
+    let app = spawn_app(test_settings()).await;
+    let now = chrono::Utc::now().timestamp();
+
+    let mut claims = app.keys.claims(uuid::Uuid::now_v7(), &[Role::Customer]);
+    claims.exp = now + 1;
+    let mut expiring = Subscriber::connect(app.addr, &app.keys.sign(&claims), ALERTS)
+        .await
+        .expect("a token still valid is accepted");
+
+    let session = uuid::Uuid::now_v7();
+    let mut claims = app.keys.claims(uuid::Uuid::now_v7(), &[Role::Customer]);
+    claims.sid = Some(session);
+    let mut logged_out = Subscriber::connect(app.addr, &app.keys.sign(&claims), ALERTS)
+        .await
+        .unwrap();
+
+    let mut untouched = Subscriber::connect(app.addr, &app.customer().token, ALERTS)
+        .await
+        .unwrap();
+
+    // The session ends (as the users service publishes a logout): its subscription is closed
+    // at once, with graphql-ws's "Forbidden", so that clients reconnect with a fresh token.
+    app.verifier.set_revocations(&Revocations {
+        sessions: vec![session],
+        users: vec![],
+    });
+    assert_eq!(logged_out.closed(Duration::from_secs(5)).await, Some(4403));
+    // The expiring token's subscription is closed once it expired (5 s of leeway).
+    assert_eq!(expiring.closed(Duration::from_secs(15)).await, Some(4403));
+    // The others stay.
+    assert_eq!(untouched.closed(Duration::from_secs(1)).await, None);
+
+    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["expired", "revoked"] {
+        let series = format!(
+            r#"websocket_token_closures_total{{reason="{reason}",service="notifications"}} 1"#
+        );
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
+}

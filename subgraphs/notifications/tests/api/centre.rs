@@ -399,3 +399,120 @@ async fn reminders_are_bounded_per_customer() {
         .await;
     assert!(error_code(&theirs).is_none(), "{theirs}");
 }
+
+/// Counts `sql`'s rows for `user`.
+async fn count_for(app: &crate::helpers::TestApp, sql: &str, user: Uuid) -> i64 {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    app.db
+        .query_one(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            sql,
+            [user.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "n")
+        .unwrap()
+}
+
+/// Waits until the event `id` has been consumed (applied or skipped).
+async fn wait_until_processed(app: &crate::helpers::TestApp, id: Uuid) {
+    for _ in 0..150 {
+        let n = count_for(
+            app,
+            "SELECT count(*) AS n FROM processed_events WHERE event_id = $1",
+            id,
+        )
+        .await;
+        if n == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("event {id} was never consumed");
+}
+
+/// A deleted user's contact details, notifications, reminders and e-mails are erased when
+/// the users service says so, and later events for them store and send nothing.
+#[tokio::test]
+async fn a_deleted_users_details_and_messages_are_erased_and_nothing_more_is_kept() {
+    let app = spawn_app(test_settings()).await;
+    let producer = producer();
+    let ada = app.customer();
+    let registered = Envelope::new(
+        "/users",
+        notifications_subgraph::events::USER_REGISTERED,
+        ada.id,
+        json!({ "userId": ada.id, "email": "ada@example.test", "fullName": "Ada Lovelace" }),
+    );
+    publish(&producer, &app.users_topic, &registered).await;
+    let update = "mutation($i: NotificationPreferencesInput!) { updateNotificationPreferences(input: $i) { email } }";
+    data(
+        &app.gql(&ada, update, json!({ "i": { "email": true } }))
+            .await,
+    );
+    wait_until_processed(&app, registered.id).await;
+    publish(
+        &producer,
+        &app.ledger_topic,
+        &posted(ada.id, 4_200, "CREDIT"),
+    )
+    .await;
+    app.wait_for_notifications(&ada, 1).await;
+    let schedule = "mutation($i: ScheduleReminderInput!) { scheduleReminder(input: $i) { id } }";
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    data(
+        &app.gql(
+            &ada,
+            schedule,
+            json!({ "i": { "title": "Rent", "body": "Pay it", "dueAt": tomorrow } }),
+        )
+        .await,
+    );
+    let kept = [
+        "SELECT count(*) AS n FROM notifications WHERE user_id = $1",
+        "SELECT count(*) AS n FROM deliveries WHERE user_id = $1",
+        "SELECT count(*) AS n FROM reminders WHERE user_id = $1",
+        "SELECT count(*) AS n FROM recipients WHERE user_id = $1 AND email IS NOT NULL",
+    ];
+    for sql in kept {
+        assert_eq!(count_for(&app, sql, ada.id).await, 1, "before: {sql}");
+    }
+
+    let deleted = Envelope::new(
+        "/users",
+        notifications_subgraph::events::USER_DELETED,
+        ada.id,
+        json!({ "userId": ada.id }),
+    );
+    publish(&producer, &app.users_topic, &deleted).await;
+    wait_until_processed(&app, deleted.id).await;
+    for sql in kept {
+        assert_eq!(count_for(&app, sql, ada.id).await, 0, "after: {sql}");
+    }
+
+    // Later events for them: nothing stored, nothing sent.
+    let late = posted(ada.id, 9_900, "CREDIT");
+    publish(&producer, &app.ledger_topic, &late).await;
+    wait_until_processed(&app, late.id).await;
+    let loan_id = Uuid::now_v7();
+    let today = chrono::Utc::now().date_naive();
+    let disbursed = Envelope::new(
+        "/loans",
+        "bank.loan.disbursed.v1",
+        loan_id,
+        json!({
+            "loanId": loan_id, "ownerId": ada.id, "accountId": Uuid::now_v7(), "productCode": "MICRO_EUR",
+            "status": "ACTIVE", "currency": "EUR", "principal": "1000.00", "principalMinor": 100000,
+            "repaidMinor": 0, "outstanding": "1005.00", "outstandingMinor": 100500, "reason": null,
+            "transactionId": Uuid::now_v7(), "amountMinor": 100000,
+            "installments": [{ "number": 1, "dueOn": today + chrono::Duration::days(30), "amount": "1005.00", "amountMinor": 100500 }]
+        }),
+    );
+    publish(&producer, &app.loans_topic, &disbursed).await;
+    wait_until_processed(&app, disbursed.id).await;
+    for sql in kept {
+        assert_eq!(count_for(&app, sql, ada.id).await, 0, "later: {sql}");
+    }
+}

@@ -16,6 +16,8 @@ use uuid::Uuid;
 pub struct TestApp {
     pub client: Client,
     pub keys: TestKeys,
+    /// The app's own verifier (revocations fed to it reach the app).
+    pub verifier: bank_common::auth::TokenVerifier,
     pub db: DatabaseConnection,
     pub addr: SocketAddr,
     pub database: bank_common::db::DbConfig,
@@ -106,7 +108,8 @@ pub async fn spawn_replica(
         settings.loans_topic.clone(),
         settings.payments_topic.clone(),
     );
-    let subgraph = app::build(config, settings, keys.verifier())
+    let verifier = keys.verifier();
+    let subgraph = app::build(config, settings, verifier.clone())
         .await
         .expect("the service starts");
     let db = subgraph.db.clone();
@@ -114,6 +117,7 @@ pub async fn spawn_replica(
     TestApp {
         client: Client::new(addr),
         keys,
+        verifier,
         db,
         addr,
         database,
@@ -286,6 +290,23 @@ impl Subscriber {
                 }
                 Some("error") => panic!("subscription error: {value}"),
                 _ => {}
+            }
+        }
+    }
+
+    /// The close code the server ends the connection with within `timeout` (`None`: still
+    /// open). Everything else that arrives meanwhile is skipped.
+    pub async fn closed(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Some(frame.map_or(1005, |frame| u16::from(frame.code)))
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(err))) => panic!("the socket failed instead of closing: {err}"),
+                Ok(None) => panic!("the socket ended without a close frame"),
             }
         }
     }

@@ -204,6 +204,11 @@ pub async fn verify_password(password: &str, stored_hash: Option<String>) -> Api
     .await
 }
 
+/// A stored hash that no password matches: for users who have no password (deleted ones).
+pub fn no_password_hash() -> String {
+    DUMMY_HASH.to_string()
+}
+
 /// The argon2id hash of a random password nobody knows, for unknown users.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2ZQ8KmgOdCyuSOUK4bJxpCBPzuvcqfQOFCjJ5P8oDkE";

@@ -7,5 +7,6 @@ pub mod throttle;
 pub use throttle::Throttle;
 
 pub use credentials::{
-    hash_password, limit_hashing, verify_password, Email, FullName, HashingLimit, Password,
+    hash_password, limit_hashing, no_password_hash, verify_password, Email, FullName, HashingLimit,
+    Password,
 };

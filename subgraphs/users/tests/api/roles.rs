@@ -180,3 +180,108 @@ async fn a_disabled_user_cannot_sign_in_and_their_sessions_end() {
         .await;
     assert!(data(&again)["login"]["accessToken"].is_string());
 }
+
+/// An administrator deletes a user: their address, name and password are erased, their token
+/// and session end, they cannot sign in, the deletion is published once for the services that
+/// keep their contact details, and the address can open a new account. Nobody else may, no
+/// administrator deletes themselves, and a deleted user is not enabled again.
+#[tokio::test]
+async fn a_deleted_user_is_erased_and_their_address_is_free_again() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let (token, refresh, user_id) = app.customer("gone@example.com").await;
+    let (other, _, _) = app.customer("stays@example.com").await;
+    let admin_login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin = data(&admin_login)["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin_id = data(&admin_login)["login"]["user"]["id"].clone();
+    let delete =
+        "mutation($u: ID!) { deleteUser(userId: $u) { id email fullName deletedAt disabledAt } }";
+
+    let by_customer = app
+        .client
+        .query(Some(&other), delete, json!({ "u": user_id }))
+        .await;
+    assert_eq!(error_code(&by_customer), Some("FORBIDDEN"));
+    let themselves = app
+        .client
+        .query(Some(&admin), delete, json!({ "u": admin_id }))
+        .await;
+    assert_eq!(error_code(&themselves), Some("FORBIDDEN"));
+    let nobody = app
+        .client
+        .query(
+            Some(&admin),
+            delete,
+            json!({ "u": "00000000-0000-4000-8000-000000000000" }),
+        )
+        .await;
+    assert_eq!(error_code(&nobody), Some("NOT_FOUND"), "{nobody}");
+
+    let deleted = app
+        .client
+        .query(Some(&admin), delete, json!({ "u": user_id }))
+        .await;
+    let row = &data(&deleted)["deleteUser"];
+    assert!(row["deletedAt"].is_string(), "{deleted}");
+    assert!(row["disabledAt"].is_string());
+    assert_ne!(row["email"], json!("gone@example.com"));
+    assert_eq!(row["fullName"], json!("Deleted user"));
+
+    let refused = crate::auth_flows::eventually_refused(&app, &token).await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        error_code(&app.refresh(&refresh).await),
+        Some("UNAUTHENTICATED")
+    );
+    let login = app
+        .login("gone@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(error_code(&login), Some("UNAUTHENTICATED"), "{login}");
+
+    let again = app
+        .client
+        .query(Some(&admin), delete, json!({ "u": user_id }))
+        .await;
+    assert_eq!(data(&again)["deleteUser"]["deletedAt"], row["deletedAt"]);
+    let events = app
+        .db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(*) AS n FROM outbox WHERE event_type = 'bank.user.deleted.v1' \
+             AND payload -> 'data' ->> 'userId' = $1",
+            [user_id.as_str().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(events.try_get::<i64>("", "n").unwrap(), 1, "published once");
+    let stored = app
+        .db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(*) AS n FROM users WHERE email = 'gone@example.com' \
+             OR full_name <> 'Deleted user' AND id = $1::uuid",
+            [user_id.as_str().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.try_get::<i64>("", "n").unwrap(),
+        0,
+        "nothing of theirs is kept"
+    );
+
+    let enable = "mutation($u: ID!) { enableUser(userId: $u) { id } }";
+    let enabled = app
+        .client
+        .query(Some(&admin), enable, json!({ "u": user_id }))
+        .await;
+    assert_eq!(error_code(&enabled), Some("BAD_USER_INPUT"), "{enabled}");
+
+    let (_, _, new_id) = app.customer("gone@example.com").await;
+    assert_ne!(new_id, user_id, "a new user with the old address");
+}
