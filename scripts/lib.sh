@@ -29,6 +29,8 @@ NOTIFICATIONS_PORT="${BANK_NOTIFICATIONS_PORT:-4004}"
 LOANS_PORT="${BANK_LOANS_PORT:-4005}"
 PAYMENTS_PORT="${BANK_PAYMENTS_PORT:-4006}"
 GATEWAY_PORT="${BANK_GATEWAY_PORT:-4091}"
+# The demo external identity provider (e2e/oidc/idp.mjs) for "Sign in with …".
+IDP_PORT="${BANK_IDP_PORT:-4092}"
 MAIL_PORT="${BANK_MAIL_PORT:-2525}"
 SMS_PORT="${BANK_SMS_PORT:-4090}"
 # Python tools (aiosmtpd) live in a venv outside the clone, like the other caches.

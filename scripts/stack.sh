@@ -41,11 +41,15 @@ ensure_secrets() {
   if ! grep -q '^BANK_GATEWAY_SECRET=' "$SECRETS"; then
     (umask 077; echo "BANK_GATEWAY_SECRET=$(openssl rand -hex 24)" >>"$SECRETS")
   fi
+  # The bank's client secret at the demo external identity provider.
+  if ! grep -q '^BANK_IDP_CLIENT_SECRET=' "$SECRETS"; then
+    (umask 077; echo "BANK_IDP_CLIENT_SECRET=$(openssl rand -hex 24)" >>"$SECRETS")
+  fi
   # shellcheck disable=SC1090
   source "$SECRETS"
   export BANK_ADMIN_EMAIL BANK_ADMIN_PASSWORD BANK_DEMO_EMAIL BANK_DEMO_PASSWORD
   export BANK_ACCOUNTS_SERVICE_TOKEN BANK_LOANS_SERVICE_TOKEN BANK_PAYMENTS_SERVICE_TOKEN
-  export BANK_GATEWAY_SECRET BANK_KEY_ENCRYPTION_KEY
+  export BANK_GATEWAY_SECRET BANK_KEY_ENCRYPTION_KEY BANK_IDP_CLIENT_SECRET
 }
 
 build() {
@@ -91,7 +95,9 @@ start_service() {
     env+=("USERS_ADMIN_EMAIL=$BANK_ADMIN_EMAIL" "USERS_ADMIN_PASSWORD=$BANK_ADMIN_PASSWORD"
       "USERS_KEY_ENCRYPTION_KEY=$BANK_KEY_ENCRYPTION_KEY"
       "USERS_SIGN_IN_FAILURES_PER_ADDRESS=${BANK_SIGN_IN_FAILURES_PER_ADDRESS:-20}"
-      "USERS_APP_URL=$BANK_URL")
+      "USERS_APP_URL=$BANK_URL"
+      "USERS_EXTERNAL_ISSUER=http://127.0.0.1:$IDP_PORT" "USERS_EXTERNAL_NAME=Demo ID"
+      "USERS_EXTERNAL_CLIENT_ID=bank" "USERS_EXTERNAL_CLIENT_SECRET=$BANK_IDP_CLIENT_SECRET")
   fi
   if [ "$service" = accounts ]; then
     env+=("ACCOUNTS_LEDGER_URL=http://127.0.0.1:$LEDGER_PORT" "ACCOUNTS_LEDGER_SERVICE_TOKEN=$BANK_ACCOUNTS_SERVICE_TOKEN")
@@ -167,6 +173,8 @@ up() {
   start_bg gateway python3 "$ROOT/scripts/payment_gateway.py" --port "$GATEWAY_PORT" \
     --secret "$BANK_GATEWAY_SECRET" --log "$DATA/gateway.log" \
     --bank-url "http://127.0.0.1:$PAYMENTS_PORT/webhooks/gateway"
+  start_bg idp env IDP_PORT="$IDP_PORT" IDP_CLIENT_ID=bank IDP_CLIENT_SECRET="$BANK_IDP_CLIENT_SECRET" \
+    IDP_REDIRECT_URIS="$BANK_URL/auth/external/callback" node "$ROOT/e2e/oidc/idp.mjs"
   # NGINX first: it also balances the ledger's replicas for the router and the services.
   "$ROOT/scripts/nginx.sh" start
   say "subgraphs"
@@ -194,6 +202,8 @@ up() {
     Mail       .data/mail/new (every e-mail the bank sends; SMTP 127.0.0.1:$MAIL_PORT)
     SMS        .data/sms.log (every text message; provider stand-in on 127.0.0.1:$SMS_PORT)
     Payments   .data/gateway.log (the stand-in payment gateway on 127.0.0.1:$GATEWAY_PORT)
+    Demo ID    http://127.0.0.1:$IDP_PORT (an external identity provider: "Sign in with Demo ID",
+               any e-mail address and password)
 
     Demo customer  $BANK_DEMO_EMAIL / $BANK_DEMO_PASSWORD
     Administrator  $BANK_ADMIN_EMAIL / $BANK_ADMIN_PASSWORD
@@ -216,6 +226,7 @@ down() {
   stop_bg users
   stop_bg sms
   stop_bg gateway
+  stop_bg idp
   stop_bg mail
   "$ROOT/scripts/kafka.sh" stop
   "$ROOT/scripts/pg.sh" stop
@@ -225,7 +236,7 @@ status() {
   local name
   local ledger=(transactions)
   [ "$LEDGER_REPLICAS" = 2 ] && ledger+=(transactions-2)
-  for name in nginx router users accounts "${ledger[@]}" notifications loans payments mail sms gateway kafka; do
+  for name in nginx router users accounts "${ledger[@]}" notifications loans payments mail sms gateway idp kafka; do
     if is_running "$name"; then ok "$name running (pid $(cat "$RUN/$name.pid"))"; else warn "$name not running"; fi
   done
 }

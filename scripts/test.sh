@@ -95,9 +95,10 @@ BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL
   BANK_DATABASE_URL="$DATABASE_URL" BANK_GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" \
   cargo nextest run --workspace --no-fail-fast -E 'package(bank-e2e)'
 
-say "OpenID Connect interop: openid-client signs in through NGINX with code + PKCE"
+say "OpenID Connect interop: openid-client signs in through NGINX with code + PKCE, also through an external provider"
 (cd "$ROOT/e2e/oidc" && NODE_EXTRA_CA_CERTS="$CERTS/ca.pem" BANK_URL="$BANK_URL" \
-  BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" npm test --silent)
+  BANK_ADMIN_EMAIL="$BANK_ADMIN_EMAIL" BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" \
+  BANK_DEMO_EMAIL="$BANK_DEMO_EMAIL" BANK_DEMO_PASSWORD="$BANK_DEMO_PASSWORD" npm test --silent)
 
 say "broker restart under load (alone: it restarts the shared broker)"
 BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_DATABASE_URL="$DATABASE_URL" \

@@ -13,6 +13,7 @@ mod m20261209_000007_disabled_users;
 mod m20261209_000008_signing_key_rotation;
 mod m20261209_000009_password_resets;
 mod m20261210_000010_deleted_users;
+mod m20261210_000011_external_identities;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000008_signing_key_rotation::Migration),
             Box::new(m20261209_000009_password_resets::Migration),
             Box::new(m20261210_000010_deleted_users::Migration),
+            Box::new(m20261210_000011_external_identities::Migration),
         ]
     }
 }

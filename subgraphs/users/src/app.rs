@@ -116,6 +116,34 @@ impl UsersConfig {
                 ),
             })?;
         }
+        oidc.external = match (
+            env.raw("EXTERNAL_ISSUER"),
+            env.raw("EXTERNAL_CLIENT_ID"),
+            env.raw("EXTERNAL_CLIENT_SECRET"),
+        ) {
+            (None, None, None) => None,
+            (Some(issuer), Some(client_id), Some(client_secret)) => {
+                let provider = crate::oidc::ExternalProvider {
+                    name: env.raw("EXTERNAL_NAME").unwrap_or_else(|| issuer.clone()),
+                    issuer: issuer.trim_end_matches('/').to_string(),
+                    client_id,
+                    client_secret,
+                };
+                provider.validate().map_err(|message| ConfigError {
+                    name: env.var_name("EXTERNAL_ISSUER"),
+                    message,
+                })?;
+                Some(provider)
+            }
+            _ => {
+                return Err(ConfigError {
+                    name: env.var_name("EXTERNAL_ISSUER"),
+                    message: "set USERS_EXTERNAL_ISSUER, USERS_EXTERNAL_CLIENT_ID and \
+                              USERS_EXTERNAL_CLIENT_SECRET together, or none of them"
+                        .into(),
+                })
+            }
+        };
         Ok(Self {
             oidc,
             service,

@@ -42,6 +42,10 @@ use crate::{
     store::{self, AuthorizationCode, CodeUse},
 };
 
+mod external;
+
+pub use external::ExternalProvider;
+
 /// A client registered with the provider: public (no secret; PKCE proves the code's owner).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,6 +67,8 @@ pub struct OidcConfig {
     /// `USERS_OIDC_CLIENTS` (JSON); by default the web app, `bank-web`, with
     /// `<USERS_APP_URL>/callback`.
     pub clients: Vec<OidcClient>,
+    /// An external OpenID Connect provider people may sign in with instead of a password.
+    pub external: Option<ExternalProvider>,
 }
 
 impl OidcConfig {
@@ -76,6 +82,7 @@ impl OidcConfig {
                 redirect_uris: vec![format!("{app}/callback")],
                 post_logout_redirect_uris: vec![format!("{app}/")],
             }],
+            external: None,
         }
     }
 
@@ -90,6 +97,8 @@ struct OidcState {
     config: Arc<OidcConfig>,
     verifier: TokenVerifier,
     audit: Audit,
+    /// The external provider's discovered metadata, when one is configured.
+    external: Arc<external::Discovered>,
 }
 
 /// The provider's routes, under `/auth/`.
@@ -103,6 +112,7 @@ pub fn routes(
     let keys = users.keys.clone();
     let state = OidcState {
         users,
+        external: Arc::new(external::Discovered::default()),
         config: Arc::new(config),
         verifier,
         audit,
@@ -130,6 +140,8 @@ pub fn routes(
         .route("/auth/userinfo", get(userinfo).post(userinfo))
         .route("/auth/revoke", axum::routing::post(revoke))
         .route("/auth/logout", get(end_session))
+        .route("/auth/external", get(external::start))
+        .route("/auth/external/callback", get(external::callback))
         .with_state(state))
 }
 
@@ -206,7 +218,7 @@ fn discovery(config: &OidcConfig) -> anyhow::Result<serde_json::Value> {
 }
 
 /// An authorization request's parameters (query on GET, hidden fields on POST).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 struct AuthorizeParams {
     #[serde(default)]
     response_type: String,
@@ -364,6 +376,19 @@ async fn authorize_submit(
             return login_page(&state, &params, Some(&message), StatusCode::UNAUTHORIZED);
         }
     };
+    grant_code(&state, &params, &row, entry).await
+}
+
+/// The end of a sign-in (by password or through an external provider): a code for the
+/// client, sent by redirect (303) with the request's `state` and the issuer; the sign-in is
+/// audited with `entry`.
+async fn grant_code(
+    state: &OidcState,
+    params: &AuthorizeParams,
+    row: &store::UserRow,
+    mut entry: Entry,
+) -> Response {
+    let users = &state.users;
     entry.actor = row.id.to_string();
     entry.actor_roles = row.roles.clone();
     entry.subject = Some(row.id.to_string());
@@ -535,11 +560,12 @@ fn login_page(
          <label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>\
-         <p><a href=\"{forgot}\">Forgot your password?</a></p>",
+         <p><a href=\"{forgot}\">Forgot your password?</a></p>{external}",
         forgot = escape(&format!(
             "{}/forgot-password",
             state.users.settings.app_url.trim_end_matches('/')
         )),
+        external = external::sign_in_link(state, params),
     );
     let mut response = page(
         status,

@@ -510,7 +510,7 @@ impl Mutation {
     ) -> async_graphql::Result<AuthPayload> {
         let users = ctx.data_unchecked::<UsersContext>();
         match rotate_refresh_token(users, &refresh_token).await? {
-            Refreshed::Rotated(row, token, session) => Ok(payload(users, row, token, session)?),
+            Refreshed::Rotated(row, token, session) => Ok(payload(users, *row, token, session)?),
             Refreshed::Reused => {
                 bank_common::audit::note(ctx, |note| {
                     note.detail = Some(serde_json::json!({
@@ -774,7 +774,7 @@ pub async fn authenticate(
 /// What presenting a refresh token did.
 pub enum Refreshed {
     /// Used; here are the user, the token's successor and the session.
-    Rotated(UserRow, String, Uuid),
+    Rotated(Box<UserRow>, String, Uuid),
     /// Unknown, expired or revoked.
     Rejected,
     /// Already used once: someone holds a copy, and the whole session is revoked now.
@@ -811,7 +811,7 @@ pub async fn rotate_refresh_token(users: &UsersContext, presented: &str) -> ApiR
     let (token, token_hash) = new_refresh_token();
     store::insert_refresh_token(&txn, row.id, family_id, token_hash, expiry).await?;
     txn.commit().await?;
-    Ok(Refreshed::Rotated(row, token, family_id))
+    Ok(Refreshed::Rotated(Box::new(row), token, family_id))
 }
 
 /// A new session (refresh-token family) for `user_id`: its first refresh token and its id.

@@ -858,3 +858,172 @@ pub async fn plaintext_signing_keys(
         .all(db)
         .await
 }
+
+/// A sign-in under way at the external provider (see `oidc::external`).
+#[derive(Debug, Clone)]
+pub struct ExternalSignIn {
+    /// The SHA-256 of the `state` sent to the provider.
+    pub state_hash: Vec<u8>,
+    /// The SHA-256 of the cookie that binds the sign-in to the browser that started it.
+    pub browser_hash: Vec<u8>,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    /// The bank's own authorization request, answered when the provider comes back.
+    pub request: serde_json::Value,
+}
+
+/// Stores a sign-in under way, and forgets those older than `ttl_secs`.
+pub async fn begin_external_sign_in(
+    db: &DatabaseConnection,
+    sign_in: &ExternalSignIn,
+    ttl_secs: i64,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute(Statement::from_sql_and_values(
+        backend,
+        "DELETE FROM external_sign_ins WHERE created_at < now() - make_interval(secs => $1)",
+        [(ttl_secs as f64).into()],
+    ))
+    .await?;
+    db.execute(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO external_sign_ins (state_hash, browser_hash, pkce_verifier, nonce, request) \
+         VALUES ($1, $2, $3, $4, $5)",
+        [
+            sign_in.state_hash.clone().into(),
+            sign_in.browser_hash.clone().into(),
+            sign_in.pkce_verifier.clone().into(),
+            sign_in.nonce.clone().into(),
+            sign_in.request.clone().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Takes the sign-in with this state, once, if it is younger than `ttl_secs`.
+pub async fn take_external_sign_in(
+    db: &DatabaseConnection,
+    state_hash: &[u8],
+    ttl_secs: i64,
+) -> Result<Option<ExternalSignIn>, DbErr> {
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "DELETE FROM external_sign_ins WHERE state_hash = $1 \
+             RETURNING browser_hash, pkce_verifier, nonce, request, \
+             created_at >= now() - make_interval(secs => $2) AS fresh",
+            [state_hash.to_vec().into(), (ttl_secs as f64).into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    if !row.try_get::<bool>("", "fresh")? {
+        return Ok(None);
+    }
+    Ok(Some(ExternalSignIn {
+        state_hash: state_hash.to_vec(),
+        browser_hash: row.try_get("", "browser_hash")?,
+        pkce_verifier: row.try_get("", "pkce_verifier")?,
+        nonce: row.try_get("", "nonce")?,
+        request: row.try_get("", "request")?,
+    }))
+}
+
+/// How an external identity found its bank user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalLink {
+    /// Linked at an earlier sign-in.
+    Known,
+    /// Linked now to the user with the same (provider-verified) address.
+    ByEmail,
+    /// A new customer, created now.
+    Created,
+}
+
+/// The bank user of the provider's `subject`: the one linked before, else the user with the
+/// address `email` (which the provider has verified), else a new customer; the link is stored.
+/// A user found by address whose own registration was never confirmed has that registration's
+/// password erased and its pending links dropped: whoever registered the address without its
+/// mailbox keeps nothing. A new or newly confirmed user is announced (`bank.user.registered.v1`).
+pub async fn link_external_identity(
+    db: &DatabaseConnection,
+    issuer: &str,
+    subject: &str,
+    email: &str,
+    name: Option<&str>,
+) -> ApiResult<(UserRow, ExternalLink)> {
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    let known = txn
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            "UPDATE external_identities SET last_sign_in_at = now() \
+             WHERE issuer = $1 AND subject = $2 RETURNING user_id",
+            [issuer.into(), subject.into()],
+        ))
+        .await?;
+    if let Some(known) = known {
+        let user_id: Uuid = known.try_get("", "user_id")?;
+        let row = find_user(&txn, user_id)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+        txn.commit().await?;
+        return Ok((row, ExternalLink::Known));
+    }
+    let existing = users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let (row, how) = match existing {
+        Some(row) if row.email_verified_at.is_some() => (row, ExternalLink::ByEmail),
+        Some(row) => {
+            let now = Utc::now();
+            let row = users::Entity::update(users::ActiveModel {
+                id: Set(row.id),
+                password_hash: Set(crate::domain::no_password_hash()),
+                email_verified_at: Set(Some(now)),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+            txn.execute(Statement::from_sql_and_values(
+                backend,
+                "DELETE FROM email_verifications WHERE user_id = $1",
+                [row.id.into()],
+            ))
+            .await?;
+            bank_common::outbox::enqueue(&txn, SCHEMA, &crate::events::registered(&row)).await?;
+            (row, ExternalLink::ByEmail)
+        }
+        None => {
+            let fallback = email.split('@').next().unwrap_or(email);
+            let full_name = name
+                .and_then(|name| crate::domain::FullName::parse(name).ok())
+                .map(|name| name.as_str().to_string())
+                .unwrap_or_else(|| fallback.to_string());
+            let row = insert_user(
+                &txn,
+                NewUser {
+                    email,
+                    password_hash: crate::domain::no_password_hash(),
+                    full_name: &full_name,
+                    roles: &[Role::Customer],
+                    verified: true,
+                },
+            )
+            .await?;
+            bank_common::outbox::enqueue(&txn, SCHEMA, &crate::events::registered(&row)).await?;
+            (row, ExternalLink::Created)
+        }
+    };
+    txn.execute(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO external_identities (issuer, subject, user_id, email) VALUES ($1, $2, $3, $4)",
+        [issuer.into(), subject.into(), row.id.into(), email.into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok((row, how))
+}

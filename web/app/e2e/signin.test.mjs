@@ -224,6 +224,26 @@ describe('signing in through the bank’s sign-in page', () => {
     await page.context().close();
   });
 
+  test('Sign in with Demo ID: the external provider signs a new customer in, back through /callback', async () => {
+    const { page, auth } = await newPage();
+    await openProviderLogin(page);
+    const email = `ui-ext-${randomUUID().slice(0, 12)}@example.com`;
+    await page.getByRole('link', { name: 'Sign in with Demo ID' }).click();
+    // The provider's own pages (oidc-provider's sign-in and consent), on its own origin.
+    await page.locator('input[name=login]').fill(email);
+    await page.locator('input[name=password]').fill('any password at all');
+    await page.locator('button[type=submit]').click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'Your accounts').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/');
+    assert.ok(await refreshTokenOf(page));
+    assert.ok(auth.some((r) => r.path === '/auth/external/callback'), 'back through the bank');
+    assert.equal(tokenRequests(auth).length, 1, 'one code, exchanged once');
+    // A new customer, named after the address the provider gave.
+    await page.getByRole('navigation', { name: 'Main' }).getByText(email.split('@')[0]).waitFor();
+    await page.context().close();
+  });
+
   test('no page broke its content security policy', () => {
     assert.deepEqual(cspViolations, []);
   });
