@@ -323,8 +323,17 @@ async fn serve_websocket<Q, M, S>(
     // token ends even though the GraphQL side owns its sender.
     let (outgoing, mut outbox) = futures::channel::mpsc::channel::<Message>(16);
     let mut closer = outgoing.clone();
+    // Set when `connection_init`'s token is refused: async-graphql then closes with 1002, and
+    // graphql-ws says an unauthorised `connection_init` is closed with 4403 ("Forbidden").
+    let init_refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refused = init_refused.clone();
     let writer = tokio::spawn(async move {
-        while let Some(message) = outbox.next().await {
+        while let Some(mut message) = outbox.next().await {
+            if let Message::Close(Some(frame)) = &mut message {
+                if refused.load(std::sync::atomic::Ordering::SeqCst) {
+                    frame.code = TOKEN_ENDED_CLOSE_CODE;
+                }
+            }
             let close = matches!(message, Message::Close(_));
             if sink.send(message).await.is_err() || close {
                 break;
@@ -340,7 +349,10 @@ async fn serve_websocket<Q, M, S>(
                 let grant = verifier
                     .verify_header_lease(authorization_from_init(&payload).as_deref())
                     .await
-                    .map_err(async_graphql::Error::from)?;
+                    .map_err(|err| {
+                        init_refused.store(true, std::sync::atomic::Ordering::SeqCst);
+                        async_graphql::Error::from(err)
+                    })?;
                 let mut data = Data::default();
                 request_data(&mut data);
                 if let Some((principal, lease)) = grant {

@@ -507,8 +507,17 @@ mod tests {
             ..Default::default()
         };
         let html = link_html("<Demo & Co>", &params);
-        assert!(html.contains("Sign in with &lt;Demo &amp; Co&gt;"), "{html}");
-        let href = html.split("href=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert!(
+            html.contains("Sign in with &lt;Demo &amp; Co&gt;"),
+            "{html}"
+        );
+        let href = html
+            .split("href=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         assert!(!href.contains('<'), "{href}");
         let query = href.replace("&amp;", "&");
         let back: AuthorizeParams =
