@@ -10,6 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import './polite-fetch.mjs';
 import * as client from 'openid-client';
 
 const base = process.env.BANK_URL ?? 'https://localhost:8443';

@@ -7,6 +7,7 @@
 // development CA in NODE_EXTRA_CA_CERTS (scripts/test.sh sets them).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import './polite-fetch.mjs';
 import * as client from 'openid-client';
 
 const base = process.env.BANK_URL ?? 'https://localhost:8443';
