@@ -19,7 +19,8 @@
 #   BENCH_RELAY_BACKLOG (20000) events in the outbox for the relay measurement
 #   BENCH_ONLY=alerts    only the live-alert measurement (=idle: the broker's idle CPU and the
 #                        idle subscribers; =relay: the relay's publish rate; =transfers: only
-#                        the transfer run, its result as the last line)
+#                        the transfer run, its result as the last line; =ratio: the transfer
+#                        run and pgbench)
 #   BANK_DB=citus        the stack on a Citus cluster (scripts/pg.sh); the same transfer run
 #                        on plain PostgreSQL goes first, on a stack of its own, so one run
 #                        reports both, and the share of movements that were two-phase commits
@@ -46,6 +47,7 @@ export BANK_LEDGER_REPLICAS="${BANK_LEDGER_REPLICAS:-1}"
 export BANK_SELF_DEPOSIT_DAILY_LIMIT="${BANK_SELF_DEPOSIT_DAILY_LIMIT:-100000000}"
 export BANK_TRANSACTIONS_REPLICA_PORT="${BANK_TRANSACTIONS_REPLICA_PORT:-4113}"
 export BANK_LEDGER_PORT="${BANK_LEDGER_PORT:-4110}"
+export BANK_IDP_PORT="${BANK_IDP_PORT:-4192}"
 export BANK_NOTIFICATIONS_PORT="${BANK_NOTIFICATIONS_PORT:-4104}"
 export BANK_LOANS_PORT="${BANK_LOANS_PORT:-4105}"
 export BANK_PAYMENTS_PORT="${BANK_PAYMENTS_PORT:-4106}"
@@ -97,7 +99,8 @@ mkdir -p "$RUN" "$LOGS"
 "$ROOT/scripts/stack.sh" up
 # shellcheck disable=SC1091
 source "$DATA/secrets.env"
-BENCH=(env BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" "$BIN/bank-bench")
+# The bench stack's own mail catcher: its customers confirm their addresses from there.
+BENCH=(env BANK_URL="$BANK_URL" BANK_CA="$CERTS/ca.pem" BANK_MAIL_DIR="$DATA/mail" "$BIN/bank-bench")
 
 # CPU seconds a process has used (user + system), from /proc.
 cpu_secs() {
@@ -171,7 +174,7 @@ if [ "$ONLY" = alerts ]; then exit 0; fi
 SUBSCRIBERS="${BENCH_SUBSCRIBERS:-10000}"
 before=0 peak=0
 echo '"not measured"' >"$DATA/idle.json"
-if [ "$ONLY" != transfers ]; then
+if [ "$ONLY" != transfers ] && [ "$ONLY" != ratio ]; then
 say "$SUBSCRIBERS idle subscribers on one notifications instance"
 pid="$(cat "$RUN/notifications.pid")"
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
@@ -249,6 +252,18 @@ on_nodes() {
   done
   echo "$sum"
 }
+# The ledger's batches (src/batch.rs): commits and the movements they held, from its metrics.
+ledger_metric() {
+  local port sum=0 value
+  for port in "$TRANSACTIONS_PORT" "$TRANSACTIONS_REPLICA_PORT"; do
+    value="$(curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null \
+      | awk -v name="$1" '$1 == name || index($1, name "{") == 1 { print $2; exit }')"
+    sum="$(python3 -c "print(${sum} + ${value:-0})")"
+  done
+  echo "$sum"
+}
+batch_commits_before="$(ledger_metric ledger_batch_commits_total)"
+batch_movements_before="$(ledger_metric ledger_batch_movements_sum)"
 wal_before="$(on_nodes "SELECT wal_sync FROM pg_stat_wal")"
 commits_before="$(on_nodes "SELECT sum(xact_commit) FROM pg_stat_database")"
 # Saturation: the bank, then pgbench on the same PostgreSQL with the same clients.
@@ -282,6 +297,11 @@ print(f"CPU ms per transfer: {line}; total {total * 1000 / n:.2f}. "
 PY
 )"
 echo "    $per_transfer"
+batches="$(python3 -c "
+commits = $(ledger_metric ledger_batch_commits_total) - $batch_commits_before
+moved = $(ledger_metric ledger_batch_movements_sum) - $batch_movements_before
+print(f'{moved:.0f} movements in {commits:.0f} ledger commits: {moved / commits:.1f} per commit' if commits else 'batching off')")"
+echo "    batches: $batches"
 sleep 1
 movements_made=$(( $(movements) - movements_before ))
 two_phase_made=$(( $(two_phase) - two_phase_before ))
@@ -313,6 +333,9 @@ if [ "$ONLY" = transfers ]; then
   echo "$result"
   exit 0
 fi
+if [ "$ONLY" = ratio ]; then
+  relay="not measured" broker_idle="not measured" alerts="not measured"
+fi
 
 say "pgbench TPC-B: scale $SCALE, $CLIENTS clients, ${SECONDS_PER_RUN}s (same PostgreSQL)"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS pgbench" -c "CREATE DATABASE pgbench"
@@ -343,6 +366,7 @@ cat <<MSG
   bank transfers    $bank_tps transfers/s (p50 $p50 ms, p99 $p99 ms, $errors errors)
   ratio             $ratio of pgbench
   where it went     $per_transfer
+  ledger batches    $batches
   relay catch-up    $backlog_start events left by the run, $backlog still unpublished after ${drain_secs}s
   relay backlog     $relay
   broker at idle    $broker_idle

@@ -17,6 +17,7 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
 };
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use tokio::sync::{Mutex, RwLock};
 use uuid::Uuid;
 
@@ -211,7 +212,41 @@ struct VerifierInner {
     revoked: std::sync::RwLock<RevokedSet>,
     /// Bumped whenever `revoked` changes: what [`TokenVerifier::lease_end`] waits on.
     revision: tokio::sync::watch::Sender<u64>,
+    /// Tokens whose signature and claims were checked already, by the token's SHA-256: a
+    /// client sends the same token on every request until it expires, and an ES256
+    /// verification costs far more than a hash. An entry counts only until its token's expiry
+    /// and while its key is still known; revocations are checked on every use.
+    verified: std::sync::Mutex<HashMap<[u8; 32], Verified>>,
 }
+
+/// A token verified once: what it said, and which key signed it.
+#[derive(Clone)]
+struct Verified {
+    principal: Principal,
+    lease: TokenLease,
+    kid: String,
+}
+
+/// Verified tokens remembered at most (about 200 bytes each); past this the memory starts
+/// again, empty.
+const VERIFIED_CAPACITY: usize = 20_000;
+
+/// Access tokens checked: `verified` (signature and claims) or `remembered` (the same token
+/// verified before, in this process).
+static VERIFICATIONS: std::sync::LazyLock<prometheus::IntCounterVec> = std::sync::LazyLock::new(
+    || {
+        crate::metrics::service_metric(
+            prometheus::IntCounterVec::new(
+                prometheus::Opts::new(
+                    "access_token_checks_total",
+                    "Access tokens checked, by how: verified, or remembered from an earlier verification",
+                ),
+                &["how"],
+            )
+            .expect("valid metric"),
+        )
+    },
+);
 
 /// An unknown `kid` triggers at most one JWKS fetch per this interval.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
@@ -244,6 +279,7 @@ impl TokenVerifier {
                 },
                 revoked: Default::default(),
                 revision: tokio::sync::watch::Sender::new(0),
+                verified: Default::default(),
             }),
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -289,6 +325,7 @@ impl TokenVerifier {
                 source: KeySource::Static,
                 revoked: Default::default(),
                 revision: tokio::sync::watch::Sender::new(0),
+                verified: Default::default(),
             }),
         }
     }
@@ -305,6 +342,31 @@ impl TokenVerifier {
     /// [`lease_ended`](Self::lease_ended) says so.
     pub async fn verify_lease(&self, token: &str) -> Result<(Principal, TokenLease), ApiError> {
         let invalid = || ApiError::Unauthenticated("the access token is invalid or expired".into());
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let remembered = self
+            .inner
+            .verified
+            .lock()
+            .expect("not poisoned")
+            .get(&digest)
+            .cloned();
+        if let Some(known) = remembered {
+            let now = jsonwebtoken::get_current_timestamp() as i64;
+            let key_known = self.inner.keys.read().await.contains_key(&known.kid);
+            if now <= known.lease.expires_at + self.inner.validation.leeway as i64 && key_known {
+                if self.is_revoked(&known.lease) {
+                    tracing::debug!("a revoked token refused");
+                    return Err(revoked_error());
+                }
+                VERIFICATIONS.with_label_values(&["remembered"]).inc();
+                return Ok((known.principal, known.lease));
+            }
+            self.inner
+                .verified
+                .lock()
+                .expect("not poisoned")
+                .remove(&digest);
+        }
         let header = decode_header(token).map_err(|_| invalid())?;
         if header.alg != ALGORITHM || !is_access_token_type(header.typ.as_deref()) {
             return Err(invalid());
@@ -334,17 +396,30 @@ impl TokenVerifier {
             issued_at: data.claims.iat,
             expires_at: data.claims.exp,
         };
+        VERIFICATIONS.with_label_values(&["verified"]).inc();
+        let principal = Principal {
+            user_id: data.claims.sub,
+            roles: data.claims.roles,
+        };
+        {
+            let mut verified = self.inner.verified.lock().expect("not poisoned");
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+            verified.insert(
+                digest,
+                Verified {
+                    principal: principal.clone(),
+                    lease: lease.clone(),
+                    kid,
+                },
+            );
+        }
         if self.is_revoked(&lease) {
             tracing::debug!("a revoked token refused");
             return Err(revoked_error());
         }
-        Ok((
-            Principal {
-                user_id: data.claims.sub,
-                roles: data.claims.roles,
-            },
-            lease,
-        ))
+        Ok((principal, lease))
     }
 
     fn is_revoked(&self, lease: &TokenLease) -> bool {
@@ -548,5 +623,111 @@ impl ContextAuth for async_graphql::Context<'_> {
     fn principal(&self) -> Result<&Principal, ApiError> {
         self.data_opt::<Principal>()
             .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+#[cfg(test)]
+mod remembered_tests {
+    use super::*;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use p256::{
+        elliptic_curve::sec1::ToEncodedPoint,
+        pkcs8::{EncodePrivateKey, LineEnding},
+        SecretKey,
+    };
+
+    struct Keys {
+        kid: String,
+        encoding: EncodingKey,
+        jwks: JwkSet,
+        config: AuthConfig,
+    }
+
+    fn keys() -> Keys {
+        let secret = SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let point = secret.public_key().to_encoded_point(false);
+        let kid = format!("k-{}", Uuid::new_v4().simple());
+        let jwks = serde_json::from_value(serde_json::json!({ "keys": [{
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+            "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+        }]}))
+        .unwrap();
+        Keys {
+            kid,
+            encoding: EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+            jwks,
+            config: AuthConfig {
+                jwks_url: "http://127.0.0.1:9/unused".into(),
+                issuer: "https://bank.test/auth".into(),
+                audience: "bank".into(),
+            },
+        }
+    }
+
+    fn token(keys: &Keys, sid: Uuid, lifetime: i64) -> String {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let claims = Claims {
+            iss: keys.config.issuer.clone(),
+            aud: keys.config.audience.clone(),
+            sub: Uuid::now_v7(),
+            roles: vec![Role::Customer],
+            iat: now,
+            exp: now + lifetime,
+            jti: Uuid::new_v4(),
+            sid: Some(sid),
+        };
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(keys.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYPE.into());
+        encode(&header, &claims, &keys.encoding).unwrap()
+    }
+
+    fn remembered(verifier: &TokenVerifier) -> usize {
+        verifier.inner.verified.lock().unwrap().len()
+    }
+
+    /// A token verified once is remembered, and what ends it still ends it: its session, its
+    /// key's retirement. A copy with another signature is verified on its own, and refused.
+    #[tokio::test]
+    async fn a_remembered_token_still_ends_with_its_session_and_its_key() {
+        let keys = keys();
+        let verifier = TokenVerifier::with_keys(&keys.config, &keys.jwks);
+        let sid = Uuid::now_v7();
+        let token = token(&keys, sid, 300);
+        let first = verifier.verify(&token).await.unwrap();
+        assert_eq!(remembered(&verifier), 1);
+        assert_eq!(verifier.verify(&token).await.unwrap(), first);
+
+        let mut forged = token.clone();
+        forged.truncate(forged.len() - 4);
+        forged.push_str("AAAA");
+        assert!(verifier.verify(&forged).await.is_err());
+
+        verifier.set_revocations(&Revocations {
+            sessions: vec![sid],
+            users: vec![],
+        });
+        assert!(verifier.verify(&token).await.is_err(), "its session ended");
+        verifier.set_revocations(&Revocations::default());
+        assert!(verifier.verify(&token).await.is_ok());
+
+        verifier.set_keys(&JwkSet { keys: vec![] }).await;
+        assert!(verifier.verify(&token).await.is_err(), "its key is retired");
+        assert_eq!(remembered(&verifier), 0, "and it is forgotten");
+    }
+
+    /// A remembered token counts until its expiry (with the verifier's leeway), not longer.
+    #[tokio::test]
+    async fn a_remembered_token_expires_with_its_token() {
+        let keys = keys();
+        let verifier = TokenVerifier::with_keys(&keys.config, &keys.jwks);
+        let token = token(&keys, Uuid::now_v7(), 1);
+        verifier.verify(&token).await.unwrap();
+        assert_eq!(remembered(&verifier), 1);
+        tokio::time::sleep(Duration::from_secs(1 + 5 + 2)).await;
+        assert!(verifier.verify(&token).await.is_err());
     }
 }

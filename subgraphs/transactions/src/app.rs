@@ -68,6 +68,12 @@ pub struct LedgerConfig {
     /// A sandbox's switch: administrators may book deposits, withdrawals and transfers at a
     /// past time (`bookedAt`), which is how the demo gets its history. Off in production.
     pub backdating: bool,
+    /// Movements written per database transaction at most (`TRANSACTIONS_BATCH_MAX`, 64;
+    /// 1 turns batching off): concurrent movements share a commit ([`crate::batch`]).
+    pub batch_max: usize,
+    /// Batches written at once, each its own database transaction (`TRANSACTIONS_BATCH_WORKERS`,
+    /// 2).
+    pub batch_workers: usize,
 }
 
 /// A shared secret, kept out of `Debug` output.
@@ -194,6 +200,8 @@ impl Default for LedgerConfig {
             self_deposit_limit: None,
             four_eyes_limit: 1_000,
             backdating: false,
+            batch_max: 64,
+            batch_workers: 2,
         }
     }
 }
@@ -240,6 +248,8 @@ impl LedgerConfig {
             },
             four_eyes_limit: env.get_or("FOUR_EYES_LIMIT", defaults.four_eyes_limit)?,
             backdating: env.get_or("BACKDATING", false)?,
+            batch_max: env.get_or("BATCH_MAX", defaults.batch_max)?,
+            batch_workers: env.get_or("BATCH_WORKERS", defaults.batch_workers)?,
         };
         if config.daily_withdrawal_limit < 0 {
             return Err(ConfigError {
@@ -314,8 +324,11 @@ pub async fn build(
     }
 
     let context_config = ledger.clone();
+    let movements =
+        crate::batch::Ledger::batched(db.clone(), ledger.batch_max, ledger.batch_workers);
     let context = LedgerContext {
         db: db.clone(),
+        ledger: movements.clone(),
         config: ledger,
     };
     let schema: LedgerSchema = schema_builder(&config).data(context).finish();
@@ -362,6 +375,7 @@ pub async fn build(
         )
         .with_state(InternalState {
             db: db.clone(),
+            ledger: movements,
             verifier: verifier.clone(),
             config: context_config.clone(),
             audit: bank_common::audit::Audit::start("transactions", db.clone()),
@@ -450,6 +464,7 @@ async fn expire_holds(db: DatabaseConnection, interval: Duration, topic: String)
 #[derive(Clone)]
 struct InternalState {
     db: DatabaseConnection,
+    ledger: crate::batch::Ledger,
     verifier: TokenVerifier,
     config: LedgerConfig,
     audit: bank_common::audit::Audit,
@@ -649,7 +664,7 @@ async fn loan_movement(
             self_deposit_limit: None,
             booked_at: None,
         };
-        store::move_money(&state.db, &movement, state.config.account_sync_wait).await
+        store::move_money(&state.ledger, &movement, state.config.account_sync_wait).await
     }
     .await;
     state
@@ -775,7 +790,7 @@ async fn payment_movement(
             self_deposit_limit: None,
             booked_at: None,
         };
-        store::move_money(&state.db, &movement, state.config.account_sync_wait).await
+        store::move_money(&state.ledger, &movement, state.config.account_sync_wait).await
     }
     .await;
     state

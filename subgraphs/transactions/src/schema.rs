@@ -32,6 +32,8 @@ pub type LedgerSchema = Schema<Query, Mutation, EmptySubscription>;
 /// What resolvers share.
 pub struct LedgerContext {
     pub db: DatabaseConnection,
+    /// Where movements go: batched with others, or one transaction each.
+    pub ledger: crate::batch::Ledger,
     pub config: LedgerConfig,
 }
 
@@ -719,7 +721,7 @@ fn key(text: &str) -> ApiResult<IdempotencyKey> {
 
 async fn movement(ctx: &Context<'_>, movement: store::Movement) -> ApiResult<Transaction> {
     let ledger = ledger(ctx);
-    let row = store::move_money(&ledger.db, &movement, ledger.config.account_sync_wait).await?;
+    let row = store::move_money(&ledger.ledger, &movement, ledger.config.account_sync_wait).await?;
     tracing::info!(
         transaction_id = %row.id,
         kind = %row.kind,

@@ -221,7 +221,7 @@ fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
 }
 
 /// Why one attempt at a movement stopped.
-enum Stop {
+pub(crate) enum Stop {
     /// An answer for the client.
     Api(ApiError),
     /// A serialization failure or deadlock: try again.
@@ -364,6 +364,14 @@ async fn lock_accounts(
     rows.iter()
         .map(|row| account_state(row).map(|state| (state.id, state)))
         .collect()
+}
+
+/// Locks a batch's customer accounts, in id order, in one statement.
+pub(crate) async fn lock_customer_accounts(
+    txn: &DatabaseTransaction,
+    ids: &[Uuid],
+) -> Result<(), DbErr> {
+    lock_accounts(txn, ids).await.map(|_| ())
 }
 
 /// A previous request's result under the same key, if there is one.
@@ -595,6 +603,7 @@ fn visible<'a>(
 }
 
 /// A deposit, withdrawal or transfer as the API asks for it.
+#[derive(Clone)]
 pub struct Movement {
     pub kind: TransactionKind,
     pub principal: Principal,
@@ -644,12 +653,15 @@ impl Movement {
     }
 }
 
-/// Executes a deposit, withdrawal or transfer exactly once per idempotency key.
+/// Executes a deposit, withdrawal or transfer exactly once per idempotency key: first in a
+/// batch with others when batching is on ([`crate::batch`]), then, if that did not settle it,
+/// alone with retries.
 pub async fn move_money(
-    db: &DatabaseConnection,
+    ledger: &crate::batch::Ledger,
     movement: &Movement,
     account_wait: Duration,
 ) -> ApiResult<TransactionRow> {
+    let db = &ledger.db;
     precheck_amount(&movement.amount)?;
     if movement.from.is_some() && movement.from == movement.to {
         return Err(ApiError::bad_input(
@@ -658,7 +670,14 @@ pub async fn move_money(
         ));
     }
     let hash = movement.hash();
-    match with_retries(db, account_wait, || try_move(db, movement, &hash)).await {
+    let outcome = match ledger.first_attempt(movement, &hash).await {
+        Ok(moved) => Ok(moved),
+        Err(Stop::Api(err)) => Err(err),
+        Err(Stop::Retry(_) | Stop::Missing(_)) => {
+            with_retries(db, account_wait, || try_move(db, movement, &hash)).await
+        }
+    };
+    match outcome {
         // The row as written: no second read on the hot path.
         Ok(Moved::Now(row)) => Ok(row),
         Ok(Moved::Before(id)) => find_transaction(db, id)
@@ -672,12 +691,18 @@ pub async fn move_money(
 }
 
 /// A movement's result: done now, or done before under the same idempotency key.
-enum Moved {
+pub(crate) enum Moved {
     Now(TransactionRow),
     Before(Uuid),
 }
 
-async fn try_move(db: &DatabaseConnection, m: &Movement, hash: &str) -> Result<Moved, Stop> {
+/// One attempt at a movement in a transaction of its own: on a connection, a database
+/// transaction; on a transaction (a batch), a savepoint, released or rolled back here.
+pub(crate) async fn try_move<C: TransactionTrait>(
+    db: &C,
+    m: &Movement,
+    hash: &str,
+) -> Result<Moved, Stop> {
     let txn = db.begin().await?;
     let transaction_id = Uuid::now_v7();
     if let Some(claimed) = claim_key(

@@ -157,3 +157,71 @@ async fn thirty_two_clients_transferring_at_random_neither_lose_nor_make_money()
         postings.values().map(HashSet::len).sum::<usize>()
     );
 }
+
+/// Reads one counter of the service's `/metrics`.
+async fn counter(app: &crate::helpers::TestApp, name: &str) -> f64 {
+    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find(|line| line.starts_with(name) && !line.starts_with('#'))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Concurrent movements share a commit, and a movement its rules refuse (here: more than the
+/// account holds) is refused alone, with its own answer, while the others in its batch commit.
+#[tokio::test]
+async fn a_batch_refuses_one_movement_alone_and_commits_the_others() {
+    let app = spawn_app().await;
+    let owner = app.customer();
+    let rich: Vec<Uuid> = futures::future::join_all((0..12).map(|_| app.open(&owner, "EUR"))).await;
+    for id in &rich {
+        data(&app.deposit(&owner, *id, "100.00").await);
+    }
+    let poor = app.open(&owner, "EUR").await;
+    data(&app.deposit(&owner, poor, "1.00").await);
+    let sink = app.open(&owner, "EUR").await;
+
+    let mut rounds = 0;
+    let (mut committed, mut refused) = (0i64, 0);
+    while counter(&app, "ledger_batch_refused_total").await < 1.0 {
+        rounds += 1;
+        assert!(rounds <= 20, "no batch ever held a refused movement");
+        // Twelve transfers that the accounts can pay and one that the poor account cannot,
+        // all at once.
+        let answers = futures::future::join_all(
+            rich.iter()
+                .map(|from| (*from, "1.00"))
+                .chain(std::iter::once((poor, "5.00")))
+                .map(|(from, amount)| {
+                    let (app, owner) = (&app, &owner);
+                    async move { (from, app.transfer(owner, from, sink, amount).await) }
+                }),
+        )
+        .await;
+        for (from, answer) in answers {
+            if from == poor {
+                assert_eq!(error_code(&answer), Some("INSUFFICIENT_FUNDS"), "{answer}");
+                refused += 1;
+            } else {
+                assert!(error_code(&answer).is_none(), "{answer}");
+                committed += 1;
+            }
+        }
+    }
+    assert!(counter(&app, "ledger_batched_movements_total").await >= 1.0);
+    // Every committed transfer is in the sink, the refused ones nowhere.
+    assert_eq!(
+        app.balance(&owner, sink).await,
+        format!("{committed}.00"),
+        "{refused} refused"
+    );
+    assert_eq!(app.balance(&owner, poor).await, "1.00");
+    app.assert_ledger_ok().await;
+}
