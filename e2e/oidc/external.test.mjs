@@ -233,3 +233,18 @@ test('a disabled user cannot sign in through the provider either', async () => {
   assert.equal(done.response.status, 403);
   assert.match(done.html, /This account is disabled/);
 });
+
+test('a deleted user signing in through the provider again is a new customer', async () => {
+  const admin = await graphql(LOGIN, {
+    i: { email: process.env.BANK_ADMIN_EMAIL, password: process.env.BANK_ADMIN_PASSWORD },
+  });
+  const adminToken = admin.data.login.accessToken;
+  const email = `ext-${randomUUID().slice(0, 8)}@example.test`;
+  const id = (await me((await signInWithTheProvider(email)).access_token)).id;
+  const deleted = await graphql('mutation($u: ID!) { deleteUser(userId: $u) { deletedAt } }', { u: id }, adminToken);
+  assert.ok(deleted.data?.deleteUser?.deletedAt, JSON.stringify(deleted));
+
+  const again = await me((await signInWithTheProvider(email)).access_token);
+  assert.notEqual(again.id, id, 'the link went with the deleted user');
+  assert.equal(again.email, email);
+});

@@ -198,7 +198,7 @@ impl Bank {
     pub async fn login(&self, email: &str, password: &str) -> Reply {
         self.query(
             None,
-            "mutation($i: LoginInput!) { login(input: $i) { accessToken user { id email roles } } }",
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken user { id email roles } } }",
             json!({ "i": { "email": email, "password": password } }),
         )
         .await

@@ -200,21 +200,9 @@ async fn a_logged_out_access_token_is_refused_by_every_subgraph() {
     let bank = Bank::from_env().unwrap();
     let customer = bank.new_customer("logout").await;
     let account = bank.open_account(&customer, "EUR").await;
-    let login = |bank: &Bank, email: String| {
-        let bank = bank.clone();
-        async move {
-            bank.query(
-                None,
-                "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }",
-                json!({ "i": { "email": email, "password": bank_e2e::PASSWORD } }),
-            )
-            .await
-            .data()["login"]
-                .clone()
-        }
-    };
-    let ending = login(&bank, customer.email.clone()).await;
-    let staying = login(&bank, customer.email.clone()).await;
+    let login =
+        || async { bank.login(&customer.email, bank_e2e::PASSWORD).await.data()["login"].clone() };
+    let (ending, staying) = (login().await, login().await);
     let read = "query($id: ID!) { account(id: $id) { id balance { amount } } }";
     let vars = json!({ "id": account["id"] });
     let token = ending["accessToken"].as_str().unwrap();
@@ -257,16 +245,8 @@ async fn a_logged_out_access_token_is_refused_by_every_subgraph() {
 async fn a_subscription_ends_when_its_session_is_logged_out() {
     let bank = Bank::from_env().unwrap();
     let customer = bank.new_customer("sublogout").await;
-    let login = || async {
-        bank.query(
-            None,
-            "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }",
-            json!({ "i": { "email": customer.email, "password": bank_e2e::PASSWORD } }),
-        )
-        .await
-        .data()["login"]
-            .clone()
-    };
+    let login =
+        || async { bank.login(&customer.email, bank_e2e::PASSWORD).await.data()["login"].clone() };
     let (ending, staying) = (login().await, login().await);
     let alerts = "subscription { transactionAlerts { transaction { id } } }";
     let mut ended = bank

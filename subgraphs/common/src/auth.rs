@@ -351,15 +351,20 @@ impl TokenVerifier {
             .get(&digest)
             .cloned();
         if let Some(known) = remembered {
-            let now = jsonwebtoken::get_current_timestamp() as i64;
-            let key_known = self.inner.keys.read().await.contains_key(&known.kid);
-            if now <= known.lease.expires_at + self.inner.validation.leeway as i64 && key_known {
-                if self.is_revoked(&known.lease) {
-                    tracing::debug!("a revoked token refused");
-                    return Err(revoked_error());
+            // Its key still verifies: what ends a lease ends the remembered token.
+            if self.inner.keys.read().await.contains_key(&known.kid) {
+                match self.lease_ended(&known.lease) {
+                    None => {
+                        VERIFICATIONS.with_label_values(&["remembered"]).inc();
+                        return Ok((known.principal, known.lease));
+                    }
+                    Some(LeaseEnd::Revoked) => {
+                        tracing::debug!("a revoked token refused");
+                        return Err(revoked_error());
+                    }
+                    // Forgotten, and verified again below (which refuses it).
+                    Some(LeaseEnd::Expired) => {}
                 }
-                VERIFICATIONS.with_label_values(&["remembered"]).inc();
-                return Ok((known.principal, known.lease));
             }
             self.inner
                 .verified

@@ -29,7 +29,7 @@ pub struct Ledger {
 }
 
 struct Job {
-    movement: Arc<Movement>,
+    movement: Movement,
     hash: String,
     reply: oneshot::Sender<Result<Moved, Stop>>,
 }
@@ -68,7 +68,7 @@ impl Ledger {
         };
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            movement: Arc::new(movement.clone()),
+            movement: movement.clone(),
             hash: hash.to_string(),
             reply,
         };
@@ -163,7 +163,7 @@ async fn write(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Result<Moved
     MOVEMENTS.inc_by(
         results
             .iter()
-            .filter(|result| matches!(result, Ok(Moved::Now(_))))
+            .filter(|result| matches!(result, Ok(Moved::Now(..))))
             .count() as u64,
     );
     Ok(results)

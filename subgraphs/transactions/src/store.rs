@@ -679,7 +679,15 @@ pub async fn move_money(
     };
     match outcome {
         // The row as written: no second read on the hot path.
-        Ok(Moved::Now(row)) => Ok(row),
+        Ok(Moved::Now(row, suspended)) => {
+            // Said once the movement has committed (in a batch, `try_move` only releases its
+            // savepoint, and a batch that then fails is tried again alone).
+            if let Some(closed) = suspended {
+                SUSPENSE_POSTINGS.inc();
+                tracing::warn!(account_id = %closed, transaction_id = %row.id, amount = row.amount_minor, reference = ?row.reference, "money for a closed account is held in suspense; staff must pay it out");
+            }
+            Ok(row)
+        }
         Ok(Moved::Before(id)) => find_transaction(db, id)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished"))),
@@ -690,9 +698,12 @@ pub async fn move_money(
     }
 }
 
-/// A movement's result: done now, or done before under the same idempotency key.
+/// A movement's result: done now (and the closed account whose money went to suspense, if
+/// any), or done before under the same idempotency key.
+// Made and moved once per movement: boxing the row would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Moved {
-    Now(TransactionRow),
+    Now(TransactionRow, Option<Uuid>),
     Before(Uuid),
 }
 
@@ -897,11 +908,7 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         outbox::enqueue(&txn, SCHEMA, &event).await?;
     }
     txn.commit().await?;
-    if let Some(closed) = suspended {
-        SUSPENSE_POSTINGS.inc();
-        tracing::warn!(account_id = %closed, transaction_id = %transaction_id, amount, reference = ?m.reference, "money for a closed account is held in suspense; staff must pay it out");
-    }
-    Ok(Moved::Now(transaction))
+    Ok(Moved::Now(transaction, suspended))
 }
 
 /// Money given back to closed accounts and held in suspense.

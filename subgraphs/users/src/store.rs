@@ -698,7 +698,8 @@ pub fn deleted_email(id: Uuid) -> String {
 }
 
 /// Erases a user's personal data (address, name, password) and everything that could sign
-/// them in again (sessions, access tokens, links e-mailed to them), keeping the row and its id
+/// them in again (sessions, access tokens, links e-mailed to them, links to external
+/// providers), keeping the row and its id
 /// for the records that name it. Idempotent: a deleted user stays as they are (`false`).
 pub async fn delete_user(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<(UserRow, bool)> {
     let row = users::Entity::find_by_id(id)
@@ -722,12 +723,19 @@ pub async fn delete_user(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<(User
     })
     .exec(db)
     .await?;
-    db.execute(Statement::from_sql_and_values(
-        db.get_database_backend(),
+    // Pending e-mailed links, and the links to external providers (with the address they
+    // gave): a later sign-in through the provider is a new user, as a new registration is.
+    for sql in [
         "DELETE FROM email_verifications WHERE user_id = $1",
-        [id.into()],
-    ))
-    .await?;
+        "DELETE FROM external_identities WHERE user_id = $1",
+    ] {
+        db.execute(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [id.into()],
+        ))
+        .await?;
+    }
     revoke_user_tokens(db, id).await?;
     Ok((row, true))
 }

@@ -18,8 +18,9 @@ use axum::{
 };
 use openidconnect::{
     core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims},
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -67,36 +68,60 @@ const DISCOVERY_TTL: Duration = Duration::from_secs(300);
 const BROWSER_COOKIE: &str = "__Host-bank_external";
 
 /// The provider's metadata (with its JWKS), fetched on first use and again after
-/// [`DISCOVERY_TTL`].
-#[derive(Default)]
+/// [`DISCOVERY_TTL`], and the HTTP client that talks to the provider (built once).
 pub struct Discovered {
     metadata: Mutex<Option<(Instant, CoreProviderMetadata)>>,
+    http: reqwest::Client,
 }
 
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        // A redirect from the provider's endpoints is not followed (SSRF, RFC 9700).
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("an HTTP client")
+impl Default for Discovered {
+    fn default() -> Self {
+        Self {
+            metadata: Mutex::new(None),
+            http: reqwest::Client::builder()
+                // A redirect from the provider's endpoints is not followed (SSRF, RFC 9700).
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
 }
 
-async fn provider_metadata(
+/// The bank's client at the provider, from its metadata (fetched again first when `fresh`).
+async fn provider_client(
     state: &OidcState,
     provider: &ExternalProvider,
     fresh: bool,
-) -> anyhow::Result<CoreProviderMetadata> {
-    let mut cached = state.external.metadata.lock().await;
-    if let Some((at, metadata)) = cached.as_ref() {
-        if !fresh && at.elapsed() < DISCOVERY_TTL {
-            return Ok(metadata.clone());
+) -> anyhow::Result<
+    CoreClient<
+        EndpointSet,
+        EndpointNotSet,
+        EndpointNotSet,
+        EndpointNotSet,
+        EndpointMaybeSet,
+        EndpointMaybeSet,
+    >,
+> {
+    let metadata = {
+        let mut cached = state.external.metadata.lock().await;
+        match cached.as_ref() {
+            Some((at, metadata)) if !fresh && at.elapsed() < DISCOVERY_TTL => metadata.clone(),
+            _ => {
+                let issuer = IssuerUrl::new(provider.issuer.clone())?;
+                let metadata =
+                    CoreProviderMetadata::discover_async(issuer, &state.external.http).await?;
+                *cached = Some((Instant::now(), metadata.clone()));
+                metadata
+            }
         }
-    }
-    let issuer = IssuerUrl::new(provider.issuer.clone())?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http_client()).await?;
-    *cached = Some((Instant::now(), metadata.clone()));
-    Ok(metadata)
+    };
+    Ok(CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(provider.client_id.clone()),
+        Some(ClientSecret::new(provider.client_secret.clone())),
+    )
+    .set_redirect_uri(RedirectUrl::new(redirect_uri(state))?))
 }
 
 fn redirect_uri(state: &OidcState) -> String {
@@ -152,22 +177,13 @@ pub(super) async fn start(
     if let Err(refusal) = check(&state.config, &params) {
         return refuse(refusal, &params, &state.config.issuer);
     }
-    let metadata = match provider_metadata(&state, &provider, false).await {
-        Ok(metadata) => metadata,
+    let client = match provider_client(&state, &provider, false).await {
+        Ok(client) => client,
         Err(err) => {
             tracing::warn!(issuer = %provider.issuer, error = %err, "the external provider's discovery failed");
             return unavailable(&provider);
         }
     };
-    let Ok(redirect) = RedirectUrl::new(redirect_uri(&state)) else {
-        return unavailable(&provider);
-    };
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(provider.client_id.clone()),
-        Some(ClientSecret::new(provider.client_secret.clone())),
-    )
-    .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = client
         .authorize_url(
@@ -388,18 +404,12 @@ async fn identify(
     code: String,
     pending: &store::ExternalSignIn,
 ) -> anyhow::Result<Option<Identity>> {
-    let http = http_client();
-    let metadata = provider_metadata(state, provider, false).await?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(provider.client_id.clone()),
-        Some(ClientSecret::new(provider.client_secret.clone())),
-    )
-    .set_redirect_uri(RedirectUrl::new(redirect_uri(state))?);
+    let http = &state.external.http;
+    let client = provider_client(state, provider, false).await?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))?
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-        .request_async(&http)
+        .request_async(http)
         .await
         .map_err(|err| anyhow::anyhow!("the token request failed: {err:?}"))?;
     let id_token = tokens
@@ -410,12 +420,7 @@ async fn identify(
         Ok(claims) => claims.clone(),
         Err(first) => {
             // A key the provider rotated in since the last discovery: fetch once more.
-            let metadata = provider_metadata(state, provider, true).await?;
-            let client = CoreClient::from_provider_metadata(
-                metadata,
-                ClientId::new(provider.client_id.clone()),
-                None,
-            );
+            let client = provider_client(state, provider, true).await?;
             let verifier = client.id_token_verifier();
             let claims = id_token
                 .claims(&verifier, &nonce)
@@ -438,7 +443,7 @@ async fn identify(
                 tokens.access_token().clone(),
                 Some(claims.subject().clone()),
             )?
-            .request_async(&http)
+            .request_async(http)
             .await
             .map_err(|err| anyhow::anyhow!("userinfo failed: {err:?}"))?;
         email = info

@@ -3,6 +3,16 @@ use serde_json::json;
 
 use crate::helpers::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};
 
+/// The configured administrator signed in: their access token and id.
+async fn admin(app: &crate::helpers::TestApp) -> (String, serde_json::Value) {
+    let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let payload = &data(&login)["login"];
+    (
+        payload["accessToken"].as_str().unwrap().to_string(),
+        payload["user"]["id"].clone(),
+    )
+}
+
 const SET_ROLES: &str =
     "mutation($u: ID!, $r: [Role!]!) { setUserRoles(userId: $u, roles: $r) { id roles } }";
 
@@ -127,12 +137,7 @@ async fn a_disabled_user_cannot_sign_in_and_their_sessions_end() {
     let app = spawn_app().await;
     let (token, refresh, user_id) = app.customer("leaving@example.com").await;
     let (other, _, _) = app.customer("other@example.com").await;
-    let admin_login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let admin = data(&admin_login)["login"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let admin_id = data(&admin_login)["login"]["user"]["id"].clone();
+    let (admin, admin_id) = admin(&app).await;
     let disable = "mutation($u: ID!) { disableUser(userId: $u) { id disabledAt } }";
     let enable = "mutation($u: ID!) { enableUser(userId: $u) { id disabledAt } }";
 
@@ -191,12 +196,7 @@ async fn a_deleted_user_is_erased_and_their_address_is_free_again() {
     let app = spawn_app().await;
     let (token, refresh, user_id) = app.customer("gone@example.com").await;
     let (other, _, _) = app.customer("stays@example.com").await;
-    let admin_login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let admin = data(&admin_login)["login"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let admin_id = data(&admin_login)["login"]["user"]["id"].clone();
+    let (admin, admin_id) = admin(&app).await;
     let delete =
         "mutation($u: ID!) { deleteUser(userId: $u) { id email fullName deletedAt disabledAt } }";
 
