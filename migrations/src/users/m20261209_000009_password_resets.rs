@@ -13,7 +13,10 @@ impl MigrationTrait for Migration {
         run_all(
             manager,
             &[
-                "ALTER TABLE email_verifications ADD COLUMN purpose text NOT NULL DEFAULT 'confirm' \
+                // Apart, because Citus refuses a constraint in ADD COLUMN; the same name
+                // PostgreSQL gives an inline check.
+                "ALTER TABLE email_verifications ADD COLUMN purpose text NOT NULL DEFAULT 'confirm'",
+                "ALTER TABLE email_verifications ADD CONSTRAINT email_verifications_purpose_check \
                  CHECK (purpose IN ('confirm', 'reset'))",
                 "CREATE INDEX email_verifications_user_purpose_idx \
                  ON email_verifications (user_id, purpose, created_at)",

@@ -635,16 +635,18 @@ pub async fn confirm_phone(
     let attempts: i32 = row.try_get("", "attempts")?;
     if stored != phone_code_hash(user_id, id, code) {
         let attempts = attempts + 1;
-        // The last wrong try ends the code.
+        // The last wrong try ends the code. The time is a parameter: Citus refuses `now()`
+        // inside CASE.
         txn.execute(stmt(
             "UPDATE phone_confirmations SET attempts = $3, \
-             expires_at = CASE WHEN $3 >= $4 THEN now() ELSE expires_at END \
+             expires_at = CASE WHEN $3 >= $4 THEN $5 ELSE expires_at END \
              WHERE user_id = $1 AND id = $2",
             [
                 user_id.into(),
                 id.into(),
                 attempts.into(),
                 PHONE_CODE_TRIES.into(),
+                chrono::Utc::now().into(),
             ],
         ))
         .await?;
