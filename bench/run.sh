@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# Transfers per second through the whole stack, next to pgbench's TPC-B on the same PostgreSQL.
+# Transfers per second through the whole stack, next to pgbench's TPC-B on the same PostgreSQL;
+# federated reads through Hive Router, next to Apollo Gateway over the same subgraphs.
 #
 #   bench/run.sh            (or: make bench)
 #
 # Builds release binaries, starts a separate release stack from an empty data directory (its
 # own directory and ports, so a running development stack is left alone), and measures:
 #   0. the broker's CPU at idle, and the relay's publish rate for a backlog of events;
-#   1. live alerts: commit-to-alert latency at a WSS client through NGINX at a steady rate;
-#   2. idle subscribers one notifications instance holds, and its memory;
-#   3. bank-bench transfers at saturation, then how long the relay takes to publish the
+#   1. federated reads (bench/reads.graphql: me, accounts, balances, ten transactions each) by
+#      wrk (bench/reads.lua, a distinct x-request-id per request) through NGINX, straight to
+#      the router, and to Apollo Gateway (bench/gateway, npm modules installed only then) over
+#      the same subgraphs: reads/s, p50, p99, CPU ms per read per process, and the multiple;
+#   2. live alerts: commit-to-alert latency at a WSS client through NGINX at a steady rate;
+#   3. idle subscribers one notifications instance holds, and its memory;
+#   4. bank-bench transfers at saturation, then how long the relay takes to publish the
 #      events they left, then pgbench TPC-B with the same clients and duration, and the ratio.
 # Then it stops the bench stack. Settings (environment):
-#   BENCH_CLIENTS (32)   concurrent clients for both runs
-#   BENCH_SECONDS (30)   duration of each run
+#   BENCH_CLIENTS (32)   concurrent clients for both runs (and wrk's connections for reads)
+#   BENCH_SECONDS (30)   duration of each run (and of each read target)
+#   BENCH_READS_WARMUP (5) seconds of reads before each read target's measurement
+#   BENCH_APOLLO_GATEWAY_PORT (4193) Apollo Gateway's port on 127.0.0.1
 #   BENCH_SCALE (10)     pgbench scale factor
 #   BENCH_ALERT_RATE (100) transfers per second for the alert latency run
 #   BENCH_SUBSCRIBERS (10000) idle subscriptions
 #   BENCH_RELAY_BACKLOG (20000) events in the outbox for the relay measurement
 #   BENCH_ONLY=alerts    only the live-alert measurement (=idle: the broker's idle CPU and the
-#                        idle subscribers; =relay: the relay's publish rate; =transfers: only
+#                        idle subscribers; =reads: the federated reads and Apollo Gateway;
+#                        =relay: the relay's publish rate; =transfers: only
 #                        the transfer run, its result as the last line; =ratio: the transfer
 #                        run and pgbench)
 #   BANK_DB=citus        the stack on a Citus cluster (scripts/pg.sh); the same transfer run
@@ -55,6 +63,8 @@ export BANK_GATEWAY_PORT="${BANK_GATEWAY_PORT:-4191}"
 export BANK_MAIL_PORT="${BANK_MAIL_PORT:-2625}"
 export BANK_SMS_PORT="${BANK_SMS_PORT:-4190}"
 export BANK_HTTPS_PORT="${BANK_HTTPS_PORT:-8543}"
+# Apollo Gateway for the read comparison (bench/gateway), on loopback.
+APOLLO_GATEWAY_PORT="${BENCH_APOLLO_GATEWAY_PORT:-4193}"
 export PROFILE=release
 # The load comes from one address: lift the per-client limits for this stack only.
 export BANK_GRAPHQL_RATE="${BANK_GRAPHQL_RATE:-100000}"
@@ -66,6 +76,8 @@ SECONDS_PER_RUN="${BENCH_SECONDS:-30}"
 SCALE="${BENCH_SCALE:-10}"
 
 stop_bench_stack() {
+  # Apollo Gateway (the read comparison) is not part of the stack: stopped whatever happened.
+  if declare -F stop_bg >/dev/null; then stop_bg apollo-gateway >/dev/null 2>&1 || true; fi
   if [ "${BENCH_KEEP:-0}" != 1 ]; then "$ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true; fi
 }
 trap stop_bench_stack EXIT
@@ -107,6 +119,39 @@ cpu_secs() {
   awk -v tck="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / tck }' "/proc/$(cat "$RUN/$1.pid")/stat"
 }
 
+# CPU seconds of a process and its live descendants (a PostgreSQL postmaster and its backends,
+# NGINX's master and workers), including children that exited and were reaped (cutime, cstime).
+tree_cpu() {
+  python3 - "$1" <<'PY'
+import os, sys
+tck = os.sysconf("SC_CLK_TCK")
+stats = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    stats[int(pid)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+root, total, frontier = int(sys.argv[1]), 0, [int(sys.argv[1])]
+while frontier:
+    pid = frontier.pop()
+    total += stats.get(pid, (0, 0))[1]
+    frontier.extend(child for child, (ppid, _) in stats.items() if ppid == pid)
+print(f"{total / tck:.2f}")
+PY
+}
+# The processes whose CPU a transfer or a read costs: name and pid.
+cpu_processes() {
+  local name dir
+  for name in nginx router users accounts transactions notifications loans payments kafka gateway; do
+    [ -f "$RUN/$name.pid" ] && echo "$name $(cat "$RUN/$name.pid")"
+  done
+  for dir in "$DATA/pg" "$DATA/citus/coordinator" "$DATA/citus/worker1" "$DATA/citus/worker2"; do
+    [ -f "$dir/postmaster.pid" ] && echo "postgres:$(basename "$dir") $(head -n 1 "$dir/postmaster.pid")"
+  done
+  return 0
+}
+
 # The broker's CPU while the whole stack is up and nothing happens: every consumer's idle
 # fetches, the live feeds, heartbeats.
 broker_idle="not measured"
@@ -119,6 +164,148 @@ if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
   broker_idle="$(python3 -c "print(f'{($cpu_after - $cpu_before) / 20 * 100:.1f}% of a core')")"
   ok "broker at idle: $broker_idle"
 fi
+
+# Federated reads: bench/reads.graphql (me, their accounts, each one's balance and last ten
+# transactions: users, accounts and transactions) by wrk (bench/reads.lua) with a distinct
+# x-request-id on every request, through NGINX, straight to the router, and to Apollo Gateway
+# (bench/gateway) over the same subgraphs, one after the other with the same connections.
+reads="not measured"
+if [ -z "$ONLY" ] || [ "$ONLY" = reads ]; then
+  READ_THREADS=2
+  READ_WARMUP="${BENCH_READS_WARMUP:-5}"
+  say "federated reads: NGINX, the router, Apollo Gateway; $CLIENTS connections, ${SECONDS_PER_RUN}s each"
+  if ! command -v wrk >/dev/null 2>&1; then
+    say "installing wrk"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends wrk >/dev/null
+    ok "wrk installed"
+  fi
+  if [ ! -d "$ROOT/bench/gateway/node_modules" ] || \
+     [ "$ROOT/bench/gateway/package-lock.json" -nt "$ROOT/bench/gateway/node_modules/.package-lock.json" ]; then
+    say "installing Node modules in bench/gateway (Apollo Gateway)"
+    (cd "$ROOT/bench/gateway" && npm ci --no-audit --no-fund --loglevel=error)
+    ok "bench/gateway modules installed"
+  fi
+  READ_BODY="$(python3 -c 'import json, sys; print(json.dumps({"query": open(sys.argv[1]).read(), "operationName": "Read"}))' "$ROOT/bench/reads.graphql")"
+  # The demo customer's access token (15 minutes): signed in again before each target.
+  read_token() {
+    python3 - "http://127.0.0.1:$ROUTER_PORT/graphql" "$BANK_DEMO_EMAIL" "$BANK_DEMO_PASSWORD" <<'PY'
+import json, sys, urllib.request
+url, email, password = sys.argv[1:4]
+body = json.dumps({"query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                   "variables": {"i": {"email": email, "password": password}}}).encode()
+req = urllib.request.Request(url, body, {"content-type": "application/json"})
+answer = json.load(urllib.request.urlopen(req, timeout=10))
+if answer.get("errors"):
+    sys.exit(f"the demo customer's sign-in failed: {answer['errors']}")
+print(answer["data"]["login"]["accessToken"])
+PY
+  }
+  # One read with curl first: it must answer the customer's accounts and their transactions.
+  read_preflight() {
+    local url="$1" token="$2"
+    curl -sS --cacert "$CERTS/ca.pem" --max-time 10 -H 'content-type: application/json' \
+      -H "authorization: Bearer $token" -H "x-request-id: bench-reads-preflight-$RANDOM" \
+      --data "$READ_BODY" "$url" | python3 -c '
+import json, sys
+text = sys.stdin.read()
+try:
+    answer = json.loads(text)
+    accounts = answer["data"]["me"]["accounts"]
+except (ValueError, KeyError, TypeError):
+    sys.exit("not a read: " + text[:500])
+if answer.get("errors"):
+    sys.exit("errors: " + json.dumps(answer["errors"])[:500])
+moves = sum(len(a["transactions"]["edges"]) for a in accounts)
+if not accounts or not moves:
+    sys.exit("no accounts or no transactions: " + text[:500])
+print(f"{len(accounts)} accounts, {moves} transactions in one read")'
+  }
+  # wrk against one target: requests/s, p50, p99 and CPU ms per read for every process.
+  declare -A read_rps read_p50 read_p99
+  read_lines=()
+  measure_reads() {
+    local target="$1" url="$2" token preflight out cpu_file name pid used result line wrk_env
+    local read_cpu=()
+    token="$(read_token)"
+    preflight="$(read_preflight "$url" "$token")" || die "$target: the preflight read failed: $preflight"
+    ok "$target: $preflight"
+    wrk_env=(env BENCH_TOKEN="$token" BENCH_BODY="$READ_BODY")
+    "${wrk_env[@]}" BENCH_TARGET="$target-warmup" wrk -t"$READ_THREADS" -c"$CLIENTS" -d"${READ_WARMUP}s" \
+      --timeout 10s -s "$ROOT/bench/reads.lua" "$url" >/dev/null
+    declare -A cpu_at_start=()
+    while read -r name pid; do cpu_at_start[$name]="$(tree_cpu "$pid")"; done < <(read_processes)
+    out="$(mktemp)" cpu_file="$(mktemp)"
+    # wrk's own CPU: its rusage once it exits.
+    python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[2:], check=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.2f" % (usage.ru_utime + usage.ru_stime))' "$cpu_file" \
+      "${wrk_env[@]}" BENCH_TARGET="$target" wrk -t"$READ_THREADS" -c"$CLIENTS" -d"${SECONDS_PER_RUN}s" \
+      --timeout 10s -s "$ROOT/bench/reads.lua" "$url" >"$out" || { cat "$out"; die "$target: wrk failed"; }
+    while read -r name pid; do
+      used="$(python3 -c "print(f'{$(tree_cpu "$pid") - ${cpu_at_start[$name]:-0}:.2f}')")"
+      read_cpu+=("$name=$used")
+    done < <(read_processes)
+    read_cpu+=("wrk=$(cat "$cpu_file")")
+    result="$(sed -n 's/^reads-result //p' "$out")"
+    if [ -z "$result" ]; then cat "$out"; die "$target: wrk printed no result"; fi
+    # Any response that is not the customer's data fails the run: no figure for it.
+    if ! python3 -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(1 if r["bad"] or r["socket_errors"] or not r["requests"] else 0)' "$result"; then
+      cat "$out"
+      die "$target: responses were not all the customer's data: $result"
+    fi
+    rm -f "$out" "$cpu_file"
+    read -r "read_rps[$target]" "read_p50[$target]" "read_p99[$target]" line < <(python3 - "$result" "${read_cpu[@]}" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+n = max(r["requests"], 1)
+parts = [p.split("=") for p in sys.argv[2:]]
+total = sum(float(v) for _, v in parts)
+cpu = ", ".join(f"{name} {float(v) * 1000 / n:.3f}" for name, v in parts if float(v) > 0)
+print(f'{r["rps"]:.0f} {r["p50_ms"]:.2f} {r["p99_ms"]:.2f} '
+      f'{r["rps"]:.0f} reads/s, p50 {r["p50_ms"]:.2f} ms, p99 {r["p99_ms"]:.2f} ms '
+      f'({r["requests"]} reads, all checked); CPU ms per read: {cpu}; total {total * 1000 / n:.3f}')
+PY
+)
+    read_lines+=("$(printf '%-15s %s' "$target" "$line")")
+    echo "    ${read_lines[-1]}"
+  }
+  # The stack's processes and, while it runs, Apollo Gateway's.
+  read_processes() {
+    cpu_processes
+    if is_running apollo-gateway; then echo "apollo-gateway $(cat "$RUN/apollo-gateway.pid")"; fi
+  }
+  measure_reads nginx "$BANK_URL/graphql"
+  measure_reads router "http://127.0.0.1:$ROUTER_PORT/graphql"
+  # Apollo Gateway with the router's subgraph URLs; it runs only for its own measurement.
+  start_bg apollo-gateway env NODE_ENV=production APOLLO_GATEWAY_PORT="$APOLLO_GATEWAY_PORT" \
+    SUPERGRAPH_FILE_PATH="$ROOT/schema/supergraph.graphql" \
+    ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
+    ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
+    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$LEDGER_PORT/graphql" \
+    ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
+    ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
+    ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
+    node "$ROOT/bench/gateway/server.mjs"
+  PIDNAME=apollo-gateway wait_for "Apollo Gateway" "http://127.0.0.1:$APOLLO_GATEWAY_PORT/graphql" 60 \
+    -H 'content-type: application/json' --data '{"query":"{ __typename }"}' \
+    || die "Apollo Gateway did not start; see $LOGS/apollo-gateway.log"
+  measure_reads apollo-gateway "http://127.0.0.1:$APOLLO_GATEWAY_PORT/graphql"
+  stop_bg apollo-gateway
+  reads_vs="$(python3 -c "
+rps = {'nginx': ${read_rps[nginx]}, 'router': ${read_rps[router]}, 'apollo': ${read_rps[apollo-gateway]}}
+x = lambda k: rps[k] / max(rps['apollo'], 1)
+aim = 'met' if min(x('router'), x('nginx')) >= 10 else 'not met'
+print(f\"the router {x('router'):.1f} x Apollo Gateway's reads/s, through NGINX {x('nginx'):.1f} x (aim 10 x: {aim})\")")"
+  reads="$(printf '%s\n' "${read_lines[@]}" | sed 's/^/                    /')
+                    $reads_vs"
+  echo "    $reads_vs"
+  echo "| $(date -u +%Y-%m-%d) | reads | $CLIENTS connections | ${SECONDS_PER_RUN}s | NGINX ${read_rps[nginx]}/s (p50 ${read_p50[nginx]} ms, p99 ${read_p99[nginx]} ms) | router ${read_rps[router]}/s (p50 ${read_p50[router]} ms, p99 ${read_p99[router]} ms) | Apollo Gateway ${read_rps[apollo-gateway]}/s (p50 ${read_p50[apollo-gateway]} ms, p99 ${read_p99[apollo-gateway]} ms) | $reads_vs |" >>"$RESULTS"
+fi
+if [ "$ONLY" = reads ]; then exit 0; fi
 
 # The relay's publish rate: the transactions service is stopped, its outbox gets a backlog of
 # BENCH_RELAY_BACKLOG (20,000) events (copies of the events the stack has made, with new ids),
@@ -209,38 +396,6 @@ two_phase() {
 }
 movements_before="$(movements)" two_phase_before="$(two_phase)"
 
-# CPU seconds of a process and its live descendants (a PostgreSQL postmaster and its backends,
-# NGINX's master and workers), including children that exited and were reaped (cutime, cstime).
-tree_cpu() {
-  python3 - "$1" <<'PY'
-import os, sys
-tck = os.sysconf("SC_CLK_TCK")
-stats = {}
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        continue
-    stats[int(pid)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
-root, total, frontier = int(sys.argv[1]), 0, [int(sys.argv[1])]
-while frontier:
-    pid = frontier.pop()
-    total += stats.get(pid, (0, 0))[1]
-    frontier.extend(child for child, (ppid, _) in stats.items() if ppid == pid)
-print(f"{total / tck:.2f}")
-PY
-}
-# The processes whose CPU a transfer costs: name and pid.
-cpu_processes() {
-  local name dir
-  for name in nginx router users accounts transactions notifications loans payments kafka gateway; do
-    [ -f "$RUN/$name.pid" ] && echo "$name $(cat "$RUN/$name.pid")"
-  done
-  for dir in "$DATA/pg" "$DATA/citus/coordinator" "$DATA/citus/worker1" "$DATA/citus/worker2"; do
-    [ -f "$dir/postmaster.pid" ] && echo "postgres:$(basename "$dir") $(head -n 1 "$dir/postmaster.pid")"
-  done
-  return 0
-}
 declare -A cpu_before
 while read -r name pid; do cpu_before[$name]="$(tree_cpu "$pid")"; done < <(cpu_processes)
 # Summed over the nodes (on Citus the workers commit the movements).
@@ -370,6 +525,7 @@ cat <<MSG
   relay catch-up    $backlog_start events left by the run, $backlog still unpublished after ${drain_secs}s
   relay backlog     $relay
   broker at idle    $broker_idle
+  federated reads   $reads
   live alerts       $alerts
   idle subscribers  $(cat "$DATA/idle.json"), RSS $((before / 1024)) MiB before, $((peak / 1024)) MiB peak$citus_line
 
