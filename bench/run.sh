@@ -21,6 +21,7 @@
 #   BENCH_READS_WARMUP (5) seconds of reads before each read target's measurement
 #   BENCH_APOLLO_GATEWAY_PORT (4193) Apollo Gateway's port on 127.0.0.1
 #   BENCH_SCALE (10)     pgbench scale factor
+#   BENCH_WARMUP (10)    seconds of transfers before the measured run, not counted
 #   BENCH_ALERT_RATE (100) transfers per second for the alert latency run
 #   BENCH_SUBSCRIBERS (10000) idle subscriptions
 #   BENCH_RELAY_BACKLOG (20000) events in the outbox for the relay measurement
@@ -74,6 +75,7 @@ source "$ROOT/scripts/lib.sh"
 CLIENTS="${BENCH_CLIENTS:-32}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-30}"
 SCALE="${BENCH_SCALE:-10}"
+WARMUP="${BENCH_WARMUP:-10}"
 
 stop_bench_stack() {
   # Apollo Gateway (the read comparison) is not part of the stack: stopped whatever happened.
@@ -394,10 +396,6 @@ two_phase() {
     echo 0
   fi
 }
-movements_before="$(movements)" two_phase_before="$(two_phase)"
-
-declare -A cpu_before
-while read -r name pid; do cpu_before[$name]="$(tree_cpu "$pid")"; done < <(cpu_processes)
 # Summed over the nodes (on Citus the workers commit the movements).
 on_nodes() {
   local ports=("$PG_PORT") port sum=0
@@ -417,26 +415,37 @@ ledger_metric() {
   done
   echo "$sum"
 }
+# Saturation: the bank, then pgbench on the same PostgreSQL with the same clients.
+say "bank transfers through NGINX and the router: $CLIENTS clients, ${SECONDS_PER_RUN}s after ${WARMUP}s of warm-up ($BANK_DB)"
+# bank-bench sets its customers up and warms the stack up, says it is ready, and measures once
+# told to: what every process used in between (the set-up's sign-ups, the warm-up) is not counted.
+start="$DATA/bench-start"
+rm -f "$start" "$start.ready"
+"${BENCH[@]}" --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" \
+  --start-file "$start" >"$DATA/bench-transfers.json" &
+bench_pid=$!
+until [ -e "$start.ready" ]; do
+  if ! kill -0 "$bench_pid" 2>/dev/null; then wait "$bench_pid"; die "bank-bench stopped before measuring"; fi
+  sleep 0.05
+done
+movements_before="$(movements)" two_phase_before="$(two_phase)"
+declare -A cpu_before
+while read -r name pid; do cpu_before[$name]="$(tree_cpu "$pid")"; done < <(cpu_processes)
 batch_commits_before="$(ledger_metric ledger_batch_commits_total)"
 batch_movements_before="$(ledger_metric ledger_batch_movements_sum)"
 wal_before="$(on_nodes "SELECT wal_sync FROM pg_stat_wal")"
 commits_before="$(on_nodes "SELECT sum(xact_commit) FROM pg_stat_database")"
-# Saturation: the bank, then pgbench on the same PostgreSQL with the same clients.
-say "bank transfers through NGINX and the router: $CLIENTS clients, ${SECONDS_PER_RUN}s ($BANK_DB)"
-# The load generator's own CPU: its children's rusage once it exits.
-result="$(python3 -c '
-import resource, subprocess, sys
-subprocess.run(sys.argv[2:], check=True)
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(sys.argv[1], "w").write("%.2f" % (usage.ru_utime + usage.ru_stime))' "$DATA/bench-cpu" "${BENCH[@]}" \
-  --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN")"
+touch "$start"
+wait "$bench_pid"
+result="$(cat "$DATA/bench-transfers.json")"
 cpu_report=""
 transfers_done="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["transfers"])' "$result")"
 while read -r name pid; do
   used="$(python3 -c "print(f'{$(tree_cpu "$pid") - ${cpu_before[$name]:-0}:.2f}')")"
   cpu_report+="$name=$used "
 done < <(cpu_processes)
-cpu_report+="bank-bench=$(cat "$DATA/bench-cpu")"
+# The load generator's own CPU while measuring, as it reports it.
+cpu_report+="bank-bench=$(python3 -c 'import json, sys; print("%.2f" % json.loads(sys.argv[1])["cpu_seconds"])' "$result")"
 wal_syncs=$(( $(on_nodes "SELECT wal_sync FROM pg_stat_wal") - wal_before ))
 commits=$(( $(on_nodes "SELECT sum(xact_commit) FROM pg_stat_database") - commits_before ))
 # CPU milliseconds per transfer, per process; WAL flushes and commits per transfer.

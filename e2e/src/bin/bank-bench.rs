@@ -58,6 +58,15 @@ struct Options {
     /// Funded accounts per customer (transfers).
     #[arg(long, default_value_t = 5, value_parser = at_least_one())]
     accounts_per_customer: usize,
+    /// Transfers for this many seconds before the measured run, not counted: the broker's JIT,
+    /// the router's plan cache and the database's caches are warm when measuring starts
+    /// (transfers).
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
+    /// Once set up and warmed up, create `<path>.ready` and start measuring only when `path`
+    /// exists: `bench/run.sh` reads every process's CPU time in between (transfers).
+    #[arg(long)]
+    start_file: Option<std::path::PathBuf>,
 }
 
 fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
@@ -266,17 +275,88 @@ async fn transfers(bank: &Bank, options: &Options) -> anyhow::Result<()> {
     }
     eprintln!();
 
+    let tokens: Vec<String> = customers.iter().map(|c| c.token.clone()).collect();
+    if options.warmup > 0 {
+        eprintln!("warming up for {} s...", options.warmup);
+        send_transfers(bank, &accounts, &tokens, options.clients, options.warmup).await?;
+    }
+    if let Some(start) = &options.start_file {
+        let mut ready = start.clone().into_os_string();
+        ready.push(".ready");
+        std::fs::write(&ready, b"")?;
+        while !start.exists() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
     eprintln!(
         "{} clients transferring for {} s...",
         options.clients, options.seconds
     );
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(options.seconds);
-    let tasks: Vec<_> = (0..options.clients)
+    let cpu_before = own_cpu_seconds();
+    let (mut latencies, errors) =
+        send_transfers(bank, &accounts, &tokens, options.clients, options.seconds).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = own_cpu_seconds() - cpu_before;
+    latencies.sort();
+    let percentile = |p: f64| percentile(&latencies, p);
+    let tps = latencies.len() as f64 / elapsed;
+    eprintln!(
+        "{} transfers in {elapsed:.1} s: {tps:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {errors} errors",
+        latencies.len(),
+        percentile(0.50),
+        percentile(0.99)
+    );
+    println!(
+        "{}",
+        json!({
+            "transfers": latencies.len(),
+            "errors": errors,
+            "seconds": elapsed,
+            "tps": tps,
+            "p50_ms": percentile(0.50),
+            "p99_ms": percentile(0.99),
+            "clients": options.clients,
+            "cpu_seconds": cpu,
+        })
+    );
+    Ok(())
+}
+
+/// This process's CPU time so far (user and system), from `/proc/self/stat`; 0 where there is
+/// none.
+fn own_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    ticks as f64 / 100.0
+}
+
+/// `clients` concurrent clients sending transfers between random accounts for `seconds`: the
+/// latency of each that succeeded, and how many failed.
+async fn send_transfers(
+    bank: &Bank,
+    accounts: &[(usize, String)],
+    tokens: &[String],
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<(Vec<Duration>, u64)> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let bank = bank.clone();
-            let accounts = accounts.clone();
-            let tokens: Vec<String> = customers.iter().map(|c| c.token.clone()).collect();
+            let accounts = accounts.to_vec();
+            let tokens = tokens.to_vec();
             tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(client as u64);
                 let mut latencies = Vec::new();
@@ -314,29 +394,7 @@ async fn transfers(bank: &Bank, options: &Options) -> anyhow::Result<()> {
         latencies.append(&mut l);
         errors += e;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
-    let percentile = |p: f64| percentile(&latencies, p);
-    let tps = latencies.len() as f64 / elapsed;
-    eprintln!(
-        "{} transfers in {elapsed:.1} s: {tps:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {errors} errors",
-        latencies.len(),
-        percentile(0.50),
-        percentile(0.99)
-    );
-    println!(
-        "{}",
-        json!({
-            "transfers": latencies.len(),
-            "errors": errors,
-            "seconds": elapsed,
-            "tps": tps,
-            "p50_ms": percentile(0.50),
-            "p99_ms": percentile(0.99),
-            "clients": options.clients,
-        })
-    );
-    Ok(())
+    Ok((latencies, errors))
 }
 
 #[cfg(test)]

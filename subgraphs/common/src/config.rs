@@ -150,6 +150,11 @@ impl ServiceConfig {
             client_id: name.to_string(),
             fetch_wait_ms: env
                 .get_or("KAFKA_FETCH_WAIT_MS", crate::kafka::DEFAULT_FETCH_WAIT_MS)?,
+            fetch_min_bytes: env.get_or(
+                "KAFKA_FETCH_MIN_BYTES",
+                crate::kafka::DEFAULT_FETCH_MIN_BYTES,
+            )?,
+            linger_ms: env.get_or("KAFKA_LINGER_MS", crate::kafka::DEFAULT_LINGER_MS)?,
             security: crate::kafka::KafkaSecurity::from_env(&env)?,
         };
         Ok(Self {

@@ -21,12 +21,25 @@ pub struct KafkaConfig {
     /// How long a fetch waits for data before the broker answers empty (`fetch.wait.max.ms`).
     /// Kafka answers as soon as data arrives, so this bounds only idle polling, not latency.
     pub fetch_wait_ms: u32,
+    /// How many bytes a fetch waits for (up to `fetch_wait_ms`) before the broker answers
+    /// (`fetch.min.bytes`). 1 answers at once; more makes a busy consumer take events in fewer,
+    /// larger fetches, which costs the broker less per event and adds at most `fetch_wait_ms`
+    /// of delay when events are few.
+    pub fetch_min_bytes: u32,
+    /// How long the producer gathers messages into one request (`linger.ms`).
+    pub linger_ms: u32,
     /// How the clients reach the brokers: plaintext locally, TLS and SASL for a managed cluster.
     pub security: KafkaSecurity,
 }
 
 /// librdkafka's own default: an idle consumer asks each broker twice a second.
 pub const DEFAULT_FETCH_WAIT_MS: u32 = 500;
+
+/// librdkafka's own default: a fetch is answered as soon as there is one byte.
+pub const DEFAULT_FETCH_MIN_BYTES: u32 = 1;
+
+/// A produce request gathers what arrives within this many milliseconds.
+pub const DEFAULT_LINGER_MS: u32 = 2;
 
 /// `security.protocol`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -188,6 +201,8 @@ impl KafkaConfig {
             brokers: brokers.into(),
             client_id: client_id.into(),
             fetch_wait_ms: DEFAULT_FETCH_WAIT_MS,
+            fetch_min_bytes: DEFAULT_FETCH_MIN_BYTES,
+            linger_ms: DEFAULT_LINGER_MS,
             security: KafkaSecurity::default(),
         }
     }
@@ -208,7 +223,7 @@ impl KafkaConfig {
         self.base()
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("linger.ms", "2")
+            .set("linger.ms", self.linger_ms.to_string())
             .set("message.timeout.ms", "30000")
             .create()
     }
@@ -226,7 +241,8 @@ impl KafkaConfig {
             // Heartbeats come from librdkafka's own thread, so a busy handler does not miss them.
             .set("session.timeout.ms", "6000")
             .set("heartbeat.interval.ms", "1000")
-            .set("fetch.wait.max.ms", self.fetch_wait_ms.to_string());
+            .set("fetch.wait.max.ms", self.fetch_wait_ms.to_string())
+            .set("fetch.min.bytes", self.fetch_min_bytes.to_string());
         config
     }
 

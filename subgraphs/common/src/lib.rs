@@ -37,3 +37,6 @@ pub mod server;
 pub mod telemetry;
 
 pub use error::{ApiError, ApiResult};
+
+/// The services' global allocator, installed by each `main.rs`.
+pub use mimalloc::MiMalloc as Allocator;

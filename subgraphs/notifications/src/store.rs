@@ -1,5 +1,7 @@
 //! Data access for the notifications service (SeaORM over the `notifications` schema).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult, Statement,
@@ -72,17 +74,35 @@ impl Recipient {
 }
 
 pub async fn recipient(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Recipient, DbErr> {
-    let row = db
-        .query_one(stmt(
+    Ok(recipients(db, &[user_id])
+        .await?
+        .remove(&user_id)
+        .expect("every user asked for is answered"))
+}
+
+/// [`recipient`] for many users in one statement, every one of them in the answer.
+pub async fn recipients(
+    db: &impl ConnectionTrait,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Recipient>, DbErr> {
+    let mut found = HashMap::with_capacity(user_ids.len());
+    for row in db
+        .query_all(stmt(
             "SELECT user_id, email, full_name, phone, in_app, email_enabled, sms_enabled, \
-             alert_threshold, erased_at IS NOT NULL AS erased FROM recipients WHERE user_id = $1",
-            [user_id.into()],
+             alert_threshold, erased_at IS NOT NULL AS erased FROM recipients WHERE user_id = ANY($1)",
+            [user_ids.to_vec().into()],
         ))
-        .await?;
-    match row {
-        Some(row) => Recipient::from_row(&row),
-        None => Ok(Recipient::default_for(user_id)),
+        .await?
+    {
+        let recipient = Recipient::from_row(&row)?;
+        found.insert(recipient.user_id, recipient);
     }
+    for id in user_ids {
+        found
+            .entry(*id)
+            .or_insert_with(|| Recipient::default_for(*id));
+    }
+    Ok(found)
 }
 
 /// Changes to a user's preferences; `None` keeps the current value.
@@ -197,71 +217,129 @@ pub async fn notify(
     txn: &impl ConnectionTrait,
     outgoing: Outgoing<'_>,
 ) -> Result<Option<NotificationRow>, DbErr> {
-    let recipient = outgoing.recipient;
-    if recipient.erased {
-        return Ok(None);
+    Ok(notify_all(txn, std::slice::from_ref(&outgoing))
+        .await?
+        .pop())
+}
+
+/// [`notify`] for many at once: the notifications in one statement, their announcements in
+/// one, their deliveries in one. Returns the notifications stored in-app, in the given order.
+pub async fn notify_all(
+    txn: &impl ConnectionTrait,
+    outgoing: &[Outgoing<'_>],
+) -> Result<Vec<NotificationRow>, DbErr> {
+    let outgoing: Vec<&Outgoing<'_>> = outgoing.iter().filter(|o| !o.recipient.erased).collect();
+    // In-app notifications: their ids are chosen here, so deliveries can point at them.
+    let mut ids = Vec::with_capacity(outgoing.len());
+    let (mut rows, mut values) = (Vec::new(), Vec::<Value>::new());
+    for o in &outgoing {
+        if !o.in_app {
+            ids.push(None);
+            continue;
+        }
+        let id = Uuid::now_v7();
+        ids.push(Some(id));
+        rows.push(placeholders(values.len(), 6, Some((5, "::jsonb"))));
+        values.extend([
+            o.recipient.user_id.into(),
+            id.into(),
+            o.kind.into(),
+            o.message.title.clone().into(),
+            o.message.body.clone().into(),
+            o.data.to_string().into(),
+        ]);
     }
-    let notification_id = Uuid::now_v7();
-    let mut stored = None;
-    if outgoing.in_app {
-        let row = txn
-            .query_one(stmt(
+    let mut stored = Vec::with_capacity(rows.len());
+    if !rows.is_empty() {
+        // Multi-row VALUES (not INSERT ... SELECT), which Citus routes to the shards directly.
+        let returned = txn
+            .query_all(stmt(
                 &format!(
                     "INSERT INTO notifications (user_id, id, kind, title, body, data) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {NOTIFICATION_COLUMNS}"
+                     VALUES {} RETURNING {NOTIFICATION_COLUMNS}",
+                    rows.join(", ")
                 ),
-                [
-                    recipient.user_id.into(),
-                    notification_id.into(),
-                    outgoing.kind.into(),
-                    outgoing.message.title.clone().into(),
-                    outgoing.message.body.clone().into(),
-                    outgoing.data.clone().into(),
-                ],
+                values,
             ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("the inserted notification".into()))?;
-        let row = NotificationRow::from_row(&row)?;
-        let payload = serde_json::to_string(&row).expect("notifications serialise");
+            .await?;
+        let mut by_id = HashMap::with_capacity(returned.len());
+        for row in &returned {
+            let row = NotificationRow::from_row(row)?;
+            by_id.insert(row.id, row);
+        }
+        for id in ids.iter().flatten() {
+            stored.push(
+                by_id
+                    .remove(id)
+                    .ok_or_else(|| DbErr::RecordNotFound("an inserted notification".into()))?,
+            );
+        }
+        let payloads: Vec<String> = stored
+            .iter()
+            .map(|row| serde_json::to_string(row).expect("notifications serialise"))
+            .collect();
         txn.execute(stmt(
-            "SELECT pg_notify($1, $2)",
-            [ADDED_CHANNEL.into(), payload.into()],
+            // In the array's order: an unnest is scanned in order.
+            "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
+            [ADDED_CHANNEL.into(), payloads.into()],
         ))
         .await?;
-        stored = Some(row);
     }
-    let mut channels = Vec::new();
-    if recipient.email_enabled {
-        if let Some(email) = &recipient.email {
-            channels.push(("EMAIL", email.clone()));
+    let (mut rows, mut values) = (Vec::new(), Vec::<Value>::new());
+    for (o, id) in outgoing.iter().zip(&ids) {
+        let recipient = o.recipient;
+        let mut channels = Vec::new();
+        if recipient.email_enabled {
+            if let Some(email) = &recipient.email {
+                channels.push(("EMAIL", email.clone()));
+            }
         }
-    }
-    if recipient.sms_enabled {
-        if let Some(phone) = &recipient.phone {
-            channels.push(("SMS", phone.clone()));
+        if recipient.sms_enabled {
+            if let Some(phone) = &recipient.phone {
+                channels.push(("SMS", phone.clone()));
+            }
         }
-    }
-    for (channel, address) in channels {
-        txn.execute(stmt(
-            "INSERT INTO deliveries (user_id, id, notification_id, channel, address, subject, body, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')",
-            [
+        for (channel, address) in channels {
+            rows.push(placeholders(values.len(), 8, None));
+            values.extend([
                 recipient.user_id.into(),
                 Uuid::now_v7().into(),
-                stored.as_ref().map(|n| n.id).into(),
+                (*id).into(),
                 channel.into(),
                 address.into(),
-                outgoing.message.title.clone().into(),
-                outgoing
-                    .channel_body
+                o.message.title.clone().into(),
+                o.channel_body
                     .clone()
-                    .unwrap_or_else(|| outgoing.message.body.clone())
+                    .unwrap_or_else(|| o.message.body.clone())
                     .into(),
-            ],
+                "PENDING".into(),
+            ]);
+        }
+    }
+    if !rows.is_empty() {
+        txn.execute(stmt(
+            &format!(
+                "INSERT INTO deliveries (user_id, id, notification_id, channel, address, subject, body, status) \
+                 VALUES {}",
+                rows.join(", ")
+            ),
+            values,
         ))
         .await?;
     }
     Ok(stored)
+}
+
+/// `($n+1, ..., $n+count)`, one row of a multi-row VALUES list, with a cast on the given
+/// column (0-based).
+fn placeholders(n: usize, count: usize, cast: Option<(usize, &str)>) -> String {
+    let columns: Vec<String> = (0..count)
+        .map(|i| match cast {
+            Some((column, to)) if column == i => format!("${}{to}", n + i + 1),
+            _ => format!("${}", n + i + 1),
+        })
+        .collect();
+    format!("({})", columns.join(", "))
 }
 
 /// Records `event_id` as processed inside `txn`; false if it already was.
@@ -292,13 +370,28 @@ pub enum Applicable {
 }
 
 /// Applies a batch of events in one transaction, each once (ids already processed are
-/// skipped). Returns how many were new.
+/// skipped). Returns how many were new. Consecutive postings, the bulk of the traffic, are
+/// applied together in a few statements; other events one by one, in their order.
 pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<usize, DbErr> {
     let txn = db.begin().await?;
     let mut fresh = 0;
-    for item in batch {
+    let mut rest = batch;
+    while let Some(item) = rest.first() {
+        let postings: Vec<(Uuid, &Posted)> = rest
+            .iter()
+            .map_while(|item| match item {
+                Applicable::Posting(id, posted) => Some((*id, posted)),
+                _ => None,
+            })
+            .collect();
+        if !postings.is_empty() {
+            rest = &rest[postings.len()..];
+            fresh += postings_in(&txn, &postings).await?;
+            continue;
+        }
+        rest = &rest[1..];
         let applied = match item {
-            Applicable::Posting(id, posted) => posting_in(&txn, *id, posted).await?,
+            Applicable::Posting(..) => unreachable!("postings are applied together above"),
             Applicable::Registration(id, user) => registration_in(&txn, *id, user).await?,
             Applicable::Deletion(id, user_id) => deletion_in(&txn, *id, *user_id).await?,
             Applicable::AccountEmail(id, mail) => account_email_in(&txn, *id, mail).await?,
@@ -311,44 +404,78 @@ pub async fn apply_all(db: &DatabaseConnection, batch: &[Applicable]) -> Result<
     Ok(fresh)
 }
 
-/// A posting: the user's notification and deliveries, per their preferences.
-async fn posting_in(
+/// Postings: each user's notification and deliveries, per their preferences. Four statements
+/// for any number of postings: their event ids, their recipients, the notifications (with
+/// their announcements), the deliveries. Returns how many were new.
+async fn postings_in(
     txn: &impl ConnectionTrait,
-    event_id: Uuid,
-    posted: &Posted,
-) -> Result<bool, DbErr> {
-    if !first_time(txn, event_id, events::POSTED).await? {
-        return Ok(false);
+    postings: &[(Uuid, &Posted)],
+) -> Result<usize, DbErr> {
+    let mut seen = HashSet::with_capacity(postings.len());
+    let (mut rows, mut values) = (Vec::new(), Vec::<Value>::new());
+    for (id, _) in postings {
+        if seen.insert(*id) {
+            rows.push(placeholders(values.len(), 2, None));
+            values.extend([(*id).into(), events::POSTED.into()]);
+        }
     }
-    let recipient = recipient(txn, posted.owner_id).await?;
-    if reaches_threshold(
-        posted.amount_minor,
-        &posted.currency,
-        recipient.alert_threshold,
-    ) {
-        let message = posting_message(posted);
-        let data = serde_json::json!({
-            "transactionId": posted.transaction_id,
-            "accountId": posted.account_id,
-            "amount": posted.amount,
-            "currency": posted.currency,
-            "direction": posted.direction,
-            "balanceAfter": posted.balance_after,
-        });
-        notify(
-            txn,
-            Outgoing {
-                recipient: &recipient,
-                kind: "TRANSACTION",
-                message: &message,
-                data,
-                in_app: recipient.in_app,
-                channel_body: Some(posting_channel_body(posted)),
-            },
-        )
-        .await?;
+    let mut fresh: HashSet<Uuid> = txn
+        .query_all(stmt(
+            &format!(
+                "INSERT INTO processed_events (event_id, event_type) VALUES {} \
+                 ON CONFLICT DO NOTHING RETURNING event_id",
+                rows.join(", ")
+            ),
+            values,
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "event_id"))
+        .collect::<Result<_, _>>()?;
+    let applied = fresh.len();
+    // Each new event once, in order (a batch may hold a redelivered copy).
+    let new: Vec<&Posted> = postings
+        .iter()
+        .filter(|(id, _)| fresh.remove(id))
+        .map(|(_, posted)| *posted)
+        .collect();
+    if new.is_empty() {
+        return Ok(applied);
     }
-    Ok(true)
+    let owners: Vec<Uuid> = new.iter().map(|posted| posted.owner_id).collect();
+    let recipients = recipients(txn, &owners).await?;
+    let due: Vec<(&Posted, &Recipient, Message)> = new
+        .into_iter()
+        .filter_map(|posted| {
+            let recipient = &recipients[&posted.owner_id];
+            reaches_threshold(
+                posted.amount_minor,
+                &posted.currency,
+                recipient.alert_threshold,
+            )
+            .then(|| (posted, recipient, posting_message(posted)))
+        })
+        .collect();
+    let outgoing: Vec<Outgoing<'_>> = due
+        .iter()
+        .map(|(posted, recipient, message)| Outgoing {
+            recipient,
+            kind: "TRANSACTION",
+            message,
+            data: serde_json::json!({
+                "transactionId": posted.transaction_id,
+                "accountId": posted.account_id,
+                "amount": posted.amount,
+                "currency": posted.currency,
+                "direction": posted.direction,
+                "balanceAfter": posted.balance_after,
+            }),
+            in_app: recipient.in_app,
+            channel_body: Some(posting_channel_body(posted)),
+        })
+        .collect();
+    notify_all(txn, &outgoing).await?;
+    Ok(applied)
 }
 
 /// A loan event: a notification to the borrower and, when the loan is paid out, a reminder

@@ -516,3 +516,72 @@ async fn a_deleted_users_details_and_messages_are_erased_and_nothing_more_is_kep
         assert_eq!(count_for(&app, sql, ada.id).await, 0, "later: {sql}");
     }
 }
+
+/// A batch of consumed events, applied together: each posting once (a redelivered copy in the
+/// same batch and the whole batch again add nothing), each user their own notifications and
+/// the deliveries their preferences ask for, nothing for an amount below a user's threshold,
+/// and a registration between postings applied in its place.
+#[tokio::test]
+async fn a_batch_of_postings_is_applied_once_each_with_its_users_preferences() {
+    use notifications_subgraph::{app::apply_events, store};
+    let app = spawn_app(test_settings()).await;
+    let (mailed, quiet, late) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let registered = |user: Uuid| {
+        Envelope::new(
+            "/users",
+            notifications_subgraph::events::USER_REGISTERED,
+            user,
+            json!({ "userId": user, "email": format!("{user}@example.test"), "fullName": "A" }),
+        )
+    };
+    let outcomes = apply_events(&app.db, vec![registered(mailed)]).await;
+    assert!(outcomes.iter().all(Result::is_ok));
+    store::update_preferences(
+        &app.db,
+        mailed,
+        store::PreferenceChanges {
+            email: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    store::update_preferences(
+        &app.db,
+        quiet,
+        store::PreferenceChanges {
+            alert_threshold: Some(100),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let first = posted(mailed, 1_250, "CREDIT");
+    let batch = vec![
+        first.clone(),
+        posted(quiet, 5_000, "DEBIT"),   // below 100 EUR: no alert
+        posted(quiet, 20_000, "CREDIT"), // 200 EUR: an alert
+        registered(late),                // between postings, applied in its place
+        first.clone(),                   // redelivered within the batch
+        posted(late, 700, "DEBIT"),
+        posted(mailed, 300, "DEBIT"),
+    ];
+    let outcomes = apply_events(&app.db, batch.clone()).await;
+    assert_eq!(outcomes.len(), batch.len());
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let again = apply_events(&app.db, batch).await;
+    assert!(again.iter().all(Result::is_ok));
+
+    let notifications = "SELECT count(*) AS n FROM notifications WHERE user_id = $1";
+    let deliveries = "SELECT count(*) AS n FROM deliveries d JOIN notifications n \
+                      ON n.id = d.notification_id WHERE d.user_id = $1 AND d.channel = 'EMAIL'";
+    assert_eq!(count_for(&app, notifications, mailed).await, 2);
+    assert_eq!(count_for(&app, deliveries, mailed).await, 2);
+    assert_eq!(count_for(&app, notifications, quiet).await, 1);
+    assert_eq!(count_for(&app, notifications, late).await, 1);
+    assert_eq!(count_for(&app, deliveries, late).await, 0);
+    let postings = "SELECT count(*) AS n FROM processed_events \
+                    WHERE event_type = 'bank.ledger.posted.v1' AND $1::uuid IS NOT NULL";
+    assert_eq!(count_for(&app, postings, mailed).await, 5);
+}
