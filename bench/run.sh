@@ -283,14 +283,9 @@ PY
   measure_reads nginx "$BANK_URL/graphql"
   measure_reads router "http://127.0.0.1:$ROUTER_PORT/graphql"
   # Apollo Gateway with the router's subgraph URLs; it runs only for its own measurement.
+  mapfile -t urls < <(subgraph_urls)
   start_bg apollo-gateway env NODE_ENV=production APOLLO_GATEWAY_PORT="$APOLLO_GATEWAY_PORT" \
-    SUPERGRAPH_FILE_PATH="$ROOT/schema/supergraph.graphql" \
-    ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
-    ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
-    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$LEDGER_PORT/graphql" \
-    ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
-    ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
-    ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
+    SUPERGRAPH_FILE_PATH="$ROOT/schema/supergraph.graphql" "${urls[@]}" \
     node "$ROOT/bench/gateway/server.mjs"
   PIDNAME=apollo-gateway wait_for "Apollo Gateway" "http://127.0.0.1:$APOLLO_GATEWAY_PORT/graphql" 60 \
     -H 'content-type: application/json' --data '{"query":"{ __typename }"}' \

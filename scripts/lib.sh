@@ -71,6 +71,16 @@ is_running() {
 }
 
 # wait_for NAME URL [SECONDS] [CURL_ARGS...]: poll URL until it answers 2xx, with progress dots.
+# The subgraphs' URLs as the router takes them (and Apollo Gateway in the bench), one
+# NAME=value per line: `mapfile -t urls < <(subgraph_urls)`, then `env "${urls[@]}" ...`.
+subgraph_urls() {
+  local pair
+  for pair in USERS:$USERS_PORT ACCOUNTS:$ACCOUNTS_PORT TRANSACTIONS:$LEDGER_PORT \
+    NOTIFICATIONS:$NOTIFICATIONS_PORT LOANS:$LOANS_PORT PAYMENTS:$PAYMENTS_PORT; do
+    echo "ROUTER_${pair%%:*}_URL=http://127.0.0.1:${pair#*:}/graphql"
+  done
+}
+
 wait_for() {
   local name="$1" url="$2" seconds="${3:-60}"
   shift 3 || shift $#

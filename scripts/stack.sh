@@ -130,14 +130,10 @@ start_service() {
 
 start_router() {
   say "router on 127.0.0.1:$ROUTER_PORT"
+  local urls
+  mapfile -t urls < <(subgraph_urls)
   start_bg router env ROUTER_CONFIG_FILE_PATH="$ROOT/router/router.config.yaml" PORT="$ROUTER_PORT" \
-    ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" \
-    ROUTER_USERS_URL="http://127.0.0.1:$USERS_PORT/graphql" \
-    ROUTER_ACCOUNTS_URL="http://127.0.0.1:$ACCOUNTS_PORT/graphql" \
-    ROUTER_TRANSACTIONS_URL="http://127.0.0.1:$LEDGER_PORT/graphql" \
-    ROUTER_NOTIFICATIONS_URL="http://127.0.0.1:$NOTIFICATIONS_PORT/graphql" \
-    ROUTER_LOANS_URL="http://127.0.0.1:$LOANS_PORT/graphql" \
-    ROUTER_PAYMENTS_URL="http://127.0.0.1:$PAYMENTS_PORT/graphql" \
+    ROUTER_JWKS_URL="http://127.0.0.1:$USERS_PORT/.well-known/jwks.json" "${urls[@]}" \
     "$BIN/bank-router"
   PIDNAME=router wait_for router "http://127.0.0.1:$ROUTER_PORT/readiness" 60 || die "the router did not become ready; see .data/logs/router.log"
 }
