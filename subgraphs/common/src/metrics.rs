@@ -145,6 +145,11 @@ pub fn service_metric<C: prometheus::core::Collector + Clone + 'static>(collecto
     collector
 }
 
+/// A service's own counter, registered as [`service_metric`] does.
+pub fn service_counter(name: &str, help: &str) -> prometheus::IntCounter {
+    service_metric(prometheus::IntCounter::new(name, help).expect("a valid counter name"))
+}
+
 /// Middleware: counts and times every request by its route pattern (not its raw path, so the
 /// number of series stays bounded).
 pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {

@@ -369,6 +369,16 @@ pub fn unsigned_token(claims: &Claims) -> String {
 }
 
 /// Serves `app` on a loopback port; returns the address.
+/// A service's `/metrics` page, as Prometheus scrapes it.
+pub async fn metrics(addr: SocketAddr) -> String {
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("the service answers /metrics")
+        .text()
+        .await
+        .expect("a text page")
+}
+
 pub async fn serve(app: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -196,42 +196,30 @@ static BATCH_SECONDS: std::sync::LazyLock<prometheus::Histogram> = std::sync::La
 });
 
 static COMMITS: std::sync::LazyLock<prometheus::IntCounter> = std::sync::LazyLock::new(|| {
-    bank_common::metrics::service_metric(
-        prometheus::IntCounter::new(
-            "ledger_batch_commits_total",
-            "Ledger database transactions that wrote batched movements (one commit each)",
-        )
-        .expect("valid metric"),
+    bank_common::metrics::service_counter(
+        "ledger_batch_commits_total",
+        "Ledger database transactions that wrote batched movements (one commit each)",
     )
 });
 
 static MOVEMENTS: std::sync::LazyLock<prometheus::IntCounter> = std::sync::LazyLock::new(|| {
-    bank_common::metrics::service_metric(
-        prometheus::IntCounter::new(
-            "ledger_batched_movements_total",
-            "Movements committed in batches of more than one",
-        )
-        .expect("valid metric"),
+    bank_common::metrics::service_counter(
+        "ledger_batched_movements_total",
+        "Movements committed in batches of more than one",
     )
 });
 
 static BATCHES_FAILED: std::sync::LazyLock<prometheus::IntCounter> =
     std::sync::LazyLock::new(|| {
-        bank_common::metrics::service_metric(
-            prometheus::IntCounter::new(
-                "ledger_batches_failed_total",
-                "Ledger batches that did not commit; their movements were tried alone",
-            )
-            .expect("valid metric"),
+        bank_common::metrics::service_counter(
+            "ledger_batches_failed_total",
+            "Ledger batches that did not commit; their movements were tried alone",
         )
     });
 
 static REFUSED: std::sync::LazyLock<prometheus::IntCounter> = std::sync::LazyLock::new(|| {
-    bank_common::metrics::service_metric(
-        prometheus::IntCounter::new(
-            "ledger_batch_refused_total",
-            "Movements refused by their rules inside a batch that committed the others",
-        )
-        .expect("valid metric"),
+    bank_common::metrics::service_counter(
+        "ledger_batch_refused_total",
+        "Movements refused by their rules inside a batch that committed the others",
     )
 });

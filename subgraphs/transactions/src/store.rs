@@ -914,12 +914,9 @@ pub(crate) async fn try_move<C: TransactionTrait>(
 /// Money given back to closed accounts and held in suspense.
 static SUSPENSE_POSTINGS: std::sync::LazyLock<prometheus::IntCounter> =
     std::sync::LazyLock::new(|| {
-        bank_common::metrics::service_metric(
-            prometheus::IntCounter::new(
-                "ledger_suspense_postings_total",
-                "Reversals and refunds for closed accounts, held in the suspense account for staff",
-            )
-            .expect("valid metric"),
+        bank_common::metrics::service_counter(
+            "ledger_suspense_postings_total",
+            "Reversals and refunds for closed accounts, held in the suspense account for staff",
         )
     });
 

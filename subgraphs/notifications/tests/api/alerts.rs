@@ -41,12 +41,7 @@ async fn a_subscriber_gets_alerts_for_its_own_accounts_and_no_one_elses() {
     );
 
     // The live feed's own metrics: what it fanned out and how long each stage took.
-    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = bank_testkit::metrics(app.addr).await;
     let value = |prefix: &str| {
         metrics
             .lines()
@@ -215,12 +210,7 @@ async fn a_subscription_ends_when_its_token_expires_or_its_session_ends() {
     // The others stay.
     assert_eq!(untouched.closed(Duration::from_secs(1)).await, None);
 
-    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = bank_testkit::metrics(app.addr).await;
     for reason in ["expired", "revoked"] {
         let series = format!(
             r#"websocket_token_closures_total{{reason="{reason}",service="notifications"}} 1"#

@@ -160,12 +160,7 @@ async fn thirty_two_clients_transferring_at_random_neither_lose_nor_make_money()
 
 /// Reads one counter of the service's `/metrics`.
 async fn counter(app: &crate::helpers::TestApp, name: &str) -> f64 {
-    let metrics = reqwest::get(format!("http://{}/metrics", app.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = bank_testkit::metrics(app.addr).await;
     metrics
         .lines()
         .find(|line| line.starts_with(name) && !line.starts_with('#'))
