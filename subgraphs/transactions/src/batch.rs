@@ -1,23 +1,24 @@
 //! Many movements per commit. Movements arriving at one ledger replica while others are being
 //! written wait in a queue; a worker takes as many as are waiting (up to
-//! `TRANSACTIONS_BATCH_MAX`) and writes them in one database transaction, each in a savepoint
-//! of its own: each keeps its idempotency key, its checks and its answer, and one that its
-//! rules refuse (insufficient funds, a frozen account, a replayed key) is rolled back alone
-//! while the others commit. Every customer account of the batch is locked first, in id order,
-//! in one statement, so batches cannot deadlock one another over customer accounts (internal
-//! accounts lock after customer accounts, as in a single movement).
+//! `TRANSACTIONS_BATCH_MAX`) and writes them in one database transaction: each keeps its
+//! idempotency key, its checks and its answer, and one that its rules refuse (insufficient
+//! funds, a frozen account) is refused alone while the others commit. On plain PostgreSQL the
+//! batch is decided in memory against the rows it locked and written set-based
+//! ([`store::move_batch`]); on Citus each movement runs in a savepoint. Every customer account
+//! of the batch is locked first, in id order, in one statement, so batches cannot deadlock one
+//! another over customer accounts (internal accounts lock after customer accounts, as in a
+//! single movement).
 //!
 //! The batch answers only once it has committed. Whatever else stops a movement in a batch
-//! (a conflict, an account the ledger has not heard of yet, a failed commit) sends it back to
-//! be tried alone, with the retries a single movement has: its idempotency key makes trying
-//! again safe whatever the batch's outcome was. A commit therefore costs one WAL flush for the
-//! batch instead of one per movement.
+//! (a conflict, an account the ledger has not heard of yet, a replayed key, a failed commit)
+//! sends it back to be tried alone, with the retries a single movement has: its idempotency
+//! key makes trying again safe whatever the batch's outcome was. A commit therefore costs one
+//! WAL flush for the batch instead of one per movement.
 
 use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot, Mutex};
-use uuid::Uuid;
 
 use crate::store::{self, Moved, Movement, Stop};
 
@@ -131,28 +132,15 @@ async fn run(db: &DatabaseConnection, jobs: Vec<Job>) {
     BATCH_SECONDS.observe(started.elapsed().as_secs_f64());
 }
 
-/// The batch's transaction: every customer account locked in id order, then each movement in
-/// a savepoint. `Err`: the transaction did not commit (or may not have).
+/// The batch's transaction ([`store::move_batch`]). `Err`: the transaction did not commit (or
+/// may not have).
 async fn write(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Result<Moved, Stop>>, DbErr> {
     let txn = db.begin().await?;
-    let mut ids: Vec<Uuid> = jobs
+    let movements: Vec<(&Movement, &str)> = jobs
         .iter()
-        .flat_map(|job| job.movement.from.iter().chain(job.movement.to.iter()))
-        .copied()
+        .map(|job| (&job.movement, job.hash.as_str()))
         .collect();
-    ids.sort();
-    ids.dedup();
-    store::lock_customer_accounts(&txn, &ids).await?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        // `try_move` on a transaction begins a savepoint and releases or rolls it back.
-        let result = store::try_move(&txn, &job.movement, &job.hash).await;
-        if let Err(Stop::Retry(err)) = &result {
-            // A conflict aborts the batch's transaction too: the whole batch is tried again.
-            return Err(DbErr::Custom(format!("a conflict in the batch: {err}")));
-        }
-        results.push(result);
-    }
+    let results = store::move_batch(&txn, &movements).await?;
     txn.commit().await?;
     REFUSED.inc_by(
         results

@@ -417,7 +417,8 @@ pub struct LedgerCheckReport {
     pub ok: bool,
     /// The sum of every balance per currency: always zero in a double-entry ledger.
     pub totals: Vec<Money>,
-    /// Accounts whose balance is not the sum of their postings.
+    /// Accounts whose balance is not the sum of their postings, or with a posting whose
+    /// balance after it is not the sum of the account's postings up to it.
     pub balance_mismatches: Vec<ID>,
     /// Accounts whose held amount is not the sum of their pending holds.
     pub hold_mismatches: Vec<ID>,

@@ -1,6 +1,7 @@
 //! The ledger's tables and the database transactions that change them.
 //!
-//! Every money movement is one short database transaction:
+//! Every money movement is one short database transaction (or part of a batch's, see
+//! [`move_batch`] and [`crate::batch`], which takes the same steps for many movements at once):
 //!
 //! 1. claim the idempotency key (`INSERT ... ON CONFLICT DO NOTHING`); a concurrent request
 //!    with the same key waits here until the first commits, then replays its result;
@@ -14,7 +15,10 @@
 //! Serialization failures and deadlocks (which Citus can raise across shards) are retried
 //! here, never by the client.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
@@ -212,7 +216,7 @@ pub fn set_citus(on: bool) {
     ON_CITUS.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn on_citus() -> bool {
+pub(crate) fn on_citus() -> bool {
     ON_CITUS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -364,14 +368,6 @@ async fn lock_accounts(
     rows.iter()
         .map(|row| account_state(row).map(|state| (state.id, state)))
         .collect()
-}
-
-/// Locks a batch's customer accounts, in id order, in one statement.
-pub(crate) async fn lock_customer_accounts(
-    txn: &DatabaseTransaction,
-    ids: &[Uuid],
-) -> Result<(), DbErr> {
-    lock_accounts(txn, ids).await.map(|_| ())
 }
 
 /// A previous request's result under the same key, if there is one.
@@ -708,7 +704,7 @@ pub(crate) enum Moved {
 }
 
 /// One attempt at a movement in a transaction of its own: on a connection, a database
-/// transaction; on a transaction (a batch), a savepoint, released or rolled back here.
+/// transaction; on a transaction (a batch on Citus), a savepoint, released or rolled back here.
 pub(crate) async fn try_move<C: TransactionTrait>(
     db: &C,
     m: &Movement,
@@ -729,15 +725,118 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         txn.rollback().await?;
         return replayed(claimed, m.operation(), hash).map(Moved::Before);
     }
+    let moved = move_claimed(&txn, m, transaction_id).await?;
+    txn.commit().await?;
+    Ok(moved)
+}
+
+/// A movement whose key is claimed (under `transaction_id`): its accounts locked, its rules
+/// applied and, unless they refuse it, its rows written, in `txn`. Nothing is written before
+/// every rule has passed.
+async fn move_claimed(
+    txn: &DatabaseTransaction,
+    m: &Movement,
+    transaction_id: Uuid,
+) -> Result<Moved, Stop> {
     let mut ids: Vec<Uuid> = m.from.iter().chain(m.to.iter()).copied().collect();
     ids.sort();
     ids.dedup();
-    let mut accounts = lock_accounts(&txn, &ids).await?;
-    let missing: Vec<Uuid> = ids
+    let mut accounts = lock_accounts(txn, &ids).await?;
+    let shape = shape(m, &mut accounts)?;
+    let (currency, amount) = (shape.currency, shape.amount);
+    if m.kind == TransactionKind::Deposit {
+        self_deposit_allowed(txn, m, &accounts, amount, currency).await?;
+    }
+    // Money given back to an account that has closed since (a returned payment, a refund)
+    // cannot land there and must not wait forever: it goes to the currency's suspense account,
+    // with an event, for staff to pay out.
+    let mut suspended = None;
+    if m.kind == TransactionKind::Reversal {
+        reverses_a_debit(txn, m, amount).await?;
+        let to = m.to.expect("a reversal names an account");
+        if accounts
+            .get(&to)
+            .is_some_and(|account| account.status == AccountStatus::Closed)
+        {
+            suspended = Some(to);
+        }
+    }
+    require_active(m, &accounts, suspended)?;
+    if let Some(at) = m.booked_at {
+        // Back-dated (a sandbox's demo history): never before what the customer accounts
+        // already hold, so that their postings stay in time order and each running balance
+        // holds at its time.
+        let ids: Vec<Uuid> = accounts.keys().copied().collect();
+        let later = txn
+            .query_one(stmt(
+                "SELECT 1 AS later FROM postings WHERE account_id = ANY($1) AND created_at > $2 LIMIT 1",
+                [ids.into(), at.into()],
+            ))
+            .await?;
+        if later.is_some() {
+            return Err(ApiError::bad_input(
+                "bookedAt",
+                "an account already has a posting after this time; book in time order",
+            )
+            .into());
+        }
+    }
+    let legs = legs_of(m, &shape, suspended.is_some());
+    if m.kind != TransactionKind::Transfer {
+        // Internal accounts lock after customer accounts, always (and among themselves in id
+        // order).
+        let mut internal = vec![shape.counter.id(currency)];
+        if suspended.is_some() {
+            internal.push(InternalAccount::Suspense.id(currency));
+            internal.sort();
+        }
+        let internal = lock_accounts(txn, &internal).await?;
+        accounts.extend(internal);
+    }
+    // PostgreSQL keeps microseconds: the row returned must equal the row stored.
+    let now = m
+        .booked_at
+        .unwrap_or_else(|| chrono::SubsecRound::trunc_subsecs(Utc::now(), 6));
+    let transaction = apply(m, &shape, &mut accounts, legs, transaction_id, now)?;
+    let legs = [(legs.0, -amount), (legs.1, amount)];
+    write_movement(txn, &accounts, &legs, &transaction, &m.topic).await?;
+    if let Some(closed) = suspended {
+        let held = events::HeldInSuspense {
+            transaction_id,
+            account_id: closed,
+            owner_id: accounts.get(&closed).and_then(|account| account.owner_id),
+            amount: bank_common::money::format_minor(amount, currency),
+            amount_minor: amount,
+            currency: currency.code().to_string(),
+            reference: m.reference.clone(),
+            held_at: now,
+        };
+        let mut event = events::suspense_event(held);
+        event.topic = m.topic.clone();
+        outbox::enqueue(txn, SCHEMA, &event).await?;
+    }
+    Ok(Moved::Now(transaction, suspended))
+}
+
+/// What a movement is once its customer accounts are locked: its currency, the internal
+/// account on the other side (transfers have none), and its amount in minor units.
+struct Shape {
+    currency: Currency,
+    counter: InternalAccount,
+    amount: i64,
+}
+
+/// What a movement's locked customer accounts decide alone: that the ledger has them, that the
+/// caller may use them, their currencies, and the amount in that currency.
+fn shape(m: &Movement, accounts: &mut HashMap<Uuid, AccountState>) -> Result<Shape, Stop> {
+    let mut missing: Vec<Uuid> = m
+        .from
         .iter()
+        .chain(m.to.iter())
         .filter(|id| !accounts.contains_key(id))
         .copied()
         .collect();
+    missing.dedup();
     if !missing.is_empty() {
         return Err(Stop::Missing(missing));
     }
@@ -756,7 +855,7 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         | TransactionKind::LoanDisbursement
         | TransactionKind::Reversal => {
             let to = visible(
-                &mut accounts,
+                accounts,
                 m.to.expect("deposits and payouts name an account"),
                 &m.principal,
             )?;
@@ -766,7 +865,7 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         | TransactionKind::LoanRepayment
         | TransactionKind::ExternalPayment => {
             let from = visible(
-                &mut accounts,
+                accounts,
                 m.from.expect("withdrawals and repayments name an account"),
                 &m.principal,
             )?;
@@ -774,7 +873,7 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         }
         _ => {
             let from = visible(
-                &mut accounts,
+                accounts,
                 m.from.expect("transfers name two accounts"),
                 &m.principal,
             )?;
@@ -795,74 +894,61 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         }
     }
     let amount = amount_in(&m.amount, currency)?;
-    if m.kind == TransactionKind::Deposit {
-        self_deposit_allowed(&txn, m, &accounts, amount, currency).await?;
-    }
-    // Money given back to an account that has closed since (a returned payment, a refund)
-    // cannot land there and must not wait forever: it goes to the currency's suspense account,
-    // with an event, for staff to pay out.
-    let mut suspended = None;
-    if m.kind == TransactionKind::Reversal {
-        reverses_a_debit(&txn, m, amount).await?;
-        let to = m.to.expect("a reversal names an account");
-        if accounts
-            .get(&to)
-            .is_some_and(|account| account.status == AccountStatus::Closed)
-        {
-            suspended = Some(to);
+    Ok(Shape {
+        currency,
+        counter,
+        amount,
+    })
+}
+
+/// Money moves only on active accounts; a closed account whose money goes to suspense
+/// (`suspended`) is the one exception.
+fn require_active(
+    m: &Movement,
+    accounts: &HashMap<Uuid, AccountState>,
+    suspended: Option<Uuid>,
+) -> Result<(), Stop> {
+    for id in m.from.iter().chain(m.to.iter()) {
+        if Some(*id) != suspended {
+            if let Some(account) = accounts.get(id) {
+                account.require_active()?;
+            }
         }
     }
-    for account in accounts.values() {
-        if Some(account.id) != suspended {
-            account.require_active()?;
-        }
-    }
-    if let Some(at) = m.booked_at {
-        // Back-dated (a sandbox's demo history): never before what the customer accounts
-        // already hold, so that their postings stay in time order and each running balance
-        // holds at its time.
-        let ids: Vec<Uuid> = accounts.keys().copied().collect();
-        let later = txn
-            .query_one(stmt(
-                "SELECT 1 AS later FROM postings WHERE account_id = ANY($1) AND created_at > $2 LIMIT 1",
-                [ids.into(), at.into()],
-            ))
-            .await?;
-        if later.is_some() {
-            return Err(ApiError::bad_input(
-                "bookedAt",
-                "an account already has a posting after this time; book in time order",
-            )
-            .into());
-        }
-    }
-    let (debit_id, credit_id) = match m.kind {
-        TransactionKind::Reversal if suspended.is_some() => {
-            (counter.id(currency), InternalAccount::Suspense.id(currency))
+    Ok(())
+}
+
+/// The accounts a movement debits and credits.
+fn legs_of(m: &Movement, shape: &Shape, suspended: bool) -> (Uuid, Uuid) {
+    let counter = shape.counter.id(shape.currency);
+    match m.kind {
+        TransactionKind::Reversal if suspended => {
+            (counter, InternalAccount::Suspense.id(shape.currency))
         }
         TransactionKind::Deposit
         | TransactionKind::LoanDisbursement
-        | TransactionKind::Reversal => (counter.id(currency), m.to.unwrap()),
+        | TransactionKind::Reversal => (counter, m.to.expect("an account to credit")),
         TransactionKind::Withdrawal
         | TransactionKind::LoanRepayment
-        | TransactionKind::ExternalPayment => (m.from.unwrap(), counter.id(currency)),
-        _ => (m.from.unwrap(), m.to.unwrap()),
-    };
-    if m.kind != TransactionKind::Transfer {
-        // Internal accounts lock after customer accounts, always (and among themselves in id
-        // order).
-        let mut internal = vec![counter.id(currency)];
-        if suspended.is_some() {
-            internal.push(InternalAccount::Suspense.id(currency));
-            internal.sort();
-        }
-        let internal = lock_accounts(&txn, &internal).await?;
-        accounts.extend(internal);
+        | TransactionKind::ExternalPayment => (m.from.expect("an account to debit"), counter),
+        _ => (
+            m.from.expect("an account to debit"),
+            m.to.expect("an account to credit"),
+        ),
     }
-    // PostgreSQL keeps microseconds: the row returned must equal the row stored.
-    let now = m
-        .booked_at
-        .unwrap_or_else(|| chrono::SubsecRound::trunc_subsecs(Utc::now(), 6));
+}
+
+/// Applies a movement to its locked rows (the internal account's among them) and returns its
+/// transaction. On a refusal the rows may be half changed: the caller drops or restores them.
+fn apply(
+    m: &Movement,
+    shape: &Shape,
+    accounts: &mut HashMap<Uuid, AccountState>,
+    (debit_id, credit_id): (Uuid, Uuid),
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<TransactionRow, Stop> {
+    let amount = shape.amount;
     {
         let debit = accounts
             .get_mut(&debit_id)
@@ -877,10 +963,10 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         .get_mut(&credit_id)
         .ok_or(ApiError::NotFound("account"))?
         .credit(amount)?;
-    let transaction = TransactionRow {
-        id: transaction_id,
+    Ok(TransactionRow {
+        id,
         kind: m.kind.as_str().to_string(),
-        currency: currency.code().to_string(),
+        currency: shape.currency.code().to_string(),
         amount_minor: amount,
         from_account_id: m.from,
         to_account_id: m.to,
@@ -889,26 +975,403 @@ pub(crate) async fn try_move<C: TransactionTrait>(
         reference: m.reference.clone(),
         initiated_by: Some(m.principal.user_id),
         created_at: now,
+    })
+}
+
+/// Whether a batch decides `m` from its locked rows alone. Self-service deposits (today's
+/// total), reversals (the payment's debit) and back-dated movements read more than their rows:
+/// they are written alone.
+fn decided_from_rows(m: &Movement) -> bool {
+    m.booked_at.is_none()
+        && matches!(
+            m.kind,
+            TransactionKind::Transfer
+                | TransactionKind::Withdrawal
+                | TransactionKind::Deposit
+                | TransactionKind::LoanDisbursement
+                | TransactionKind::LoanRepayment
+                | TransactionKind::ExternalPayment
+        )
+}
+
+/// A batch's answer for a movement it leaves to be tried alone, after the batch has committed
+/// (its idempotency key then says whether it was done before).
+fn alone(why: &str) -> Result<Moved, Stop> {
+    Err(Stop::Retry(DbErr::Custom(why.into())))
+}
+
+/// A batch of movements in one database transaction, in a handful of statements whatever its
+/// size on plain PostgreSQL:
+///
+/// 1. Claim every movement's idempotency key in one statement (`ON CONFLICT DO NOTHING`, in
+///    key order so that batches claiming the same keys cannot deadlock), before any account is
+///    locked, as a single movement does. A key claimed before (a replay, or the same key twice
+///    in the batch) leaves its movement to be tried alone.
+/// 2. Lock every customer account in id order, in one statement.
+/// 3. On plain PostgreSQL, lock the internal accounts the batch needs, then decide the
+///    movements in order of arrival against the locked rows in memory, each with the rules a
+///    single movement has; a refused movement leaves the rows as it found them. On Citus,
+///    where statements over arrays are planned through the coordinator, run each movement in a
+///    savepoint of its own instead.
+/// 4. Give back the keys of movements not written (one statement, only if there are any); on
+///    plain PostgreSQL write balances, transactions, postings and outbox rows in one statement.
+///
+/// Answers come back in the order of `jobs`; `Err`: the transaction cannot go on.
+pub(crate) async fn move_batch(
+    txn: &DatabaseTransaction,
+    jobs: &[(&Movement, &str)],
+) -> Result<Vec<Result<Moved, Stop>>, DbErr> {
+    let citus = on_citus();
+    let mut answers: Vec<Option<Result<Moved, Stop>>> = jobs
+        .iter()
+        .map(|(m, _)| (!citus && !decided_from_rows(m)).then(|| alone("written alone")))
+        .collect();
+    let ids: Vec<Uuid> = jobs.iter().map(|_| Uuid::now_v7()).collect();
+    let scope = |m: &Movement| m.key_scope.unwrap_or(m.principal.user_id);
+
+    // 1. The keys.
+    let mut order: Vec<usize> = (0..jobs.len()).filter(|&i| answers[i].is_none()).collect();
+    order.sort_by(|&a, &b| {
+        (scope(jobs[a].0), jobs[a].0.key.as_str()).cmp(&(scope(jobs[b].0), jobs[b].0.key.as_str()))
+    });
+    let keys: Vec<[Value; 5]> = order
+        .iter()
+        .map(|&i| {
+            let (m, hash) = jobs[i];
+            [
+                scope(m).into(),
+                m.key.as_str().into(),
+                m.operation().into(),
+                hash.into(),
+                ids[i].into(),
+            ]
+        })
+        .collect();
+    let claimed: HashSet<Uuid> = if keys.is_empty() {
+        HashSet::new()
+    } else {
+        txn.query_all(rows_statement(
+            citus,
+            "INSERT INTO idempotency_keys (principal_id, key, operation, request_hash, result_id)",
+            &["uuid", "text", "text", "text", "uuid"],
+            keys,
+            "ON CONFLICT DO NOTHING RETURNING result_id",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<Uuid>("", "result_id"))
+        .collect::<Result<_, _>>()?
     };
-    let legs = [(debit_id, -amount), (credit_id, amount)];
-    write_movement(&txn, &accounts, &legs, &transaction, &m.topic).await?;
-    if let Some(closed) = suspended {
-        let held = events::HeldInSuspense {
-            transaction_id,
-            account_id: closed,
-            owner_id: accounts.get(&closed).and_then(|account| account.owner_id),
-            amount: bank_common::money::format_minor(amount, currency),
-            amount_minor: amount,
-            currency: currency.code().to_string(),
-            reference: m.reference.clone(),
-            held_at: now,
-        };
-        let mut event = events::suspense_event(held);
-        event.topic = m.topic.clone();
-        outbox::enqueue(&txn, SCHEMA, &event).await?;
+    for &i in &order {
+        if !claimed.contains(&ids[i]) {
+            answers[i] = Some(alone("its key was claimed before"));
+        }
     }
-    txn.commit().await?;
-    Ok(Moved::Now(transaction, suspended))
+
+    // 2. The customer accounts, in id order.
+    let mut customer: Vec<Uuid> = (0..jobs.len())
+        .filter(|&i| answers[i].is_none())
+        .flat_map(|i| jobs[i].0.from.iter().chain(jobs[i].0.to.iter()))
+        .copied()
+        .collect();
+    customer.sort();
+    customer.dedup();
+    let mut accounts = lock_accounts(txn, &customer).await?;
+
+    // 3. The decisions, in order of arrival.
+    let mut rows = BatchRows::default();
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    if citus {
+        for (i, (m, _)) in jobs.iter().enumerate() {
+            if answers[i].is_some() {
+                continue;
+            }
+            let savepoint = txn.begin().await?;
+            let result = move_claimed(&savepoint, m, ids[i]).await;
+            match &result {
+                Ok(_) => savepoint.commit().await?,
+                // A conflict aborts the batch's transaction too: the whole batch is tried again.
+                Err(Stop::Retry(err)) => {
+                    return Err(DbErr::Custom(format!("a conflict in the batch: {err}")))
+                }
+                Err(_) => savepoint.rollback().await?,
+            }
+            answers[i] = Some(result);
+        }
+    } else {
+        decide_in_memory(txn, jobs, &ids, &mut answers, &mut accounts, &mut rows, now).await?;
+    }
+
+    // 4. The writes.
+    let unwritten: Vec<[Value; 2]> = order
+        .iter()
+        .copied()
+        .filter(|&i| claimed.contains(&ids[i]) && !matches!(answers[i], Some(Ok(_))))
+        .map(|i| [scope(jobs[i].0).into(), jobs[i].0.key.as_str().into()])
+        .collect();
+    if !unwritten.is_empty() {
+        txn.execute(rows_statement(
+            citus,
+            "DELETE FROM idempotency_keys WHERE (principal_id, key) IN (",
+            &["uuid", "text"],
+            unwritten,
+            ")",
+        ))
+        .await?;
+    }
+    if !rows.transactions.is_empty() {
+        rows.write(txn, &accounts, now).await?;
+    }
+    Ok(answers
+        .into_iter()
+        .map(|answer| answer.expect("every movement has an answer"))
+        .collect())
+}
+
+/// Step 3 of [`move_batch`] on plain PostgreSQL: the internal accounts the batch needs are
+/// locked (after the customer accounts), then each movement is decided against the rows in
+/// memory and its rows added to `rows`.
+async fn decide_in_memory(
+    txn: &DatabaseTransaction,
+    jobs: &[(&Movement, &str)],
+    ids: &[Uuid],
+    answers: &mut [Option<Result<Moved, Stop>>],
+    accounts: &mut HashMap<Uuid, AccountState>,
+    rows: &mut BatchRows,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut shapes: Vec<Option<Shape>> = (0..jobs.len()).map(|_| None).collect();
+    for (i, (m, _)) in jobs.iter().enumerate() {
+        if answers[i].is_some() {
+            continue;
+        }
+        let own_deposit = m.kind == TransactionKind::Deposit
+            && m.to
+                .and_then(|to| accounts.get(&to))
+                .and_then(|a| a.owner_id)
+                == Some(m.principal.user_id);
+        if own_deposit {
+            answers[i] = Some(alone("a self-service deposit is written alone"));
+            continue;
+        }
+        match shape(m, accounts) {
+            Ok(shape) => shapes[i] = Some(shape),
+            Err(stop) => answers[i] = Some(Err(stop)),
+        }
+    }
+    let mut internal: Vec<Uuid> = jobs
+        .iter()
+        .zip(&shapes)
+        .filter_map(|((m, _), shape)| {
+            shape
+                .as_ref()
+                .filter(|_| m.kind != TransactionKind::Transfer)
+                .map(|shape| shape.counter.id(shape.currency))
+        })
+        .collect();
+    internal.sort();
+    internal.dedup();
+    if !internal.is_empty() {
+        let locked = lock_accounts(txn, &internal).await?;
+        accounts.extend(locked);
+    }
+    for (i, (m, _)) in jobs.iter().enumerate() {
+        let Some(shape) = &shapes[i] else { continue };
+        let legs = legs_of(m, shape, false);
+        let before = [legs.0, legs.1].map(|id| accounts.get(&id).cloned());
+        let decided = require_active(m, accounts, None)
+            .and_then(|()| apply(m, shape, accounts, legs, ids[i], now));
+        match decided {
+            Ok(transaction) => {
+                let legs = [(legs.0, -shape.amount), (legs.1, shape.amount)];
+                rows.add(accounts, &legs, &transaction, shape.currency, &m.topic);
+                answers[i] = Some(Ok(Moved::Now(transaction, None)));
+            }
+            Err(stop) => {
+                for account in before.into_iter().flatten() {
+                    accounts.insert(account.id, account);
+                }
+                answers[i] = Some(Err(stop));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A statement over `rows`: `head` then the rows then `tail`. On plain PostgreSQL the rows go
+/// as one array per column (`SELECT * FROM unnest($1::uuid[], ...)`), so the statement's text,
+/// and its prepared plan, is the same whatever the number of rows. On Citus they go as a
+/// `VALUES` list, which Citus routes straight to the shard, where a `SELECT` over arrays would
+/// be planned through the coordinator.
+fn rows_statement<const N: usize>(
+    citus: bool,
+    head: &str,
+    types: &[&str; N],
+    rows: Vec<[Value; N]>,
+    tail: &str,
+) -> Statement {
+    if citus {
+        let (list, values) = values_list(rows);
+        return stmt(&format!("{head} VALUES {list} {tail}"), values);
+    }
+    let arrays = (1..=N)
+        .zip(types)
+        .map(|(n, ty)| format!("${n}::{ty}[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut columns: Vec<Vec<Value>> = (0..N).map(|_| Vec::with_capacity(rows.len())).collect();
+    for row in rows {
+        for (column, value) in columns.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    let values = columns.into_iter().zip(types).map(|(column, ty)| {
+        let ty = match *ty {
+            "uuid" => sea_orm::sea_query::ArrayType::Uuid,
+            "text" => sea_orm::sea_query::ArrayType::String,
+            other => unreachable!("no array of {other} is bound here"),
+        };
+        Value::Array(ty, Some(Box::new(column)))
+    });
+    stmt(
+        &format!("{head} SELECT * FROM unnest({arrays}) {tail}"),
+        values,
+    )
+}
+
+/// Rows as a `VALUES` list's text (`($1, $2), ($3, $4)`) and its values in order.
+fn values_list<const N: usize>(rows: Vec<[Value; N]>) -> (String, Vec<Value>) {
+    let mut values = Vec::with_capacity(rows.len() * N);
+    let list = rows
+        .into_iter()
+        .map(|row| {
+            let first = values.len();
+            values.extend(row);
+            let params: Vec<String> = (first + 1..=first + N).map(|n| format!("${n}")).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    (list, values)
+}
+
+/// The rows a set-based batch writes, by table.
+#[derive(Default)]
+struct BatchRows {
+    /// The accounts written, in the order first touched.
+    touched: Vec<Uuid>,
+    transactions: Vec<serde_json::Value>,
+    /// Postings: account, transaction, amount, balance after.
+    postings: (Vec<Uuid>, Vec<Uuid>, Vec<i64>, Vec<i64>),
+    events: Vec<OutgoingEvent>,
+}
+
+impl BatchRows {
+    /// A decided movement: `accounts` hold the balances after it.
+    fn add(
+        &mut self,
+        accounts: &HashMap<Uuid, AccountState>,
+        legs: &[(Uuid, i64)],
+        transaction: &TransactionRow,
+        currency: Currency,
+        topic: &str,
+    ) {
+        self.transactions.push(serde_json::json!({
+            "id": transaction.id,
+            "kind": transaction.kind,
+            "currency": transaction.currency,
+            "amount_minor": transaction.amount_minor,
+            "from_account_id": transaction.from_account_id,
+            "to_account_id": transaction.to_account_id,
+            "description": transaction.description,
+            "hold_id": transaction.hold_id,
+            "initiated_by": transaction.initiated_by,
+            "reference": transaction.reference,
+        }));
+        for &(id, delta) in legs {
+            if !self.touched.contains(&id) {
+                self.touched.push(id);
+            }
+            self.postings.0.push(id);
+            self.postings.1.push(transaction.id);
+            self.postings.2.push(delta);
+            self.postings.3.push(accounts[&id].balance_minor);
+        }
+        self.events
+            .extend(posting_events(accounts, legs, transaction, currency, topic));
+    }
+
+    /// Writes the accounts as they stand, the transactions, their postings (in order, so
+    /// posting ids follow the running balances) and events in one statement, and wakes the
+    /// outbox relay.
+    async fn write(
+        self,
+        txn: &DatabaseTransaction,
+        accounts: &HashMap<Uuid, AccountState>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let written: Vec<&AccountState> = self.touched.iter().map(|id| &accounts[id]).collect();
+        let row = txn
+            .query_one(stmt(
+                "WITH upd AS (
+                    UPDATE ledger_accounts a
+                       SET balance_minor = v.balance, held_minor = v.held,
+                           withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
+                           updated_at = $1
+                      FROM unnest($2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::date[])
+                           AS v(id, balance, held, withdrawn, withdrawn_on)
+                     WHERE a.account_id = v.id
+                 RETURNING a.account_id
+                 ), tx AS (
+                    INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
+                        to_account_id, description, hold_id, initiated_by, created_at, reference)
+                    SELECT t.id, t.kind, t.currency, t.amount_minor, t.from_account_id,
+                           t.to_account_id, t.description, t.hold_id, t.initiated_by, $1, t.reference
+                      FROM jsonb_to_recordset($7::jsonb) AS t(id uuid, kind text, currency text,
+                           amount_minor int8, from_account_id uuid, to_account_id uuid,
+                           description text, hold_id uuid, initiated_by uuid, reference text)
+                 ), posts AS (
+                    INSERT INTO postings (account_id, transaction_id, amount_minor, balance_after_minor, created_at)
+                    SELECT v.id, v.tx, v.delta, v.balance, $1
+                      FROM unnest($8::uuid[], $9::uuid[], $10::int8[], $11::int8[])
+                           AS v(id, tx, delta, balance)
+                 ), ob AS (
+                    INSERT INTO outbox (event_id, topic, event_key, event_type, payload)
+                    SELECT o.id, o.topic, o.key, o.type, o.payload::jsonb
+                      FROM unnest($12::uuid[], $13::text[], $14::text[], $15::text[], $16::text[])
+                           AS o(id, topic, key, type, payload)
+                 )
+                 SELECT (SELECT count(*) FROM upd) AS updated, pg_notify($17, '') IS NULL AS notified",
+                [
+                    now.into(),
+                    written.iter().map(|a| a.id).collect::<Vec<_>>().into(),
+                    written.iter().map(|a| a.balance_minor).collect::<Vec<_>>().into(),
+                    written.iter().map(|a| a.held_minor).collect::<Vec<_>>().into(),
+                    written.iter().map(|a| a.withdrawn_today_minor).collect::<Vec<_>>().into(),
+                    written.iter().map(|a| a.withdrawn_on).collect::<Vec<_>>().into(),
+                    serde_json::Value::Array(self.transactions).to_string().into(),
+                    self.postings.0.into(),
+                    self.postings.1.into(),
+                    self.postings.2.into(),
+                    self.postings.3.into(),
+                    self.events.iter().map(|e| e.id).collect::<Vec<_>>().into(),
+                    self.events.iter().map(|e| e.topic.clone()).collect::<Vec<_>>().into(),
+                    self.events.iter().map(|e| e.key.clone()).collect::<Vec<_>>().into(),
+                    self.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>().into(),
+                    self.events.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>().into(),
+                    outbox::channel(SCHEMA).into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the batch's result".into()))?;
+        let updated: i64 = row.try_get("", "updated")?;
+        assert_eq!(
+            updated as usize,
+            written.len(),
+            "every written account was locked"
+        );
+        Ok(())
+    }
 }
 
 /// Money given back to closed accounts and held in suspense.
@@ -992,6 +1455,47 @@ fn counter_of(kind: TransactionKind) -> InternalAccount {
     }
 }
 
+/// One `posted` event per customer leg of `transaction`, with the balances after it.
+fn posting_events(
+    accounts: &HashMap<Uuid, AccountState>,
+    legs: &[(Uuid, i64)],
+    transaction: &TransactionRow,
+    currency: Currency,
+    topic: &str,
+) -> Vec<OutgoingEvent> {
+    let customer_legs: Vec<(&AccountState, i64)> = legs
+        .iter()
+        .filter_map(|(id, delta)| accounts.get(id).map(|account| (account, *delta)))
+        .filter(|(account, _)| account.kind == AccountKind::Customer)
+        .collect();
+    customer_legs
+        .iter()
+        .map(|(account, delta)| {
+            let counterparty = customer_legs
+                .iter()
+                .find(|(other, _)| other.id != account.id)
+                .map(|(other, _)| other.id);
+            events::posted(
+                topic,
+                events::PostingFacts {
+                    transaction_id: transaction.id,
+                    account_id: account.id,
+                    owner_id: account.owner_id.expect("customer accounts have owners"),
+                    kind: &transaction.kind,
+                    delta_minor: *delta,
+                    currency,
+                    balance_after_minor: account.balance_minor,
+                    available_after_minor: account.available_minor(),
+                    counterparty_account_id: counterparty,
+                    description: transaction.description.as_deref(),
+                    reference: transaction.reference.as_deref(),
+                    posted_at: transaction.created_at,
+                },
+            )
+        })
+        .collect()
+}
+
 /// Writes new balances, the transaction, its postings and one outbox event per customer
 /// posting, in one statement. `legs` are (account, signed amount) and sum to zero.
 async fn write_movement(
@@ -1019,35 +1523,7 @@ async fn write_movement(
         withdrawn_on.push(account.withdrawn_on);
         delta_list.push(deltas.get(&account.id).copied().unwrap_or(0));
     }
-    let customer_legs: Vec<&AccountState> = legs
-        .iter()
-        .filter_map(|(id, _)| accounts.get(id))
-        .filter(|a| a.kind == AccountKind::Customer)
-        .collect();
-    let mut outgoing: Vec<OutgoingEvent> = Vec::new();
-    for account in &customer_legs {
-        let counterparty = customer_legs
-            .iter()
-            .find(|other| other.id != account.id)
-            .map(|other| other.id);
-        outgoing.push(events::posted(
-            topic,
-            events::PostingFacts {
-                transaction_id: transaction.id,
-                account_id: account.id,
-                owner_id: account.owner_id.expect("customer accounts have owners"),
-                kind: &transaction.kind,
-                delta_minor: deltas[&account.id],
-                currency,
-                balance_after_minor: account.balance_minor,
-                available_after_minor: account.available_minor(),
-                counterparty_account_id: counterparty,
-                description: transaction.description.as_deref(),
-                reference: transaction.reference.as_deref(),
-                posted_at: transaction.created_at,
-            },
-        ));
-    }
+    let outgoing = posting_events(accounts, legs, transaction, currency, topic);
     if on_citus() {
         return write_movement_on_citus(
             txn,
@@ -2105,7 +2581,8 @@ pub async fn apply_account_event(
 pub struct LedgerCheck {
     /// (currency, sum of every balance in it); each must be zero.
     pub totals: Vec<(String, i64)>,
-    /// Accounts whose balance is not the sum of their postings.
+    /// Accounts whose balance is not the sum of their postings, or with a posting whose
+    /// balance after it is not the sum of the account's postings up to it.
     pub balance_mismatches: Vec<Uuid>,
     /// Accounts whose held amount is not the sum of their pending holds.
     pub hold_mismatches: Vec<Uuid>,
@@ -2154,7 +2631,10 @@ pub async fn check_ledger(db: &DatabaseConnection) -> Result<LedgerCheck, DbErr>
                ON p.account_id = a.account_id \
              WHERE a.balance_minor <> coalesce(p.total, 0) \
              UNION SELECT p.account_id FROM postings p \
-               WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.account_id = p.account_id)",
+               WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.account_id = p.account_id) \
+             UNION SELECT r.account_id FROM (SELECT account_id, balance_after_minor, \
+                 sum(amount_minor) OVER (PARTITION BY account_id ORDER BY id) AS running \
+                 FROM postings) r WHERE r.balance_after_minor <> r.running",
             [],
         ))
         .await?,

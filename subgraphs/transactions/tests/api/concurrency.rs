@@ -220,3 +220,105 @@ async fn a_batch_refuses_one_movement_alone_and_commits_the_others() {
     assert_eq!(app.balance(&owner, poor).await, "1.00");
     app.assert_ledger_ok().await;
 }
+
+/// A batch is decided in memory against the rows it locked: movements on the same accounts in
+/// one batch each see the balances the earlier ones left, so every posting's balance after it
+/// and every `posted` event's balance follow one another; a key sent several times at once
+/// moves money once; deposits, withdrawals and transfers share batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn movements_in_one_batch_see_each_others_balances_and_keys() {
+    let app = spawn_app().await;
+    let (owner, teller) = (app.customer(), app.teller());
+    let (a, b, c) = (
+        app.open(&owner, "EUR").await,
+        app.open(&owner, "EUR").await,
+        app.open(&owner, "EUR").await,
+    );
+    data(&app.deposit(&teller, a, "200.00").await);
+    data(&app.deposit(&teller, b, "100.00").await);
+
+    let mut rounds = 0i64;
+    while counter(&app, "ledger_batched_movements_total").await < 20.0 {
+        rounds += 1;
+        assert!(rounds <= 20, "movements never shared a batch");
+        let key = format!("round-{rounds}");
+        let movements = (0..15).map(|i| {
+            let (app, owner, teller, key) = (&app, &owner, &teller, &key);
+            async move {
+                match i {
+                    0..=3 => ("transfer", app.transfer(owner, a, b, "1.00").await),
+                    4..=7 => ("transfer", app.transfer(owner, b, c, "1.00").await),
+                    8..=9 => ("withdraw", app.withdraw(owner, a, "1.00").await),
+                    10..=11 => ("deposit", app.deposit(teller, c, "1.00").await),
+                    _ => (
+                        "replay",
+                        app.transfer_with_key(owner, a, c, "2.00", key).await,
+                    ),
+                }
+            }
+        });
+        let answers = futures::future::join_all(movements).await;
+        let mut replayed = HashSet::new();
+        for (what, answer) in &answers {
+            let moved = data(answer);
+            if *what == "replay" {
+                replayed.insert(moved["transfer"]["id"].as_str().unwrap().to_string());
+            }
+        }
+        assert_eq!(replayed.len(), 1, "one key, one transfer: {answers:?}");
+    }
+    // Per round: a loses 4 + 2 + 2, b gains 4 and loses 4, c gains 4 + 2 + 2.
+    assert_eq!(
+        app.balance(&owner, a).await,
+        format!("{}.00", 200 - 8 * rounds)
+    );
+    assert_eq!(app.balance(&owner, b).await, "100.00");
+    assert_eq!(app.balance(&owner, c).await, format!("{}.00", 8 * rounds));
+    // Balances, running balances, transactions and overdrafts.
+    app.assert_ledger_ok().await;
+
+    // Every customer posting's event carries that posting's balance after it.
+    let rows = app
+        .db
+        .query_all(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT p.transaction_id::text AS tx, p.account_id::text AS account, \
+             p.balance_after_minor FROM postings p \
+             JOIN ledger_accounts a ON a.account_id = p.account_id WHERE a.kind = 'CUSTOMER'",
+        ))
+        .await
+        .unwrap();
+    let balances: HashMap<(String, String), i64> = rows
+        .iter()
+        .map(|row| {
+            (
+                (
+                    row.try_get("", "tx").unwrap(),
+                    row.try_get("", "account").unwrap(),
+                ),
+                row.try_get("", "balance_after_minor").unwrap(),
+            )
+        })
+        .collect();
+    let events = collect_events(
+        &app.topic,
+        |event| event["type"] == POSTED,
+        |found| found.len() >= balances.len(),
+        Duration::from_secs(60),
+    )
+    .await;
+    let mut checked = HashSet::new();
+    for event in &events {
+        let key = (
+            event["data"]["transactionId"].as_str().unwrap().to_string(),
+            event["data"]["accountId"].as_str().unwrap().to_string(),
+        );
+        assert_eq!(
+            Some(&event["data"]["balanceAfterMinor"].as_i64().unwrap()),
+            balances.get(&key),
+            "{event}"
+        );
+        checked.insert(key);
+    }
+    assert_eq!(checked.len(), balances.len(), "an event for every posting");
+}

@@ -218,4 +218,20 @@ async fn staff_run_the_invariant_check_and_customers_may_not() {
     let broken = &data(&broken)["ledgerCheck"];
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["balanceMismatches"][0], account.to_string());
+
+    // ... and a posting whose balance after it does not follow from the postings before it,
+    // although the account's balance does.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE ledger_accounts SET balance_minor = balance_minor - 1 WHERE account_id = '{account}'; \
+             UPDATE postings SET balance_after_minor = balance_after_minor + 1 \
+              WHERE account_id = '{account}' \
+                AND id = (SELECT min(id) FROM postings WHERE account_id = '{account}')"
+        ))
+        .await
+        .unwrap();
+    let broken = app.gql(&teller, query, json!({})).await;
+    let broken = &data(&broken)["ledgerCheck"];
+    assert_eq!(broken["ok"], false);
+    assert_eq!(broken["balanceMismatches"][0], account.to_string());
 }
