@@ -20,7 +20,7 @@ use std::{
     time::Duration,
 };
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
@@ -1001,20 +1001,21 @@ fn alone(why: &str) -> Result<Moved, Stop> {
 }
 
 /// A batch of movements in one database transaction, in a handful of statements whatever its
-/// size on plain PostgreSQL:
+/// size (instead of a few per movement):
 ///
 /// 1. Claim every movement's idempotency key in one statement (`ON CONFLICT DO NOTHING`, in
 ///    key order so that batches claiming the same keys cannot deadlock), before any account is
 ///    locked, as a single movement does. A key claimed before (a replay, or the same key twice
 ///    in the batch) leaves its movement to be tried alone.
-/// 2. Lock every customer account in id order, in one statement.
-/// 3. On plain PostgreSQL, lock the internal accounts the batch needs, then decide the
-///    movements in order of arrival against the locked rows in memory, each with the rules a
-///    single movement has; a refused movement leaves the rows as it found them. On Citus,
-///    where statements over arrays are planned through the coordinator, run each movement in a
-///    savepoint of its own instead.
-/// 4. Give back the keys of movements not written (one statement, only if there are any); on
-///    plain PostgreSQL write balances, transactions, postings and outbox rows in one statement.
+/// 2. Lock every customer account in id order, in one statement, then the internal accounts
+///    the batch needs in another.
+/// 3. Decide the movements in order of arrival against the locked rows in memory, each with
+///    the rules a single movement has; a refused movement leaves the rows as it found them.
+///    Movements whose rules read more than their rows ([`decided_from_rows`]) are left to be
+///    tried alone.
+/// 4. Give back the keys of movements not written (one statement, only if there are any), and
+///    write balances, transactions, postings and outbox rows ([`Rows::write`]: one statement
+///    on plain PostgreSQL, one per table on Citus).
 ///
 /// Answers come back in the order of `jobs`; `Err`: the transaction cannot go on.
 pub(crate) async fn move_batch(
@@ -1024,7 +1025,7 @@ pub(crate) async fn move_batch(
     let citus = on_citus();
     let mut answers: Vec<Option<Result<Moved, Stop>>> = jobs
         .iter()
-        .map(|(m, _)| (!citus && !decided_from_rows(m)).then(|| alone("written alone")))
+        .map(|(m, _)| (!decided_from_rows(m)).then(|| alone("written alone")))
         .collect();
     let ids: Vec<Uuid> = jobs.iter().map(|_| Uuid::now_v7()).collect();
     let scope = |m: &Movement| m.key_scope.unwrap_or(m.principal.user_id);
@@ -1079,28 +1080,8 @@ pub(crate) async fn move_batch(
     let mut accounts = lock_accounts(txn, &customer).await?;
 
     // 3. The decisions, in order of arrival.
-    let mut rows = BatchRows::default();
-    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
-    if citus {
-        for (i, (m, _)) in jobs.iter().enumerate() {
-            if answers[i].is_some() {
-                continue;
-            }
-            let savepoint = txn.begin().await?;
-            let result = move_claimed(&savepoint, m, ids[i]).await;
-            match &result {
-                Ok(_) => savepoint.commit().await?,
-                // A conflict aborts the batch's transaction too: the whole batch is tried again.
-                Err(Stop::Retry(err)) => {
-                    return Err(DbErr::Custom(format!("a conflict in the batch: {err}")))
-                }
-                Err(_) => savepoint.rollback().await?,
-            }
-            answers[i] = Some(result);
-        }
-    } else {
-        decide_in_memory(txn, jobs, &ids, &mut answers, &mut accounts, &mut rows, now).await?;
-    }
+    let mut rows = Rows::default();
+    decide(txn, jobs, &ids, &mut answers, &mut accounts, &mut rows).await?;
 
     // 4. The writes.
     let unwritten: Vec<[Value; 2]> = order
@@ -1119,27 +1100,26 @@ pub(crate) async fn move_batch(
         ))
         .await?;
     }
-    if !rows.transactions.is_empty() {
-        rows.write(txn, &accounts, now).await?;
-    }
+    rows.write(txn, &accounts).await?;
     Ok(answers
         .into_iter()
         .map(|answer| answer.expect("every movement has an answer"))
         .collect())
 }
 
-/// Step 3 of [`move_batch`] on plain PostgreSQL: the internal accounts the batch needs are
-/// locked (after the customer accounts), then each movement is decided against the rows in
-/// memory and its rows added to `rows`.
-async fn decide_in_memory(
+/// Step 3 of [`move_batch`]: the internal accounts the batch needs are locked (after the
+/// customer accounts), then each movement is decided against the rows in memory and its rows
+/// added to `rows`.
+async fn decide(
     txn: &DatabaseTransaction,
     jobs: &[(&Movement, &str)],
     ids: &[Uuid],
     answers: &mut [Option<Result<Moved, Stop>>],
     accounts: &mut HashMap<Uuid, AccountState>,
-    rows: &mut BatchRows,
-    now: DateTime<Utc>,
+    rows: &mut Rows,
 ) -> Result<(), DbErr> {
+    // PostgreSQL keeps microseconds: the rows returned must equal the rows stored.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     let mut shapes: Vec<Option<Shape>> = (0..jobs.len()).map(|_| None).collect();
     for (i, (m, _)) in jobs.iter().enumerate() {
         if answers[i].is_some() {
@@ -1184,7 +1164,13 @@ async fn decide_in_memory(
         match decided {
             Ok(transaction) => {
                 let legs = [(legs.0, -shape.amount), (legs.1, shape.amount)];
-                rows.add(accounts, &legs, &transaction, shape.currency, &m.topic);
+                rows.add(
+                    accounts,
+                    &legs,
+                    transaction.clone(),
+                    shape.currency,
+                    &m.topic,
+                );
                 answers[i] = Some(Ok(Moved::Now(transaction, None)));
             }
             Err(stop) => {
@@ -1196,6 +1182,257 @@ async fn decide_in_memory(
         }
     }
     Ok(())
+}
+
+/// The rows a movement, or a batch of them, writes: by table, in order.
+#[derive(Default)]
+struct Rows {
+    /// The accounts written, in the order first touched.
+    touched: Vec<Uuid>,
+    transactions: Vec<TransactionRow>,
+    /// Postings: account, transaction, amount, balance after, time.
+    postings: Vec<[Value; 5]>,
+    events: Vec<OutgoingEvent>,
+}
+
+impl Rows {
+    /// A decided movement: `accounts` hold the balances after it; `legs` are (account, signed
+    /// amount) and sum to zero.
+    fn add(
+        &mut self,
+        accounts: &HashMap<Uuid, AccountState>,
+        legs: &[(Uuid, i64)],
+        transaction: TransactionRow,
+        currency: Currency,
+        topic: &str,
+    ) {
+        assert_eq!(
+            legs.iter().map(|(_, amount)| amount).sum::<i64>(),
+            0,
+            "postings of a transaction sum to zero"
+        );
+        for &(id, delta) in legs {
+            if !self.touched.contains(&id) {
+                self.touched.push(id);
+            }
+            self.postings.push([
+                id.into(),
+                transaction.id.into(),
+                delta.into(),
+                accounts[&id].balance_minor.into(),
+                transaction.created_at.into(),
+            ]);
+        }
+        self.events.extend(posting_events(
+            accounts,
+            legs,
+            &transaction,
+            currency,
+            topic,
+        ));
+        self.transactions.push(transaction);
+    }
+
+    /// Writes the touched accounts as they stand, the transactions, their postings (in order,
+    /// so posting ids follow the running balances) and their events, and wakes the outbox
+    /// relay. On plain PostgreSQL that is one statement. On Citus the one-statement form would
+    /// be planned in pieces (each modifying CTE run on its own, their results read on the
+    /// coordinator), which makes every batch a two-phase commit: there it is one plain
+    /// statement per table, each sent whole to the ledger's worker over the transaction's one
+    /// connection, which keeps the batch a local transaction there; `NOTIFY` runs on the
+    /// coordinator, where the relay listens.
+    async fn write(
+        self,
+        txn: &DatabaseTransaction,
+        accounts: &HashMap<Uuid, AccountState>,
+    ) -> Result<(), DbErr> {
+        let Some(last) = self.transactions.last() else {
+            return Ok(());
+        };
+        let written: Vec<&AccountState> = self.touched.iter().map(|id| &accounts[id]).collect();
+        let accounts_values: Vec<Value> = vec![
+            last.created_at.into(),
+            written.iter().map(|a| a.id).collect::<Vec<_>>().into(),
+            written
+                .iter()
+                .map(|a| a.balance_minor)
+                .collect::<Vec<_>>()
+                .into(),
+            written
+                .iter()
+                .map(|a| a.held_minor)
+                .collect::<Vec<_>>()
+                .into(),
+            written
+                .iter()
+                .map(|a| a.withdrawn_today_minor)
+                .collect::<Vec<_>>()
+                .into(),
+            written
+                .iter()
+                .map(|a| a.withdrawn_on)
+                .collect::<Vec<_>>()
+                .into(),
+        ];
+        const UPDATE_ACCOUNTS: &str = "UPDATE ledger_accounts a
+               SET balance_minor = v.balance, held_minor = v.held,
+                   withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
+                   updated_at = $1
+              FROM unnest($2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::date[])
+                   AS v(id, balance, held, withdrawn, withdrawn_on)
+             WHERE a.account_id = v.id";
+        const POSTINGS: &str = "INSERT INTO postings \
+             (account_id, transaction_id, amount_minor, balance_after_minor, created_at)";
+        const POSTING_TYPES: [&str; 5] = ["uuid", "uuid", "int8", "int8", "timestamptz"];
+        const OUTBOX: &str = "INSERT INTO outbox (event_id, topic, event_key, event_type, payload)";
+        const EVENT_TYPES: [&str; 5] = ["uuid", "text", "text", "text", "text"];
+        let events: Vec<[Value; 5]> = self
+            .events
+            .iter()
+            .map(|e| {
+                [
+                    e.id.into(),
+                    e.topic.as_str().into(),
+                    e.key.as_str().into(),
+                    e.kind.as_str().into(),
+                    e.payload.to_string().into(),
+                ]
+            })
+            .collect();
+        if on_citus() {
+            let updated = txn
+                .execute(stmt(UPDATE_ACCOUNTS, accounts_values))
+                .await?
+                .rows_affected();
+            assert_eq!(
+                updated as usize,
+                written.len(),
+                "every written account was locked"
+            );
+            let transactions: Vec<[Value; 11]> = self
+                .transactions
+                .iter()
+                .map(|t| {
+                    [
+                        t.id.into(),
+                        t.kind.as_str().into(),
+                        t.currency.as_str().into(),
+                        t.amount_minor.into(),
+                        t.from_account_id.into(),
+                        t.to_account_id.into(),
+                        t.description.clone().into(),
+                        t.hold_id.into(),
+                        t.initiated_by.into(),
+                        t.created_at.into(),
+                        t.reference.clone().into(),
+                    ]
+                })
+                .collect();
+            let (list, values) = values_list(
+                transactions,
+                &[
+                    "uuid",
+                    "text",
+                    "text",
+                    "int8",
+                    "uuid",
+                    "uuid",
+                    "text",
+                    "uuid",
+                    "uuid",
+                    "timestamptz",
+                    "text",
+                ],
+            );
+            txn.execute(stmt(
+                &format!(
+                    "INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id, \
+                     to_account_id, description, hold_id, initiated_by, created_at, reference) \
+                     VALUES {list}"
+                ),
+                values,
+            ))
+            .await?;
+            txn.execute(rows_statement(
+                true,
+                POSTINGS,
+                &POSTING_TYPES,
+                self.postings,
+                "",
+            ))
+            .await?;
+            if !events.is_empty() {
+                let (list, values) =
+                    values_list(events, &["uuid", "text", "text", "text", "jsonb"]);
+                txn.execute(stmt(&format!("{OUTBOX} VALUES {list}"), values))
+                    .await?;
+            }
+            txn.execute_unprepared(&format!("NOTIFY {}", outbox::channel(SCHEMA)))
+                .await?;
+            return Ok(());
+        }
+        let transactions = serde_json::Value::Array(
+            self.transactions
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "id": t.id,
+                        "kind": t.kind,
+                        "currency": t.currency,
+                        "amount_minor": t.amount_minor,
+                        "from_account_id": t.from_account_id,
+                        "to_account_id": t.to_account_id,
+                        "description": t.description,
+                        "hold_id": t.hold_id,
+                        "initiated_by": t.initiated_by,
+                        "created_at": t.created_at,
+                        "reference": t.reference,
+                    })
+                })
+                .collect(),
+        );
+        let mut values = accounts_values;
+        values.push(transactions.to_string().into());
+        values.extend(arrays(self.postings, &POSTING_TYPES));
+        values.extend(arrays(events, &EVENT_TYPES));
+        values.push(outbox::channel(SCHEMA).into());
+        let row = txn
+            .query_one(stmt(
+                &format!(
+                    "WITH upd AS ({UPDATE_ACCOUNTS} RETURNING a.account_id),
+                     tx AS (
+                        INSERT INTO transactions (id, kind, currency, amount_minor,
+                            from_account_id, to_account_id, description, hold_id, initiated_by,
+                            created_at, reference)
+                        SELECT * FROM jsonb_to_recordset($7::jsonb) AS t(id uuid, kind text,
+                            currency text, amount_minor int8, from_account_id uuid,
+                            to_account_id uuid, description text, hold_id uuid,
+                            initiated_by uuid, created_at timestamptz, reference text)
+                     ), posts AS (
+                        {POSTINGS}
+                        SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::int8[], $11::int8[],
+                            $12::timestamptz[])
+                     ), ob AS (
+                        {OUTBOX}
+                        SELECT o.id, o.topic, o.key, o.type, o.payload::jsonb
+                          FROM unnest($13::uuid[], $14::text[], $15::text[], $16::text[],
+                               $17::text[]) AS o(id, topic, key, type, payload)
+                     )
+                     SELECT (SELECT count(*) FROM upd) AS updated,
+                            pg_notify($18, '') IS NULL AS notified"
+                ),
+                values,
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the movements' result".into()))?;
+        let updated: i64 = row.try_get("", "updated")?;
+        assert_eq!(
+            updated as usize,
+            written.len(),
+            "every written account was locked"
+        );
+        Ok(())
+    }
 }
 
 /// A statement over `rows`: `head` then the rows then `tail`. On plain PostgreSQL the rows go
@@ -1211,167 +1448,63 @@ fn rows_statement<const N: usize>(
     tail: &str,
 ) -> Statement {
     if citus {
-        let (list, values) = values_list(rows);
+        let (list, values) = values_list(rows, types);
         return stmt(&format!("{head} VALUES {list} {tail}"), values);
     }
-    let arrays = (1..=N)
+    let unnest = (1..=N)
         .zip(types)
         .map(|(n, ty)| format!("${n}::{ty}[]"))
         .collect::<Vec<_>>()
         .join(", ");
+    stmt(
+        &format!("{head} SELECT * FROM unnest({unnest}) {tail}"),
+        arrays(rows, types),
+    )
+}
+
+/// Rows as one array per column, of the columns' `types` (none may be null).
+fn arrays<const N: usize>(rows: Vec<[Value; N]>, types: &[&str; N]) -> Vec<Value> {
+    use sea_orm::sea_query::ArrayType;
     let mut columns: Vec<Vec<Value>> = (0..N).map(|_| Vec::with_capacity(rows.len())).collect();
     for row in rows {
         for (column, value) in columns.iter_mut().zip(row) {
             column.push(value);
         }
     }
-    let values = columns.into_iter().zip(types).map(|(column, ty)| {
-        let ty = match *ty {
-            "uuid" => sea_orm::sea_query::ArrayType::Uuid,
-            "text" => sea_orm::sea_query::ArrayType::String,
-            other => unreachable!("no array of {other} is bound here"),
-        };
-        Value::Array(ty, Some(Box::new(column)))
-    });
-    stmt(
-        &format!("{head} SELECT * FROM unnest({arrays}) {tail}"),
-        values,
-    )
+    columns
+        .into_iter()
+        .zip(types)
+        .map(|(column, ty)| {
+            let ty = match *ty {
+                "uuid" => ArrayType::Uuid,
+                "text" => ArrayType::String,
+                "int8" => ArrayType::BigInt,
+                "timestamptz" => ArrayType::ChronoDateTimeUtc,
+                other => unreachable!("no array of {other} is bound here"),
+            };
+            Value::Array(ty, Some(Box::new(column)))
+        })
+        .collect()
 }
 
-/// Rows as a `VALUES` list's text (`($1, $2), ($3, $4)`) and its values in order.
-fn values_list<const N: usize>(rows: Vec<[Value; N]>) -> (String, Vec<Value>) {
+/// Rows as a `VALUES` list's text (`($1::uuid, $2::text), ($3::uuid, $4::text)`, each
+/// parameter cast to its column's type) and its values in order.
+fn values_list<const N: usize>(rows: Vec<[Value; N]>, types: &[&str; N]) -> (String, Vec<Value>) {
     let mut values = Vec::with_capacity(rows.len() * N);
     let list = rows
         .into_iter()
         .map(|row| {
             let first = values.len();
             values.extend(row);
-            let params: Vec<String> = (first + 1..=first + N).map(|n| format!("${n}")).collect();
+            let params: Vec<String> = (first + 1..=first + N)
+                .zip(types)
+                .map(|(n, ty)| format!("${n}::{ty}"))
+                .collect();
             format!("({})", params.join(", "))
         })
         .collect::<Vec<_>>()
         .join(", ");
     (list, values)
-}
-
-/// The rows a set-based batch writes, by table.
-#[derive(Default)]
-struct BatchRows {
-    /// The accounts written, in the order first touched.
-    touched: Vec<Uuid>,
-    transactions: Vec<serde_json::Value>,
-    /// Postings: account, transaction, amount, balance after.
-    postings: (Vec<Uuid>, Vec<Uuid>, Vec<i64>, Vec<i64>),
-    events: Vec<OutgoingEvent>,
-}
-
-impl BatchRows {
-    /// A decided movement: `accounts` hold the balances after it.
-    fn add(
-        &mut self,
-        accounts: &HashMap<Uuid, AccountState>,
-        legs: &[(Uuid, i64)],
-        transaction: &TransactionRow,
-        currency: Currency,
-        topic: &str,
-    ) {
-        self.transactions.push(serde_json::json!({
-            "id": transaction.id,
-            "kind": transaction.kind,
-            "currency": transaction.currency,
-            "amount_minor": transaction.amount_minor,
-            "from_account_id": transaction.from_account_id,
-            "to_account_id": transaction.to_account_id,
-            "description": transaction.description,
-            "hold_id": transaction.hold_id,
-            "initiated_by": transaction.initiated_by,
-            "reference": transaction.reference,
-        }));
-        for &(id, delta) in legs {
-            if !self.touched.contains(&id) {
-                self.touched.push(id);
-            }
-            self.postings.0.push(id);
-            self.postings.1.push(transaction.id);
-            self.postings.2.push(delta);
-            self.postings.3.push(accounts[&id].balance_minor);
-        }
-        self.events
-            .extend(posting_events(accounts, legs, transaction, currency, topic));
-    }
-
-    /// Writes the accounts as they stand, the transactions, their postings (in order, so
-    /// posting ids follow the running balances) and events in one statement, and wakes the
-    /// outbox relay.
-    async fn write(
-        self,
-        txn: &DatabaseTransaction,
-        accounts: &HashMap<Uuid, AccountState>,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbErr> {
-        let written: Vec<&AccountState> = self.touched.iter().map(|id| &accounts[id]).collect();
-        let row = txn
-            .query_one(stmt(
-                "WITH upd AS (
-                    UPDATE ledger_accounts a
-                       SET balance_minor = v.balance, held_minor = v.held,
-                           withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
-                           updated_at = $1
-                      FROM unnest($2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::date[])
-                           AS v(id, balance, held, withdrawn, withdrawn_on)
-                     WHERE a.account_id = v.id
-                 RETURNING a.account_id
-                 ), tx AS (
-                    INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
-                        to_account_id, description, hold_id, initiated_by, created_at, reference)
-                    SELECT t.id, t.kind, t.currency, t.amount_minor, t.from_account_id,
-                           t.to_account_id, t.description, t.hold_id, t.initiated_by, $1, t.reference
-                      FROM jsonb_to_recordset($7::jsonb) AS t(id uuid, kind text, currency text,
-                           amount_minor int8, from_account_id uuid, to_account_id uuid,
-                           description text, hold_id uuid, initiated_by uuid, reference text)
-                 ), posts AS (
-                    INSERT INTO postings (account_id, transaction_id, amount_minor, balance_after_minor, created_at)
-                    SELECT v.id, v.tx, v.delta, v.balance, $1
-                      FROM unnest($8::uuid[], $9::uuid[], $10::int8[], $11::int8[])
-                           AS v(id, tx, delta, balance)
-                 ), ob AS (
-                    INSERT INTO outbox (event_id, topic, event_key, event_type, payload)
-                    SELECT o.id, o.topic, o.key, o.type, o.payload::jsonb
-                      FROM unnest($12::uuid[], $13::text[], $14::text[], $15::text[], $16::text[])
-                           AS o(id, topic, key, type, payload)
-                 )
-                 SELECT (SELECT count(*) FROM upd) AS updated, pg_notify($17, '') IS NULL AS notified",
-                [
-                    now.into(),
-                    written.iter().map(|a| a.id).collect::<Vec<_>>().into(),
-                    written.iter().map(|a| a.balance_minor).collect::<Vec<_>>().into(),
-                    written.iter().map(|a| a.held_minor).collect::<Vec<_>>().into(),
-                    written.iter().map(|a| a.withdrawn_today_minor).collect::<Vec<_>>().into(),
-                    written.iter().map(|a| a.withdrawn_on).collect::<Vec<_>>().into(),
-                    serde_json::Value::Array(self.transactions).to_string().into(),
-                    self.postings.0.into(),
-                    self.postings.1.into(),
-                    self.postings.2.into(),
-                    self.postings.3.into(),
-                    self.events.iter().map(|e| e.id).collect::<Vec<_>>().into(),
-                    self.events.iter().map(|e| e.topic.clone()).collect::<Vec<_>>().into(),
-                    self.events.iter().map(|e| e.key.clone()).collect::<Vec<_>>().into(),
-                    self.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>().into(),
-                    self.events.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>().into(),
-                    outbox::channel(SCHEMA).into(),
-                ],
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("the batch's result".into()))?;
-        let updated: i64 = row.try_get("", "updated")?;
-        assert_eq!(
-            updated as usize,
-            written.len(),
-            "every written account was locked"
-        );
-        Ok(())
-    }
 }
 
 /// Money given back to closed accounts and held in suspense.
@@ -1496,8 +1629,9 @@ fn posting_events(
         .collect()
 }
 
-/// Writes new balances, the transaction, its postings and one outbox event per customer
-/// posting, in one statement. `legs` are (account, signed amount) and sum to zero.
+/// Writes every account of `accounts` as it stands (a capture releases its hold on one),
+/// the transaction, its postings and one outbox event per customer posting ([`Rows::write`]).
+/// `legs` are (account, signed amount) and sum to zero.
 async fn write_movement(
     txn: &DatabaseTransaction,
     accounts: &HashMap<Uuid, AccountState>,
@@ -1505,225 +1639,15 @@ async fn write_movement(
     transaction: &TransactionRow,
     topic: &str,
 ) -> Result<(), Stop> {
-    assert_eq!(
-        legs.iter().map(|(_, amount)| amount).sum::<i64>(),
-        0,
-        "postings of a transaction sum to zero"
-    );
     let currency = Currency::parse(&transaction.currency).map_err(ApiError::internal_msg)?;
-    let deltas: HashMap<Uuid, i64> = legs.iter().copied().collect();
-    let mut ids = Vec::with_capacity(accounts.len());
-    let (mut balances, mut held, mut withdrawn, mut withdrawn_on, mut delta_list) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    for account in accounts.values() {
-        ids.push(account.id);
-        balances.push(account.balance_minor);
-        held.push(account.held_minor);
-        withdrawn.push(account.withdrawn_today_minor);
-        withdrawn_on.push(account.withdrawn_on);
-        delta_list.push(deltas.get(&account.id).copied().unwrap_or(0));
-    }
-    let outgoing = posting_events(accounts, legs, transaction, currency, topic);
-    if on_citus() {
-        return write_movement_on_citus(
-            txn,
-            (ids, balances, held, withdrawn, withdrawn_on),
-            &delta_list,
-            transaction,
-            &outgoing,
-        )
-        .await;
-    }
-    // One statement writes the accounts, the transaction, its postings and its events, and
-    // wakes the outbox relay (on plain PostgreSQL; Citus above).
-    let row = txn
-        .query_one(stmt(
-            "WITH upd AS (
-                UPDATE ledger_accounts a
-                   SET balance_minor = v.balance, held_minor = v.held,
-                       withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
-                       updated_at = $21
-                  FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::date[])
-                       AS v(id, balance, held, withdrawn, withdrawn_on)
-                 WHERE a.account_id = v.id
-             RETURNING a.account_id
-             ), tx AS (
-                INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
-                    to_account_id, description, hold_id, initiated_by, created_at, reference)
-                VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15, $21, $23)
-             ), posts AS (
-                INSERT INTO postings (account_id, transaction_id, amount_minor, balance_after_minor, created_at)
-                SELECT v.id, $7, v.delta, v.balance, $21
-                  FROM unnest($1::uuid[], $6::int8[], $2::int8[]) AS v(id, delta, balance)
-                 WHERE v.delta <> 0
-             ), ob AS (
-                INSERT INTO outbox (event_id, topic, event_key, event_type, payload)
-                SELECT o.id, o.topic, o.key, o.type, o.payload::jsonb
-                  FROM unnest($16::uuid[], $17::text[], $18::text[], $19::text[], $20::text[])
-                       AS o(id, topic, key, type, payload)
-             )
-             SELECT (SELECT count(*) FROM upd) AS updated, pg_notify($22, '') IS NULL AS notified",
-            [
-                ids.clone().into(),
-                balances.into(),
-                held.into(),
-                withdrawn.into(),
-                withdrawn_on.into(),
-                delta_list.into(),
-            ]
-            .into_iter()
-            .chain(transaction_values(transaction))
-            .chain([
-                outgoing.iter().map(|e| e.id).collect::<Vec<_>>().into(),
-                outgoing.iter().map(|e| e.topic.clone()).collect::<Vec<_>>().into(),
-                outgoing.iter().map(|e| e.key.clone()).collect::<Vec<_>>().into(),
-                outgoing.iter().map(|e| e.kind.clone()).collect::<Vec<_>>().into(),
-                outgoing.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>().into(),
-                transaction.created_at.into(),
-                outbox::channel(SCHEMA).into(),
-                transaction.reference.clone().into(),
-            ]),
-        ))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the movement's result".into()))?;
-    let updated: i64 = row.try_get("", "updated")?;
-    assert_eq!(
-        updated as usize,
-        ids.len(),
-        "every locked account was written"
-    );
-    Ok(())
-}
-
-/// The written accounts' columns: ids, balances, held amounts, withdrawn today, and on which day.
-type AccountColumns = (Vec<Uuid>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<NaiveDate>);
-
-/// A movement's row in `transactions`, from `id` to `initiated_by`, as both ways of writing it
-/// bind them.
-fn transaction_values(transaction: &TransactionRow) -> [Value; 9] {
-    [
-        transaction.id.into(),
-        transaction.kind.clone().into(),
-        transaction.currency.clone().into(),
-        transaction.amount_minor.into(),
-        transaction.from_account_id.into(),
-        transaction.to_account_id.into(),
-        transaction.description.clone().into(),
-        transaction.hold_id.into(),
-        transaction.initiated_by.into(),
-    ]
-}
-
-/// [`write_movement`] on Citus. There the one-statement form would be planned in pieces (each
-/// modifying CTE run on its own, their results read on the coordinator), which makes every
-/// movement a two-phase commit. One plain statement per table, each sent whole to the ledger's
-/// worker over the transaction's one connection, keeps the movement a local transaction there;
-/// `NOTIFY` runs on the coordinator, where the relay listens.
-async fn write_movement_on_citus(
-    txn: &DatabaseTransaction,
-    (ids, balances, held, withdrawn, withdrawn_on): AccountColumns,
-    deltas: &[i64],
-    transaction: &TransactionRow,
-    outgoing: &[OutgoingEvent],
-) -> Result<(), Stop> {
-    let updated = txn
-        .execute(stmt(
-            "UPDATE ledger_accounts a
-                SET balance_minor = v.balance, held_minor = v.held,
-                    withdrawn_today_minor = v.withdrawn, withdrawn_on = v.withdrawn_on,
-                    updated_at = $6
-               FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::date[])
-                    AS v(id, balance, held, withdrawn, withdrawn_on)
-              WHERE a.account_id = v.id",
-            [
-                ids.clone().into(),
-                balances.clone().into(),
-                held.into(),
-                withdrawn.into(),
-                withdrawn_on.into(),
-                transaction.created_at.into(),
-            ],
-        ))
-        .await?
-        .rows_affected();
-    assert_eq!(
-        updated as usize,
-        ids.len(),
-        "every locked account was written"
-    );
-    txn.execute(stmt(
-        "INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id,
-             to_account_id, description, hold_id, initiated_by, created_at, reference)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        transaction_values(transaction).into_iter().chain([
-            transaction.created_at.into(),
-            transaction.reference.clone().into(),
-        ]),
-    ))
-    .await?;
-    // Rows as VALUES lists: an INSERT ... SELECT would be planned through the coordinator.
-    let mut values: Vec<Value> = Vec::new();
-    let mut rows = Vec::new();
-    for ((id, delta), balance) in ids.iter().zip(deltas).zip(&balances) {
-        if *delta != 0 {
-            let n = values.len();
-            rows.push(format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            ));
-            values.extend([
-                (*id).into(),
-                transaction.id.into(),
-                (*delta).into(),
-                (*balance).into(),
-                transaction.created_at.into(),
-            ]);
+    let mut rows = Rows::default();
+    rows.add(accounts, legs, transaction.clone(), currency, topic);
+    for id in accounts.keys() {
+        if !rows.touched.contains(id) {
+            rows.touched.push(*id);
         }
     }
-    txn.execute(stmt(
-        &format!(
-            "INSERT INTO postings (account_id, transaction_id, amount_minor, balance_after_minor, created_at) VALUES {}",
-            rows.join(", ")
-        ),
-        values,
-    ))
-    .await?;
-    if !outgoing.is_empty() {
-        let mut values: Vec<Value> = Vec::new();
-        let mut rows = Vec::new();
-        for event in outgoing {
-            let n = values.len();
-            rows.push(format!(
-                "(${}, ${}, ${}, ${}, ${}::jsonb)",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            ));
-            values.extend([
-                event.id.into(),
-                event.topic.clone().into(),
-                event.key.clone().into(),
-                event.kind.clone().into(),
-                event.payload.to_string().into(),
-            ]);
-        }
-        txn.execute(stmt(
-            &format!(
-                "INSERT INTO outbox (event_id, topic, event_key, event_type, payload) VALUES {}",
-                rows.join(", ")
-            ),
-            values,
-        ))
-        .await?;
-    }
-    txn.execute_unprepared(&format!("NOTIFY {}", outbox::channel(SCHEMA)))
-        .await?;
+    rows.write(txn, accounts).await?;
     Ok(())
 }
 
