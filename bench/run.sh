@@ -71,6 +71,9 @@ export PROFILE=release
 export BANK_GRAPHQL_RATE="${BANK_GRAPHQL_RATE:-100000}"
 export BANK_ANON_RATE="${BANK_ANON_RATE:-100000}"
 source "$ROOT/scripts/lib.sh"
+# The bench's own queries run as the superuser: on Citus the workers let only the schemas' owners
+# and superusers in.
+PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA)
 
 CLIENTS="${BENCH_CLIENTS:-32}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-30}"
@@ -314,14 +317,14 @@ if [ -z "$ONLY" ] || [ "$ONLY" = relay ]; then
   # Some events to copy: a few transfers through the stack.
   "${BENCH[@]}" --clients 2 --seconds 2 >/dev/null
   "$ROOT/scripts/stack.sh" kill transactions >/dev/null
-  psql "$DATABASE_URL" -qtA -c "INSERT INTO transactions.outbox (event_id, topic, event_key, event_type, payload)
+  "${PSQL[@]}" -d bank -c "INSERT INTO transactions.outbox (event_id, topic, event_key, event_type, payload)
     SELECT gen_random_uuid(), o.topic, o.event_key, o.event_type, o.payload
     FROM generate_series(1, $BACKLOG) n
     JOIN (SELECT topic, event_key, event_type, payload, row_number() OVER (ORDER BY id) - 1 AS k
             FROM (SELECT * FROM transactions.outbox ORDER BY id LIMIT 20) first) o ON o.k = n % 20"
   relay_started="$(date +%s.%N)"
   "$ROOT/scripts/stack.sh" start transactions >/dev/null
-  until [ "$(psql "$DATABASE_URL" -qtA -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")" -eq 0 ]; do
+  until [ "$("${PSQL[@]}" -d bank -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")" -eq 0 ]; do
     sleep 0.2
   done
   relay="$(python3 -c "
@@ -379,7 +382,6 @@ fi
 
 if [ "$ONLY" = idle ]; then exit 0; fi
 
-PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA)
 # On Citus, a movement that spans nodes is a two-phase commit, and the coordinator records each
 # in pg_dist_transaction: its insert count against the movements made is their share.
 movements() { "${PSQL[@]}" -d bank -c "SELECT count(*) FROM transactions.transactions"; }
@@ -473,9 +475,9 @@ print("%.0f %.2f %.2f %d" % (r["tps"], r["p50_ms"], r["p99_ms"], r["errors"]))' 
 # them is its throughput against the broker.
 say "waiting for the ledger's outbox to drain"
 drain_started=$SECONDS
-backlog_start="$(psql "$DATABASE_URL" -qtA -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")"
+backlog_start="$("${PSQL[@]}" -d bank -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")"
 for _ in $(seq 1 600); do
-  backlog="$(psql "$DATABASE_URL" -qtA -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")"
+  backlog="$("${PSQL[@]}" -d bank -c "SELECT count(*) FROM transactions.outbox WHERE published_at IS NULL")"
   [ "$backlog" -eq 0 ] && break
   printf '\r    %s events left   ' "$backlog"
   sleep 1
@@ -511,13 +513,17 @@ cores="$(nproc)"
 report="| $(date -u +%Y-%m-%d) | $cores | $CLIENTS | ${SECONDS_PER_RUN}s | synchronous_commit=$sync_commit | ${pgbench_tps%.*} tps (avg ${pgbench_latency} ms) | $bank_tps tps (p50 $p50 ms, p99 $p99 ms, $errors errors) | $ratio |"
 citus_line=""
 if [ "$BANK_DB" = citus ]; then
-  plain_tps="$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["tps"])' "$plain_result")"
+  # The plain PostgreSQL run is part of the whole bench only.
+  plain_tps="not measured" plain_cpu="${plain_cpu:-not measured}"
+  if [ -n "${plain_result:-}" ]; then
+    plain_tps="$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["tps"])' "$plain_result")"
+  fi
   citus_line="
   on Citus          $bank_tps transfers/s on the cluster, $plain_tps on plain PostgreSQL (same run);
                     $two_phase_made two-phase commits for $movements_made movements
                     (pgbench ran on the coordinator, its tables local there)
   plain PostgreSQL  $plain_cpu"
-  report="$report (Citus: coordinator + 2 workers; plain PostgreSQL $plain_tps tps; $two_phase_made of $movements_made movements two-phase)"
+  report="$report (Citus: coordinator + 2 workers; plain PostgreSQL $plain_tps${plain_result:+ tps}; $two_phase_made of $movements_made movements two-phase)"
 fi
 cat <<MSG
 

@@ -1,13 +1,12 @@
 //! Many movements per commit. Movements arriving at one ledger replica while others are being
 //! written wait in a queue; a worker takes as many as are waiting (up to
-//! `TRANSACTIONS_BATCH_MAX`) and writes them in one database transaction: each keeps its
+//! `TRANSACTIONS_BATCH_MAX`) and writes them in one database transaction, decided in memory
+//! against the rows it locked and written set-based ([`store::move_batch`]): each keeps its
 //! idempotency key, its checks and its answer, and one that its rules refuse (insufficient
-//! funds, a frozen account) is refused alone while the others commit. On plain PostgreSQL the
-//! batch is decided in memory against the rows it locked and written set-based
-//! ([`store::move_batch`]); on Citus each movement runs in a savepoint. Every customer account
-//! of the batch is locked first, in id order, in one statement, so batches cannot deadlock one
-//! another over customer accounts (internal accounts lock after customer accounts, as in a
-//! single movement).
+//! funds, a frozen account) is refused alone while the others commit. Keys are claimed before
+//! any account is locked, and every customer account of the batch is locked in id order in
+//! one statement, so batches cannot deadlock one another (internal accounts lock after
+//! customer accounts, as in a single movement).
 //!
 //! The batch answers only once it has committed. Whatever else stops a movement in a batch
 //! (a conflict, an account the ledger has not heard of yet, a replayed key, a failed commit)

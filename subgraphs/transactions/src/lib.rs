@@ -3,7 +3,7 @@
 //! - `schema.rs`: GraphQL types and resolvers (`Account.balance`, `deposit`, `transfer`, holds);
 //! - `domain/`: the rules (amounts, idempotency keys, funds, limits, statuses);
 //! - `store.rs`: the ledger's tables and the one short database transaction per movement;
-//! - `batch.rs`: many movements per commit (each in a savepoint of the batch's transaction);
+//! - `batch.rs`: many movements per commit (decided in memory, written set-based);
 //! - `events.rs`: what it publishes (postings, holds) and consumes (account lifecycle);
 //! - `app.rs`: wiring, background workers and the internal close-account endpoint.
 

@@ -216,7 +216,7 @@ pub fn set_citus(on: bool) {
     ON_CITUS.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-pub(crate) fn on_citus() -> bool {
+fn on_citus() -> bool {
     ON_CITUS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -676,8 +676,7 @@ pub async fn move_money(
     match outcome {
         // The row as written: no second read on the hot path.
         Ok(Moved::Now(row, suspended)) => {
-            // Said once the movement has committed (in a batch, `try_move` only releases its
-            // savepoint, and a batch that then fails is tried again alone).
+            // Said once the movement has committed (a batch answers only after its commit).
             if let Some(closed) = suspended {
                 SUSPENSE_POSTINGS.inc();
                 tracing::warn!(account_id = %closed, transaction_id = %row.id, amount = row.amount_minor, reference = ?row.reference, "money for a closed account is held in suspense; staff must pay it out");
@@ -703,8 +702,7 @@ pub(crate) enum Moved {
     Before(Uuid),
 }
 
-/// One attempt at a movement in a transaction of its own: on a connection, a database
-/// transaction; on a transaction (a batch on Citus), a savepoint, released or rolled back here.
+/// One attempt at a movement in a database transaction of its own.
 pub(crate) async fn try_move<C: TransactionTrait>(
     db: &C,
     m: &Movement,

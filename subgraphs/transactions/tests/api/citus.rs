@@ -408,6 +408,27 @@ async fn on_citus_a_movement_is_not_a_two_phase_commit() {
     data(&app.transfer(&owner, a, b, "20.00").await);
     data(&app.deposit(&owner, b, "5.00").await);
     assert_eq!(app.balance(&owner, b).await, "25.00");
+    // Batches too: transfers sent at once, one that its account cannot pay and one key sent
+    // twice, so that a batch claims keys, gives one back and writes many rows.
+    let empty = app.open(&owner, "EUR").await;
+    let mut rounds = 0;
+    while crate::concurrency::counter(&app, "ledger_batched_movements_total").await < 2.0 {
+        rounds += 1;
+        assert!(rounds <= 20, "transfers never shared a batch");
+        let key = format!("citus-round-{rounds}");
+        futures::future::join_all((0..8).map(|i| {
+            let (app, owner, key) = (&app, &owner, &key);
+            async move {
+                match i {
+                    0 => app.transfer(owner, empty, a, "1.00").await,
+                    1 | 2 => app.transfer_with_key(owner, a, b, "0.10", key).await,
+                    _ => app.transfer(owner, a, b, "0.10").await,
+                }
+            }
+        }))
+        .await;
+    }
+    app.assert_ledger_ok().await;
     assert_eq!(
         strings(&admin, &two_phase_after(marker)).await[0][0],
         "0",

@@ -159,7 +159,7 @@ async fn thirty_two_clients_transferring_at_random_neither_lose_nor_make_money()
 }
 
 /// Reads one counter of the service's `/metrics`.
-async fn counter(app: &crate::helpers::TestApp, name: &str) -> f64 {
+pub async fn counter(app: &crate::helpers::TestApp, name: &str) -> f64 {
     let metrics = bank_testkit::metrics(app.addr).await;
     metrics
         .lines()
