@@ -206,10 +206,15 @@ impl Relay {
         for delivery in pending {
             delivered(delivery.await)?;
         }
-        txn.execute(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1)",
-            [ids.into()],
+        // Planned afresh each time, with the ids as a literal (integers only), not as a
+        // prepared statement: PostgreSQL caches a generic plan for a prepared statement after a
+        // few runs, and one made while the outbox was young (before autovacuum first analyzed
+        // it) is a sequential scan, which would then read the whole published history on every
+        // batch.
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        txn.execute_unprepared(&format!(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY('{{{}}}'::int8[])",
+            list.join(",")
         ))
         .await?;
         txn.commit().await?;

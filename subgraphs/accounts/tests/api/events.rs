@@ -167,3 +167,89 @@ async fn a_crash_mid_load_loses_no_committed_event() {
     );
     service.kill().await;
 }
+
+/// The relay marks what it published through the outbox's key, however the outbox grew since
+/// its statements were first planned: a plan cached while the outbox was a few rows (before
+/// autovacuum ever analyzed it) must not make every later batch scan the whole history.
+#[tokio::test]
+async fn the_relay_does_not_scan_the_outbox_history_it_has_grown() {
+    use sea_orm::ConnectionTrait;
+    // On Citus the outbox lives on a worker, whose statistics the coordinator does not show.
+    if bank_testkit::citus_workers().is_some() {
+        return;
+    }
+    let mut database = bank_testkit::fresh_database(accounts_subgraph::app::NAME).await;
+    let migrator = bank_common::db::connect(&database).await.unwrap();
+    accounts_subgraph::app::migrate(&migrator).await.unwrap();
+    migrator.close().await.unwrap();
+    // One connection, so that every statement of the relay runs, and is planned, on it.
+    (database.max_connections, database.min_connections) = (1, 1);
+    let db = bank_common::db::connect(&database).await.unwrap();
+    let topic = bank_testkit::fresh_topic("test-relay-plans").await;
+    let producer = bank_common::kafka::KafkaConfig::new(bank_testkit::kafka_brokers(), "relay")
+        .producer()
+        .unwrap();
+    let relay =
+        bank_common::outbox::Relay::new(db.clone(), producer, accounts_subgraph::store::SCHEMA);
+    let enqueue = |n: u32| {
+        format!(
+            "INSERT INTO outbox (event_id, topic, event_key, event_type, payload) \
+             SELECT gen_random_uuid(), '{topic}', 'k', 'test.event', '{{}}' \
+             FROM generate_series(1, {n})"
+        )
+    };
+    // A young outbox: batches of ten, published one after another.
+    for _ in 0..8 {
+        db.execute_unprepared(&enqueue(10)).await.unwrap();
+        assert_eq!(relay.drain().await.unwrap(), 10);
+    }
+    // Then a long published history (not analyzed yet), and one more event.
+    const HISTORY: i64 = 100_000;
+    db.execute_unprepared(&format!(
+        "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, published_at) \
+         SELECT gen_random_uuid(), '{topic}', 'k', 'test.event', '{{}}', now() \
+         FROM generate_series(1, {HISTORY})"
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(&enqueue(1)).await.unwrap();
+    assert_eq!(relay.drain().await.unwrap(), 1);
+
+    // The relay's connection reports its table statistics when it closes.
+    db.close().await.unwrap();
+    let name = database.url.rsplit_once('/').unwrap().1.to_string();
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://bank@127.0.0.1:55432/postgres".into());
+    let host = admin_url
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(host, _)| host.to_string())
+        .unwrap();
+    let admin = sea_orm::Database::connect(bank_testkit::superuser_url(&host, &name))
+        .await
+        .unwrap();
+    let stats = "SELECT n_tup_ins, seq_tup_read FROM pg_stat_user_tables \
+                 WHERE schemaname = 'accounts' AND relname = 'outbox'";
+    let mut waited = 0;
+    let scanned = loop {
+        let row = admin
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                stats,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let inserted: i64 = row.try_get("", "n_tup_ins").unwrap();
+        if inserted > HISTORY {
+            break row.try_get::<i64>("", "seq_tup_read").unwrap();
+        }
+        waited += 1;
+        assert!(waited < 100, "the relay's statistics never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        scanned < HISTORY,
+        "the relay read {scanned} outbox rows by sequential scans"
+    );
+}
