@@ -206,32 +206,30 @@ async fn staff_run_the_invariant_check_and_customers_may_not() {
     assert_eq!(eur["amount"], "0.00", "cash mirrors the customer's 10.00");
     assert_code(&app.gql(&ada, query, json!({})).await, "FORBIDDEN");
 
-    // The check finds a balance that does not match its postings.
+    // The check finds the account that `sql` broke.
     use sea_orm::ConnectionTrait;
-    app.db
-        .execute_unprepared(&format!(
-            "UPDATE ledger_accounts SET balance_minor = balance_minor + 1 WHERE account_id = '{account}'"
-        ))
-        .await
-        .unwrap();
-    let broken = app.gql(&teller, query, json!({})).await;
-    let broken = &data(&broken)["ledgerCheck"];
-    assert_eq!(broken["ok"], false);
-    assert_eq!(broken["balanceMismatches"][0], account.to_string());
-
+    let finds_broken = |sql: String| {
+        let (app, teller) = (&app, &teller);
+        async move {
+            app.db.execute_unprepared(&sql).await.unwrap();
+            let broken = app.gql(teller, query, json!({})).await;
+            let broken = &data(&broken)["ledgerCheck"];
+            assert_eq!(broken["ok"], false);
+            assert_eq!(broken["balanceMismatches"][0], account.to_string());
+        }
+    };
+    // A balance that does not match its postings ...
+    finds_broken(format!(
+        "UPDATE ledger_accounts SET balance_minor = balance_minor + 1 WHERE account_id = '{account}'"
+    ))
+    .await;
     // ... and a posting whose balance after it does not follow from the postings before it,
     // although the account's balance does.
-    app.db
-        .execute_unprepared(&format!(
-            "UPDATE ledger_accounts SET balance_minor = balance_minor - 1 WHERE account_id = '{account}'; \
-             UPDATE postings SET balance_after_minor = balance_after_minor + 1 \
-              WHERE account_id = '{account}' \
-                AND id = (SELECT min(id) FROM postings WHERE account_id = '{account}')"
-        ))
-        .await
-        .unwrap();
-    let broken = app.gql(&teller, query, json!({})).await;
-    let broken = &data(&broken)["ledgerCheck"];
-    assert_eq!(broken["ok"], false);
-    assert_eq!(broken["balanceMismatches"][0], account.to_string());
+    finds_broken(format!(
+        "UPDATE ledger_accounts SET balance_minor = balance_minor - 1 WHERE account_id = '{account}'; \
+         UPDATE postings SET balance_after_minor = balance_after_minor + 1 \
+          WHERE account_id = '{account}' \
+            AND id = (SELECT min(id) FROM postings WHERE account_id = '{account}')"
+    ))
+    .await;
 }
