@@ -186,6 +186,28 @@ mod tests {
     }
 
     #[test]
+    fn kafka_batching_settings_reach_the_clients() {
+        std::env::set_var("CFGKAFKA_KAFKA_LINGER_MS", "7");
+        std::env::set_var("CFGKAFKA_KAFKA_FETCH_MIN_BYTES", "65536");
+        std::env::set_var("CFGKAFKA_KAFKA_FETCH_WAIT_MS", "50");
+        let kafka = ServiceConfig::from_env("cfgkafka", 1).unwrap().kafka;
+        assert_eq!(kafka.producer_config().get("linger.ms"), Some("7"));
+        let consumer = kafka.consumer_config("a-group");
+        assert_eq!(consumer.get("fetch.min.bytes"), Some("65536"));
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("50"));
+
+        // Unset, librdkafka's own defaults: a consumer answers at once, a producer waits 2 ms.
+        let kafka = ServiceConfig::from_env("cfgkafkadefaults", 1)
+            .unwrap()
+            .kafka;
+        assert_eq!(kafka.producer_config().get("linger.ms"), Some("2"));
+        assert_eq!(
+            kafka.consumer_config("a-group").get("fetch.min.bytes"),
+            Some("1")
+        );
+    }
+
+    #[test]
     fn defaults_apply_when_nothing_is_set() {
         let config = ServiceConfig::from_env("cfgdefaults", 4999).unwrap();
         assert_eq!(config.listen_addr.port(), 4999);

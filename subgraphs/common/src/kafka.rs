@@ -220,17 +220,23 @@ impl KafkaConfig {
     /// An idempotent producer: retries never duplicate or reorder a partition's messages, and
     /// every message is acknowledged by all in-sync replicas.
     pub fn producer(&self) -> Result<FutureProducer, rdkafka::error::KafkaError> {
-        self.base()
+        self.producer_config().create()
+    }
+
+    /// The settings of [`Self::producer`].
+    pub(crate) fn producer_config(&self) -> ClientConfig {
+        let mut config = self.base();
+        config
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", self.linger_ms.to_string())
-            .set("message.timeout.ms", "30000")
-            .create()
+            .set("message.timeout.ms", "30000");
+        config
     }
 
     /// The settings of a consumer in `group` that commits offsets only when told to (after the
     /// effect is stored), starting from the earliest message when the group is new.
-    fn consumer_config(&self, group: &str) -> ClientConfig {
+    pub(crate) fn consumer_config(&self, group: &str) -> ClientConfig {
         let mut config = self.base();
         config
             .set("group.id", group)
