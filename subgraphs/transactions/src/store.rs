@@ -1394,10 +1394,10 @@ impl Rows {
         values.extend(arrays(self.postings, &POSTING_TYPES));
         values.extend(arrays(events, &EVENT_TYPES));
         values.push(outbox::channel(SCHEMA).into());
-        let row = txn
-            .query_one(stmt(
-                &format!(
-                    "WITH upd AS ({UPDATE_ACCOUNTS} RETURNING a.account_id),
+        // The statement's text is made once: it is the same for every batch.
+        static WRITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "WITH upd AS ({UPDATE_ACCOUNTS} RETURNING a.account_id),
                      tx AS (
                         INSERT INTO transactions (id, kind, currency, amount_minor,
                             from_account_id, to_account_id, description, hold_id, initiated_by,
@@ -1418,9 +1418,10 @@ impl Rows {
                      )
                      SELECT (SELECT count(*) FROM upd) AS updated,
                             pg_notify($18, '') IS NULL AS notified"
-                ),
-                values,
-            ))
+            )
+        });
+        let row = txn
+            .query_one(stmt(&WRITE, values))
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("the movements' result".into()))?;
         let updated: i64 = row.try_get("", "updated")?;
