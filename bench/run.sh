@@ -67,6 +67,8 @@ export BANK_HTTPS_PORT="${BANK_HTTPS_PORT:-8543}"
 # Apollo Gateway for the read comparison (bench/gateway), on loopback.
 APOLLO_GATEWAY_PORT="${BENCH_APOLLO_GATEWAY_PORT:-4193}"
 export PROFILE=release
+# Where the database's time goes, per statement (pg_stat_statements, reported after transfers).
+export BANK_PG_STATEMENTS=1
 # The load comes from one address: lift the per-client limits for this stack only.
 export BANK_GRAPHQL_RATE="${BANK_GRAPHQL_RATE:-100000}"
 export BANK_ANON_RATE="${BANK_ANON_RATE:-100000}"
@@ -432,6 +434,8 @@ batch_commits_before="$(ledger_metric ledger_batch_commits_total)"
 batch_movements_before="$(ledger_metric ledger_batch_movements_sum)"
 wal_before="$(on_nodes "SELECT wal_sync FROM pg_stat_wal")"
 commits_before="$(on_nodes "SELECT sum(xact_commit) FROM pg_stat_database")"
+"${PSQL[@]}" -d bank -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+  -c "SELECT pg_stat_statements_reset()" >/dev/null
 touch "$start"
 wait "$bench_pid"
 result="$(cat "$DATA/bench-transfers.json")"
@@ -463,6 +467,16 @@ commits = $(ledger_metric ledger_batch_commits_total) - $batch_commits_before
 moved = $(ledger_metric ledger_batch_movements_sum) - $batch_movements_before
 print(f'{moved:.0f} movements in {commits:.0f} ledger commits: {moved / commits:.1f} per commit' if commits else 'batching off')")"
 echo "    batches: $batches"
+# The statements that took the most of the database's time during the transfers (on Citus: the
+# coordinator's), per transfer.
+echo "    statements by execution time (calls and ms per transfer, ms per call, rows per call):"
+"${PSQL[@]}" -d bank -F $'\t' -c "
+  SELECT round(calls::numeric / $transfers_done, 2), round((total_exec_time / $transfers_done)::numeric, 3),
+         round((total_exec_time / calls)::numeric, 3), round(rows::numeric / calls, 1),
+         left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bank')
+  ORDER BY total_exec_time DESC LIMIT 12" \
+  | awk -F'\t' '{ printf "      %6s calls %7s ms | %7s ms %6s rows | %s\n", $1, $2, $3, $4, $5 }'
 sleep 1
 movements_made=$(( $(movements) - movements_before ))
 two_phase_made=$(( $(two_phase) - two_phase_before ))

@@ -112,7 +112,11 @@ CITUS_DIR="$DATA/citus"
 CITUS_WORKERS=2
 worker_port() { echo $((PG_PORT + $1)); }
 # Each node preloads Citus. The coordinator reaches workers over loopback with trust auth.
-CITUS_CONF="shared_preload_libraries = 'citus'
+# BANK_PG_STATEMENTS=1 (the bench) also preloads pg_stat_statements, for where the database's
+# time goes per statement; it takes effect when a cluster is created.
+STATEMENTS_LIB=""
+[ "${BANK_PG_STATEMENTS:-0}" = 1 ] && STATEMENTS_LIB=",pg_stat_statements"
+CITUS_CONF="shared_preload_libraries = 'citus$STATEMENTS_LIB'
 citus.node_conninfo = 'sslmode=disable'
 max_prepared_transactions = 300
 # Citus runs a maintenance worker per database that has the extension, which connects to every
@@ -183,7 +187,9 @@ citus_stop() {
 # --- plain PostgreSQL ----------------------------------------------------------------------------
 plain_start() {
   say "PostgreSQL on 127.0.0.1:$PG_PORT"
-  start_node "$DATA/pg" "$PG_PORT" "PostgreSQL"
+  local extra=""
+  [ -n "$STATEMENTS_LIB" ] && extra="shared_preload_libraries = '${STATEMENTS_LIB#,}'"
+  start_node "$DATA/pg" "$PG_PORT" "PostgreSQL" "$extra"
   ensure_bank "$PG_PORT"
   service_roles "$PG_PORT"
 }

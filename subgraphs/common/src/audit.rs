@@ -11,7 +11,9 @@
 //! - **When.** The answer leaves only after its entry is stored: a writer task inserts the
 //!   entries of concurrent requests together, one commit for many. An entry that cannot be
 //!   stored is an error in the log and `audit_write_failures_total`, never a changed answer
-//!   (the action has happened by then).
+//!   (the action has happened by then). A resolver whose action is a database transaction
+//!   can instead store its entry in that transaction ([`draft`], [`stored_with_effect`]), so
+//!   that the action never happens without it: the ledger does for money movements.
 //! - **Append-only.** The service's role has no UPDATE, DELETE or TRUNCATE on `audit_log` and
 //!   `audit_chain` (revoked in the migration). Each entry is then **chained**: a sealer, one at
 //!   a time per service under an advisory lock, appends to `audit_chain` the entry's id and
@@ -173,46 +175,75 @@ impl Audit {
     }
 }
 
-async fn insert(db: &DatabaseConnection, entries: &[&Entry]) -> Result<(), DbErr> {
-    let mut sql = String::from(
-        "INSERT INTO audit_log (actor, actor_roles, on_behalf_of, action, subject, outcome, \
-         address, request_id, before, after) VALUES ",
-    );
-    let mut values: Vec<DbValue> = Vec::with_capacity(entries.len() * 10);
-    for (i, entry) in entries.iter().enumerate() {
-        let n = i * 10;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}::jsonb, ${}::jsonb)",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7,
-            n + 8,
-            n + 9,
-            n + 10
-        ));
-        values.extend([
-            entry.actor.clone().into(),
-            entry.actor_roles.join(",").into(),
-            entry.on_behalf_of.clone().into(),
-            entry.action.clone().into(),
-            entry.subject.clone().into(),
-            entry.outcome.clone().into(),
-            entry.address.clone().into(),
-            entry.request_id.clone().into(),
-            entry.before.as_ref().map(bounded).into(),
-            entry.after.as_ref().map(bounded).into(),
-        ]);
+/// `INSERT INTO audit_log (<the columns of [`Entry::row`]>)`.
+pub const INSERT: &str = "INSERT INTO audit_log (actor, actor_roles, on_behalf_of, action, \
+                          subject, outcome, address, request_id, before, after)";
+/// The types of [`Entry::row`]'s values, in order.
+pub const TYPES: [&str; 10] = [
+    "text", "text", "text", "text", "text", "text", "text", "text", "jsonb", "jsonb",
+];
+
+impl Entry {
+    /// The entry's values for [`INSERT`], of [`TYPES`].
+    pub fn row(&self) -> [DbValue; 10] {
+        [
+            self.actor.clone().into(),
+            self.actor_roles.join(",").into(),
+            self.on_behalf_of.clone().into(),
+            self.action.clone().into(),
+            self.subject.clone().into(),
+            self.outcome.clone().into(),
+            self.address.clone().into(),
+            self.request_id.clone().into(),
+            self.before.as_ref().map(bounded).into(),
+            self.after.as_ref().map(bounded).into(),
+        ]
     }
+
+    /// The entry as one JSON object of [`INSERT`]'s columns, for a statement that stores many
+    /// as `jsonb_to_recordset` (the ledger's, with its movements).
+    pub fn record(&self) -> Value {
+        let json = |value: &Option<Value>| {
+            value.as_ref().map(|value| {
+                if value.to_string().len() > MAX_JSON_BYTES {
+                    serde_json::json!({ "truncated": true })
+                } else {
+                    value.clone()
+                }
+            })
+        };
+        serde_json::json!({
+            "actor": self.actor,
+            "actor_roles": self.actor_roles.join(","),
+            "on_behalf_of": self.on_behalf_of,
+            "action": self.action,
+            "subject": self.subject,
+            "outcome": self.outcome,
+            "address": self.address,
+            "request_id": self.request_id,
+            "before": json(&self.before),
+            "after": json(&self.after),
+        })
+    }
+}
+
+async fn insert(db: &DatabaseConnection, entries: &[&Entry]) -> Result<(), DbErr> {
+    let mut values: Vec<DbValue> = Vec::with_capacity(entries.len() * 10);
+    let list: Vec<String> = entries
+        .iter()
+        .map(|entry| {
+            let first = values.len();
+            values.extend(entry.row());
+            let params: Vec<String> = (first + 1..)
+                .zip(TYPES)
+                .map(|(n, ty)| format!("${n}::{ty}"))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
     db.execute(Statement::from_sql_and_values(
         db.get_database_backend(),
-        sql,
+        format!("{INSERT} VALUES {}", list.join(", ")),
         values,
     ))
     .await?;
@@ -442,26 +473,101 @@ pub struct Note {
     pub before: Option<Value>,
     /// Merged into the entry's `after` under `"detail"`.
     pub detail: Option<Value>,
+    /// The entry was stored in the same database transaction as the action ([`draft`],
+    /// [`stored_with_effect`]): the extension does not store it again.
+    stored: bool,
 }
 
-/// Per request: the notes of its mutation fields, by response key.
+/// Per request: the notes of its mutation fields, by response key, and the fields themselves
+/// with their arguments (for [`draft`]).
 #[derive(Default)]
-pub struct Notes(Mutex<HashMap<String, Note>>);
+pub struct Notes {
+    notes: Mutex<HashMap<String, Note>>,
+    fields: Mutex<Vec<MutationField>>,
+}
 
 /// Adds to the audit entry of the mutation field `ctx` belongs to (no-op outside one).
 pub fn note(ctx: &Context<'_>, change: impl FnOnce(&mut Note)) {
-    let (Some(notes), Some(mut node)) = (ctx.data_opt::<Arc<Notes>>(), ctx.path_node) else {
+    let (Some(notes), Some(key)) = (ctx.data_opt::<Arc<Notes>>(), root_key(ctx)) else {
         return;
     };
+    let mut notes = notes.notes.lock().expect("audit notes");
+    change(notes.entry(key).or_default());
+}
+
+/// The response key of the root field `ctx` is under.
+fn root_key(ctx: &Context<'_>) -> Option<String> {
+    let mut node = ctx.path_node?;
     while let Some(parent) = node.parent {
         node = *parent;
     }
-    let key = match node.segment {
-        async_graphql::QueryPathSegment::Name(name) => name.to_string(),
-        async_graphql::QueryPathSegment::Index(_) => return,
-    };
-    let mut notes = notes.0.lock().expect("audit notes");
-    change(notes.entry(key).or_default());
+    match node.segment {
+        async_graphql::QueryPathSegment::Name(name) => Some(name.to_string()),
+        async_graphql::QueryPathSegment::Index(_) => None,
+    }
+}
+
+/// The entry of the mutation field `ctx` belongs to as it stands now, for a resolver that
+/// stores it in the same database transaction as its effect: then an action that happened
+/// always has its entry, even if the process dies before answering. Its outcome is `OK`; its
+/// answer is given when it is stored ([`Draft::answered`]). After the transaction commits, the
+/// resolver calls [`stored_with_effect`] so that the extension does not store it again; a
+/// refused action is stored by the extension as usual. `None` when the request is not audited
+/// (a schema executed without [`Audit`], as in tests).
+pub fn draft(ctx: &Context<'_>) -> Option<Draft> {
+    let notes = ctx.data_opt::<Arc<Notes>>()?;
+    let audit = ctx.data_opt::<Audit>()?;
+    let key = root_key(ctx)?;
+    let field = notes
+        .fields
+        .lock()
+        .expect("audit fields")
+        .iter()
+        .find(|(field_key, _, _)| *field_key == key)?
+        .clone();
+    let note = notes
+        .notes
+        .lock()
+        .expect("audit notes")
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
+    let requester = Requester::new(ctx.data_opt(), ctx.data_opt(), ctx.data_opt());
+    Some(Draft(requester.entry(
+        audit.service(),
+        field,
+        note,
+        "OK".into(),
+        None,
+    )))
+}
+
+/// Says that the entry of the mutation field `ctx` belongs to was stored with its effect.
+pub fn stored_with_effect(ctx: &Context<'_>) {
+    note(ctx, |note| note.stored = true);
+}
+
+/// An entry stored with the action it records ([`draft`]).
+#[derive(Debug, Clone)]
+pub struct Draft(Entry);
+
+impl Draft {
+    /// The entry, with the action's answer (the ledger's: the transaction's id).
+    pub fn answered(&self, answer: Value) -> Entry {
+        let mut entry = self.0.clone();
+        if let Some(Value::Object(after)) = entry.after.as_mut() {
+            match after.get_mut("answer") {
+                // Under the resolver's detail ([`Note::detail`]).
+                Some(Value::Object(wrapped)) if wrapped.contains_key("detail") => {
+                    wrapped.insert("result".into(), answer);
+                }
+                _ => {
+                    after.insert("answer".into(), answer);
+                }
+            }
+        }
+        entry
+    }
 }
 
 /// The request id a subgraph received (`x-request-id`).
@@ -474,17 +580,15 @@ pub struct AuditExtension;
 
 impl ExtensionFactory for AuditExtension {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuditRequest::default())
+        Arc::new(AuditRequest)
     }
 }
 
 /// A mutation field of a request: (response key, field name, arguments).
 type MutationField = (String, String, Map<String, Value>);
 
-#[derive(Default)]
-struct AuditRequest {
-    fields: Mutex<Vec<MutationField>>,
-}
+/// The request's mutation fields are kept in its [`Notes`], where [`draft`] finds them too.
+struct AuditRequest;
 
 #[async_trait::async_trait]
 impl Extension for AuditRequest {
@@ -496,6 +600,9 @@ impl Extension for AuditRequest {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        if ctx.data_opt::<Audit>().is_none() {
+            return Ok(document);
+        }
         let mut fields = Vec::new();
         for (_, operation) in document.operations.iter() {
             if operation.node.ty == OperationType::Mutation {
@@ -508,7 +615,9 @@ impl Extension for AuditRequest {
                 );
             }
         }
-        *self.fields.lock().expect("audit fields") = fields;
+        if let Some(notes) = ctx.data_opt::<Arc<Notes>>() {
+            *notes.fields.lock().expect("audit fields") = fields;
+        }
         Ok(document)
     }
 
@@ -519,33 +628,31 @@ impl Extension for AuditRequest {
         next: NextExecute<'_>,
     ) -> Response {
         let response = next.run(ctx, operation_name).await;
-        let fields = std::mem::take(&mut *self.fields.lock().expect("audit fields"));
-        let Some(audit) = ctx.data_opt::<Audit>() else {
+        let (Some(audit), Some(notes)) = (ctx.data_opt::<Audit>(), ctx.data_opt::<Arc<Notes>>())
+        else {
             return response;
         };
+        let fields = std::mem::take(&mut *notes.fields.lock().expect("audit fields"));
         if fields.is_empty() {
             return response;
         }
-        let principal = ctx.data_opt::<Principal>();
-        let address = ctx
-            .data_opt::<ClientAddress>()
-            .and_then(|address| address.0)
-            .map(|ip| ip.to_string());
-        let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
-        let mut notes = ctx
-            .data_opt::<Arc<Notes>>()
-            .map(|notes| std::mem::take(&mut *notes.0.lock().expect("audit notes")))
-            .unwrap_or_default();
+        let requester = Requester::new(ctx.data_opt(), ctx.data_opt(), ctx.data_opt());
+        let mut notes = std::mem::take(&mut *notes.notes.lock().expect("audit notes"));
         let data = serde_json::to_value(&response.data).unwrap_or(Value::Null);
         let entries = fields
             .into_iter()
-            .map(|(key, name, arguments)| {
+            .filter_map(|field| {
+                let note = notes.remove(&field.0).unwrap_or_default();
+                if note.stored {
+                    return None;
+                }
+                let key = &field.0;
                 let outcome = response
                     .errors
                     .iter()
                     .find(|error| {
                         matches!(error.path.first(),
-                            Some(async_graphql::PathSegment::Field(first)) if *first == key)
+                            Some(async_graphql::PathSegment::Field(first)) if first == key)
                             || error.path.is_empty()
                     })
                     .map(|error| {
@@ -561,27 +668,63 @@ impl Extension for AuditRequest {
                             .unwrap_or_else(|| "ERROR".into())
                     })
                     .unwrap_or_else(|| "OK".into());
-                let note = notes.remove(&key).unwrap_or_default();
-                let mut after = data.get(&key).cloned().map(redact);
-                if let Some(detail) = note.detail {
-                    after = Some(serde_json::json!({ "result": after, "detail": detail }));
-                }
-                let arguments = redact(Value::Object(arguments));
-                Entry {
-                    on_behalf_of: note.on_behalf_of,
-                    action: format!("{}.{}", audit.service(), name),
-                    subject: note.subject.or_else(|| subject(&arguments)),
-                    outcome,
-                    address: address.clone(),
-                    request_id: request_id.clone(),
-                    before: note.before,
-                    after: Some(serde_json::json!({ "arguments": arguments, "answer": after })),
-                    ..Entry::by(principal)
-                }
+                let answer = data.get(key).cloned().map(redact);
+                Some(requester.entry(audit.service(), field, note, outcome, answer))
             })
             .collect();
         audit.record(entries).await;
         response
+    }
+}
+
+/// Who asked, as every entry of a request records it.
+struct Requester<'a> {
+    principal: Option<&'a Principal>,
+    address: Option<String>,
+    request_id: Option<String>,
+}
+
+impl<'a> Requester<'a> {
+    fn new(
+        principal: Option<&'a Principal>,
+        address: Option<&ClientAddress>,
+        request_id: Option<&RequestId>,
+    ) -> Self {
+        Requester {
+            principal,
+            address: address
+                .and_then(|address| address.0)
+                .map(|ip| ip.to_string()),
+            request_id: request_id.map(|id| id.0.clone()),
+        }
+    }
+
+    /// The entry of one mutation field: its arguments and answer with secrets removed, and
+    /// what its resolver noted.
+    fn entry(
+        &self,
+        service: &str,
+        (_, name, arguments): MutationField,
+        note: Note,
+        outcome: String,
+        answer: Option<Value>,
+    ) -> Entry {
+        let mut answer = answer;
+        if let Some(detail) = note.detail {
+            answer = Some(serde_json::json!({ "result": answer, "detail": detail }));
+        }
+        let arguments = redact(Value::Object(arguments));
+        Entry {
+            on_behalf_of: note.on_behalf_of,
+            action: format!("{service}.{name}"),
+            subject: note.subject.or_else(|| subject(&arguments)),
+            outcome,
+            address: self.address.clone(),
+            request_id: self.request_id.clone(),
+            before: note.before,
+            after: Some(serde_json::json!({ "arguments": arguments, "answer": answer })),
+            ..Entry::by(self.principal)
+        }
     }
 }
 

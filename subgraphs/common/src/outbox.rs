@@ -4,10 +4,16 @@
 //! only means the event is published again, and consumers apply each event id once.
 //!
 //! The relay wakes on `NOTIFY` (sent in the writing transaction, so delivered at commit) and
-//! polls as a fallback. Relays of several replicas serialise on the rows they lock, so a
-//! service's events reach Kafka in commit order per aggregate.
+//! polls as a fallback. One pass answers every notification that has arrived by the time it
+//! starts: under load many commits notify while a pass is publishing, and a pass for each of
+//! them would mostly find nothing left (`outbox_relay_passes_total{found="nothing"}`). Relays
+//! of several replicas serialise on the rows they lock, so a service's events reach Kafka in
+//! commit order per aggregate.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
+
+use futures::FutureExt;
+use prometheus::IntCounterVec;
 
 use rdkafka::{
     message::{Header, OwnedHeaders},
@@ -111,6 +117,8 @@ impl Relay {
                 notified = recv(&mut listener) => {
                     if !notified {
                         listener = self.listen().await;
+                    } else if let Some(listener) = listener.as_mut() {
+                        let _ = take_waiting(listener);
                     }
                 }
                 _ = tokio::time::sleep(self.poll_interval) => {}
@@ -141,6 +149,14 @@ impl Relay {
     }
 
     async fn publish_batch(&self) -> anyhow::Result<usize> {
+        let published = self.publish().await?;
+        PASSES
+            .with_label_values(&[if published == 0 { "nothing" } else { "events" }])
+            .inc();
+        Ok(published)
+    }
+
+    async fn publish(&self) -> anyhow::Result<usize> {
         let txn = self.db.begin().await?;
         let rows = txn
             .query_all(Statement::from_sql_and_values(
@@ -236,6 +252,35 @@ fn delivered(
         }
         Err(_) => anyhow::bail!("the producer went away before delivery"),
     }
+}
+
+/// Takes the notifications that have already arrived, without waiting; how many.
+fn take_waiting(listener: &mut sea_orm::sqlx::postgres::PgListener) -> usize {
+    let mut taken = 0;
+    // `recv` is cancel-safe: a notification half read stays for the next call.
+    while let Some(Ok(_)) = listener.recv().now_or_never() {
+        taken += 1;
+    }
+    taken
+}
+
+/// The relay's passes over the outbox, by what they found.
+static PASSES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    crate::metrics::service_metric(
+        IntCounterVec::new(
+            prometheus::Opts::new(
+                "outbox_relay_passes_total",
+                "Passes of the outbox relay, by what they found (events or nothing)",
+            ),
+            &["found"],
+        )
+        .expect("valid metric"),
+    )
+});
+
+/// Passes of the relays in this process that found `found` (`events` or `nothing`).
+pub fn passes(found: &str) -> u64 {
+    PASSES.with_label_values(&[found]).get()
 }
 
 async fn recv(listener: &mut Option<sea_orm::sqlx::postgres::PgListener>) -> bool {

@@ -663,8 +663,11 @@ async fn loan_movement(
             reference: Some(request.reference),
             self_deposit_limit: None,
             booked_at: None,
+            audit: None,
         };
-        store::move_money(&state.ledger, &movement, state.config.account_sync_wait).await
+        store::move_money(&state.ledger, &movement, state.config.account_sync_wait)
+            .await
+            .map(|(row, _)| row)
     }
     .await;
     state
@@ -789,8 +792,11 @@ async fn payment_movement(
             reference: Some(request.reference),
             self_deposit_limit: None,
             booked_at: None,
+            audit: None,
         };
-        store::move_money(&state.ledger, &movement, state.config.account_sync_wait).await
+        store::move_money(&state.ledger, &movement, state.config.account_sync_wait)
+            .await
+            .map(|(row, _)| row)
     }
     .await;
     state

@@ -720,9 +720,15 @@ fn key(text: &str) -> ApiResult<IdempotencyKey> {
     IdempotencyKey::parse(text)
 }
 
-async fn movement(ctx: &Context<'_>, movement: store::Movement) -> ApiResult<Transaction> {
+async fn movement(ctx: &Context<'_>, mut movement: store::Movement) -> ApiResult<Transaction> {
     let ledger = ledger(ctx);
-    let row = store::move_money(&ledger.ledger, &movement, ledger.config.account_sync_wait).await?;
+    // The request's audit entry is stored with the movement, in its transaction.
+    movement.audit = bank_common::audit::draft(ctx);
+    let (row, written) =
+        store::move_money(&ledger.ledger, &movement, ledger.config.account_sync_wait).await?;
+    if written && movement.audit.is_some() {
+        bank_common::audit::stored_with_effect(ctx);
+    }
     tracing::info!(
         transaction_id = %row.id,
         kind = %row.kind,
@@ -762,6 +768,7 @@ impl Mutation {
             reference: None,
             self_deposit_limit: ledger(ctx).config.self_deposit_limit,
             booked_at,
+            audit: None,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -805,6 +812,7 @@ impl Mutation {
             reference: None,
             self_deposit_limit: None,
             booked_at,
+            audit: None,
         };
         Ok(movement(ctx, m).await?)
     }
@@ -870,6 +878,7 @@ impl Mutation {
             reference: None,
             self_deposit_limit: None,
             booked_at,
+            audit: None,
         };
         Ok(movement(ctx, m).await?)
     }

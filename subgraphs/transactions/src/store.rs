@@ -627,6 +627,9 @@ pub struct Movement {
     pub self_deposit_limit: Option<i64>,
     /// When the movement is booked: now (`None`), or a past time (the sandbox's back-dating).
     pub booked_at: Option<DateTime<Utc>>,
+    /// The audit entry of the request that asks for it, stored with the movement in its
+    /// transaction (`None`: the caller audits it).
+    pub audit: Option<bank_common::audit::Draft>,
 }
 
 impl Movement {
@@ -652,11 +655,13 @@ impl Movement {
 /// Executes a deposit, withdrawal or transfer exactly once per idempotency key: first in a
 /// batch with others when batching is on ([`crate::batch`]), then, if that did not settle it,
 /// alone with retries.
+/// The row, and whether this call wrote it (and with it the movement's audit entry, if it
+/// had one) rather than finding it done before under the same key.
 pub async fn move_money(
     ledger: &crate::batch::Ledger,
     movement: &Movement,
     account_wait: Duration,
-) -> ApiResult<TransactionRow> {
+) -> ApiResult<(TransactionRow, bool)> {
     let db = &ledger.db;
     precheck_amount(&movement.amount)?;
     if movement.from.is_some() && movement.from == movement.to {
@@ -681,13 +686,16 @@ pub async fn move_money(
                 SUSPENSE_POSTINGS.inc();
                 tracing::warn!(account_id = %closed, transaction_id = %row.id, amount = row.amount_minor, reference = ?row.reference, "money for a closed account is held in suspense; staff must pay it out");
             }
-            Ok(row)
+            Ok((row, true))
         }
         Ok(Moved::Before(id)) => find_transaction(db, id)
             .await?
+            .map(|row| (row, false))
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("transaction {id} vanished"))),
         Err(err) if is_final_refusal(&err) && !movement.kind.pays_the_customer() => {
-            record_refusal(db, movement, &hash, err).await
+            record_refusal(db, movement, &hash, err)
+                .await
+                .map(|row| (row, false))
         }
         Err(err) => Err(err),
     }
@@ -797,7 +805,15 @@ async fn move_claimed(
         .unwrap_or_else(|| chrono::SubsecRound::trunc_subsecs(Utc::now(), 6));
     let transaction = apply(m, &shape, &mut accounts, legs, transaction_id, now)?;
     let legs = [(legs.0, -amount), (legs.1, amount)];
-    write_movement(txn, &accounts, &legs, &transaction, &m.topic).await?;
+    write_movement(
+        txn,
+        &accounts,
+        &legs,
+        &transaction,
+        &m.topic,
+        m.audit.as_ref(),
+    )
+    .await?;
     if let Some(closed) = suspended {
         let held = events::HeldInSuspense {
             transaction_id,
@@ -1168,6 +1184,7 @@ async fn decide(
                     transaction.clone(),
                     shape.currency,
                     &m.topic,
+                    m.audit.as_ref(),
                 );
                 answers[i] = Some(Ok(Moved::Now(transaction, None)));
             }
@@ -1191,6 +1208,8 @@ struct Rows {
     /// Postings: account, transaction, amount, balance after, time.
     postings: Vec<[Value; 5]>,
     events: Vec<OutgoingEvent>,
+    /// The audit entries of the requests that asked for the movements.
+    audit: Vec<bank_common::audit::Entry>,
 }
 
 impl Rows {
@@ -1203,6 +1222,7 @@ impl Rows {
         transaction: TransactionRow,
         currency: Currency,
         topic: &str,
+        audit: Option<&bank_common::audit::Draft>,
     ) {
         assert_eq!(
             legs.iter().map(|(_, amount)| amount).sum::<i64>(),
@@ -1228,6 +1248,10 @@ impl Rows {
             currency,
             topic,
         ));
+        if let Some(draft) = audit {
+            self.audit
+                .push(draft.answered(serde_json::json!({ "id": transaction.id })));
+        }
         self.transactions.push(transaction);
     }
 
@@ -1365,6 +1389,13 @@ impl Rows {
                 txn.execute(stmt(&format!("{OUTBOX} VALUES {list}"), values))
                     .await?;
             }
+            if !self.audit.is_empty() {
+                let rows = self.audit.iter().map(|entry| entry.row()).collect();
+                let (list, values) = values_list(rows, &bank_common::audit::TYPES);
+                let insert = bank_common::audit::INSERT;
+                txn.execute(stmt(&format!("{insert} VALUES {list}"), values))
+                    .await?;
+            }
             txn.execute_unprepared(&format!("NOTIFY {}", outbox::channel(SCHEMA)))
                 .await?;
             return Ok(());
@@ -1394,8 +1425,11 @@ impl Rows {
         values.extend(arrays(self.postings, &POSTING_TYPES));
         values.extend(arrays(events, &EVENT_TYPES));
         values.push(outbox::channel(SCHEMA).into());
+        let audit: Vec<serde_json::Value> = self.audit.iter().map(|e| e.record()).collect();
+        values.push(serde_json::Value::Array(audit).to_string().into());
         // The statement's text is made once: it is the same for every batch.
         static WRITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            const AUDIT: &str = bank_common::audit::INSERT;
             format!(
                 "WITH upd AS ({UPDATE_ACCOUNTS} RETURNING a.account_id),
                      tx AS (
@@ -1415,6 +1449,12 @@ impl Rows {
                         SELECT o.id, o.topic, o.key, o.type, o.payload::jsonb
                           FROM unnest($13::uuid[], $14::text[], $15::text[], $16::text[],
                                $17::text[]) AS o(id, topic, key, type, payload)
+                     ), au AS (
+                        {AUDIT}
+                        SELECT * FROM jsonb_to_recordset($19::jsonb) AS e(actor text,
+                            actor_roles text, on_behalf_of text, action text, subject text,
+                            outcome text, address text, request_id text, before jsonb,
+                            after jsonb)
                      )
                      SELECT (SELECT count(*) FROM upd) AS updated,
                             pg_notify($18, '') IS NULL AS notified"
@@ -1637,10 +1677,11 @@ async fn write_movement(
     legs: &[(Uuid, i64)],
     transaction: &TransactionRow,
     topic: &str,
+    audit: Option<&bank_common::audit::Draft>,
 ) -> Result<(), Stop> {
     let currency = Currency::parse(&transaction.currency).map_err(ApiError::internal_msg)?;
     let mut rows = Rows::default();
-    rows.add(accounts, legs, transaction.clone(), currency, topic);
+    rows.add(accounts, legs, transaction.clone(), currency, topic, audit);
     for id in accounts.keys() {
         if !rows.touched.contains(id) {
             rows.touched.push(*id);
@@ -2126,7 +2167,7 @@ async fn try_capture(db: &DatabaseConnection, c: &Capture, hash: &str) -> Result
         created_at: now,
     };
     let legs = [(hold.account_id, -amount), (hold.to_account_id, amount)];
-    write_movement(&txn, &accounts, &legs, &transaction, &c.topic).await?;
+    write_movement(&txn, &accounts, &legs, &transaction, &c.topic, None).await?;
     txn.commit().await?;
     Ok(transaction_id)
 }

@@ -253,3 +253,60 @@ async fn the_relay_does_not_scan_the_outbox_history_it_has_grown() {
         "the relay read {scanned} outbox rows by sequential scans"
     );
 }
+
+/// Commits that notify while the relay is busy are answered by one pass, not one each: a burst
+/// of notifications delivered together costs one look at the outbox, and an event enqueued
+/// after it is still published.
+#[tokio::test]
+async fn a_burst_of_notifications_costs_the_relay_one_pass() {
+    use bank_common::outbox;
+    use sea_orm::ConnectionTrait;
+    let database = bank_testkit::fresh_database(accounts_subgraph::app::NAME).await;
+    let db = bank_common::db::connect(&database).await.unwrap();
+    accounts_subgraph::app::migrate(&db).await.unwrap();
+    let topic = bank_testkit::fresh_topic("test-relay-burst").await;
+    let producer = bank_common::kafka::KafkaConfig::new(bank_testkit::kafka_brokers(), "relay")
+        .producer()
+        .unwrap();
+    let mut relay = outbox::Relay::new(db.clone(), producer, accounts_subgraph::store::SCHEMA);
+    // Only notifications wake it here.
+    relay.poll_interval = Duration::from_secs(600);
+    tokio::spawn(relay.run(std::future::pending()));
+    // Listening, and its first pass done.
+    let mut waited = 0;
+    while outbox::passes("nothing") == 0 {
+        waited += 1;
+        assert!(waited < 100, "the relay never looked");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = outbox::passes("nothing") + outbox::passes("events");
+
+    // Twenty notifications (distinct, so PostgreSQL does not fold them) from one commit.
+    let channel = outbox::channel(accounts_subgraph::store::SCHEMA);
+    let burst: Vec<String> = (0..20)
+        .map(|n| format!("NOTIFY {channel}, '{n}'"))
+        .collect();
+    db.execute_unprepared(&format!("BEGIN; {}; COMMIT", burst.join("; ")))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let passes = outbox::passes("nothing") + outbox::passes("events") - before;
+    assert!(
+        (1..=2).contains(&passes),
+        "twenty notifications cost {passes} passes"
+    );
+
+    db.execute_unprepared(&format!(
+        "INSERT INTO outbox (event_id, topic, event_key, event_type, payload) \
+         VALUES (gen_random_uuid(), '{topic}', 'k', 'test.event', '{{}}'); NOTIFY {channel}"
+    ))
+    .await
+    .unwrap();
+    let mut waited = 0;
+    while outbox::passes("events") == 0 {
+        waited += 1;
+        assert!(waited < 100, "the event was never published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

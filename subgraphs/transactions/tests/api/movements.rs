@@ -233,3 +233,102 @@ async fn staff_run_the_invariant_check_and_customers_may_not() {
     ))
     .await;
 }
+
+/// A movement's audit entry is written in the movement's own database transaction (the same
+/// transaction id, `xmin`, on both rows): a movement that happened has its entry even if the
+/// service dies before answering. Movements that share a batch share its transaction. A
+/// replay and a refusal, which write no movement, are recorded as before: one entry per
+/// request, none twice.
+#[tokio::test]
+async fn a_movement_and_its_audit_entry_commit_together() {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let app = spawn_app().await;
+    let ada = app.customer();
+    let from = app.open(&ada, "EUR").await;
+    let to = app.open(&ada, "EUR").await;
+    data(&app.deposit(&ada, from, "100.00").await);
+    let key = uuid::Uuid::new_v4().to_string();
+    let moved = data(&app.transfer_with_key(&ada, from, to, "1.00", &key).await)["transfer"]["id"]
+        .as_str()
+        .expect("a transaction id")
+        .to_string();
+    let replayed = app.transfer_with_key(&ada, from, to, "1.00", &key).await;
+    assert_eq!(data(&replayed)["transfer"]["id"], moved.as_str());
+    assert_code(
+        &app.transfer(&ada, from, to, "1000.00").await,
+        "INSUFFICIENT_FUNDS",
+    );
+    // At once, so that some share a batch.
+    let together: Vec<_> = (0..12)
+        .map(|_| app.transfer(&ada, from, to, "0.50"))
+        .collect();
+    for answer in futures::future::join_all(together).await {
+        data(&answer);
+    }
+
+    let rows = app
+        .db
+        .query_all(Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT a.action, a.outcome, a.actor, a.after->'answer'->>'id' AS answer, \
+                    a.after->'arguments'->'input'->>'amount' AS amount, \
+                    t.id IS NOT NULL AS moved, a.xmin::text = t.xmin::text AS together \
+               FROM audit_log a \
+               LEFT JOIN transactions t ON t.id::text = a.after->'answer'->>'id' \
+              WHERE a.action IN ('transactions.transfer', 'transactions.deposit') \
+              ORDER BY a.id",
+        ))
+        .await
+        .unwrap();
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        bool,
+        Option<bool>,
+    )> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "action").unwrap(),
+                row.try_get("", "outcome").unwrap(),
+                row.try_get("", "actor").unwrap(),
+                row.try_get("", "answer").unwrap(),
+                row.try_get("", "amount").unwrap(),
+                row.try_get("", "moved").unwrap(),
+                row.try_get("", "together").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 16, "one entry per request: {rows:?}");
+    assert!(rows
+        .iter()
+        .all(|row| row.2 == ada.id.to_string() && row.4.is_some()));
+    let written: Vec<_> = rows
+        .iter()
+        .filter(|row| row.1 == "OK" && row.5 && row.6 == Some(true))
+        .collect();
+    assert_eq!(
+        written.len(),
+        14,
+        "the deposit and 13 transfers are each in their movement's transaction: {rows:?}"
+    );
+    let replay: Vec<_> = rows
+        .iter()
+        .filter(|row| row.3.as_deref() == Some(moved.as_str()))
+        .collect();
+    assert_eq!(replay.len(), 2, "the transfer and its replay: {rows:?}");
+    assert_eq!(
+        replay[1].6,
+        Some(false),
+        "the replay is recorded apart: {rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|row| row.1 == "INSUFFICIENT_FUNDS" && !row.5),
+        "the refusal is recorded: {rows:?}"
+    );
+}
