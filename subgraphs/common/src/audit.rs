@@ -54,6 +54,8 @@ use crate::{
 const SEAL_WINDOW: i64 = 10_000;
 /// Entries sealed per sealer pass.
 const SEAL_BATCH: u64 = 1_000;
+/// Every how many sealer passes one also looks back over [`SEAL_WINDOW`].
+const LOOK_BACK_EVERY: u64 = 10;
 /// Entries written together, at most.
 const WRITE_BATCH: usize = 256;
 /// An answer's or a state's JSON longer than this is stored as `{"truncated": true}`.
@@ -280,6 +282,22 @@ pub fn chain_hash(previous: &str, entry_id: i64, entry: &str) -> String {
 /// Seals what is waiting, at most [`SEAL_BATCH`] entries; the number sealed. Another sealer
 /// of the same service busy at the same time makes this one return 0.
 pub async fn seal(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    seal_looking(db, Look::Back).await
+}
+
+/// Where a sealer pass looks for entries to seal.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Look {
+    /// Only past the newest sealed entry: an index range, whatever the trail's size.
+    Ahead,
+    /// Also back over the [`SEAL_WINDOW`] ids before it, for entries whose transaction
+    /// committed after a later one was sealed (an anti-join over those ids: tens of
+    /// milliseconds with a busy trail, so not on every pass).
+    Back,
+}
+
+/// [`seal`], looking only `look`.
+pub async fn seal_looking(db: &DatabaseConnection, look: Look) -> Result<usize, DbErr> {
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     let locked = txn
@@ -310,15 +328,28 @@ pub async fn seal(db: &DatabaseConnection) -> Result<usize, DbErr> {
         ),
         None => (0, String::new(), 0),
     };
-    let waiting = txn
-        .query_all(Statement::from_sql_and_values(
-            backend,
-            "SELECT a.id, to_jsonb(a)::text AS entry FROM audit_log a \
-             WHERE a.id > $1 AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = a.id) \
-             ORDER BY a.id LIMIT $2",
-            [(newest - SEAL_WINDOW).into(), (SEAL_BATCH as i64).into()],
-        ))
-        .await?;
+    let waiting = match look {
+        Look::Ahead => {
+            txn.query_all(Statement::from_sql_and_values(
+                backend,
+                "SELECT a.id, to_jsonb(a)::text AS entry FROM audit_log a \
+                 WHERE a.id > $1 ORDER BY a.id LIMIT $2",
+                [newest.into(), (SEAL_BATCH as i64).into()],
+            ))
+            .await?
+        }
+        Look::Back => {
+            txn.query_all(Statement::from_sql_and_values(
+                backend,
+                "SELECT a.id, to_jsonb(a)::text AS entry FROM audit_log a \
+                 WHERE a.id > $1 \
+                   AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = a.id) \
+                 ORDER BY a.id LIMIT $2",
+                [(newest - SEAL_WINDOW).into(), (SEAL_BATCH as i64).into()],
+            ))
+            .await?
+        }
+    };
     if waiting.is_empty() {
         return Ok(0);
     }
@@ -353,10 +384,17 @@ pub fn spawn_sealer(db: DatabaseConnection, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        for pass in 0_u64.. {
             tick.tick().await;
+            // Back over the window on the first pass and every tenth: an entry that committed
+            // late is sealed within ten passes.
+            let look = if pass % LOOK_BACK_EVERY == 0 {
+                Look::Back
+            } else {
+                Look::Ahead
+            };
             loop {
-                match seal(&db).await {
+                match seal_looking(&db, look).await {
                     Ok(n) if n as u64 == SEAL_BATCH => continue,
                     Ok(_) => break,
                     Err(err) => {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod audit;
 mod authentication;
 mod events;
 mod lifecycle;

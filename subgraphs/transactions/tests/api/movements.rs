@@ -271,7 +271,7 @@ async fn a_movement_and_its_audit_entry_commit_together() {
         .db
         .query_all(Statement::from_string(
             sea_orm::DatabaseBackend::Postgres,
-            "SELECT a.action, a.outcome, a.actor, a.after->'answer'->>'id' AS answer, \
+            "SELECT a.outcome, a.actor, a.after->'answer'->>'id' AS answer, \
                     a.after->'arguments'->'input'->>'amount' AS amount, \
                     t.id IS NOT NULL AS moved, a.xmin::text = t.xmin::text AS together \
                FROM audit_log a \
@@ -281,35 +281,33 @@ async fn a_movement_and_its_audit_entry_commit_together() {
         ))
         .await
         .unwrap();
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-        Option<bool>,
-    )> = rows
+    #[derive(Debug)]
+    struct Entry {
+        outcome: String,
+        actor: String,
+        answer: Option<String>,
+        amount: Option<String>,
+        moved: bool,
+        together: Option<bool>,
+    }
+    let rows: Vec<Entry> = rows
         .iter()
-        .map(|row| {
-            (
-                row.try_get("", "action").unwrap(),
-                row.try_get("", "outcome").unwrap(),
-                row.try_get("", "actor").unwrap(),
-                row.try_get("", "answer").unwrap(),
-                row.try_get("", "amount").unwrap(),
-                row.try_get("", "moved").unwrap(),
-                row.try_get("", "together").unwrap(),
-            )
+        .map(|row| Entry {
+            outcome: row.try_get("", "outcome").unwrap(),
+            actor: row.try_get("", "actor").unwrap(),
+            answer: row.try_get("", "answer").unwrap(),
+            amount: row.try_get("", "amount").unwrap(),
+            moved: row.try_get("", "moved").unwrap(),
+            together: row.try_get("", "together").unwrap(),
         })
         .collect();
     assert_eq!(rows.len(), 16, "one entry per request: {rows:?}");
     assert!(rows
         .iter()
-        .all(|row| row.2 == ada.id.to_string() && row.4.is_some()));
+        .all(|row| row.actor == ada.id.to_string() && row.amount.is_some()));
     let written: Vec<_> = rows
         .iter()
-        .filter(|row| row.1 == "OK" && row.5 && row.6 == Some(true))
+        .filter(|row| row.outcome == "OK" && row.moved && row.together == Some(true))
         .collect();
     assert_eq!(
         written.len(),
@@ -318,17 +316,17 @@ async fn a_movement_and_its_audit_entry_commit_together() {
     );
     let replay: Vec<_> = rows
         .iter()
-        .filter(|row| row.3.as_deref() == Some(moved.as_str()))
+        .filter(|row| row.answer.as_deref() == Some(moved.as_str()))
         .collect();
     assert_eq!(replay.len(), 2, "the transfer and its replay: {rows:?}");
     assert_eq!(
-        replay[1].6,
+        replay[1].together,
         Some(false),
         "the replay is recorded apart: {rows:?}"
     );
     assert!(
         rows.iter()
-            .any(|row| row.1 == "INSUFFICIENT_FUNDS" && !row.5),
+            .any(|row| row.outcome == "INSUFFICIENT_FUNDS" && !row.moved),
         "the refusal is recorded: {rows:?}"
     );
 }
