@@ -118,7 +118,7 @@ impl Relay {
                     if !notified {
                         listener = self.listen().await;
                     } else if let Some(listener) = listener.as_mut() {
-                        let _ = take_waiting(listener);
+                        take_waiting(listener);
                     }
                 }
                 _ = tokio::time::sleep(self.poll_interval) => {}
@@ -254,14 +254,10 @@ fn delivered(
     }
 }
 
-/// Takes the notifications that have already arrived, without waiting; how many.
-fn take_waiting(listener: &mut sea_orm::sqlx::postgres::PgListener) -> usize {
-    let mut taken = 0;
+/// Takes the notifications that have already arrived, without waiting.
+fn take_waiting(listener: &mut sea_orm::sqlx::postgres::PgListener) {
     // `recv` is cancel-safe: a notification half read stays for the next call.
-    while let Some(Ok(_)) = listener.recv().now_or_never() {
-        taken += 1;
-    }
-    taken
+    while let Some(Ok(_)) = listener.recv().now_or_never() {}
 }
 
 /// The relay's passes over the outbox, by what they found.

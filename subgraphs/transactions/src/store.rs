@@ -655,6 +655,7 @@ impl Movement {
 /// Executes a deposit, withdrawal or transfer exactly once per idempotency key: first in a
 /// batch with others when batching is on ([`crate::batch`]), then, if that did not settle it,
 /// alone with retries.
+///
 /// The row, and whether this call wrote it (and with it the movement's audit entry, if it
 /// had one) rather than finding it done before under the same key.
 pub async fn move_money(
