@@ -230,22 +230,11 @@ impl Entry {
 }
 
 async fn insert(db: &DatabaseConnection, entries: &[&Entry]) -> Result<(), DbErr> {
-    let mut values: Vec<DbValue> = Vec::with_capacity(entries.len() * 10);
-    let list: Vec<String> = entries
-        .iter()
-        .map(|entry| {
-            let first = values.len();
-            values.extend(entry.row());
-            let params: Vec<String> = (first + 1..)
-                .zip(TYPES)
-                .map(|(n, ty)| format!("${n}::{ty}"))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
+    let rows = entries.iter().map(|entry| entry.row()).collect();
+    let (list, values) = crate::db::values_list(rows, &TYPES);
     db.execute(Statement::from_sql_and_values(
         db.get_database_backend(),
-        format!("{INSERT} VALUES {}", list.join(", ")),
+        format!("{INSERT} VALUES {list}"),
         values,
     ))
     .await?;
@@ -638,9 +627,9 @@ impl Extension for AuditRequest {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        if ctx.data_opt::<Audit>().is_none() {
+        let (Some(_), Some(notes)) = (ctx.data_opt::<Audit>(), ctx.data_opt::<Arc<Notes>>()) else {
             return Ok(document);
-        }
+        };
         let mut fields = Vec::new();
         for (_, operation) in document.operations.iter() {
             if operation.node.ty == OperationType::Mutation {
@@ -653,9 +642,7 @@ impl Extension for AuditRequest {
                 );
             }
         }
-        if let Some(notes) = ctx.data_opt::<Arc<Notes>>() {
-            *notes.fields.lock().expect("audit fields") = fields;
-        }
+        *notes.fields.lock().expect("audit fields") = fields;
         Ok(document)
     }
 

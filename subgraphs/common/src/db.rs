@@ -134,3 +134,26 @@ where
         .await?;
     result
 }
+
+/// Rows as a `VALUES` list's text (`($1::uuid, $2::text), ($3::uuid, $4::text)`, each
+/// parameter cast to its column's type) and its values in order.
+pub fn values_list<const N: usize>(
+    rows: Vec<[sea_orm::Value; N]>,
+    types: &[&str; N],
+) -> (String, Vec<sea_orm::Value>) {
+    let mut values = Vec::with_capacity(rows.len() * N);
+    let list = rows
+        .into_iter()
+        .map(|row| {
+            let first = values.len();
+            values.extend(row);
+            let params: Vec<String> = (first + 1..=first + N)
+                .zip(types)
+                .map(|(n, ty)| format!("${n}::{ty}"))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    (list, values)
+}

@@ -1351,8 +1351,10 @@ impl Rows {
                     ]
                 })
                 .collect();
-            let (list, values) = values_list(
-                transactions,
+            txn.execute(rows_statement(
+                true,
+                "INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id, \
+                 to_account_id, description, hold_id, initiated_by, created_at, reference)",
                 &[
                     "uuid",
                     "text",
@@ -1366,14 +1368,8 @@ impl Rows {
                     "timestamptz",
                     "text",
                 ],
-            );
-            txn.execute(stmt(
-                &format!(
-                    "INSERT INTO transactions (id, kind, currency, amount_minor, from_account_id, \
-                     to_account_id, description, hold_id, initiated_by, created_at, reference) \
-                     VALUES {list}"
-                ),
-                values,
+                transactions,
+                "",
             ))
             .await?;
             txn.execute(rows_statement(
@@ -1385,16 +1381,14 @@ impl Rows {
             ))
             .await?;
             if !events.is_empty() {
-                let (list, values) =
-                    values_list(events, &["uuid", "text", "text", "text", "jsonb"]);
-                txn.execute(stmt(&format!("{OUTBOX} VALUES {list}"), values))
+                let types = ["uuid", "text", "text", "text", "jsonb"];
+                txn.execute(rows_statement(true, OUTBOX, &types, events, ""))
                     .await?;
             }
             if !self.audit.is_empty() {
                 let rows = self.audit.iter().map(|entry| entry.row()).collect();
-                let (list, values) = values_list(rows, &bank_common::audit::TYPES);
-                let insert = bank_common::audit::INSERT;
-                txn.execute(stmt(&format!("{insert} VALUES {list}"), values))
+                let (insert, types) = (bank_common::audit::INSERT, &bank_common::audit::TYPES);
+                txn.execute(rows_statement(true, insert, types, rows, ""))
                     .await?;
             }
             txn.execute_unprepared(&format!("NOTIFY {}", outbox::channel(SCHEMA)))
@@ -1488,7 +1482,7 @@ fn rows_statement<const N: usize>(
     tail: &str,
 ) -> Statement {
     if citus {
-        let (list, values) = values_list(rows, types);
+        let (list, values) = bank_common::db::values_list(rows, types);
         return stmt(&format!("{head} VALUES {list} {tail}"), values);
     }
     let unnest = (1..=N)
@@ -1525,26 +1519,6 @@ fn arrays<const N: usize>(rows: Vec<[Value; N]>, types: &[&str; N]) -> Vec<Value
             Value::Array(ty, Some(Box::new(column)))
         })
         .collect()
-}
-
-/// Rows as a `VALUES` list's text (`($1::uuid, $2::text), ($3::uuid, $4::text)`, each
-/// parameter cast to its column's type) and its values in order.
-fn values_list<const N: usize>(rows: Vec<[Value; N]>, types: &[&str; N]) -> (String, Vec<Value>) {
-    let mut values = Vec::with_capacity(rows.len() * N);
-    let list = rows
-        .into_iter()
-        .map(|row| {
-            let first = values.len();
-            values.extend(row);
-            let params: Vec<String> = (first + 1..=first + N)
-                .zip(types)
-                .map(|(n, ty)| format!("${n}::{ty}"))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    (list, values)
 }
 
 /// Money given back to closed accounts and held in suspense.

@@ -108,6 +108,26 @@ async fn a_crash_mid_load_leaves_the_ledger_consistent_and_loses_no_event() {
     service.start().await;
     let check = store::check_ledger(&db).await.unwrap();
     assert!(check.ok(), "ledger invariants after the crash: {check:#?}");
+    // Every movement that committed before the kill has its audit entry, once.
+    use sea_orm::ConnectionTrait;
+    let unaudited = db
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(*) FILTER (WHERE n = 0) AS missing, count(*) FILTER (WHERE n > 1) AS twice \
+             FROM (SELECT (SELECT count(*) FROM audit_log a \
+                            WHERE a.after->'answer'->>'id' = t.id::text) AS n \
+                     FROM transactions t) AS entries",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let missing: i64 = unaudited.try_get("", "missing").unwrap();
+    let twice: i64 = unaudited.try_get("", "twice").unwrap();
+    assert_eq!(
+        (missing, twice),
+        (0, 0),
+        "committed movements without an audit entry, or with two"
+    );
 
     let postings = committed_postings(&db).await;
     let seen = posted_events(&topic, &postings).await;
