@@ -299,7 +299,12 @@ pub async fn seal_looking(db: &DatabaseConnection, look: Look) -> Result<usize, 
         .map(|row| row.try_get::<bool>("", "locked"))
         .transpose()?
         .unwrap_or(false);
+    // Every way out ends the transaction here. A transaction merely dropped is rolled back by a
+    // task the pool runs as its connection goes back, and until then it keeps the advisory
+    // lock: the next pass, on another connection of the pool, would find it taken and seal
+    // nothing.
     if !locked {
+        txn.rollback().await?;
         return Ok(0);
     }
     let head = txn
@@ -340,6 +345,7 @@ pub async fn seal_looking(db: &DatabaseConnection, look: Look) -> Result<usize, 
         }
     };
     if waiting.is_empty() {
+        txn.commit().await?;
         return Ok(0);
     }
     let mut sql = String::from("INSERT INTO audit_chain (position, entry_id, hash) VALUES ");
