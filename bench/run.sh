@@ -21,7 +21,7 @@
 #   BENCH_READS_WARMUP (5) seconds of reads before each read target's measurement
 #   BENCH_APOLLO_GATEWAY_PORT (4193) Apollo Gateway's port on 127.0.0.1
 #   BENCH_SCALE (10)     pgbench scale factor
-#   BENCH_WARMUP (10)    seconds of transfers before the measured run, not counted
+#   BENCH_WARMUP (40)    seconds of transfers before the measured run, not counted
 #   BENCH_ALERT_RATE (100) transfers per second for the alert latency run
 #   BENCH_SUBSCRIBERS (10000) idle subscriptions
 #   BENCH_RELAY_BACKLOG (20000) events in the outbox for the relay measurement
@@ -80,7 +80,9 @@ PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA)
 CLIENTS="${BENCH_CLIENTS:-32}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-30}"
 SCALE="${BENCH_SCALE:-10}"
-WARMUP="${BENCH_WARMUP:-10}"
+# Long enough for the broker's JIT to finish its hot paths: after 10 s its C2 compiler was still
+# 30% of the broker's CPU in the measured run (docs/benchmarks.md, runs 37 and 38).
+WARMUP="${BENCH_WARMUP:-40}"
 
 stop_bench_stack() {
   # Apollo Gateway (the read comparison) is not part of the stack: stopped whatever happened.

@@ -667,8 +667,16 @@ impl Extension for AuditRequest {
         if fields.is_empty() {
             return response;
         }
-        let requester = Requester::new(ctx.data_opt(), ctx.data_opt(), ctx.data_opt());
         let mut notes = std::mem::take(&mut *notes.notes.lock().expect("audit notes"));
+        // Every field's entry was stored with its effect (a ledger movement): nothing is left
+        // to record, and the response need not be read.
+        if fields
+            .iter()
+            .all(|field| notes.get(&field.0).is_some_and(|note| note.stored))
+        {
+            return response;
+        }
+        let requester = Requester::new(ctx.data_opt(), ctx.data_opt(), ctx.data_opt());
         let data = serde_json::to_value(&response.data).unwrap_or(Value::Null);
         let entries = fields
             .into_iter()

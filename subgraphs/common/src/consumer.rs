@@ -185,14 +185,7 @@ where
         let mut events = Vec::with_capacity(messages.len());
         let mut origins = Vec::with_capacity(messages.len());
         for (index, message) in messages.iter().enumerate() {
-            let envelope = message
-                .payload()
-                .ok_or_else(|| "empty message".to_string())
-                .and_then(|payload| {
-                    serde_json::from_slice::<Envelope<Value>>(payload)
-                        .map_err(|err| format!("not an event envelope: {err}"))
-                });
-            match envelope {
+            match envelope(message) {
                 Ok(envelope) => {
                     events.push(envelope);
                     origins.push(index);
@@ -202,18 +195,27 @@ where
         }
         let mut backoff = Duration::from_millis(100);
         while !events.is_empty() {
-            let outcomes = handle(events.clone()).await;
+            // The handler owns the events; a retry decodes them again from the messages, which
+            // are still held, so the common case (applied at the first try) copies nothing.
+            let outcomes = handle(std::mem::take(&mut events)).await;
             let transient = outcomes.iter().find_map(|outcome| match outcome {
                 Err(HandlerError::Transient(err)) => Some(err.to_string()),
                 _ => None,
             });
             if let Some(error) = transient {
-                tracing::warn!(%error, events = events.len(), ?backoff, "events not applied; retrying");
+                tracing::warn!(%error, events = origins.len(), ?backoff, "events not applied; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = &mut shutdown => return Ok(()),
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
+                events = origins
+                    .iter()
+                    .map(|index| envelope(&messages[*index]))
+                    .collect::<Result<_, _>>()
+                    .map_err(|reason| {
+                        anyhow::anyhow!("an event decoded before no longer decodes: {reason}")
+                    })?;
                 continue;
             }
             for (outcome, index) in outcomes.iter().zip(&origins) {
@@ -231,6 +233,14 @@ where
             last_commit = Instant::now();
         }
     }
+}
+
+/// The event a message carries, or why it is not one.
+fn envelope(message: &BorrowedMessage<'_>) -> Result<Envelope<Value>, String> {
+    let payload = message
+        .payload()
+        .ok_or_else(|| "empty message".to_string())?;
+    serde_json::from_slice(payload).map_err(|err| format!("not an event envelope: {err}"))
 }
 
 /// Publishes `message` unchanged to the dead-letter topic, with where it came from and why.

@@ -13,8 +13,8 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use async_graphql::{
-    extensions::Tracing, http::ALL_WEBSOCKET_PROTOCOLS, Data, ObjectType, Schema, SchemaBuilder,
-    ServerError, SubscriptionType,
+    http::ALL_WEBSOCKET_PROTOCOLS, Data, ObjectType, Schema, SchemaBuilder, ServerError,
+    SubscriptionType,
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::serve::ListenerExt;
@@ -82,7 +82,8 @@ impl BearerToken {
 }
 
 /// Adds what every subgraph schema needs: federation (with subscriptions in the SDL), limits
-/// on depth and complexity, a tracing span per request, and the audit of every mutation.
+/// on depth and complexity, a tracing span per request ([`crate::telemetry::RequestSpan`]), and
+/// the audit of every mutation.
 pub fn configure_schema<Q, M, S>(
     builder: SchemaBuilder<Q, M, S>,
     config: &ServiceConfig,
@@ -97,7 +98,7 @@ where
         .enable_subscription_in_federation()
         .limit_depth(config.max_query_depth)
         .limit_complexity(config.max_query_complexity)
-        .extension(Tracing)
+        .extension(crate::telemetry::RequestSpan)
         .extension(crate::audit::AuditExtension);
     if config.introspection {
         builder

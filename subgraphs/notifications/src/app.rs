@@ -231,40 +231,38 @@ pub async fn apply_events(
 ) -> Vec<Result<(), HandlerError>> {
     let mut outcomes = Vec::with_capacity(events.len());
     let mut batch = Vec::with_capacity(events.len());
-    for event in events {
+    for Envelope { id, kind, data, .. } in events {
         let malformed = |err: serde_json::Error| {
-            HandlerError::Permanent(format!("unexpected {} data: {err}", event.kind))
+            HandlerError::Permanent(format!("unexpected {kind} data: {err}"))
         };
-        let parsed = match event.kind.as_str() {
-            events::POSTED => serde_json::from_value::<Posted>(event.data.clone())
-                .map(|posted| Some(store::Applicable::Posting(event.id, posted)))
+        let parsed = match kind.as_str() {
+            events::POSTED => serde_json::from_value::<Posted>(data)
+                .map(|posted| Some(store::Applicable::Posting(id, posted)))
                 .map_err(malformed),
-            events::USER_REGISTERED => serde_json::from_value::<UserRegistered>(event.data.clone())
-                .map(|user| Some(store::Applicable::Registration(event.id, user)))
+            events::USER_REGISTERED => serde_json::from_value::<UserRegistered>(data)
+                .map(|user| Some(store::Applicable::Registration(id, user)))
                 .map_err(malformed),
-            events::USER_DELETED => {
-                serde_json::from_value::<events::UserDeleted>(event.data.clone())
-                    .map(|user| Some(store::Applicable::Deletion(event.id, user.user_id)))
-                    .map_err(malformed)
-            }
+            events::USER_DELETED => serde_json::from_value::<events::UserDeleted>(data)
+                .map(|user| Some(store::Applicable::Deletion(id, user.user_id)))
+                .map_err(malformed),
             events::VERIFICATION_REQUESTED
             | events::REGISTRATION_ATTEMPTED
             | events::PASSWORD_RESET_REQUESTED => {
-                serde_json::from_value::<events::AccountEmail>(event.data.clone())
-                    .map(|mail| Some(store::Applicable::AccountEmail(event.id, mail)))
+                serde_json::from_value::<events::AccountEmail>(data)
+                    .map(|mail| Some(store::Applicable::AccountEmail(id, mail)))
                     .map_err(malformed)
             }
             kind if kind.starts_with(events::LOAN_PREFIX) => {
-                serde_json::from_value::<events::LoanEvent>(event.data.clone())
-                    .map(|loan| Some(store::Applicable::Loan(event.id, kind.to_string(), loan)))
+                serde_json::from_value::<events::LoanEvent>(data)
+                    .map(|loan| Some(store::Applicable::Loan(id, kind.to_string(), loan)))
                     .map_err(malformed)
             }
             // A refused collection moved no money, so no posting tells the customer of it.
             events::DIRECT_DEBIT_REFUSED => {
-                serde_json::from_value::<events::DirectDebitEvent>(event.data.clone())
+                serde_json::from_value::<events::DirectDebitEvent>(data)
                     .map(|debit| {
                         Some(store::Applicable::Payment(
-                            event.id,
+                            id,
                             events::DIRECT_DEBIT_REFUSED.to_string(),
                             events::PaymentEvent {
                                 payment_id: debit.direct_debit_id,
@@ -282,14 +280,8 @@ pub async fn apply_events(
             // Collected and refunded: the ledger's posting brings its alert and notification.
             kind if kind.starts_with(events::DIRECT_DEBIT_PREFIX) => Ok(None),
             kind if kind.starts_with(events::PAYMENT_PREFIX) => {
-                serde_json::from_value::<events::PaymentEvent>(event.data.clone())
-                    .map(|payment| {
-                        Some(store::Applicable::Payment(
-                            event.id,
-                            kind.to_string(),
-                            payment,
-                        ))
-                    })
+                serde_json::from_value::<events::PaymentEvent>(data)
+                    .map(|payment| Some(store::Applicable::Payment(id, kind.to_string(), payment)))
                     .map_err(malformed)
             }
             // Hold events and future types: nothing to say yet.
