@@ -176,7 +176,7 @@ pub async fn run_alert_feed(kafka: KafkaConfig, topic: String, live: Live) {
             }
         }
         if let Ok(posted) = serde_json::from_value::<Posted>(envelope.data) {
-            observe_delay(&posted, message.timestamp().to_millis());
+            observe_delay(envelope.id, &posted, message.timestamp().to_millis());
             FED.inc();
             // No subscriber is not an error.
             let _ = live.alerts.send(Arc::new(posted));
@@ -189,19 +189,55 @@ static STAGES: LazyLock<[prometheus::Histogram; 3]> = LazyLock::new(|| {
     ["relay", "broker", "total"].map(|stage| FEED_DELAY.with_label_values(&[stage]))
 });
 
-fn observe_delay(posted: &Posted, produced_ms: Option<i64>) {
+fn observe_delay(event_id: Uuid, posted: &Posted, produced_ms: Option<i64>) {
     let [relay, broker, total] = &*STAGES;
-    let now = chrono::Utc::now();
-    let committed = posted.posted_at;
+    let produced = produced_ms.and_then(chrono::DateTime::from_timestamp_millis);
+    match delays(event_id, posted, produced, chrono::Utc::now()) {
+        Delays::Stages {
+            relay: r,
+            broker: b,
+        } => {
+            relay.observe(r);
+            broker.observe(b);
+        }
+        Delays::Total(t) => total.observe(t),
+    }
+}
+
+/// A posting's delay to this replica's feed, in seconds.
+#[derive(Debug, PartialEq)]
+enum Delays {
+    /// Commit to the ledger's producer, and from there to the feed.
+    Stages { relay: f64, broker: f64 },
+    /// Commit to the feed, without a message timestamp to split it.
+    Total(f64),
+}
+
+/// When the posting was committed is when the ledger built its event, just before the commit:
+/// the millisecond in the event's id (a UUIDv7). `postedAt` is the same moment for most
+/// postings, but a booking made in the past carries its booking date there, which would
+/// count as hours of delay.
+fn delays(
+    event_id: Uuid,
+    posted: &Posted,
+    produced: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Delays {
+    let committed = event_id
+        .get_timestamp()
+        .and_then(|stamp| {
+            let (secs, nanos) = stamp.to_unix();
+            chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+        })
+        .unwrap_or(posted.posted_at);
     let seconds =
         |delta: chrono::TimeDelta| delta.num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
-    match produced_ms.and_then(chrono::DateTime::from_timestamp_millis) {
-        Some(produced) => {
-            relay.observe(seconds(produced - committed));
-            broker.observe(seconds(now - produced));
-        }
-        // Without a message timestamp: commit to feed, in one.
-        None => total.observe(seconds(now - committed)),
+    match produced {
+        Some(produced) => Delays::Stages {
+            relay: seconds(produced - committed),
+            broker: seconds(now - produced),
+        },
+        None => Delays::Total(seconds(now - committed)),
     }
 }
 
@@ -259,5 +295,52 @@ pub async fn run_notification_feed(db: DatabaseConnection, live: Live) {
             }
         }
         tracing::warn!("notification feed lost its connection; reconnecting");
+    }
+}
+
+#[cfg(test)]
+mod delay_tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::*;
+
+    fn posting(posted_at: chrono::DateTime<Utc>) -> Posted {
+        serde_json::from_value(serde_json::json!({
+            "transactionId": Uuid::now_v7(),
+            "accountId": Uuid::now_v7(),
+            "ownerId": Uuid::now_v7(),
+            "kind": "DEPOSIT",
+            "direction": "CREDIT",
+            "amount": "1.00",
+            "amountMinor": 100,
+            "currency": "EUR",
+            "balanceAfter": "1.00",
+            "balanceAfterMinor": 100,
+            "postedAt": posted_at,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_posting_booked_in_the_past_is_timed_from_its_event_not_its_booking_date() {
+        let event_id = Uuid::now_v7();
+        let built = Utc::now();
+        let produced = built + TimeDelta::milliseconds(4);
+        let fed = produced + TimeDelta::milliseconds(6);
+        let booked_last_year = posting(built - TimeDelta::days(365));
+
+        let Delays::Stages { relay, broker } =
+            delays(event_id, &booked_last_year, Some(produced), fed)
+        else {
+            panic!("a message timestamp splits the delay");
+        };
+
+        // The id's millisecond is at most 1 ms before `built`.
+        assert!((0.003..=0.006).contains(&relay), "relay {relay} s");
+        assert!((broker - 0.006).abs() < 1e-9, "broker {broker} s");
+        let Delays::Total(total) = delays(event_id, &booked_last_year, None, fed) else {
+            panic!("no message timestamp: one figure");
+        };
+        assert!((0.009..=0.012).contains(&total), "total {total} s");
     }
 }
