@@ -44,9 +44,9 @@ pub fn init(service: &'static str) {
 /// stream has none: it lives as long as its WebSocket.)
 ///
 /// It stands in for async-graphql's `Tracing` extension, which opened spans for the request,
-/// its parse, validation and execution and one for every field that returns an object, and
-/// wrote the whole query with its variables into the parse span, on every request: a federated
-/// read of ten transactions made dozens of spans, each formatted by the log layer, to be seen
+/// its parse, validation and execution, one for every field that returns an object and one
+/// for every object in a list, and wrote the whole query with its variables into the parse
+/// span, on every request: a federated read of ten transactions made dozens of spans, each formatted by the log layer, to be seen
 /// only in the context of a log line. The request id of the HTTP layer and this span are what
 /// a log line needs.
 pub struct RequestSpan;
@@ -117,11 +117,13 @@ mod tests {
 
     use super::*;
 
-    /// Records the name of every span opened, and every value recorded on a span later.
+    /// Records the name of every span opened, every value recorded on a span later, and the
+    /// fields of every event.
     #[derive(Clone, Default)]
     struct Spans {
         opened: Arc<Mutex<Vec<String>>>,
         recorded: Arc<Mutex<Vec<String>>>,
+        events: Arc<Mutex<Vec<String>>>,
     }
 
     struct Values<'a>(&'a mut Vec<String>);
@@ -147,6 +149,12 @@ mod tests {
         fn on_record(&self, _: &span::Id, values: &span::Record<'_>, _: Context<'_, S>) {
             values.record(&mut Values(&mut self.recorded.lock().unwrap()));
         }
+
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            let mut fields = Vec::new();
+            event.record(&mut Values(&mut fields));
+            self.events.lock().unwrap().push(fields.join(" "));
+        }
     }
 
     #[derive(SimpleObject)]
@@ -169,6 +177,10 @@ mod tests {
                     leaves: (0..10).map(|value| Leaf { value }).collect(),
                 })
                 .collect()
+        }
+
+        async fn broken(&self) -> async_graphql::Result<i32> {
+            Err("no such thing".into())
         }
     }
 
@@ -201,6 +213,17 @@ mod tests {
         assert_eq!(
             *spans.recorded.lock().unwrap(),
             vec!["operation=query".to_string()]
+        );
+        assert!(
+            spans.events.lock().unwrap().is_empty(),
+            "no errors, no events"
+        );
+
+        // An error in the answer is logged with its path.
+        schema.execute("{ broken }").await;
+        assert_eq!(
+            *spans.events.lock().unwrap(),
+            vec![r#"message=graphql error error=no such thing path=[Field("broken")]"#.to_string()]
         );
     }
 }

@@ -5,4 +5,5 @@ mod helpers;
 
 mod alerts;
 mod centre;
+mod consumer;
 mod delivery;
