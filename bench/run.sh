@@ -149,6 +149,33 @@ while frontier:
 print(f"{total / tck:.2f}")
 PY
 }
+# PostgreSQL's CPU seconds so far by who uses it, as "who seconds" lines: each backend of every
+# server under $DATA by its connection's role (its process title, `postgres: ROLE DB ...`),
+# the server's own processes (checkpointer, WAL writer, autovacuum, ...) as "background".
+# Backends that ended are not counted, so the split is of the backends alive at the end.
+pg_cpu_by_role() {
+  local roots=() name pid
+  while read -r name pid; do [[ $name == postgres:* ]] && roots+=("$pid"); done < <(cpu_processes)
+  python3 - "${roots[@]}" <<'PY'
+import os, sys
+tck = os.sysconf("SC_CLK_TCK")
+roots = {int(p) for p in sys.argv[1:]}
+used = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        title = open(f"/proc/{pid}/cmdline").read().replace("\0", " ").split()
+    except OSError:
+        continue
+    if int(fields[1]) not in roots or len(title) < 2 or title[0] != "postgres:":
+        continue
+    # A client backend's title is "postgres: ROLE DATABASE HOST(PORT) STATE".
+    who = title[1] if len(title) >= 4 and "(" in title[3] else "background"
+    used[who] = used.get(who, 0) + sum(int(f) for f in fields[11:13]) / tck
+for who, seconds in used.items():
+    print(who, seconds)
+PY
+}
 # The processes whose CPU a transfer or a read costs: name and pid.
 cpu_processes() {
   local name dir
@@ -434,6 +461,7 @@ declare -A cpu_before
 while read -r name pid; do cpu_before[$name]="$(tree_cpu "$pid")"; done < <(cpu_processes)
 batch_commits_before="$(ledger_metric ledger_batch_commits_total)"
 batch_movements_before="$(ledger_metric ledger_batch_movements_sum)"
+pg_roles_before="$(pg_cpu_by_role)"
 wal_before="$(on_nodes "SELECT wal_sync FROM pg_stat_wal")"
 commits_before="$(on_nodes "SELECT sum(xact_commit) FROM pg_stat_database")"
 "${PSQL[@]}" -d bank -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
@@ -464,6 +492,18 @@ print(f"CPU ms per transfer: {line}; total {total * 1000 / n:.2f}. "
 PY
 )"
 echo "    $per_transfer"
+# PostgreSQL's share of a transfer by the service whose connections used it.
+pg_by_role="$(python3 - "$transfers_done" "$pg_roles_before" "$(pg_cpu_by_role)" <<'PY'
+import sys
+transfers = max(int(sys.argv[1]), 1)
+read = lambda text: {w: float(s) for w, s in (line.split() for line in text.splitlines() if line)}
+before, after = read(sys.argv[2]), read(sys.argv[3])
+used = {who: seconds - before.get(who, 0.0) for who, seconds in after.items()}
+parts = sorted(((who.removeprefix("bank_"), s * 1000 / transfers) for who, s in used.items()), key=lambda p: -p[1])
+print(", ".join(f"{who} {ms:.3f}" for who, ms in parts if ms >= 0.0005))
+PY
+)"
+echo "    PostgreSQL CPU ms per transfer by connection role: $pg_by_role"
 batches="$(python3 -c "
 commits = $(ledger_metric ledger_batch_commits_total) - $batch_commits_before
 moved = $(ledger_metric ledger_batch_movements_sum) - $batch_movements_before
@@ -547,6 +587,7 @@ cat <<MSG
   bank transfers    $bank_tps transfers/s (p50 $p50 ms, p99 $p99 ms, $errors errors)
   ratio             $ratio of pgbench
   where it went     $per_transfer
+  PostgreSQL by role $pg_by_role
   ledger batches    $batches
   relay catch-up    $backlog_start events left by the run, $backlog still unpublished after ${drain_secs}s
   relay backlog     $relay

@@ -119,6 +119,15 @@ say "web app: unit tests and UI tests in Chromium"
   BANK_ADMIN_PASSWORD="$BANK_ADMIN_PASSWORD" BANK_GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" \
   npm run --silent test:e2e)
 
+say "the services' log files are plain text, without a terminal's colour codes"
+# Their latest lines: a reused stack's files may hold lines of older builds.
+for log in "$LOGS"/{users,accounts,transactions,notifications,loans,payments}*.log; do
+  if tail -n 200 "$log" | grep -q $'\x1b\\['; then
+    echo "terminal colour codes in $log" >&2
+    exit 1
+  fi
+done
+
 say "every service's audit chain verifies after the suites"
 "$ROOT/scripts/stack.sh" audit
 

@@ -1,4 +1,5 @@
-//! Logging set-up: human-readable locally, one JSON object per line with `LOG_FORMAT=json`.
+//! Logging set-up: human-readable locally (coloured on a terminal only), one JSON object per
+//! line with `LOG_FORMAT=json`.
 //! The level filter comes from `RUST_LOG` (default `info`).
 
 use std::sync::Arc;
@@ -31,7 +32,11 @@ pub fn init(service: &'static str) {
             )
             .try_init()
     } else {
-        registry.with(fmt::layer().compact()).try_init()
+        // Colours only on a terminal: a log file or a collector gets plain text.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        registry
+            .with(fmt::layer().compact().with_ansi(ansi))
+            .try_init()
     };
     // A second init (tests start several services in one process) keeps the first subscriber.
     if result.is_ok() {

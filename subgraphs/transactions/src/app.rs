@@ -74,6 +74,10 @@ pub struct LedgerConfig {
     /// Batches written at once, each its own database transaction (`TRANSACTIONS_BATCH_WORKERS`,
     /// 2).
     pub batch_workers: usize,
+    /// How long a batch waits for the one being written to start committing before it starts
+    /// anyway, in milliseconds (`TRANSACTIONS_BATCH_WAIT_MS`, 10; 0 starts at once with
+    /// whatever is waiting).
+    pub batch_wait_ms: u64,
 }
 
 /// A shared secret, kept out of `Debug` output.
@@ -202,6 +206,7 @@ impl Default for LedgerConfig {
             backdating: false,
             batch_max: 64,
             batch_workers: 2,
+            batch_wait_ms: 10,
         }
     }
 }
@@ -250,6 +255,7 @@ impl LedgerConfig {
             backdating: env.get_or("BACKDATING", false)?,
             batch_max: env.get_or("BATCH_MAX", defaults.batch_max)?,
             batch_workers: env.get_or("BATCH_WORKERS", defaults.batch_workers)?,
+            batch_wait_ms: env.get_or("BATCH_WAIT_MS", defaults.batch_wait_ms)?,
         };
         if config.daily_withdrawal_limit < 0 {
             return Err(ConfigError {
@@ -324,8 +330,12 @@ pub async fn build(
     }
 
     let context_config = ledger.clone();
-    let movements =
-        crate::batch::Ledger::batched(db.clone(), ledger.batch_max, ledger.batch_workers);
+    let movements = crate::batch::Ledger::batched(
+        db.clone(),
+        ledger.batch_max,
+        ledger.batch_workers,
+        std::time::Duration::from_millis(ledger.batch_wait_ms),
+    );
     let context = LedgerContext {
         db: db.clone(),
         ledger: movements.clone(),
