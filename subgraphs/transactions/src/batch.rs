@@ -10,10 +10,10 @@
 //!
 //! A worker that finds another batch of its replica still being written (not yet committing)
 //! does not start at once with the few movements waiting: it waits until that batch starts to
-//! commit (at most `TRANSACTIONS_BATCH_WAIT_MS`, 10 ms), then takes everything that arrived meanwhile. Its keys and
-//! locks then overlap the other batch's commit, as before, but it is no longer a batch of one
-//! or two that costs a commit of its own and waits on the other's locks anyway. With nothing
-//! else being written, a movement starts at once.
+//! commit (at most `TRANSACTIONS_BATCH_WAIT_MS`, 10 ms), then takes everything that arrived
+//! meanwhile. Its keys and locks then overlap the other batch's commit, as before, but it is
+//! no longer a batch of one or two that costs a commit of its own and waits on the other's
+//! locks anyway. With nothing else being written, a movement starts at once.
 //!
 //! The batch answers only once it has committed. Whatever else stops a movement in a batch
 //! (a conflict, an account the ledger has not heard of yet, a replayed key, a failed commit)
@@ -172,14 +172,16 @@ async fn work(
     wait: Duration,
 ) {
     loop {
-        let jobs = {
+        // The turn is taken before the queue is let go: the next worker to look sees this
+        // batch being written.
+        let (jobs, turn) = {
             let mut receiver = receiver.lock().await;
             match take(&mut receiver, &turns, max, wait).await {
-                Some(jobs) => jobs,
+                Some(jobs) => (jobs, Turn::take(&turns)),
                 None => return,
             }
         };
-        run(&db, jobs, Turn::take(&turns)).await;
+        run(&db, jobs, turn).await;
     }
 }
 
