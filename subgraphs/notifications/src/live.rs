@@ -22,6 +22,7 @@ use rdkafka::{
     Message, Offset, TopicPartitionList,
 };
 use sea_orm::DatabaseConnection;
+use serde::Deserialize;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -163,25 +164,61 @@ pub async fn run_alert_feed(kafka: KafkaConfig, topic: String, live: Live) {
         let Some(payload) = message.payload() else {
             continue;
         };
-        let Ok(envelope) = serde_json::from_slice::<Envelope<serde_json::Value>>(payload) else {
+        let wanted = live.alerts.receiver_count() > 0;
+        let Some((head, posted)) = read_posting(payload, wanted) else {
             continue;
         };
-        if envelope.kind != POSTED || !seen.insert(envelope.id) {
+        if !seen.insert(head.id) {
             continue;
         }
-        order.push_back(envelope.id);
+        order.push_back(head.id);
         if order.len() > SEEN_IDS {
             if let Some(old) = order.pop_front() {
                 seen.remove(&old);
             }
         }
-        if let Ok(posted) = serde_json::from_value::<Posted>(envelope.data) {
-            observe_delay(envelope.id, &posted, message.timestamp().to_millis());
+        observe_delay(
+            head.id,
+            head.data.posted_at,
+            message.timestamp().to_millis(),
+        );
+        if let Some(posted) = posted {
             FED.inc();
-            // No subscriber is not an error.
+            // A subscriber that left since is not an error.
             let _ = live.alerts.send(Arc::new(posted));
         }
     }
+}
+
+/// What the feed reads of every event: its id, its type and when it was posted, without
+/// building the rest of it.
+#[derive(Deserialize)]
+struct Head<'a> {
+    id: Uuid,
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    data: HeadData,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeadData {
+    posted_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A posting's head, and the posting itself when `wanted` (some subscription is open on this
+/// replica): a replica nobody watches times every posting but builds none. `None` for an event
+/// that is not a posting, or not readable as one.
+fn read_posting(payload: &[u8], wanted: bool) -> Option<(Head<'_>, Option<Posted>)> {
+    let head = serde_json::from_slice::<Head>(payload).ok()?;
+    if head.kind != POSTED {
+        return None;
+    }
+    if !wanted {
+        return Some((head, None));
+    }
+    let envelope = serde_json::from_slice::<Envelope<Posted>>(payload).ok()?;
+    Some((head, Some(envelope.data)))
 }
 
 /// The histogram of each stage, looked up once rather than by label on every posting.
@@ -189,10 +226,14 @@ static STAGES: LazyLock<[prometheus::Histogram; 3]> = LazyLock::new(|| {
     ["relay", "broker", "total"].map(|stage| FEED_DELAY.with_label_values(&[stage]))
 });
 
-fn observe_delay(event_id: Uuid, posted: &Posted, produced_ms: Option<i64>) {
+fn observe_delay(
+    event_id: Uuid,
+    posted_at: chrono::DateTime<chrono::Utc>,
+    produced_ms: Option<i64>,
+) {
     let [relay, broker, total] = &*STAGES;
     let produced = produced_ms.and_then(chrono::DateTime::from_timestamp_millis);
-    match delays(event_id, posted.posted_at, produced, chrono::Utc::now()) {
+    match delays(event_id, posted_at, produced, chrono::Utc::now()) {
         Delays::Stages {
             relay: r,
             broker: b,
@@ -325,5 +366,50 @@ mod delay_tests {
             panic!("no message timestamp: one figure");
         };
         assert!((0.009..=0.012).contains(&total), "total {total} s");
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    fn posting() -> Posted {
+        Posted {
+            transaction_id: Uuid::now_v7(),
+            account_id: Uuid::now_v7(),
+            owner_id: Uuid::now_v7(),
+            kind: "TRANSFER".into(),
+            direction: "CREDIT".into(),
+            amount: "0.01".into(),
+            amount_minor: 1,
+            currency: "EUR".into(),
+            balance_after: "10.01".into(),
+            balance_after_minor: 1001,
+            counterparty_account_id: Some(Uuid::now_v7()),
+            description: Some("rent \"May\"".into()),
+            posted_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    /// With no subscription open, a posting is timed (its id and posting time) but not built;
+    /// with one, it is built whole. Other events are not postings.
+    #[test]
+    fn a_replica_nobody_watches_times_a_posting_without_building_it() {
+        let posted = posting();
+        let event = Envelope::new("/transactions", POSTED, posted.account_id, posted.clone());
+        let payload = serde_json::to_vec(&event).unwrap();
+
+        let (head, built) = read_posting(&payload, false).expect("a posting");
+        assert_eq!(head.id, event.id);
+        assert_eq!(head.data.posted_at, posted.posted_at);
+        assert_eq!(built, None);
+
+        let (head, built) = read_posting(&payload, true).expect("a posting");
+        assert_eq!(head.id, event.id);
+        assert_eq!(built, Some(posted.clone()));
+
+        let other = Envelope::new("/accounts", "bank.account.opened.v1", "a", posted);
+        assert!(read_posting(&serde_json::to_vec(&other).unwrap(), true).is_none());
+        assert!(read_posting(b"not json", true).is_none());
     }
 }
