@@ -135,6 +135,81 @@ where
     result
 }
 
+static CITUS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes, once at start-up, whether the service's database is a Citus coordinator
+/// ([`is_citus`]): statements over many rows are then written as `VALUES` lists
+/// ([`rows_statement`]).
+pub fn set_citus(on: bool) {
+    CITUS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// What [`set_citus`] noted.
+pub fn on_citus() -> bool {
+    CITUS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn stmt(sql: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values)
+}
+
+/// A statement over `rows`: `head` then the rows then `tail`. On plain PostgreSQL the rows go
+/// as one array per column (`SELECT * FROM unnest($1::uuid[], ...)`), so the statement's text,
+/// and its prepared plan, is the same whatever the number of rows. On Citus they go as a
+/// `VALUES` list, which Citus routes straight to the shard, where a `SELECT` over arrays would
+/// be planned through the coordinator.
+pub fn rows_statement<const N: usize>(
+    citus: bool,
+    head: &str,
+    types: &[&str; N],
+    rows: Vec<[sea_orm::Value; N]>,
+    tail: &str,
+) -> sea_orm::Statement {
+    if citus {
+        let (list, values) = values_list(rows, types);
+        return stmt(&format!("{head} VALUES {list} {tail}"), values);
+    }
+    let unnest = (1..=N)
+        .zip(types)
+        .map(|(n, ty)| format!("${n}::{ty}[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    stmt(
+        &format!("{head} SELECT * FROM unnest({unnest}) {tail}"),
+        arrays(rows, types),
+    )
+}
+
+/// Rows as one array per column, of the columns' `types` (none may be null).
+pub fn arrays<const N: usize>(
+    rows: Vec<[sea_orm::Value; N]>,
+    types: &[&str; N],
+) -> Vec<sea_orm::Value> {
+    use sea_orm::sea_query::ArrayType;
+    let mut columns: Vec<Vec<sea_orm::Value>> =
+        (0..N).map(|_| Vec::with_capacity(rows.len())).collect();
+    for row in rows {
+        for (column, value) in columns.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    columns
+        .into_iter()
+        .zip(types)
+        .map(|(column, ty)| {
+            let ty = match *ty {
+                "uuid" => ArrayType::Uuid,
+                // A jsonb column's values are bound as text and cast (`$n::jsonb[]`).
+                "text" | "jsonb" => ArrayType::String,
+                "int8" => ArrayType::BigInt,
+                "timestamptz" => ArrayType::ChronoDateTimeUtc,
+                other => unreachable!("no array of {other} is bound here"),
+            };
+            sea_orm::Value::Array(ty, Some(Box::new(column)))
+        })
+        .collect()
+}
+
 /// Rows as a `VALUES` list's text (`($1::uuid, $2::text), ($3::uuid, $4::text)`, each
 /// parameter cast to its column's type) and its values in order.
 pub fn values_list<const N: usize>(

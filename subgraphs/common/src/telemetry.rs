@@ -51,9 +51,9 @@ pub fn init(service: &'static str) {
 /// It stands in for async-graphql's `Tracing` extension, which opened spans for the request,
 /// its parse, validation and execution, one for every field that returns an object and one
 /// for every object in a list, and wrote the whole query with its variables into the parse
-/// span, on every request: a federated read of ten transactions made dozens of spans, each formatted by the log layer, to be seen
-/// only in the context of a log line. The request id of the HTTP layer and this span are what
-/// a log line needs.
+/// span, on every request: a federated read of ten transactions made dozens of spans, each
+/// formatted by the log layer, to be seen only in the context of a log line. The request id of
+/// the HTTP layer and this span are what a log line needs.
 pub struct RequestSpan;
 
 impl ExtensionFactory for RequestSpan {

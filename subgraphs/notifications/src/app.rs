@@ -156,7 +156,7 @@ pub async fn build(
 ) -> anyhow::Result<Subgraph<Query, Mutation, Subscription>> {
     let db = db::connect(&config.database).await?;
     migrate(&db).await?;
-    store::set_citus(db::is_citus(&db).await?);
+    db::set_citus(db::is_citus(&db).await?);
     let live = Live::new();
 
     Relay::spawn(db.clone(), &config.kafka, store::SCHEMA)?;

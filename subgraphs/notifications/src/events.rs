@@ -59,6 +59,29 @@ pub struct Posted {
     pub posted_at: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl Posted {
+    /// A posting on a EUR account for tests: `kind`, `direction` and amount as given.
+    pub(crate) fn sample(kind: &str, direction: &str, amount_minor: i64) -> Self {
+        let eur = bank_common::money::Currency::parse("EUR").expect("EUR");
+        Self {
+            transaction_id: Uuid::nil(),
+            account_id: Uuid::nil(),
+            owner_id: Uuid::nil(),
+            kind: kind.into(),
+            direction: direction.into(),
+            amount: bank_common::money::format_minor(amount_minor, eur),
+            amount_minor,
+            currency: "EUR".into(),
+            balance_after: "90.00".into(),
+            balance_after_minor: 9000,
+            counterparty_account_id: None,
+            description: Some("Rent".into()),
+            posted_at: chrono::Utc::now(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRegistered {

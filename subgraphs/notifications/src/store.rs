@@ -10,7 +10,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use bank_common::outbox;
+use bank_common::{db, outbox};
 
 use crate::{
     domain::{posting_channel_body, posting_message, reaches_threshold, Message},
@@ -25,20 +25,6 @@ pub const ADDED_CHANNEL: &str = "notifications_added";
 
 fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
-}
-
-static CITUS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether the database is a Citus coordinator: set once at start-up. The batched inserts send
-/// their rows as arrays on plain PostgreSQL (one statement text, prepared and planned once,
-/// whatever the number of rows) and as `VALUES` lists on Citus, which routes those straight
-/// to the schema's shard where a statement over arrays would be planned on the coordinator.
-pub fn set_citus(on: bool) {
-    CITUS.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-fn on_citus() -> bool {
-    CITUS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A user's contact details and preferences.
@@ -245,7 +231,7 @@ pub async fn notify_all(
     let outgoing: Vec<&Outgoing<'_>> = outgoing.iter().filter(|o| !o.recipient.erased).collect();
     // In-app notifications: their ids are chosen here, so deliveries can point at them.
     let mut ids = Vec::with_capacity(outgoing.len());
-    let (mut rows, mut values) = (Vec::new(), Vec::<Value>::new());
+    let mut rows: Vec<[Value; 6]> = Vec::new();
     for o in &outgoing {
         if !o.in_app {
             ids.push(None);
@@ -253,8 +239,7 @@ pub async fn notify_all(
         }
         let id = Uuid::now_v7();
         ids.push(Some(id));
-        rows.push(placeholders(values.len(), 6, Some((5, "::jsonb"))));
-        values.extend([
+        rows.push([
             o.recipient.user_id.into(),
             id.into(),
             o.kind.into(),
@@ -265,40 +250,14 @@ pub async fn notify_all(
     }
     let mut stored = Vec::with_capacity(rows.len());
     if !rows.is_empty() {
-        let insert = if on_citus() {
-            // Multi-row VALUES (not INSERT ... SELECT), which Citus routes to the shards directly.
-            stmt(
-                &format!(
-                    "INSERT INTO notifications (user_id, id, kind, title, body, data) \
-                     VALUES {} RETURNING {NOTIFICATION_COLUMNS}",
-                    rows.join(", ")
-                ),
-                values,
-            )
-        } else {
-            // One array per column, in the VALUES list's order.
-            let column = |c: usize| values.iter().skip(c).step_by(6).cloned();
-            static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-                format!(
-                    "INSERT INTO notifications (user_id, id, kind, title, body, data) \
-                     SELECT u, i, k, t, b, d::jsonb \
-                       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
-                            $6::text[]) AS r(u, i, k, t, b, d) \
-                     RETURNING {NOTIFICATION_COLUMNS}"
-                )
-            });
-            stmt(
-                &INSERT,
-                [
-                    uuids(column(0)).into(),
-                    uuids(column(1)).into(),
-                    strings(column(2)).into(),
-                    strings(column(3)).into(),
-                    strings(column(4)).into(),
-                    strings(column(5)).into(),
-                ],
-            )
-        };
+        // Arrays on plain PostgreSQL, a VALUES list on Citus (`db::rows_statement`).
+        let insert = db::rows_statement(
+            db::on_citus(),
+            "INSERT INTO notifications (user_id, id, kind, title, body, data)",
+            &["uuid", "uuid", "text", "text", "text", "jsonb"],
+            rows,
+            &format!("RETURNING {NOTIFICATION_COLUMNS}"),
+        );
         let returned = txn.query_all(insert).await?;
         let mut by_id = HashMap::with_capacity(returned.len());
         for row in &returned {
@@ -338,7 +297,7 @@ pub async fn notify_all(
             }
         }
         for (channel, address) in channels {
-            rows.push(placeholders(values.len(), 8, None));
+            rows.push(placeholders(values.len(), 8));
             values.extend([
                 recipient.user_id.into(),
                 Uuid::now_v7().into(),
@@ -368,35 +327,9 @@ pub async fn notify_all(
     Ok(stored)
 }
 
-/// `($n+1, ..., $n+count)`, one row of a multi-row VALUES list, with a cast on the given
-/// column (0-based).
-/// The UUIDs among `values` (bound values of a row list), as one array.
-fn uuids(values: impl Iterator<Item = Value>) -> Vec<Uuid> {
-    values
-        .map(|value| match value {
-            Value::Uuid(Some(id)) => *id,
-            other => unreachable!("a uuid column holds {other:?}"),
-        })
-        .collect()
-}
-
-/// The strings among `values` (bound values of a row list), as one array.
-fn strings(values: impl Iterator<Item = Value>) -> Vec<String> {
-    values
-        .map(|value| match value {
-            Value::String(Some(text)) => *text,
-            other => unreachable!("a text column holds {other:?}"),
-        })
-        .collect()
-}
-
-fn placeholders(n: usize, count: usize, cast: Option<(usize, &str)>) -> String {
-    let columns: Vec<String> = (0..count)
-        .map(|i| match cast {
-            Some((column, to)) if column == i => format!("${}{to}", n + i + 1),
-            _ => format!("${}", n + i + 1),
-        })
-        .collect();
+/// `($n+1, ..., $n+count)`, one row of a multi-row VALUES list.
+fn placeholders(n: usize, count: usize) -> String {
+    let columns: Vec<String> = (n + 1..=n + count).map(|i| format!("${i}")).collect();
     format!("({})", columns.join(", "))
 }
 
@@ -470,32 +403,18 @@ async fn postings_in(
     postings: &[(Uuid, &Posted)],
 ) -> Result<usize, DbErr> {
     let mut seen = HashSet::with_capacity(postings.len());
-    let ids: Vec<Uuid> = postings
+    let rows: Vec<[Value; 2]> = postings
         .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| seen.insert(*id))
+        .filter(|(id, _)| seen.insert(*id))
+        .map(|(id, _)| [(*id).into(), events::POSTED.into()])
         .collect();
-    let claim = if on_citus() {
-        let (mut rows, mut values) = (Vec::new(), Vec::<Value>::new());
-        for id in &ids {
-            rows.push(placeholders(values.len(), 2, None));
-            values.extend([(*id).into(), events::POSTED.into()]);
-        }
-        stmt(
-            &format!(
-                "INSERT INTO processed_events (event_id, event_type) VALUES {} \
-                 ON CONFLICT DO NOTHING RETURNING event_id",
-                rows.join(", ")
-            ),
-            values,
-        )
-    } else {
-        stmt(
-            "INSERT INTO processed_events (event_id, event_type) \
-             SELECT unnest($1::uuid[]), $2 ON CONFLICT DO NOTHING RETURNING event_id",
-            [ids.into(), events::POSTED.into()],
-        )
-    };
+    let claim = db::rows_statement(
+        db::on_citus(),
+        "INSERT INTO processed_events (event_id, event_type)",
+        &["uuid", "text"],
+        rows,
+        "ON CONFLICT DO NOTHING RETURNING event_id",
+    );
     let mut fresh: HashSet<Uuid> = txn
         .query_all(claim)
         .await?

@@ -302,7 +302,7 @@ pub async fn build(
 ) -> anyhow::Result<Subgraph<Query, Mutation, EmptySubscription>> {
     let db = db::connect(&config.database).await?;
     migrate(&db).await?;
-    store::set_citus(db::is_citus(&db).await?);
+    db::set_citus(db::is_citus(&db).await?);
 
     // Workers run for the life of the process; their work is durable in the database, so an
     // abrupt stop loses nothing.

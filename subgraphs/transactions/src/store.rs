@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use bank_common::{
     auth::Principal,
+    db::{arrays, on_citus, rows_statement},
     events::OutgoingEvent,
     money::{parse_minor, Currency},
     outbox, ApiError, ApiResult,
@@ -205,19 +206,6 @@ pub async fn ensure_internal_accounts(db: &DatabaseConnection) -> Result<(), DbE
         }
     }
     Ok(())
-}
-
-/// Whether the ledger's database is a Citus coordinator (set once when the service starts).
-static ON_CITUS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Notes that the database is a Citus coordinator: movements are then written with one
-/// statement per table ([`write_movement`]).
-pub fn set_citus(on: bool) {
-    ON_CITUS.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-fn on_citus() -> bool {
-    ON_CITUS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
@@ -1467,58 +1455,6 @@ impl Rows {
         );
         Ok(())
     }
-}
-
-/// A statement over `rows`: `head` then the rows then `tail`. On plain PostgreSQL the rows go
-/// as one array per column (`SELECT * FROM unnest($1::uuid[], ...)`), so the statement's text,
-/// and its prepared plan, is the same whatever the number of rows. On Citus they go as a
-/// `VALUES` list, which Citus routes straight to the shard, where a `SELECT` over arrays would
-/// be planned through the coordinator.
-fn rows_statement<const N: usize>(
-    citus: bool,
-    head: &str,
-    types: &[&str; N],
-    rows: Vec<[Value; N]>,
-    tail: &str,
-) -> Statement {
-    if citus {
-        let (list, values) = bank_common::db::values_list(rows, types);
-        return stmt(&format!("{head} VALUES {list} {tail}"), values);
-    }
-    let unnest = (1..=N)
-        .zip(types)
-        .map(|(n, ty)| format!("${n}::{ty}[]"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    stmt(
-        &format!("{head} SELECT * FROM unnest({unnest}) {tail}"),
-        arrays(rows, types),
-    )
-}
-
-/// Rows as one array per column, of the columns' `types` (none may be null).
-fn arrays<const N: usize>(rows: Vec<[Value; N]>, types: &[&str; N]) -> Vec<Value> {
-    use sea_orm::sea_query::ArrayType;
-    let mut columns: Vec<Vec<Value>> = (0..N).map(|_| Vec::with_capacity(rows.len())).collect();
-    for row in rows {
-        for (column, value) in columns.iter_mut().zip(row) {
-            column.push(value);
-        }
-    }
-    columns
-        .into_iter()
-        .zip(types)
-        .map(|(column, ty)| {
-            let ty = match *ty {
-                "uuid" => ArrayType::Uuid,
-                "text" => ArrayType::String,
-                "int8" => ArrayType::BigInt,
-                "timestamptz" => ArrayType::ChronoDateTimeUtc,
-                other => unreachable!("no array of {other} is bound here"),
-            };
-            Value::Array(ty, Some(Box::new(column)))
-        })
-        .collect()
 }
 
 /// Money given back to closed accounts and held in suspense.

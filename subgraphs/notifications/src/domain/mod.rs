@@ -167,21 +167,7 @@ mod tests {
     use super::*;
 
     fn posted(kind: &str, direction: &str, amount_minor: i64) -> Posted {
-        Posted {
-            transaction_id: uuid::Uuid::nil(),
-            account_id: uuid::Uuid::nil(),
-            owner_id: uuid::Uuid::nil(),
-            kind: kind.into(),
-            direction: direction.into(),
-            amount: bank_common::money::format_minor(amount_minor, Currency::parse("EUR").unwrap()),
-            amount_minor,
-            currency: "EUR".into(),
-            balance_after: "90.00".into(),
-            balance_after_minor: 9000,
-            counterparty_account_id: None,
-            description: Some("Rent".into()),
-            posted_at: chrono::Utc::now(),
-        }
+        Posted::sample(kind, direction, amount_minor)
     }
 
     #[test]
